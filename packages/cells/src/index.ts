@@ -1,1 +1,11 @@
-export {};
+export * from './mechanisms.js';
+export * from './config.js';
+export * from './layout.js';
+export * from './types.js';
+export { gate, cumax, refineGate, repeatMasters, type PreActivations, type EffectiveGates } from './gate.js';
+export { layerStep } from './step.js';
+export { runLayerReference, runLayer, registerSequenceKernel, registeredSequenceKernel, type SequenceKernel } from './sequence.js';
+export { initLayerParams, gateBiasInit, logit, STANDARD_FORGET_BIAS, type GateBiasInit } from './init.js';
+export { zeroState, zoneoutMasks } from './state.js';
+export { SeededRandom } from './random.js';
+export * from './checkpoint.js';

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
+import { prepareParams, stepPrepared } from './step.js';
+import type { LayerParams, SequenceExtras, SequenceResult, State } from './types.js';
+import { checkSequence } from './validate.js';
+
+export type SequenceKernel = (
+  cfg: ResolvedLayerConfig,
+  params: LayerParams,
+  xs: tf.Tensor3D,
+  state0: State,
+  extras?: SequenceExtras,
+) => SequenceResult;
+
+/** The pure-tfjs recurrence over T steps: the ground truth every kernel is tested against. */
+export function runLayerReference(cfg: LayerConfig, params: LayerParams, xs: tf.Tensor3D, state0: State, extras?: SequenceExtras): SequenceResult {
+  const r = resolveLayerConfig(cfg);
+  checkSequence(r, params, xs, state0, extras);
+  const [outputs, h, c] = tf.tidy(() => {
+    const prepared = prepareParams(r, params);
+    const inputs = tf.unstack(xs) as tf.Tensor2D[];
+    const resets = extras?.reset === undefined ? undefined : (tf.unstack(extras.reset) as tf.Tensor1D[]);
+    const keepC = extras?.zoneoutC === undefined ? undefined : (tf.unstack(extras.zoneoutC) as tf.Tensor2D[]);
+    const keepH = extras?.zoneoutH === undefined ? undefined : (tf.unstack(extras.zoneoutH) as tf.Tensor2D[]);
+    let state: State = state0;
+    const outputs: tf.Tensor2D[] = [];
+    inputs.forEach((x, t) => {
+      state = stepPrepared(r, prepared, x, state, { reset: resets?.[t], zoneoutC: keepC?.[t], zoneoutH: keepH?.[t] });
+      outputs.push(state.h);
+    });
+    const last = state as State;
+    const kept: tf.Tensor[] = [tf.stack(outputs), last.h];
+    if (last.c !== undefined) kept.push(last.c);
+    return kept;
+  }) as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D | undefined];
+  return { outputs, state: c === undefined ? { h } : { h, c } };
+}
+
+let registeredKernel: SequenceKernel | null = null;
+
+/** Installs a faster implementation of runLayer (e.g. @urgate/kernels' fused op); null restores the reference. */
+export function registerSequenceKernel(kernel: SequenceKernel | null): void {
+  if (kernel !== null && typeof kernel !== 'function') throw new Error(`kernel: expected a function or null, got ${typeof kernel}`);
+  registeredKernel = kernel;
+}
+
+export function registeredSequenceKernel(): SequenceKernel | null {
+  return registeredKernel;
+}
+
+/** Runs a layer over a sequence with the registered kernel if any, else the reference. */
+export function runLayer(cfg: LayerConfig, params: LayerParams, xs: tf.Tensor3D, state0: State, extras?: SequenceExtras): SequenceResult {
+  if (registeredKernel === null) return runLayerReference(cfg, params, xs, state0, extras);
+  const r = resolveLayerConfig(cfg);
+  checkSequence(r, params, xs, state0, extras);
+  return registeredKernel(r, params, xs, state0, extras);
+}
