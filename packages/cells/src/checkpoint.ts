@@ -41,7 +41,7 @@ function littleEndianBytes(data: Float32Array): Uint8Array {
 
 function readFloat32LE(bytes: Uint8Array): Float32Array {
   // Copy so the result is aligned and does not alias the file buffer.
-  const copy = bytes.slice();
+  const copy = new Uint8Array(bytes);
   if (endianness() === 'LE') return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
   const view = new DataView(copy.buffer);
   return Float32Array.from({ length: copy.byteLength / 4 }, (_, k) => view.getFloat32(4 * k, true));
