@@ -1,0 +1,137 @@
+import { type CheckpointMeta, type Core, layerLayout, loadCheckpoint, type Mechanism, resolveLayerConfig } from '@urgate/cells';
+import type { ClassifierSpec, ExportLayer, LanguageModelSpec, ModelSpec, Zoneout } from './spec.js';
+
+type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
+
+export interface LoadedModel {
+  spec: ModelSpec;
+  meta: CheckpointMeta;
+}
+
+function fail(path: string, what: string): never {
+  throw new Error(`checkpoint ${path}: ${what}`);
+}
+
+function positiveInt(path: string, model: Record<string, unknown>, key: string): number {
+  const v = model[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `model.${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function rate(path: string, v: unknown, key: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(path, `model.zoneout.${key} must be in [0, 1), got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function zoneoutRates(path: string, model: Record<string, unknown>): Zoneout {
+  const z = model.zoneout;
+  if (z === undefined || z === null || z === false) return { c: 0, h: 0 };
+  if (typeof z !== 'object') fail(path, `model.zoneout must be {c, h}, got ${JSON.stringify(z)}`);
+  const r = z as Record<string, unknown>;
+  return { c: rate(path, r.c, 'c'), h: rate(path, r.h, 'h') };
+}
+
+function tensor(path: string, tensors: Tensors, name: string, shape: number[]): Float32Array {
+  const t = tensors[name];
+  if (!t) fail(path, `missing tensor ${name} (expected shape [${shape.join(', ')}])`);
+  if (t.shape.length !== shape.length || t.shape.some((s, k) => s !== shape[k])) {
+    fail(path, `tensor ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+  }
+  return t.data;
+}
+
+function layers(path: string, tensors: Tensors, model: Record<string, unknown>, firstInput: number): ExportLayer[] {
+  // resolveLayerConfig validates core and mechanism with a message naming the field.
+  const core = model.core as Core;
+  const mechanism = model.mechanism as Mechanism;
+  const numLayers = positiveInt(path, model, 'numLayers');
+  const d = positiveInt(path, model, 'hiddenSize');
+  return Array.from({ length: numLayers }, (_, l) => {
+    const inputSize = l === 0 ? firstInput : d;
+    let cfg: ReturnType<typeof resolveLayerConfig>;
+    try {
+      cfg = resolveLayerConfig({
+        core,
+        mechanism,
+        inputSize,
+        hiddenSize: d,
+        ...(typeof model.downsize === 'number' ? { downsize: model.downsize } : {}),
+        ...(typeof model.tMax === 'number' ? { tMax: model.tMax } : {}),
+        fixedGateOffset: model.fixedGateOffset === true,
+      });
+    } catch (e) {
+      fail(path, `model.${(e as Error).message}`);
+    }
+    const { cols, blocks } = layerLayout(cfg);
+    const W = tensor(path, tensors, `layers.${l}.W`, [inputSize + d, cols]);
+    const b = tensor(path, tensors, `layers.${l}.b`, [cols]);
+    const bias = Float32Array.from(b);
+    if (tensors[`layers.${l}.bOffset`]) {
+      const offset = tensor(path, tensors, `layers.${l}.bOffset`, [cols]);
+      for (let k = 0; k < cols; k++) bias[k] += offset[k];
+    }
+    return { core, mechanism, inputSize, hiddenSize: d, downsize: cfg.downsize, blocks, cols, W, bias };
+  });
+}
+
+function languageModel(path: string, tensors: Tensors, model: Record<string, unknown>): LanguageModelSpec {
+  const V = positiveInt(path, model, 'vocabSize');
+  const E = positiveInt(path, model, 'embeddingSize');
+  const d = positiveInt(path, model, 'hiddenSize');
+  const tied = model.tiedEmbeddings === true;
+  if (tied && E !== d) fail(path, `tiedEmbeddings needs embeddingSize (${E}) = hiddenSize (${d})`);
+  return {
+    kind: 'lm',
+    layers: layers(path, tensors, model, E),
+    vocabSize: V,
+    embeddingSize: E,
+    hiddenSize: d,
+    embedding: tensor(path, tensors, 'embedding', [V, E]),
+    norm:
+      model.layerNorm === true
+        ? { gamma: tensor(path, tensors, 'norm.gamma', [d]), beta: tensor(path, tensors, 'norm.beta', [d]) }
+        : null,
+    output: { W: tied ? null : tensor(path, tensors, 'output.W', [d, V]), b: tensor(path, tensors, 'output.b', [V]) },
+    zoneout: zoneoutRates(path, model),
+  };
+}
+
+function classifier(path: string, tensors: Tensors, model: Record<string, unknown>): ClassifierSpec {
+  const n = positiveInt(path, model, 'inputSize');
+  const d = positiveInt(path, model, 'hiddenSize');
+  const K = positiveInt(path, model, 'numClasses');
+  const w1 = tensors['head.W1'];
+  if (!w1) fail(path, `missing tensor head.W1 (expected shape [${d}, hidden])`);
+  const hidden = w1.shape[1];
+  return {
+    kind: 'classifier',
+    layers: layers(path, tensors, model, n),
+    inputSize: n,
+    hiddenSize: d,
+    numClasses: K,
+    head: {
+      hidden,
+      W1: tensor(path, tensors, 'head.W1', [d, hidden]),
+      b1: tensor(path, tensors, 'head.b1', [hidden]),
+      W2: tensor(path, tensors, 'head.W2', [hidden, K]),
+      b2: tensor(path, tensors, 'head.b2', [K]),
+    },
+    zoneout: zoneoutRates(path, model),
+  };
+}
+
+/** Reads an urgate checkpoint and checks every tensor the model needs against LAYOUT.md, before any graph work. */
+export async function readCheckpoint(path: string): Promise<LoadedModel> {
+  // loadCheckpoint rejects non-safetensors files, truncation, and unknown formats or versions.
+  const { tensors, meta } = await loadCheckpoint(path);
+  const model = meta.model as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object') fail(path, 'metadata has no model description');
+  const spec =
+    model.kind === 'lm'
+      ? languageModel(path, tensors, model)
+      : model.kind === 'classifier'
+        ? classifier(path, tensors, model)
+        : fail(path, `model.kind must be "lm" or "classifier", got ${JSON.stringify(model.kind)}`);
+  return { spec, meta };
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type LoadedModel, readCheckpoint } from './checkpoint.js';
+import { writeFilesAtomic } from './files.js';
+import { classifierGraph } from './graph/classifier.js';
+import { languageModelSequenceGraph, languageModelStepGraph } from './graph/language-model.js';
+import { encodeModel } from './graph/model.js';
+import type { GraphKind, UrgateOnnxMetadata } from './runtime/metadata.js';
+
+export interface ExportOptions {
+  /** File name stem; default: the checkpoint's file name without its extension. */
+  name?: string;
+}
+
+export interface ExportResult {
+  kind: 'lm' | 'classifier';
+  /** The step graph (language models only). */
+  step: string | null;
+  /** The sequence graph: scoring for language models, the whole classifier otherwise. */
+  sequence: string;
+}
+
+export interface CheckpointSource {
+  loaded: LoadedModel;
+  checkpoint: string;
+  sha256: string;
+}
+
+export async function loadSource(ckptPath: string): Promise<CheckpointSource> {
+  const loaded = await readCheckpoint(ckptPath);
+  const sha256 = createHash('sha256').update(await readFile(ckptPath)).digest('hex');
+  return { loaded, checkpoint: basename(ckptPath), sha256 };
+}
+
+/** Builds and serialises one graph of the model. */
+export function encodeGraph(source: CheckpointSource, graph: GraphKind): Uint8Array {
+  const { spec, meta } = source.loaded;
+  const metadata = (stateLayout: UrgateOnnxMetadata['stateLayout']): UrgateOnnxMetadata => ({
+    format: 'urgate-onnx',
+    version: 1,
+    graph,
+    model: meta.model as UrgateOnnxMetadata['model'],
+    tokenizer: meta.tokenizer ?? null,
+    training: meta.training ?? null,
+    source: { checkpoint: source.checkpoint, sha256: source.sha256 },
+    stateLayout,
+  });
+  if (graph === 'classifier') {
+    if (spec.kind !== 'classifier') throw new Error(`checkpoint ${source.checkpoint} is a language model, not a classifier`);
+    return encodeModel(classifierGraph(spec), metadata(null));
+  }
+  if (spec.kind !== 'lm') throw new Error(`checkpoint ${source.checkpoint} is a classifier, not a language model`);
+  switch (graph) {
+    case 'lm-step':
+      return encodeModel(languageModelStepGraph(spec, { stateLayout: 'layer-major', resetInput: false }), metadata('layer-major'));
+    case 'lm-step-triton':
+      return encodeModel(languageModelStepGraph(spec, { stateLayout: 'batch-major', resetInput: true }), metadata('batch-major'));
+    case 'lm-sequence':
+      return encodeModel(languageModelSequenceGraph(spec), metadata('layer-major'));
+  }
+}
+
+/**
+ * Exports a checkpoint to `<outDir>/<name>.step.onnx` and `<name>.sequence.onnx` (language model) or
+ * `<name>.sequence.onnx` (classifier). The checkpoint is validated and every graph is built before the
+ * first file is written; each file is written atomically.
+ */
+export async function exportCheckpoint(ckptPath: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  const source = await loadSource(ckptPath);
+  const name = opts.name ?? basename(ckptPath).replace(/\.[^.]*$/, '');
+  const sequence = join(outDir, `${name}.sequence.onnx`);
+  if (source.loaded.spec.kind === 'classifier') {
+    await writeFilesAtomic([{ path: sequence, data: encodeGraph(source, 'classifier') }]);
+    return { kind: 'classifier', step: null, sequence };
+  }
+  const step = join(outDir, `${name}.step.onnx`);
+  const files = [
+    { path: step, data: encodeGraph(source, 'lm-step') },
+    { path: sequence, data: encodeGraph(source, 'lm-sequence') },
+  ];
+  await writeFilesAtomic(files);
+  return { kind: 'lm', step, sequence };
+}

@@ -1,0 +1,179 @@
+import type { LanguageModelSpec } from '../spec.js';
+import { GraphBuilder, GraphScope, valueInfo } from './builder.js';
+import { type CellState, cellStep } from './layer.js';
+import type { GraphProto } from './proto.js';
+import { scanLayer, stackInitializers } from './recurrence.js';
+
+/**
+ * Where the layer axis sits in the state tensors: `layer-major` is `[L, B, d]` (the urgate API);
+ * `batch-major` is `[B, L, d]`, which Triton's sequence batcher needs (batch first).
+ */
+export type StateLayout = 'layer-major' | 'batch-major';
+
+export interface StepGraphOptions {
+  stateLayout: StateLayout;
+  /** Adds a `reset` input (`[B, 1]` float, 1 = zero this row's state first): Triton's START control. */
+  resetInput: boolean;
+}
+
+function lstm(spec: LanguageModelSpec): boolean {
+  return spec.layers[0].core === 'lstm';
+}
+
+interface Head {
+  embedding: string;
+  outW: string;
+  outB: string;
+  tied: boolean;
+  gamma: string | null;
+  beta: string | null;
+}
+
+function headInitializers(scope: GraphScope, spec: LanguageModelSpec): Head {
+  const { vocabSize: V, embeddingSize: E, hiddenSize: d } = spec;
+  const embedding = scope.floatTensor('embedding', [V, E], spec.embedding);
+  return {
+    embedding,
+    outW: spec.output.W ? scope.floatTensor('output.W', [d, V], spec.output.W) : embedding,
+    outB: scope.floatTensor('output.b', [V], spec.output.b),
+    tied: spec.output.W === null,
+    gamma: spec.norm ? scope.floatTensor('norm.gamma', [d], spec.norm.gamma) : null,
+    beta: spec.norm ? scope.floatTensor('norm.beta', [d], spec.norm.beta) : null,
+  };
+}
+
+/** `LN?(h)·output.W + output.b` on `[N, d]` rows. */
+function logits(g: GraphBuilder, head: Head, h: string, output?: string): string {
+  const normed = head.gamma
+    ? g.op1('LayerNormalization', [h, head.gamma, head.beta as string], { axis: -1, epsilon: 1e-5 })
+    : h;
+  const inputs = [normed, head.outW, head.outB];
+  const attrs = { transB: head.tied ? 1 : 0 };
+  return output ? g.opInto([output], 'Gemm', inputs, attrs)[0] : g.op1('Gemm', inputs, attrs, 'logits');
+}
+
+/** Splits `[L, B, d]` (or `[B, L, d]`) into per-layer `[B, d]`. */
+function layerStates(g: GraphBuilder, stacked: string, layers: number, axis: number): string[] {
+  return Array.from({ length: layers }, (_, l) => g.op1('Gather', [stacked, g.scope.int64s([l], true)], { axis }));
+}
+
+function stackStates(g: GraphBuilder, perLayer: string[], axis: number, output: string): void {
+  const expanded = perLayer.map((x) => g.op1('Unsqueeze', [x, g.scope.int64s([axis])]));
+  g.opInto([output], 'Concat', expanded, { axis });
+}
+
+/** (tokens [B], state) -> (logits [B, V], new state): one generation step. */
+export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphOptions): GraphProto {
+  const scope = new GraphScope();
+  const g = new GraphBuilder(scope);
+  const L = spec.layers.length;
+  const d = spec.hiddenSize;
+  const hasC = lstm(spec);
+  const axis = opts.stateLayout === 'layer-major' ? 0 : 1;
+  const stateDims = opts.stateLayout === 'layer-major' ? [L, 'batch', d] : ['batch', L, d];
+  const tokens = scope.reserve('tokens');
+  const reset = opts.resetInput ? scope.reserve('reset') : null;
+  const hIn = scope.reserve('h_in');
+  const cIn = hasC ? scope.reserve('c_in') : null;
+  const out = { logits: scope.reserve('logits'), h: scope.reserve('h_out'), c: hasC ? scope.reserve('c_out') : null };
+
+  const head = headInitializers(scope, spec);
+  const weights = stackInitializers(scope, spec.layers);
+  const keep = reset ? g.oneMinus(reset, 'keep') : null;
+  const hs = layerStates(g, hIn, L, axis);
+  const cs = cIn ? layerStates(g, cIn, L, axis) : [];
+  let x = g.op1('Gather', [head.embedding, tokens], { axis: 0 }, 'x');
+  const hOut: string[] = [];
+  const cOut: string[] = [];
+  weights.forEach((w, l) => {
+    const prev: CellState = keep
+      ? { h: g.mul(hs[l], keep), c: cIn ? g.mul(cs[l], keep) : null }
+      : { h: hs[l], c: cIn ? cs[l] : null };
+    const xp = g.op1('Gemm', [x, w.Wx, w.bias], {}, `layer${l}_xp`);
+    const next = cellStep(g, w, xp, prev, spec.zoneout);
+    hOut.push(next.h);
+    if (next.c) cOut.push(next.c);
+    x = next.h;
+  });
+  logits(g, head, x, out.logits);
+  stackStates(g, hOut, axis, out.h);
+  if (out.c) stackStates(g, cOut, axis, out.c);
+
+  return {
+    name: 'urgate_lm_step',
+    node: g.nodes,
+    initializer: scope.initializers,
+    input: [
+      valueInfo(tokens, 'int64', ['batch']),
+      ...(reset ? [valueInfo(reset, 'float', ['batch', 1])] : []),
+      valueInfo(hIn, 'float', stateDims),
+      ...(cIn ? [valueInfo(cIn, 'float', stateDims)] : []),
+    ],
+    output: [
+      valueInfo(out.logits, 'float', ['batch', spec.vocabSize]),
+      valueInfo(out.h, 'float', stateDims),
+      ...(out.c ? [valueInfo(out.c, 'float', stateDims)] : []),
+    ],
+  };
+}
+
+/**
+ * (tokens [T, B], targets [T, B], reset [T, B], state) -> (nll [T, B], final state): scores a chunk of
+ * a token stream; `reset[t, b] = 1` zeroes row b's state before step t.
+ */
+export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto {
+  const scope = new GraphScope();
+  const g = new GraphBuilder(scope);
+  const L = spec.layers.length;
+  const d = spec.hiddenSize;
+  const hasC = lstm(spec);
+  const stateDims = [L, 'batch', d];
+  const tokens = scope.reserve('tokens');
+  const targets = scope.reserve('targets');
+  const reset = scope.reserve('reset');
+  const hIn = scope.reserve('h_in');
+  const cIn = hasC ? scope.reserve('c_in') : null;
+  const out = { nll: scope.reserve('nll'), h: scope.reserve('h_out'), c: hasC ? scope.reserve('c_out') : null };
+
+  const head = headInitializers(scope, spec);
+  const weights = stackInitializers(scope, spec.layers);
+  const keep = g.op1('Unsqueeze', [g.oneMinus(reset), scope.int64s([2])], {}, 'keep');
+  const hs = layerStates(g, hIn, L, 0);
+  const cs = cIn ? layerStates(g, cIn, L, 0) : [];
+  let xs = g.op1('Gather', [head.embedding, tokens], { axis: 0 }, 'xs');
+  const hOut: string[] = [];
+  const cOut: string[] = [];
+  weights.forEach((w, l) => {
+    const r = scanLayer(g, w, xs, { h: hs[l], c: cIn ? cs[l] : null }, keep, spec.zoneout, l);
+    hOut.push(r.state.h);
+    if (r.state.c) cOut.push(r.state.c);
+    xs = r.outputs;
+  });
+  // Score all steps at once: [T·B, d] rows through the output layer and a log-softmax.
+  const rows = g.op1('Reshape', [xs, scope.int64s([-1, d])]);
+  const logProbs = g.op1('LogSoftmax', [logits(g, head, rows)], { axis: -1 });
+  const targetCol = g.op1('Reshape', [targets, scope.int64s([-1, 1])]);
+  const picked = g.op1('GatherElements', [logProbs, targetCol], { axis: 1 });
+  const negated = g.op1('Neg', [picked]);
+  g.opInto([out.nll], 'Reshape', [negated, g.op1('Shape', [targets])]);
+  stackStates(g, hOut, 0, out.h);
+  if (out.c) stackStates(g, cOut, 0, out.c);
+
+  return {
+    name: 'urgate_lm_sequence',
+    node: g.nodes,
+    initializer: scope.initializers,
+    input: [
+      valueInfo(tokens, 'int64', ['time', 'batch']),
+      valueInfo(targets, 'int64', ['time', 'batch']),
+      valueInfo(reset, 'float', ['time', 'batch']),
+      valueInfo(hIn, 'float', stateDims),
+      ...(cIn ? [valueInfo(cIn, 'float', stateDims)] : []),
+    ],
+    output: [
+      valueInfo(out.nll, 'float', ['time', 'batch']),
+      valueInfo(out.h, 'float', stateDims),
+      ...(out.c ? [valueInfo(out.c, 'float', stateDims)] : []),
+    ],
+  };
+}

@@ -1,0 +1,66 @@
+import type { ExportLayer, Zoneout } from '../spec.js';
+import { GraphBuilder, type GraphScope, valueInfo } from './builder.js';
+import { type CellState, cellStep, type LayerInitializers, layerInitializers } from './layer.js';
+
+export function stackInitializers(scope: GraphScope, layers: ExportLayer[]): LayerInitializers[] {
+  return layers.map((layer, l) => layerInitializers(scope, layer, l));
+}
+
+/**
+ * Runs one layer over a whole sequence with a Scan: the input projection of all steps is one MatMul
+ * outside the loop, the body does the recurrent part. `keep` (`[T, B, 1]`, 1 - reset) zeroes the
+ * state rows before the steps that start a new sequence. Returns the final state and the outputs
+ * `[T, B, d]`.
+ */
+export function scanLayer(
+  g: GraphBuilder,
+  w: LayerInitializers,
+  xs: string,
+  state: CellState,
+  keep: string | null,
+  zo: Zoneout,
+  index: number,
+): { state: CellState; outputs: string } {
+  const s = g.scope;
+  const d = w.layer.hiddenSize;
+  const xp = g.add(g.op1('MatMul', [xs, w.Wx]), w.bias, `layer${index}_xp`);
+
+  const body = new GraphBuilder(s);
+  const hIn = s.name(`layer${index}_h_prev`);
+  const cIn = state.c ? s.name(`layer${index}_c_prev`) : null;
+  const xpIn = s.name(`layer${index}_xp_t`);
+  const keepIn = keep ? s.name(`layer${index}_keep_t`) : null;
+  const prev: CellState = keepIn
+    ? { h: body.mul(hIn, keepIn), c: cIn ? body.mul(cIn, keepIn) : null }
+    : { h: hIn, c: cIn };
+  const next = cellStep(body, w, xpIn, prev, zo);
+  const y = body.op1('Identity', [next.h], {}, `layer${index}_y_t`);
+  const stateInfos = [valueInfo(hIn, 'float', ['batch', d]), ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : [])];
+  const graph = {
+    name: `layer${index}_step`,
+    node: body.nodes,
+    input: [
+      ...stateInfos,
+      valueInfo(xpIn, 'float', ['batch', w.cols]),
+      ...(keepIn ? [valueInfo(keepIn, 'float', ['batch', 1])] : []),
+    ],
+    output: [
+      valueInfo(next.h, 'float', ['batch', d]),
+      ...(next.c ? [valueInfo(next.c, 'float', ['batch', d])] : []),
+      valueInfo(y, 'float', ['batch', d]),
+    ],
+  };
+  const outNames = [
+    s.name(`layer${index}_h_final`),
+    ...(state.c ? [s.name(`layer${index}_c_final`)] : []),
+    s.name(`layer${index}_outputs`),
+  ];
+  g.opInto(outNames, 'Scan', [state.h, ...(state.c ? [state.c] : []), xp, ...(keep ? [keep] : [])], {
+    body: { graph },
+    num_scan_inputs: keep ? 2 : 1,
+  });
+  return {
+    state: { h: outNames[0], c: state.c ? outNames[1] : null },
+    outputs: outNames[outNames.length - 1],
+  };
+}

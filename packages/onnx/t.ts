@@ -1,0 +1,2 @@
+import { onnx } from './src/graph/proto.js';
+console.log(typeof onnx.ModelProto.encode, onnx.TensorProto.DataType.FLOAT);
