@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "urgate_kernels",
+      "sources": [
+        "csrc/layout.cc",
+        "csrc/gates.cc",
+        "csrc/rnn.cc",
+        "csrc/blas.cc",
+        "csrc/softmax_xent.cc",
+        "csrc/adam.cc",
+        "napi/addon.cc"
+      ],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-mavx2", "-mfma", "-fno-math-errno", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-lopenblas"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,331 @@
+#include "rnn.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "blas.h"
+#include "fast_math.h"
+#include "gates.h"
+
+namespace urgate {
+namespace {
+
+size_t Count(int a, int b, int c = 1) { return static_cast<size_t>(a) * b * c; }
+
+// dst = src * (1 - reset_b) row by row: the state a step reads (LAYOUT.md, extra 1).
+void ApplyReset(const float* src, const float* reset_t, int B, int d, float* dst) {
+  for (int b = 0; b < B; ++b) {
+    const float keep = reset_t ? 1.0f - reset_t[b] : 1.0f;
+    const float* __restrict s = src + Count(b, d);
+    float* __restrict o = dst + Count(b, d);
+    for (int j = 0; j < d; ++j) o[j] = s[j] * keep;
+  }
+}
+
+void ScaleRowsByKeep(float* x, const float* reset_t, int B, int d) {
+  if (!reset_t) return;
+  for (int b = 0; b < B; ++b) {
+    const float keep = 1.0f - reset_t[b];
+    float* __restrict r = x + Count(b, d);
+    for (int j = 0; j < d; ++j) r[j] *= keep;
+  }
+}
+
+void CopyOrClear(std::vector<float>* dst, const float* src, size_t n) {
+  if (src) dst->assign(src, src + n);
+  else dst->clear();
+}
+
+const float* OrNull(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
+
+// Pre-activations of all steps: gates[t, b, :] = b + xs[t, b, :] Wx in one sgemm.
+void InputProjection(const LayerShape& s, const Layout& l, const float* W, const float* bias, const float* xs,
+                     float* gates) {
+  const int rows = s.steps * s.batch;
+  for (int r = 0; r < rows; ++r) std::memcpy(gates + Count(r, l.cols), bias, sizeof(float) * l.cols);
+  Gemm(false, false, rows, l.cols, s.input, 1.0f, xs, s.input, W, l.cols, 1.0f, gates, l.cols);
+}
+
+void LstmForward(const LayerShape& s, const Layout& l, const float* W, const float* h0, const float* c0,
+                 float* outputs, float* h_final, float* c_final, Tape* tape) {
+  const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
+  const float* Wh = W + Count(s.input, cols);
+  const float* reset = OrNull(tape->reset);
+  const float* zc = OrNull(tape->zoneout_c);
+  const float* zh = OrNull(tape->zoneout_h);
+  std::vector<float> c(c0, c0 + Count(B, d));
+  std::vector<float> scratch(2 * d + GateScratchSize(l, d));
+  float* F = scratch.data();
+  float* I = F + d;
+  float* gs = I + d;
+  for (int t = 0; t < T; ++t) {
+    const float* reset_t = reset ? reset + Count(t, B) : nullptr;
+    float* hp = tape->h_prev.data() + Count(t, B, d);
+    float* cp = tape->c_prev.data() + Count(t, B, d);
+    ApplyReset(t == 0 ? h0 : outputs + Count(t - 1, B, d), reset_t, B, d, hp);
+    ApplyReset(c.data(), reset_t, B, d, cp);
+    float* g = tape->gates.data() + Count(t, B, cols);
+    Gemm(false, false, B, cols, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
+    for (int b = 0; b < B; ++b) {
+      float* row = g + Count(b, cols);
+      ActivateGates(s.core, s.family, l, d, row);
+      EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
+      float* __restrict u = row + l.u;
+      float* __restrict o = row + l.o;
+      const float* __restrict hpr = hp + Count(b, d);
+      const float* __restrict cpr = cp + Count(b, d);
+      float* __restrict tc = tape->tanh_c.data() + Count(t, B, d) + Count(b, d);
+      float* __restrict h = outputs + Count(t, B, d) + Count(b, d);
+      float* __restrict cr = c.data() + Count(b, d);
+      const float* __restrict zcr = zc ? zc + Count(t, B, d) + Count(b, d) : nullptr;
+      const float* __restrict zhr = zh ? zh + Count(t, B, d) + Count(b, d) : nullptr;
+      for (int j = 0; j < d; ++j) {
+        u[j] = Tanh(u[j]);
+        o[j] = Sigmoid(o[j]);
+        const float cand = F[j] * cpr[j] + I[j] * u[j];
+        tc[j] = Tanh(cand);
+        const float hcand = o[j] * tc[j];
+        cr[j] = zcr ? zcr[j] * cpr[j] + (1.0f - zcr[j]) * cand : cand;
+        h[j] = zhr ? zhr[j] * hpr[j] + (1.0f - zhr[j]) * hcand : hcand;
+      }
+    }
+  }
+  std::memcpy(h_final, outputs + Count(T - 1, B, d), sizeof(float) * Count(B, d));
+  std::memcpy(c_final, c.data(), sizeof(float) * Count(B, d));
+}
+
+void GruForward(const LayerShape& s, const Layout& l, const float* W, const float* h0, float* outputs,
+                float* h_final, Tape* tape) {
+  const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
+  const float* Wh = W + Count(s.input, cols);
+  const float* reset = OrNull(tape->reset);
+  const float* zh = OrNull(tape->zoneout_h);
+  const int tail = cols - (l.u + d);  // master blocks after u
+  std::vector<float> scratch(2 * d + GateScratchSize(l, d));
+  float* F = scratch.data();
+  float* I = F + d;
+  float* gs = I + d;
+  for (int t = 0; t < T; ++t) {
+    const float* reset_t = reset ? reset + Count(t, B) : nullptr;
+    float* hp = tape->h_prev.data() + Count(t, B, d);
+    float* sh = tape->sh.data() + Count(t, B, d);
+    ApplyReset(t == 0 ? h0 : outputs + Count(t - 1, B, d), reset_t, B, d, hp);
+    float* g = tape->gates.data() + Count(t, B, cols);
+    // Blocks before u read h_{t-1}; u reads s * h_{t-1}, so it gets its own gemm.
+    Gemm(false, false, B, l.u, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
+    if (tail > 0) Gemm(false, false, B, tail, d, 1.0f, hp, d, Wh + l.u + d, cols, 1.0f, g + l.u + d, cols);
+    for (int b = 0; b < B; ++b) {
+      float* __restrict sr = g + Count(b, cols) + l.s;
+      const float* __restrict hpr = hp + Count(b, d);
+      float* __restrict shr = sh + Count(b, d);
+      for (int j = 0; j < d; ++j) {
+        sr[j] = Sigmoid(sr[j]);
+        shr[j] = sr[j] * hpr[j];
+      }
+    }
+    Gemm(false, false, B, d, d, 1.0f, sh, d, Wh + l.u, cols, 1.0f, g + l.u, cols);
+    for (int b = 0; b < B; ++b) {
+      float* row = g + Count(b, cols);
+      ActivateGates(s.core, s.family, l, d, row);
+      EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
+      float* __restrict u = row + l.u;
+      const float* __restrict hpr = hp + Count(b, d);
+      float* __restrict h = outputs + Count(t, B, d) + Count(b, d);
+      const float* __restrict zhr = zh ? zh + Count(t, B, d) + Count(b, d) : nullptr;
+      for (int j = 0; j < d; ++j) {
+        u[j] = Tanh(u[j]);
+        const float hcand = F[j] * hpr[j] + I[j] * u[j];
+        h[j] = zhr ? zhr[j] * hpr[j] + (1.0f - zhr[j]) * hcand : hcand;
+      }
+    }
+  }
+  std::memcpy(h_final, outputs + Count(T - 1, B, d), sizeof(float) * Count(B, d));
+}
+
+void LstmBackward(Tape* tape, const float* W, const float* d_out, float* dh, float* dc) {
+  const LayerShape& s = tape->shape;
+  const Layout& l = tape->layout;
+  const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
+  const float* Wh = W + Count(s.input, cols);
+  const float* reset = OrNull(tape->reset);
+  const float* zc = OrNull(tape->zoneout_c);
+  const float* zh = OrNull(tape->zoneout_h);
+  std::vector<float> scratch(4 * d + GateScratchSize(l, d));
+  float* F = scratch.data();
+  float* I = F + d;
+  float* dF = I + d;
+  float* dI = dF + d;
+  float* gs = dI + d;
+  std::vector<float> dh_prev(Count(B, d));
+  // dh, dc hold dL/dh_t, dL/dc_t arriving from later steps.
+  for (int t = T - 1; t >= 0; --t) {
+    float* g = tape->gates.data() + Count(t, B, cols);
+    const float* cp = tape->c_prev.data() + Count(t, B, d);
+    for (int b = 0; b < B; ++b) {
+      float* row = g + Count(b, cols);
+      EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
+      float* __restrict u = row + l.u;
+      float* __restrict o = row + l.o;
+      const size_t at = Count(t, B, d) + Count(b, d);
+      const float* __restrict tc = tape->tanh_c.data() + at;
+      const float* __restrict dout = d_out + at;
+      const float* __restrict cpr = cp + Count(b, d);
+      const float* __restrict zcr = zc ? zc + at : nullptr;
+      const float* __restrict zhr = zh ? zh + at : nullptr;
+      float* __restrict dhr = dh + Count(b, d);
+      float* __restrict dcr = dc + Count(b, d);
+      float* __restrict dhp = dh_prev.data() + Count(b, d);
+      for (int j = 0; j < d; ++j) {
+        const float dht = dout[j] + dhr[j];
+        const float dct = dcr[j];
+        const float dh_cand = zhr ? (1.0f - zhr[j]) * dht : dht;
+        float dc_cand = zcr ? (1.0f - zcr[j]) * dct : dct;
+        dc_cand += dh_cand * o[j] * (1.0f - tc[j] * tc[j]);
+        const float dout_gate = dh_cand * tc[j];
+        dF[j] = dc_cand * cpr[j];
+        dI[j] = dc_cand * u[j];
+        const float du = dc_cand * I[j];
+        dhp[j] = zhr ? zhr[j] * dht : 0.0f;
+        dcr[j] = (zcr ? zcr[j] * dct : 0.0f) + dc_cand * F[j];
+        o[j] = dout_gate * o[j] * (1.0f - o[j]);
+        u[j] = du * (1.0f - u[j] * u[j]);
+      }
+      GatesBackward(s.core, s.family, l, d, s.downsize, row, dF, dI, gs);
+    }
+    Gemm(false, true, B, d, cols, 1.0f, g, cols, Wh, cols, 1.0f, dh_prev.data(), d);
+    const float* reset_t = reset ? reset + Count(t, B) : nullptr;
+    ScaleRowsByKeep(dh_prev.data(), reset_t, B, d);
+    ScaleRowsByKeep(dc, reset_t, B, d);
+    std::memcpy(dh, dh_prev.data(), sizeof(float) * Count(B, d));
+  }
+}
+
+void GruBackward(Tape* tape, const float* W, const float* d_out, float* dh) {
+  const LayerShape& s = tape->shape;
+  const Layout& l = tape->layout;
+  const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
+  const float* Wh = W + Count(s.input, cols);
+  const float* reset = OrNull(tape->reset);
+  const float* zh = OrNull(tape->zoneout_h);
+  const int tail = cols - (l.u + d);
+  std::vector<float> scratch(4 * d + GateScratchSize(l, d));
+  float* F = scratch.data();
+  float* I = F + d;
+  float* dF = I + d;
+  float* dI = dF + d;
+  float* gs = dI + d;
+  std::vector<float> dh_prev(Count(B, d)), d_sh(Count(B, d));
+  for (int t = T - 1; t >= 0; --t) {
+    float* g = tape->gates.data() + Count(t, B, cols);
+    const float* hp = tape->h_prev.data() + Count(t, B, d);
+    for (int b = 0; b < B; ++b) {
+      float* row = g + Count(b, cols);
+      EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
+      float* __restrict u = row + l.u;
+      const size_t at = Count(t, B, d) + Count(b, d);
+      const float* __restrict dout = d_out + at;
+      const float* __restrict hpr = hp + Count(b, d);
+      const float* __restrict zhr = zh ? zh + at : nullptr;
+      const float* __restrict dhr = dh + Count(b, d);
+      float* __restrict dhp = dh_prev.data() + Count(b, d);
+      for (int j = 0; j < d; ++j) {
+        const float dht = dout[j] + dhr[j];
+        const float dh_cand = zhr ? (1.0f - zhr[j]) * dht : dht;
+        dF[j] = dh_cand * hpr[j];
+        dI[j] = dh_cand * u[j];
+        dhp[j] = (zhr ? zhr[j] * dht : 0.0f) + dh_cand * F[j];
+        u[j] = dh_cand * I[j] * (1.0f - u[j] * u[j]);
+      }
+      GatesBackward(s.core, s.family, l, d, s.downsize, row, dF, dI, gs);
+    }
+    // a_u = ... + (s * h) Wh_u: back to s and h.
+    Gemm(false, true, B, d, d, 1.0f, g + l.u, cols, Wh + l.u, cols, 0.0f, d_sh.data(), d);
+    for (int b = 0; b < B; ++b) {
+      float* __restrict sr = g + Count(b, cols) + l.s;
+      const float* __restrict hpr = hp + Count(b, d);
+      const float* __restrict dshr = d_sh.data() + Count(b, d);
+      float* __restrict dhp = dh_prev.data() + Count(b, d);
+      for (int j = 0; j < d; ++j) {
+        dhp[j] += dshr[j] * sr[j];
+        sr[j] = dshr[j] * hpr[j] * sr[j] * (1.0f - sr[j]);
+      }
+    }
+    Gemm(false, true, B, d, l.u, 1.0f, g, cols, Wh, cols, 1.0f, dh_prev.data(), d);
+    if (tail > 0) Gemm(false, true, B, d, tail, 1.0f, g + l.u + d, cols, Wh + l.u + d, cols, 1.0f, dh_prev.data(), d);
+    ScaleRowsByKeep(dh_prev.data(), reset ? reset + Count(t, B) : nullptr, B, d);
+    std::memcpy(dh, dh_prev.data(), sizeof(float) * Count(B, d));
+  }
+}
+
+}  // namespace
+
+size_t Tape::Bytes() const {
+  return sizeof(float) * (gates.size() + h_prev.size() + c_prev.size() + tanh_c.size() + sh.size() + reset.size() +
+                          zoneout_c.size() + zoneout_h.size());
+}
+
+ForwardPass::ForwardPass(const LayerShape& shape) : shape_(shape) {
+  ValidateShape(shape);
+  layout_ = MakeLayout(shape.core, shape.family, shape.hidden, shape.downsize);
+}
+
+void ForwardPass::Run(const float* W, const float* b, const float* xs, const float* h0, const float* c0,
+                      const SequenceExtras& extras, float* outputs, float* h_final, float* c_final,
+                      Tape* tape) const {
+  const LayerShape& s = shape_;
+  const int T = s.steps, B = s.batch, d = s.hidden;
+  const bool lstm = s.core == Core::kLstm;
+  tape->shape = s;
+  tape->layout = layout_;
+  tape->gates.resize(Count(T, B, layout_.cols));
+  tape->h_prev.resize(Count(T, B, d));
+  tape->c_prev.resize(lstm ? Count(T, B, d) : 0);
+  tape->tanh_c.resize(lstm ? Count(T, B, d) : 0);
+  tape->sh.resize(lstm ? 0 : Count(T, B, d));
+  CopyOrClear(&tape->reset, extras.reset, Count(T, B));
+  CopyOrClear(&tape->zoneout_c, lstm ? extras.zoneout_c : nullptr, Count(T, B, d));
+  CopyOrClear(&tape->zoneout_h, extras.zoneout_h, Count(T, B, d));
+  InputProjection(s, layout_, W, b, xs, tape->gates.data());
+  if (lstm) LstmForward(s, layout_, W, h0, c0, outputs, h_final, c_final, tape);
+  else GruForward(s, layout_, W, h0, outputs, h_final, tape);
+}
+
+void BackwardPass::Run(Tape* tape, const float* W, const float* xs, const float* d_outputs, const float* d_h_final,
+                       const float* d_c_final, float* dxs, float* dh0, float* dc0, float* dW, float* db) const {
+  const LayerShape& s = tape->shape;
+  const Layout& l = tape->layout;
+  const int B = s.batch, d = s.hidden, n = s.input, cols = l.cols, rows = s.steps * s.batch;
+  const bool lstm = s.core == Core::kLstm;
+  // dh0 / dc0 double as the running dL/dh_t, dL/dc_t.
+  if (d_h_final) std::memcpy(dh0, d_h_final, sizeof(float) * Count(B, d));
+  else std::fill(dh0, dh0 + Count(B, d), 0.0f);
+  if (lstm) {
+    if (d_c_final) std::memcpy(dc0, d_c_final, sizeof(float) * Count(B, d));
+    else std::fill(dc0, dc0 + Count(B, d), 0.0f);
+    LstmBackward(tape, W, d_outputs, dh0, dc0);
+  } else {
+    GruBackward(tape, W, d_outputs, dh0);
+  }
+  const float* dA = tape->gates.data();
+  // Weight gradients over all steps at once.
+  Gemm(true, false, n, cols, rows, 1.0f, xs, n, dA, cols, 0.0f, dW, cols);
+  float* dWh = dW + Count(n, cols);
+  if (lstm) {
+    Gemm(true, false, d, cols, rows, 1.0f, tape->h_prev.data(), d, dA, cols, 0.0f, dWh, cols);
+  } else {
+    const int tail = cols - (l.u + d);
+    Gemm(true, false, d, l.u, rows, 1.0f, tape->h_prev.data(), d, dA, cols, 0.0f, dWh, cols);
+    Gemm(true, false, d, d, rows, 1.0f, tape->sh.data(), d, dA + l.u, cols, 0.0f, dWh + l.u, cols);
+    if (tail > 0)
+      Gemm(true, false, d, tail, rows, 1.0f, tape->h_prev.data(), d, dA + l.u + d, cols, 0.0f, dWh + l.u + d, cols);
+  }
+  std::fill(db, db + cols, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    const float* __restrict a = dA + Count(r, cols);
+    float* __restrict out = db;
+    for (int c = 0; c < cols; ++c) out[c] += a[c];
+  }
+  Gemm(false, true, rows, n, cols, 1.0f, dA, cols, W, cols, 0.0f, dxs, n);
+}
+
+}  // namespace urgate

@@ -1,0 +1,57 @@
+// Sequence kernels of one gated LSTM or GRU layer (LAYOUT.md): the forward
+// pass over all T steps, storing what the backward pass needs in a Tape, and
+// backpropagation through time in one call.
+//
+// Shapes (row-major float32): W [n + d, cols], b [cols], xs [T, B, n],
+// h0, c0 [B, d], reset [T, B], zoneout masks [T, B, d], outputs [T, B, d].
+// The bias passed here is the full bias (b + bOffset of the layout).
+#pragma once
+
+#include <vector>
+
+#include "layout.h"
+
+namespace urgate {
+
+// Optional per-step inputs; a null pointer means "absent".
+struct SequenceExtras {
+  const float* reset = nullptr;      // [T, B]: 1 zeroes the state row before step t
+  const float* zoneout_c = nullptr;  // [T, B, d] keep masks (LSTM only)
+  const float* zoneout_h = nullptr;  // [T, B, d]
+};
+
+// What the forward pass keeps for the backward pass.
+struct Tape {
+  LayerShape shape;
+  Layout layout;
+  std::vector<float> gates;   // [T, B, cols] activations (becomes dL/da in the backward)
+  std::vector<float> h_prev;  // [T, B, d] h_{t-1} after the reset rows
+  std::vector<float> c_prev;  // [T, B, d] LSTM: c_{t-1} after the reset rows
+  std::vector<float> tanh_c;  // [T, B, d] LSTM: tanh of the candidate cell
+  std::vector<float> sh;      // [T, B, d] GRU: s * h_{t-1}, the u block's recurrent input
+  std::vector<float> reset, zoneout_c, zoneout_h;  // copies of the extras (empty when absent)
+  size_t Bytes() const;
+};
+
+class ForwardPass {
+ public:
+  explicit ForwardPass(const LayerShape& shape);  // validates the shape
+  // c0 and c_final are ignored (may be null) for the GRU.
+  void Run(const float* W, const float* b, const float* xs, const float* h0, const float* c0,
+           const SequenceExtras& extras, float* outputs, float* h_final, float* c_final, Tape* tape) const;
+
+ private:
+  LayerShape shape_;
+  Layout layout_;
+};
+
+class BackwardPass {
+ public:
+  // d_outputs [T, B, d]; d_h_final, d_c_final [B, d] (may be null: zero).
+  // Writes dxs [T, B, n], dh0, dc0 [B, d] (dc0 ignored for the GRU), dW, db.
+  // Consumes the tape's gate activations (they are overwritten).
+  void Run(Tape* tape, const float* W, const float* xs, const float* d_outputs, const float* d_h_final,
+           const float* d_c_final, float* dxs, float* dh0, float* dc0, float* dW, float* db) const;
+};
+
+}  // namespace urgate

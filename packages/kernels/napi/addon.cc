@@ -1,0 +1,300 @@
+// N-API binding of the urgate kernels library (csrc/). Every argument is
+// checked before any kernel runs: a wrong type is a TypeError, a wrong size a
+// RangeError, each naming the argument, so bad input can never reach a
+// kernel as an out-of-bounds read or write.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../csrc/adam.h"
+#include "../csrc/blas.h"
+#include "../csrc/layout.h"
+#include "../csrc/rnn.h"
+#include "../csrc/softmax_xent.h"
+
+namespace {
+
+using urgate::Core;
+
+const napi_type_tag kTapeTag = {0x75726761746574ULL, 0x7461706531ULL};
+
+std::string Describe(const Napi::Value& v) {
+  if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_float64_array: return "a Float64Array";
+      case napi_int32_array: return "an Int32Array";
+      case napi_uint8_array: return "a Uint8Array";
+      default: return "another typed array";
+    }
+  }
+  if (v.IsArray()) return "an Array";
+  if (v.IsNumber()) return "a number";
+  if (v.IsString()) return "a string";
+  return "an object";
+}
+
+[[noreturn]] void ThrowType(Napi::Env env, const std::string& name, const std::string& expected, const Napi::Value& v) {
+  throw Napi::TypeError::New(env, name + ": expected " + expected + ", got " + Describe(v));
+}
+
+// A Float32Array argument of exactly `expected` elements; nullptr when
+// `optional` and the value is null or undefined.
+float* Floats(const Napi::Value& v, const std::string& name, size_t expected, bool optional = false) {
+  Napi::Env env = v.Env();
+  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    ThrowType(env, name, "a Float32Array", v);
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() != expected)
+    throw Napi::RangeError::New(env, name + ": expected " + std::to_string(expected) + " float32 values, got " +
+                                         std::to_string(a.ElementLength()));
+  return a.Data();
+}
+
+int Int(const Napi::Object& o, const char* key, int fallback = -1) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() && fallback >= 0) return fallback;
+  if (!v.IsNumber()) ThrowType(o.Env(), std::string("spec.") + key, "an integer", v);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int>(d)) || d < 0)
+    throw Napi::RangeError::New(o.Env(), std::string("spec.") + key + ": expected a non-negative integer, got " +
+                                             std::to_string(d));
+  return static_cast<int>(d);
+}
+
+double Number(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) ThrowType(o.Env(), std::string("options.") + key, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+urgate::LayerShape ParseSpec(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject()) ThrowType(env, "spec", "an object {core, mechanism, inputSize, hiddenSize, ...}", v);
+  Napi::Object o = v.As<Napi::Object>();
+  urgate::LayerShape s;
+  Napi::Value core = o.Get("core");
+  if (!core.IsString()) ThrowType(env, "spec.core", "'lstm' or 'gru'", core);
+  const std::string c = core.As<Napi::String>();
+  if (c == "lstm") s.core = Core::kLstm;
+  else if (c == "gru") s.core = Core::kGru;
+  else throw Napi::RangeError::New(env, "spec.core: expected 'lstm' or 'gru', got '" + c + "'");
+  Napi::Value mech = o.Get("mechanism");
+  if (!mech.IsString()) ThrowType(env, "spec.mechanism", "a mechanism name", mech);
+  try {
+    s.family = urgate::ParseMechanism(mech.As<Napi::String>());
+  } catch (const std::invalid_argument& e) {
+    throw Napi::RangeError::New(env, std::string("spec.") + e.what());
+  }
+  s.input = Int(o, "inputSize");
+  s.hidden = Int(o, "hiddenSize");
+  s.downsize = Int(o, "downsize", 1);
+  s.batch = Int(o, "batch");
+  s.steps = Int(o, "steps");
+  try {
+    urgate::ValidateShape(s);
+  } catch (const std::invalid_argument& e) {
+    throw Napi::RangeError::New(env, std::string("spec.") + e.what());
+  }
+  return s;
+}
+
+size_t N(int a, int b, int c = 1) { return static_cast<size_t>(a) * b * c; }
+
+// layerForward(spec, W, b, xs, h0, c0, reset, zoneoutC, zoneoutH)
+//   -> {outputs, h, c?, tape}
+Napi::Value LayerForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const urgate::LayerShape s = ParseSpec(info[0]);
+  const urgate::Layout l = urgate::MakeLayout(s.core, s.family, s.hidden, s.downsize);
+  const bool lstm = s.core == Core::kLstm;
+  const int T = s.steps, B = s.batch, n = s.input, d = s.hidden;
+  const float* W = Floats(info[1], "W", N(n + d, l.cols));
+  const float* b = Floats(info[2], "b", l.cols);
+  const float* xs = Floats(info[3], "xs", N(T, B, n));
+  const float* h0 = Floats(info[4], "h0", N(B, d));
+  const float* c0 = lstm ? Floats(info[5], "c0", N(B, d)) : nullptr;
+  urgate::SequenceExtras extras;
+  extras.reset = Floats(info[6], "reset", N(T, B), true);
+  extras.zoneout_c = lstm ? Floats(info[7], "zoneoutC", N(T, B, d), true) : nullptr;
+  extras.zoneout_h = Floats(info[8], "zoneoutH", N(T, B, d), true);
+
+  auto outputs = Napi::Float32Array::New(env, N(T, B, d));
+  auto h = Napi::Float32Array::New(env, N(B, d));
+  auto c = Napi::Float32Array::New(env, lstm ? N(B, d) : 0);
+  auto tape = std::make_unique<urgate::Tape>();
+  urgate::ForwardPass(s).Run(W, b, xs, h0, c0, extras, outputs.Data(), h.Data(), lstm ? c.Data() : nullptr,
+                             tape.get());
+  const int64_t bytes = static_cast<int64_t>(tape->Bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  auto external = Napi::External<urgate::Tape>::New(env, tape.release(), [](Napi::Env e, urgate::Tape* t) {
+    Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(t->Bytes()));
+    delete t;
+  });
+  external.TypeTag(&kTapeTag);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("outputs", outputs);
+  result.Set("h", h);
+  if (lstm) result.Set("c", c);
+  result.Set("tape", external);
+  return result;
+}
+
+// layerBackward(tape, W, xs, dOutputs, dh, dc) -> {dxs, dh0, dc0?, dW, db}.
+// The tape is used up: its memory is released here.
+Napi::Value LayerBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal() || !info[0].As<Napi::External<urgate::Tape>>().CheckTypeTag(&kTapeTag))
+    ThrowType(env, "tape", "the tape returned by layerForward", info[0]);
+  urgate::Tape* tape = info[0].As<Napi::External<urgate::Tape>>().Data();
+  if (tape->gates.empty()) throw Napi::Error::New(env, "tape: already used by a backward pass (a tape serves one)");
+  const urgate::LayerShape& s = tape->shape;
+  const urgate::Layout& l = tape->layout;
+  const bool lstm = s.core == Core::kLstm;
+  const int T = s.steps, B = s.batch, n = s.input, d = s.hidden;
+  const float* W = Floats(info[1], "W", N(n + d, l.cols));
+  const float* xs = Floats(info[2], "xs", N(T, B, n));
+  const float* d_out = Floats(info[3], "dOutputs", N(T, B, d));
+  const float* dh = Floats(info[4], "dh", N(B, d), true);
+  const float* dc = lstm ? Floats(info[5], "dc", N(B, d), true) : nullptr;
+
+  auto dxs = Napi::Float32Array::New(env, N(T, B, n));
+  auto dh0 = Napi::Float32Array::New(env, N(B, d));
+  auto dc0 = Napi::Float32Array::New(env, lstm ? N(B, d) : 0);
+  auto dW = Napi::Float32Array::New(env, N(n + d, l.cols));
+  auto db = Napi::Float32Array::New(env, l.cols);
+  urgate::BackwardPass().Run(tape, W, xs, d_out, dh, dc, dxs.Data(), dh0.Data(), lstm ? dc0.Data() : nullptr,
+                             dW.Data(), db.Data());
+  const int64_t bytes = static_cast<int64_t>(tape->Bytes());
+  *tape = urgate::Tape{};
+  Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("dxs", dxs);
+  result.Set("dh0", dh0);
+  if (lstm) result.Set("dc0", dc0);
+  result.Set("dW", dW);
+  result.Set("db", db);
+  return result;
+}
+
+// softmaxCrossEntropy(logits, targets, numClasses) -> {loss, dLogits}
+Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[2].IsNumber()) ThrowType(env, "numClasses", "a positive integer", info[2]);
+  const int V = info[2].As<Napi::Number>().Int32Value();
+  if (V <= 0) throw Napi::RangeError::New(env, "numClasses: expected a positive integer");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    ThrowType(env, "targets", "an Int32Array", info[1]);
+  auto targets = info[1].As<Napi::Int32Array>();
+  const size_t rows = targets.ElementLength();
+  if (rows == 0) throw Napi::RangeError::New(env, "targets: expected at least one row");
+  const float* logits = Floats(info[0], "logits", rows * V);
+  for (size_t r = 0; r < rows; ++r) {
+    if (targets[r] < 0 || targets[r] >= V)
+      throw Napi::RangeError::New(env, "targets[" + std::to_string(r) + "]: expected a class in [0, " +
+                                           std::to_string(V) + "), got " + std::to_string(targets[r]));
+  }
+  auto d_logits = Napi::Float32Array::New(env, rows * V);
+  const double loss = urgate::SoftmaxCrossEntropy(logits, targets.Data(), static_cast<int>(rows), V, d_logits.Data());
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("loss", loss);
+  result.Set("dLogits", d_logits);
+  return result;
+}
+
+// adamStep(params[], grads[], m[], v[], {lr, beta1, beta2, eps, clipNorm, step}) -> gradNorm
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* names[] = {"params", "grads", "m", "v"};
+  for (int k = 0; k < 4; ++k)
+    if (!info[k].IsArray()) ThrowType(env, names[k], "an Array of Float32Array", info[k]);
+  auto params = info[0].As<Napi::Array>();
+  const uint32_t count = params.Length();
+  for (int k = 1; k < 4; ++k)
+    if (info[k].As<Napi::Array>().Length() != count)
+      throw Napi::RangeError::New(env, std::string(names[k]) + ": expected " + std::to_string(count) +
+                                           " buffers (one per parameter), got " +
+                                           std::to_string(info[k].As<Napi::Array>().Length()));
+  if (!info[4].IsObject()) ThrowType(env, "options", "an object", info[4]);
+  auto o = info[4].As<Napi::Object>();
+  urgate::AdamOptions opt;
+  opt.lr = static_cast<float>(Number(o, "lr", opt.lr));
+  opt.beta1 = static_cast<float>(Number(o, "beta1", opt.beta1));
+  opt.beta2 = static_cast<float>(Number(o, "beta2", opt.beta2));
+  opt.eps = static_cast<float>(Number(o, "eps", opt.eps));
+  opt.clip_norm = static_cast<float>(Number(o, "clipNorm", 0));
+  const double step = Number(o, "step", 1);
+  if (!(step >= 1) || step != static_cast<double>(static_cast<int>(step)))
+    throw Napi::RangeError::New(env, "options.step: expected an integer >= 1");
+  opt.step = static_cast<int>(step);
+  std::vector<urgate::ParamBuffer> buffers(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    Napi::Value p = params.Get(k);
+    const std::string idx = "[" + std::to_string(k) + "]";
+    if (!p.IsTypedArray() || p.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      ThrowType(env, "params" + idx, "a Float32Array", p);
+    const size_t size = p.As<Napi::Float32Array>().ElementLength();
+    buffers[k].param = p.As<Napi::Float32Array>().Data();
+    buffers[k].grad = Floats(info[1].As<Napi::Array>().Get(k), "grads" + idx, size);
+    buffers[k].m = Floats(info[2].As<Napi::Array>().Get(k), "m" + idx, size);
+    buffers[k].v = Floats(info[3].As<Napi::Array>().Get(k), "v" + idx, size);
+    buffers[k].size = size;
+  }
+  return Napi::Number::New(env, urgate::AdamStep(buffers.data(), buffers.size(), opt));
+}
+
+// matmul(a, b, batchA, batchB, M, N, K, transA, transB) -> c [max(batchA, batchB), M, N].
+// A batch of 1 broadcasts against the other.
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* names[] = {"batchA", "batchB", "M", "N", "K"};
+  int dims[5];
+  for (int k = 0; k < 5; ++k) {
+    if (!info[k + 2].IsNumber()) ThrowType(env, names[k], "an integer", info[k + 2]);
+    dims[k] = info[k + 2].As<Napi::Number>().Int32Value();
+    if (dims[k] < (k < 2 ? 1 : 0)) throw Napi::RangeError::New(env, std::string(names[k]) + ": out of range");
+  }
+  const int ba = dims[0], bb = dims[1], M = dims[2], Nn = dims[3], K = dims[4];
+  if (ba != bb && ba != 1 && bb != 1)
+    throw Napi::RangeError::New(env, "batchB: expected equal batches or a batch of 1 to broadcast");
+  const bool ta = info[7].ToBoolean(), tb = info[8].ToBoolean();
+  const float* a = Floats(info[0], "a", N(ba, M, K));
+  const float* b = Floats(info[1], "b", N(bb, K, Nn));
+  const int batch = ba > bb ? ba : bb;
+  auto c = Napi::Float32Array::New(env, N(batch, M, Nn));
+  for (int i = 0; i < batch; ++i) {
+    const float* ai = a + (ba == 1 ? 0 : N(i, M, K));
+    const float* bi = b + (bb == 1 ? 0 : N(i, K, Nn));
+    urgate::Gemm(ta, tb, M, Nn, K, 1.0f, ai, ta ? M : K, bi, tb ? K : Nn, 0.0f, c.Data() + N(i, M, Nn), Nn);
+  }
+  return c;
+}
+
+Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), urgate::NumThreads()); }
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < 1)
+    ThrowType(info.Env(), "threads", "a positive integer", info[0]);
+  urgate::SetNumThreads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("layerForward", Napi::Function::New(env, LayerForward));
+  exports.Set("layerBackward", Napi::Function::New(env, LayerBackward));
+  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  exports.Set("matmul", Napi::Function::New(env, MatMul));
+  exports.Set("numThreads", Napi::Function::New(env, NumThreads));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(urgate_kernels, Init)

@@ -1,0 +1,106 @@
+// Loads the compiled addon (build/Release/urgate_kernels.node, made by
+// `npm run build:native`). Without it the package still loads: callers see
+// nativeAvailable = false and fall back to the tfjs reference.
+import { createRequire } from 'node:module';
+
+export interface NativeLayerSpec {
+  core: 'lstm' | 'gru';
+  mechanism: string;
+  inputSize: number;
+  hiddenSize: number;
+  downsize: number;
+  batch: number;
+  steps: number;
+}
+
+/** Opaque handle to what a forward pass stored for its backward pass. */
+export interface NativeTape {
+  readonly __tape: unique symbol;
+}
+
+export interface NativeForwardResult {
+  outputs: Float32Array;
+  h: Float32Array;
+  c?: Float32Array;
+  tape: NativeTape;
+}
+
+export interface NativeBackwardResult {
+  dxs: Float32Array;
+  dh0: Float32Array;
+  dc0?: Float32Array;
+  dW: Float32Array;
+  db: Float32Array;
+}
+
+export interface NativeAdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  clipNorm?: number;
+  step: number;
+}
+
+/** The functions napi/addon.cc exports. */
+export interface NativeAddon {
+  layerForward(
+    spec: NativeLayerSpec,
+    W: Float32Array,
+    bias: Float32Array,
+    xs: Float32Array,
+    h0: Float32Array,
+    c0: Float32Array | null,
+    reset: Float32Array | null,
+    zoneoutC: Float32Array | null,
+    zoneoutH: Float32Array | null,
+  ): NativeForwardResult;
+  layerBackward(
+    tape: NativeTape,
+    W: Float32Array,
+    xs: Float32Array,
+    dOutputs: Float32Array,
+    dh: Float32Array | null,
+    dc: Float32Array | null,
+  ): NativeBackwardResult;
+  softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, numClasses: number): { loss: number; dLogits: Float32Array };
+  adamStep(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], options: NativeAdamOptions): number;
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    batchA: number,
+    batchB: number,
+    M: number,
+    N: number,
+    K: number,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): Float32Array;
+  numThreads(): number;
+  setNumThreads(threads: number): void;
+}
+
+function load(): { addon?: NativeAddon; error?: string } {
+  const require = createRequire(import.meta.url);
+  // src/ and dist/ both sit one level below the package root.
+  const path = new URL('../build/Release/urgate_kernels.node', import.meta.url).pathname;
+  try {
+    return { addon: require(path) as NativeAddon };
+  } catch (e) {
+    return { error: `cannot load ${path} (${(e as Error).message.split('\n')[0]}); build it with \`npm run build:native -w @urgate/kernels\`` };
+  }
+}
+
+const loaded = load();
+
+/** The addon, or undefined when it is not built. */
+export const native: NativeAddon | undefined = loaded.addon;
+export const nativeAvailable: boolean = loaded.addon !== undefined;
+/** Why the addon could not be loaded (undefined when it loaded). */
+export const nativeLoadError: string | undefined = loaded.error;
+
+/** The addon, or a clear error for callers that cannot work without it. */
+export function requireNative(what: string): NativeAddon {
+  if (native === undefined) throw new Error(`${what}: the native kernels are not available: ${nativeLoadError}`);
+  return native;
+}
