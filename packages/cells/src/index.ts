@@ -9,3 +9,5 @@ export { initLayerParams, gateBiasInit, logit, STANDARD_FORGET_BIAS, type GateBi
 export { zeroState, zoneoutMasks } from './state.js';
 export { SeededRandom } from './random.js';
 export * from './checkpoint.js';
+export { GatedLSTMCell, GatedGRUCell, type GatedCellArgs } from './layers.js';
+export * from './stack.js';
