@@ -1,0 +1,255 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { lineWords } from './article.js';
+import { AtomicStreamWriter, writeFileAtomic } from './atomic.js';
+import { sha256Text } from './checksum.js';
+import { parseModelPieces } from './spmModel.js';
+import type { Tokenizer, TokenizerIdentity } from './tokenizer.js';
+
+/** WikiText's literal tokens that must stay whole pieces. */
+export const WIKITEXT_SYMBOLS: readonly string[] = ['<unk>', '@-@', '@,@', '@.@'];
+/** Name given to SentencePiece's built-in unknown piece, so that WikiText's `<unk>` stays a word. */
+export const SPM_UNK_PIECE = '<spm-unk>';
+/** End-of-line piece of models trained here (id 1); `</s>` is accepted in other models. */
+export const SPM_EOS_PIECE = '<eos>';
+
+export interface SentencePieceTrainOptions {
+  /** Output path without extension: writes `<modelPrefix>.model` and `<modelPrefix>.vocab`. */
+  modelPrefix: string;
+  vocabSize: number;
+  modelType?: 'unigram' | 'bpe' | 'char' | 'word';
+  /** spm_train samples this many lines (0: use all). */
+  inputSentenceSize?: number;
+  /** spm_train's --max_sentence_length in bytes (its default 4192); longer lines are split here. */
+  maxSentenceLength?: number;
+  characterCoverage?: number;
+  /** Further `--flag=value` arguments for spm_train. */
+  extraArgs?: string[];
+  onWarning?: (message: string) => void;
+}
+
+export interface SentencePieceTrainResult {
+  modelPath: string;
+  vocabPath: string;
+  /** Lines longer than maxSentenceLength that were cut at word boundaries before training. */
+  linesSplit: number;
+}
+
+/** Cuts a line into pieces of at most `maxBytes` UTF-8 bytes at word boundaries. */
+export function splitLongLine(line: string, maxBytes: number): string[] {
+  const out: string[] = [];
+  let current = '';
+  let currentBytes = 0;
+  for (const word of lineWords(line)) {
+    const bytes = Buffer.byteLength(word);
+    if (currentBytes > 0 && currentBytes + 1 + bytes > maxBytes) {
+      out.push(current);
+      current = '';
+      currentBytes = 0;
+    }
+    // A single word longer than the limit cannot be split at a boundary; spm_train skips it.
+    current = currentBytes === 0 ? word : `${current} ${word}`;
+    currentBytes += (currentBytes === 0 ? 0 : 1) + bytes;
+  }
+  if (currentBytes > 0) out.push(current);
+  return out;
+}
+
+function runSpmTrain(args: string[]): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('spm_train', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? new Error(
+              'spm_train not found on PATH: install the sentencepiece package (apt-get install sentencepiece)',
+            )
+          : err,
+      ),
+    );
+    child.on('close', (code) => {
+      if (code === 0) return resolvePromise();
+      const last = stderr.trim().split('\n').pop() ?? '';
+      reject(new Error(`spm_train exited with code ${code}: ${last}`));
+    });
+  });
+}
+
+/**
+ * Trains a SentencePiece model on the given lines with Debian's `spm_train`. WikiText's
+ * `<unk>`, `@-@`, `@,@`, `@.@` become user-defined pieces (through a symbols file: the
+ * comma-separated flag cannot carry `@,@`), the built-in unknown piece is renamed
+ * `<spm-unk>` (id 0), `<eos>` is id 1 and there is no BOS. Lines longer than
+ * maxSentenceLength, which spm_train would skip with only a log line, are cut at word
+ * boundaries and reported through onWarning.
+ */
+export async function trainSentencePiece(
+  lines: AsyncIterable<string>,
+  options: SentencePieceTrainOptions,
+): Promise<SentencePieceTrainResult> {
+  const { modelPrefix, vocabSize } = options;
+  if (!Number.isInteger(vocabSize) || vocabSize < WIKITEXT_SYMBOLS.length + 3) {
+    throw new Error(
+      `vocabSize must be an integer >= ${WIKITEXT_SYMBOLS.length + 3}, got ${vocabSize}`,
+    );
+  }
+  const maxBytes = options.maxSentenceLength ?? 4192;
+  const work = await mkdtemp(join(tmpdir(), 'urgate-spm-'));
+  try {
+    const inputPath = join(work, 'input.txt');
+    const input = new AtomicStreamWriter(inputPath);
+    let linesSplit = 0;
+    let pending: string[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      await input.write(Buffer.from(pending.join('')));
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const line of lines) {
+      const text = line.trim();
+      if (text === '') continue;
+      const parts = Buffer.byteLength(text) > maxBytes ? splitLongLine(text, maxBytes) : [text];
+      if (parts.length > 1) linesSplit++;
+      for (const part of parts) {
+        pending.push(`${part}\n`);
+        pendingBytes += part.length + 1;
+      }
+      if (pendingBytes > 1 << 20) await flush();
+    }
+    await flush();
+    await input.commit();
+    if (linesSplit > 0) {
+      options.onWarning?.(
+        `${linesSplit} training lines were longer than max_sentence_length (${maxBytes} bytes) and were cut at word boundaries`,
+      );
+    }
+    const symbolsPath = join(work, 'symbols.txt');
+    await writeFileAtomic(symbolsPath, `${WIKITEXT_SYMBOLS.join('\n')}\n`);
+    const prefix = join(work, 'model');
+    await runSpmTrain([
+      `--input=${inputPath}`,
+      `--model_prefix=${prefix}`,
+      `--vocab_size=${vocabSize}`,
+      `--model_type=${options.modelType ?? 'unigram'}`,
+      `--user_defined_symbols_file=${symbolsPath}`,
+      `--unk_piece=${SPM_UNK_PIECE}`,
+      `--eos_piece=${SPM_EOS_PIECE}`,
+      '--unk_id=0',
+      '--eos_id=1',
+      '--bos_id=-1',
+      '--pad_id=-1',
+      `--max_sentence_length=${maxBytes}`,
+      `--input_sentence_size=${options.inputSentenceSize ?? 0}`,
+      `--character_coverage=${options.characterCoverage ?? 1}`,
+      '--minloglevel=1',
+      ...(options.extraArgs ?? []),
+    ]);
+    const modelPath = `${modelPrefix}.model`;
+    const vocabPath = `${modelPrefix}.vocab`;
+    await rename(`${prefix}.model`, modelPath).catch(async () =>
+      writeFileAtomic(modelPath, await readFile(`${prefix}.model`)),
+    );
+    await rename(`${prefix}.vocab`, vocabPath).catch(async () =>
+      writeFileAtomic(vocabPath, await readFile(`${prefix}.vocab`)),
+    );
+    return { modelPath, vocabPath, linesSplit };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+interface WasmProcessor {
+  loadFromB64StringModel(b64: string): Promise<void>;
+  encodeIds(text: string): number[];
+}
+
+const PROBE = 'The quick brown fox jumps over the lazy dog.';
+
+/** SentencePiece encoding in-process (WebAssembly); one instance per model content per process. */
+export class SentencePieceTokenizer implements Tokenizer {
+  readonly identity: TokenizerIdentity;
+  readonly unkId: number;
+
+  constructor(
+    readonly modelPath: string,
+    private readonly processor: WasmProcessor,
+    checksum: string,
+    readonly pieces: readonly string[],
+    readonly eosId: number,
+  ) {
+    this.identity = { kind: 'sentencepiece', checksum, vocabSize: pieces.length };
+    this.unkId = Math.max(0, pieces.indexOf(SPM_UNK_PIECE));
+  }
+
+  get vocabSize(): number {
+    return this.pieces.length;
+  }
+
+  /** Encode one line at a time: the wasm heap never shrinks, so its peak is the longest input. */
+  encodeLine(line: string): number[] {
+    return this.processor.encodeIds(line);
+  }
+}
+
+// Each wasm load installs process-wide handlers and its heap never shrinks: load a model once.
+const loaded = new Map<string, Promise<SentencePieceTokenizer>>();
+
+async function loadUncached(
+  path: string,
+  model: Buffer,
+  checksum: string,
+): Promise<SentencePieceTokenizer> {
+  let names: string[];
+  try {
+    names = parseModelPieces(model).map((p) => p.piece);
+  } catch (err) {
+    throw new Error(`${path} is not a SentencePiece model (${(err as Error).message})`);
+  }
+  const eosId =
+    names.indexOf(SPM_EOS_PIECE) >= 0 ? names.indexOf(SPM_EOS_PIECE) : names.indexOf('</s>');
+  const { SentencePieceProcessor } = await import('@sctg/sentencepiece-js');
+  const processor = new SentencePieceProcessor() as unknown as WasmProcessor;
+  let probe: number[] = [];
+  try {
+    await processor.loadFromB64StringModel(model.toString('base64'));
+    probe = processor.encodeIds(PROBE);
+  } catch {
+    probe = [];
+  }
+  if (probe.length === 0 || names.length === 0) {
+    throw new Error(
+      `SentencePiece model ${path} does not encode: a probe sentence gave no ids (corrupt or not a .model file)`,
+    );
+  }
+  if (eosId < 0) {
+    throw new Error(
+      `SentencePiece model ${path} has no "${SPM_EOS_PIECE}" or "</s>" piece to end lines with`,
+    );
+  }
+  return new SentencePieceTokenizer(path, processor, checksum, names, eosId);
+}
+
+export async function loadSentencePiece(modelPath: string): Promise<SentencePieceTokenizer> {
+  const path = resolve(modelPath);
+  let model: Buffer;
+  try {
+    model = await readFile(path);
+  } catch {
+    throw new Error(`SentencePiece model file ${path} does not exist or cannot be read`);
+  }
+  const checksum = sha256Text(model);
+  let pending = loaded.get(checksum);
+  if (!pending) {
+    pending = loadUncached(path, model, checksum);
+    loaded.set(checksum, pending);
+    pending.catch(() => loaded.delete(checksum));
+  }
+  return pending;
+}

@@ -1,0 +1,25 @@
+/** What a prepared cache records about the tokenizer that made it. */
+export interface TokenizerIdentity {
+  kind: 'word' | 'sentencepiece';
+  /** sha256 of the vocabulary file (word) or of the .model file (sentencepiece). */
+  checksum: string;
+  vocabSize: number;
+}
+
+/** Turns one WikiText line into token ids; the end-of-line token is added by the caller. */
+export interface Tokenizer {
+  readonly identity: TokenizerIdentity;
+  readonly vocabSize: number;
+  readonly eosId: number;
+  readonly unkId: number;
+  encodeLine(line: string): number[];
+}
+
+export function sameTokenizer(a: TokenizerIdentity, b: TokenizerIdentity): boolean {
+  return a.kind === b.kind && a.checksum === b.checksum && a.vocabSize === b.vocabSize;
+}
+
+export function describeTokenizer(id: TokenizerIdentity): string {
+  const what = id.kind === 'word' ? 'vocabulary' : 'model';
+  return `${id.kind} tokenizer (${id.vocabSize} ids, ${what} sha256 ${id.checksum.slice(0, 12)})`;
+}

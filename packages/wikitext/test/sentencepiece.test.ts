@@ -1,0 +1,127 @@
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadPreparedSplit,
+  loadSentencePiece,
+  parseModelPieces,
+  prepareSplit,
+  readLines,
+  splitLongLine,
+  trainSentencePiece,
+  writeSotuCorpus,
+} from '../src/index.js';
+import { collect, FIXTURE, fileText, removeDir, tempDir, writeTextRelease } from './fixtures.js';
+
+let root: string;
+let modelPath: string;
+let warnings: string[];
+beforeAll(async () => {
+  root = await tempDir();
+  // Train on the embedded corpus' valid split (~200 kB) plus the fixture and one over-long line.
+  await writeSotuCorpus(join(root, 'sotu'));
+  const lines = await collect(readLines(join(root, 'sotu', 'wiki.valid.tokens')));
+  const longLine = ` ${Array.from({ length: 600 }, (_, i) => `w${i % 50}`).join(' ')} `;
+  warnings = [];
+  const result = await trainSentencePiece(
+    (async function* () {
+      yield* lines;
+      yield* FIXTURE.train;
+      yield longLine;
+    })(),
+    {
+      modelPrefix: join(root, 'tiny'),
+      vocabSize: 400,
+      maxSentenceLength: 2048,
+      onWarning: (m) => warnings.push(m),
+    },
+  );
+  modelPath = result.modelPath;
+  expect(result.linesSplit).toBe(1);
+});
+afterAll(() => removeDir(root));
+
+describe('SentencePiece', () => {
+  it('keeps WikiText symbols whole, renames the built-in unknown and ends lines with <eos>', async () => {
+    const pieces = parseModelPieces(await readFile(modelPath)).map((p) => p.piece);
+    expect(pieces.slice(0, 6)).toEqual(['<spm-unk>', '<eos>', '<unk>', '@-@', '@,@', '@.@']);
+    expect(pieces.length).toBe(400);
+    const tok = await loadSentencePiece(modelPath);
+    expect(tok.eosId).toBe(1);
+    expect(tok.vocabSize).toBe(400);
+    expect(warnings.join()).toMatch(
+      /1 training lines were longer than max_sentence_length \(2048 bytes\)/,
+    );
+  });
+
+  it('encodes exactly like spm_encode, line by line', async () => {
+    const tok = await loadSentencePiece(modelPath);
+    const lines = [
+      ...FIXTURE.train,
+      ...(await collect(readLines(join(root, 'sotu', 'wiki.test.tokens')))).slice(0, 200),
+    ];
+    const input = join(root, 'encode.txt');
+    await writeFile(input, fileText(lines));
+    const expected = execFileSync(
+      'spm_encode',
+      [`--model=${modelPath}`, '--output_format=id', `--input=${input}`],
+      {
+        encoding: 'utf8',
+      },
+    )
+      .split('\n')
+      .slice(0, lines.length)
+      .map((l) => (l === '' ? [] : l.split(' ').map(Number)));
+    expect(lines.map((l) => tok.encodeLine(l))).toEqual(expected);
+    expect(tok.encodeLine(' @-@ <unk> @,@ @.@ ')).toEqual(expect.arrayContaining([2, 3, 4, 5]));
+  });
+
+  it('loads a model once per process', async () => {
+    const a = await loadSentencePiece(modelPath);
+    const copy = join(root, 'copy.model');
+    await writeFile(copy, await readFile(modelPath));
+    expect(await loadSentencePiece(copy)).toBe(a);
+  });
+
+  it('prepares a split whose word count stays the word-level N', async () => {
+    const data = join(root, 'fixture');
+    await writeTextRelease(data, 'tokens');
+    const tok = await loadSentencePiece(modelPath);
+    const { manifest } = await prepareSplit({
+      dataDir: data,
+      split: 'train',
+      tokenizer: tok,
+      cacheDir: join(root, 'cache'),
+    });
+    expect(manifest.counts.words).toBe(64);
+    expect(manifest.counts.articles).toBe(2);
+    expect(manifest.tokenizer.kind).toBe('sentencepiece');
+    const split = await loadPreparedSplit(join(root, 'cache'), 'train');
+    const expected = FIXTURE.train.flatMap((l) => [...tok.encodeLine(l), 1]);
+    expect(Array.from(split.ids)).toEqual(expected);
+    expect(split.articleStarts[0]).toBe(1); // after the first blank line's <eos>
+  });
+
+  it('rejects files that are not models, naming them', async () => {
+    const empty = join(root, 'empty.model');
+    await writeFile(empty, '');
+    await expect(loadSentencePiece(empty)).rejects.toThrow(
+      `SentencePiece model ${empty} does not encode`,
+    );
+    const garbage = join(root, 'garbage.model');
+    await writeFile(
+      garbage,
+      Buffer.from('this is not a protobuf model at all, just text\n'.repeat(20)),
+    );
+    await expect(loadSentencePiece(garbage)).rejects.toThrow(garbage);
+    await expect(loadSentencePiece(join(root, 'absent.model'))).rejects.toThrow(
+      /absent\.model does not exist/,
+    );
+  });
+
+  it('cuts long lines at word boundaries within the byte limit', () => {
+    expect(splitLongLine(' aa bb cc dd ', 5)).toEqual(['aa bb', 'cc dd']);
+    expect(splitLongLine(' aaaaaaa b ', 5)).toEqual(['aaaaaaa', 'b']);
+  });
+});
