@@ -1,1 +1,1 @@
-export {};
+export * from './plot.js';
