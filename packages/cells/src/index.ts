@@ -11,3 +11,4 @@ export { SeededRandom } from './random.js';
 export * from './checkpoint.js';
 export { GatedLSTMCell, GatedGRUCell, type GatedCellArgs } from './layers.js';
 export * from './stack.js';
+export * from './analysis.js';
