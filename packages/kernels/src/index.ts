@@ -1,1 +1,18 @@
-export {};
+export { nativeAvailable, nativeLoadError } from './native.js';
+export { runLayerFused } from './fused-layer.js';
+export { softmaxCrossEntropy } from './softmax-xent.js';
+export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
+export { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
+export { useNativeKernels, useReferenceKernels } from './use-native.js';
+
+import { native } from './native.js';
+
+/** Threads used by OpenBLAS and the row-parallel kernels (env URGATE_NUM_THREADS, default 2). */
+export function nativeThreads(): number {
+  return native?.numThreads() ?? 0;
+}
+
+/** Changes the thread count at run time (no-op without the addon). */
+export function setNativeThreads(threads: number): void {
+  native?.setNumThreads(threads);
+}

@@ -1,0 +1,28 @@
+import { registerSequenceKernel } from '@urgate/cells';
+import { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
+import { runLayerFused } from './fused-layer.js';
+import { nativeAvailable, nativeLoadError } from './native.js';
+
+let warned = false;
+
+/**
+ * Routes @urgate/cells' runLayer through runLayerFused and the tfjs cpu
+ * backend's BatchMatMul through OpenBLAS. Returns false (warning once) when
+ * the addon is not built; everything then keeps running on the references.
+ */
+export function useNativeKernels(): boolean {
+  if (!nativeAvailable) {
+    if (!warned) console.warn(`@urgate/kernels: native kernels unavailable, using the tfjs reference: ${nativeLoadError}`);
+    warned = true;
+    return false;
+  }
+  registerSequenceKernel(runLayerFused);
+  registerBlasMatMul();
+  return true;
+}
+
+/** Undoes useNativeKernels: the references again. */
+export function useReferenceKernels(): void {
+  registerSequenceKernel(null);
+  unregisterBlasMatMul();
+}
