@@ -12,7 +12,10 @@ export type StateLayout = 'layer-major' | 'batch-major';
 
 export interface StepGraphOptions {
   stateLayout: StateLayout;
-  /** Adds a `reset` input (`[B, 1]` float, 1 = zero this row's state first): Triton's START control. */
+  /**
+   * Adds a `reset` input (float, `[B]` or `[B, 1]`, 1 = zero this row's state first): Triton's START
+   * control, whose tensor shape Triton documents loosely, so any shape with B elements is accepted.
+   */
   resetInput: boolean;
 }
 
@@ -79,7 +82,7 @@ export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphO
 
   const head = headInitializers(scope, spec);
   const weights = stackInitializers(scope, spec.layers);
-  const keep = reset ? g.oneMinus(reset, 'keep') : null;
+  const keep = reset ? g.oneMinus(g.op1('Reshape', [reset, scope.int64s([-1, 1])]), 'keep') : null;
   const hs = layerStates(g, hIn, L, axis);
   const cs = cIn ? layerStates(g, cIn, L, axis) : [];
   let x = g.op1('Gather', [head.embedding, tokens], { axis: 0 }, 'x');
@@ -105,7 +108,7 @@ export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphO
     initializer: scope.initializers,
     input: [
       valueInfo(tokens, 'int64', ['batch']),
-      ...(reset ? [valueInfo(reset, 'float', ['batch', 1])] : []),
+      ...(reset ? [valueInfo(reset, 'float', null)] : []),
       valueInfo(hIn, 'float', stateDims),
       ...(cIn ? [valueInfo(cIn, 'float', stateDims)] : []),
     ],

@@ -5,7 +5,7 @@ import { checkToken, hasCellState, requireGraph, type UrgateModel, zeroStateTens
 export interface GenerateOptions extends Partial<SamplingOptions> {
   /** Tokens to sample after each prompt. */
   maxTokens: number;
-  /** Seed of the sampler (default 0). */
+  /** Seed of the sampler (default 0); each row draws from its own stream derived from it. */
   seed?: number;
   /** A row stops after sampling this token (e.g. `<eos>`); it is included in the row's output. */
   stopToken?: number;
@@ -35,7 +35,9 @@ function checkOptions(model: UrgateModel, prompts: number[][], opts: GenerateOpt
 export async function generate(model: UrgateModel, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
   requireGraph(model, 'lm-step', 'generate');
   const sampling = checkOptions(model, prompts, opts);
-  const uniform = seededUniform(opts.seed ?? 0);
+  // One random stream per row: a row's samples do not depend on when the other rows stop.
+  const seed = opts.seed ?? 0;
+  const uniforms = prompts.map((_, b) => seededUniform((seed ^ Math.imul(b + 1, 0x9e3779b9)) >>> 0));
   const V = model.metadata.model.vocabSize as number;
   const B = prompts.length;
   const out: number[][] = prompts.map(() => []);
@@ -56,7 +58,7 @@ export async function generate(model: UrgateModel, prompts: number[][], opts: Ge
     const logits = r.logits.data as Float32Array;
     for (let b = 0; b < B; b++) {
       if (done[b] || t < prompts[b].length - 1) continue;
-      const token = sampleToken(logits.subarray(b * V, (b + 1) * V), sampling, uniform);
+      const token = sampleToken(logits.subarray(b * V, (b + 1) * V), sampling, uniforms[b]);
       out[b].push(token);
       if (out[b].length >= opts.maxTokens || token === opts.stopToken) done[b] = true;
     }

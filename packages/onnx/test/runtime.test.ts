@@ -1,0 +1,169 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '@urgate/cells';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exportCheckpoint } from '../src/index.js';
+import { generate, openModel, sampleToken, scoreTokens, seededUniform, type UrgateModel } from '../src/runtime/index.js';
+import { type Checkpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
+import { tempDir } from './helpers.js';
+import { type RefState, referenceStep } from './reference.js';
+
+const m: TinyLm = {
+  core: 'lstm',
+  mechanism: 'UR-',
+  numLayers: 2,
+  vocabSize: 13,
+  embeddingSize: 6,
+  hiddenSize: 8,
+  downsize: 4,
+  layerNorm: true,
+  tiedEmbeddings: false,
+  fixedGateOffset: false,
+  zoneout: { c: 0.1, h: 0.05 },
+};
+let ckpt: Checkpoint;
+let step: UrgateModel;
+let sequence: UrgateModel;
+
+beforeAll(async () => {
+  const dir = tempDir('runtime');
+  ckpt = lmCheckpoint(m, 42);
+  const path = join(dir, 'tiny.safetensors');
+  await writeCheckpoint(path, ckpt);
+  const files = await exportCheckpoint(path, dir);
+  step = await openModel(files.step as string);
+  sequence = await openModel(files.sequence);
+});
+
+function zeroRef(B: number): RefState {
+  const z = () => Array.from({ length: m.numLayers }, () => tf.zeros([B, m.hiddenSize]) as tf.Tensor2D);
+  return { h: z(), c: z() };
+}
+
+/** Total NLL of a stream scored token by token with the reference, zeroing the state where resets say. */
+function referenceNll(tokens: number[], resets?: number[]): number {
+  let state = zeroRef(1);
+  let nll = 0;
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    if (resets?.[i]) state = zeroRef(1);
+    const r = referenceStep(ckpt, [tokens[i]], state);
+    nll -= tf.logSoftmax(r.logits).dataSync()[tokens[i + 1]];
+    state = r.state;
+  }
+  return nll;
+}
+
+function referenceGreedy(prompt: number[], n: number): number[] {
+  let state = zeroRef(1);
+  let logits: tf.Tensor2D | null = null;
+  const out: number[] = [];
+  for (const t of prompt) ({ logits, state } = referenceStep(ckpt, [t], state));
+  for (let k = 0; k < n; k++) {
+    const next = (logits as tf.Tensor2D).argMax(1).dataSync()[0];
+    out.push(next);
+    ({ logits, state } = referenceStep(ckpt, [next], state));
+  }
+  return out;
+}
+
+const stream = (n: number, seed: number) => {
+  const rng = new SeededRandom(seed);
+  return Array.from({ length: n }, () => Math.floor(rng.next() * m.vocabSize));
+};
+
+describe('scoreTokens', () => {
+  it('sums the per-token NLL of the stream across chunks and resets, B = 1', async () => {
+    const tokens = stream(23, 1);
+    const resets = tokens.map((_, i) => (i === 9 ? 1 : 0));
+    const r = await scoreTokens(sequence, tokens, { chunkLength: 4, resets, words: 10 });
+    const nll = referenceNll(tokens, resets);
+    expect(r.tokens).toBe(22);
+    expect(r.nll).toBeCloseTo(nll, 4);
+    expect(r.tokenPerplexity).toBeCloseTo(Math.exp(nll / 22), 4);
+    expect(r.wordPerplexity).toBeCloseTo(Math.exp(nll / 10), 3);
+  });
+
+  it('with B rows scores contiguous pieces each from a zero state, the last one padded', async () => {
+    const tokens = stream(20, 2);
+    // 19 predictions in 3 rows of 7: pieces start at tokens 0, 7, 14 (the last predicts 5 tokens).
+    const r = await scoreTokens(sequence, tokens, { batchSize: 3, chunkLength: 5 });
+    const pieces = [tokens.slice(0, 8), tokens.slice(7, 15), tokens.slice(14)];
+    expect(r.tokens).toBe(19);
+    expect(r.nll).toBeCloseTo(
+      pieces.reduce((s, p) => s + referenceNll(p), 0),
+      4,
+    );
+    expect(r.words).toBeNull();
+  });
+});
+
+describe('generate', () => {
+  it('greedy decoding (temperature 0) follows the argmax of the reference', async () => {
+    const [out] = await generate(step, [[3, 1, 4]], { maxTokens: 6, temperature: 0 });
+    expect(out).toEqual(referenceGreedy([3, 1, 4], 6));
+  });
+
+  it('top-k 1 and a tiny top-p reduce sampling to greedy decoding', async () => {
+    const greedy = referenceGreedy([5], 5);
+    expect((await generate(step, [[5]], { maxTokens: 5, topK: 1, seed: 9 }))[0]).toEqual(greedy);
+    expect((await generate(step, [[5]], { maxTokens: 5, topP: 1e-6, seed: 9 }))[0]).toEqual(greedy);
+  });
+
+  it('rows of a batch are independent: each equals its prompt decoded alone', async () => {
+    const prompts = [[1], [2, 7, 7, 0], [12, 3]];
+    const batch = await generate(step, prompts, { maxTokens: 4, temperature: 0 });
+    expect(batch).toEqual(prompts.map((p) => referenceGreedy(p, 4)));
+  });
+
+  it('is reproducible from its seed, and stops a row at the stop token', async () => {
+    const a = await generate(step, [[0], [0]], { maxTokens: 30, seed: 5, temperature: 1.5 });
+    const b = await generate(step, [[0], [0]], { maxTokens: 30, seed: 5, temperature: 1.5 });
+    const c = await generate(step, [[0], [0]], { maxTokens: 30, seed: 6, temperature: 1.5 });
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    const stop = a[0][3];
+    const stopped = await generate(step, [[0], [0]], { maxTokens: 30, seed: 5, temperature: 1.5, stopToken: stop });
+    expect(stopped[0]).toEqual(a[0].slice(0, a[0].indexOf(stop) + 1));
+  });
+});
+
+describe('sampleToken', () => {
+  const frequencies = (logits: number[], opts: { temperature: number; topK: number; topP: number }, n = 20000) => {
+    const uniform = seededUniform(11);
+    const counts = new Array(logits.length).fill(0);
+    for (let k = 0; k < n; k++) counts[sampleToken(Float32Array.from(logits), opts, uniform)]++;
+    return counts.map((c) => c / n);
+  };
+
+  it('draws from softmax(logits / temperature)', () => {
+    // logits (0, ln 3): p = (1/4, 3/4); at temperature 2: weights (1, √3).
+    const p = frequencies([0, Math.log(3)], { temperature: 1, topK: 0, topP: 1 });
+    expect(p[1]).toBeCloseTo(0.75, 1);
+    const q = frequencies([0, Math.log(3)], { temperature: 2, topK: 0, topP: 1 });
+    expect(q[1]).toBeCloseTo(Math.sqrt(3) / (1 + Math.sqrt(3)), 1);
+  });
+
+  it('top-k and top-p renormalise over the kept tokens', () => {
+    // p = (0.5, 0.3, 0.2): top-k 2 and top-p 0.7 both keep {0, 1}, giving (5/8, 3/8).
+    const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.2)];
+    for (const opts of [
+      { temperature: 1, topK: 2, topP: 1 },
+      { temperature: 1, topK: 0, topP: 0.7 },
+    ]) {
+      const p = frequencies(logits, opts);
+      expect(p[2]).toBe(0);
+      expect(p[0]).toBeCloseTo(0.625, 1);
+    }
+  });
+});
+
+describe('runtime modules', () => {
+  it('import neither tfjs nor @urgate/cells (a server must start without them)', () => {
+    const dir = new URL('../src/runtime/', import.meta.url).pathname;
+    for (const f of readdirSync(dir)) {
+      const imports = [...readFileSync(join(dir, f), 'utf8').matchAll(/from '([^']+)'/g)].map((x) => x[1]);
+      for (const i of imports) expect(i, `${f} imports ${i}`).toMatch(/^(\.\/|node:|onnxruntime-node$|onnx-proto$)/);
+    }
+  });
+});
