@@ -80,7 +80,7 @@ describe('Triton model repository', () => {
     expect(config).toMatch(/name: "h_in"\s+data_type: TYPE_FP32\s+dims: \[ 2, -1, 8 \]/);
   });
 
-  it('the batch-first step graph computes what the step graph does, and reset ([B, 1] or [B]) zeroes a row', async () => {
+  it('the batch-first step graph computes what the step graph does, and reset zeroes a row', async () => {
     const B = 3;
     const rng = new SeededRandom(4);
     const state = () => Float32Array.from({ length: L * B * d }, () => rng.uniform(-1, 1));
@@ -107,7 +107,7 @@ describe('Triton model repository', () => {
     const zeroed = await plainStep.session.run({ tokens, h_in: new ort.Tensor('float32', hz, [L, B, d]), c_in: new ort.Tensor('float32', cz, [L, B, d]) });
     const reset = await tritonStep.session.run({
       tokens,
-      reset: new ort.Tensor('float32', Float32Array.from([0, 1, 0]), [B]),
+      reset: new ort.Tensor('float32', Float32Array.from([0, 1, 0]), [B, 1]),
       h_in: new ort.Tensor('float32', swap01(h, L, B), [B, L, d]),
       c_in: new ort.Tensor('float32', swap01(c, L, B), [B, L, d]),
     });

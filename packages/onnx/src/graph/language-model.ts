@@ -13,8 +13,8 @@ export type StateLayout = 'layer-major' | 'batch-major';
 export interface StepGraphOptions {
   stateLayout: StateLayout;
   /**
-   * Adds a `reset` input (float, `[B]` or `[B, 1]`, 1 = zero this row's state first): Triton's START
-   * control, whose tensor shape Triton documents loosely, so any shape with B elements is accepted.
+   * Adds a `reset` input (float `[B, 1]`, 1 = zero this row's state first): Triton's START control,
+   * which the sequence batcher delivers as one value per request, batched to `[B, 1]`.
    */
   resetInput: boolean;
 }
@@ -82,7 +82,7 @@ export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphO
 
   const head = headInitializers(scope, spec);
   const weights = stackInitializers(scope, spec.layers);
-  const keep = reset ? g.oneMinus(g.op1('Reshape', [reset, scope.int64s([-1, 1])]), 'keep') : null;
+  const keep = reset ? g.oneMinus(reset, 'keep') : null;
   const hs = layerStates(g, hIn, L, axis);
   const cs = cIn ? layerStates(g, cIn, L, axis) : [];
   let x = g.op1('Gather', [head.embedding, tokens], { axis: 0 }, 'x');
@@ -108,7 +108,7 @@ export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphO
     initializer: scope.initializers,
     input: [
       valueInfo(tokens, 'int64', ['batch']),
-      ...(reset ? [valueInfo(reset, 'float', null)] : []),
+      ...(reset ? [valueInfo(reset, 'float', ['batch', 1])] : []),
       valueInfo(hIn, 'float', stateDims),
       ...(cIn ? [valueInfo(cIn, 'float', stateDims)] : []),
     ],
