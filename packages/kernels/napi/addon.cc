@@ -267,6 +267,11 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   const float* b = Floats(info[1], "b", N(bb, K, Nn));
   const int batch = ba > bb ? ba : bb;
   auto c = Napi::Float32Array::New(env, N(batch, M, Nn));
+  if (bb == 1 && !ta) {
+    // a's batches stacked are one (batch * M) x K matrix: one gemm.
+    urgate::Gemm(false, tb, batch * M, Nn, K, 1.0f, a, K, b, tb ? K : Nn, 0.0f, c.Data(), Nn);
+    return c;
+  }
   for (int i = 0; i < batch; ++i) {
     const float* ai = a + (ba == 1 ? 0 : N(i, M, K));
     const float* bi = b + (bb == 1 ? 0 : N(i, K, Nn));
