@@ -152,13 +152,14 @@ export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto 
     if (r.state.c) cOut.push(r.state.c);
     xs = r.outputs;
   });
-  // Score all steps at once: [T·B, d] rows through the output layer and a log-softmax.
+  // Score all steps at once: [T·B, d] rows through the output layer; nll = logsumexp(logits) - logit[target]
+  // (cheaper than materialising a full log-softmax of [T·B, V]).
   const rows = g.op1('Reshape', [xs, scope.int64s([-1, d])]);
-  const logProbs = g.op1('LogSoftmax', [logits(g, head, rows)], { axis: -1 });
+  const rowLogits = logits(g, head, rows);
+  const logNormaliser = g.op1('ReduceLogSumExp', [rowLogits], { axes: [1], keepdims: 1 });
   const targetCol = g.op1('Reshape', [targets, scope.int64s([-1, 1])]);
-  const picked = g.op1('GatherElements', [logProbs, targetCol], { axis: 1 });
-  const negated = g.op1('Neg', [picked]);
-  g.opInto([out.nll], 'Reshape', [negated, g.op1('Shape', [targets])]);
+  const picked = g.op1('GatherElements', [rowLogits, targetCol], { axis: 1 });
+  g.opInto([out.nll], 'Reshape', [g.sub(logNormaliser, picked), g.op1('Shape', [targets])]);
   stackStates(g, hOut, 0, out.h);
   if (out.c) stackStates(g, cOut, 0, out.c);
 
