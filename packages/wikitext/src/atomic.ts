@@ -26,23 +26,35 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 export class AtomicStreamWriter {
   readonly tmp: string;
   private readonly stream;
+  private failure: Error | null = null;
 
   constructor(readonly path: string) {
     this.tmp = tempPathFor(path);
     this.stream = createWriteStream(this.tmp);
+    this.stream.on('error', (err) => {
+      this.failure = err;
+    });
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
     if (!this.stream.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        this.stream.once('drain', resolve);
-        this.stream.once('error', reject);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off('drain', done);
+          this.stream.off('close', done);
+          resolve();
+        };
+        this.stream.on('drain', done);
+        this.stream.on('close', done);
       });
+      if (this.failure) throw this.failure;
     }
   }
 
   async commit(): Promise<void> {
     await this.close();
+    if (this.failure) throw this.failure;
     await rename(this.tmp, this.path);
   }
 

@@ -22,6 +22,18 @@ export interface StreamLayout {
   lengths: number[];
 }
 
+/** First index i with sorted[i] >= value. */
+function lowerBound(sorted: Uint32Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function checkPositiveInt(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1)
     throw new Error(`${name} must be a positive integer, got ${value}`);
@@ -81,11 +93,12 @@ export function* windows(
   const token = (i: number): number => (i < shift ? (prefix as number) : ids[i - shift]);
   const B = layout.starts.length;
   const longest = Math.max(...layout.lengths);
-  const isStart = new Uint8Array(ids.length + shift);
-  for (const p of articleStarts) {
-    if (p >= ids.length)
-      throw new Error(`article start ${p} lies outside the ${ids.length} tokens`);
-    isStart[p + shift] = 1;
+  for (let i = 0; i < articleStarts.length; i++) {
+    if (articleStarts[i] >= ids.length || (i > 0 && articleStarts[i] <= articleStarts[i - 1])) {
+      throw new Error(
+        `articleStarts must be increasing offsets below ${ids.length} (entry ${i} is ${articleStarts[i]})`,
+      );
+    }
   }
   for (let t0 = 0, index = 0; t0 < longest; t0 += bptt, index++) {
     const steps = Math.min(bptt, longest - t0);
@@ -100,8 +113,13 @@ export function* windows(
         const k = t * B + b;
         inputs[k] = token(base + t);
         targets[k] = token(base + t + 1);
-        resets[k] = isStart[base + t];
         mask[k] = 1;
+      }
+      // Sequence position i holds ids[i - shift]: flag the article starts within this row's slice.
+      for (let j = lowerBound(articleStarts, base - shift); j < articleStarts.length; j++) {
+        const t = articleStarts[j] + shift - base;
+        if (t >= valid) break;
+        resets[t * B + b] = 1;
       }
     }
     yield { steps, batch: B, inputs, targets, resets, mask, index };
