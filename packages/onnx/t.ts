@@ -1,2 +1,3 @@
 import { onnx } from './src/graph/proto.js';
+
 console.log(typeof onnx.ModelProto.encode, onnx.TensorProto.DataType.FLOAT);

@@ -10,7 +10,8 @@ import { lmCheckpoint, type TinyLm, writeCheckpoint } from '../test/fixtures.js'
 import { tempDir } from '../test/helpers.js';
 import { type RefState, referenceSequence, referenceStep } from '../test/reference.js';
 
-const env = (name: string, fallback: number) => Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
+const env = (name: string, fallback: number) =>
+  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
 const V = env('VOCAB', 8000);
 const H = env('HIDDEN', 512);
 const L = env('LAYERS', 2);
@@ -56,29 +57,58 @@ it(`UR-LSTM L=${L} V=${V} E=H=${H}: ORT vs tfjs reference`, async () => {
   const report = (what: string, value: string) => rows.push(`${what.padEnd(58)} ${value}`);
 
   // Scoring: sequence graph over 4 chunks of [T, B], state carried.
-  await scoreTokens(sequence, stream.slice(0, SCORE_B * T + 1), { batchSize: SCORE_B, chunkLength: T }); // warm-up
-  const [scored, scoreSeconds] = await timed(() => scoreTokens(sequence, stream, { batchSize: SCORE_B, chunkLength: T }));
-  report(`ORT sequence graph scoring, B=${SCORE_B} T=${T}`, `${(scored.tokens / scoreSeconds).toFixed(0)} tokens/s`);
+  await scoreTokens(sequence, stream.slice(0, SCORE_B * T + 1), {
+    batchSize: SCORE_B,
+    chunkLength: T,
+  }); // warm-up
+  const [scored, scoreSeconds] = await timed(() =>
+    scoreTokens(sequence, stream, { batchSize: SCORE_B, chunkLength: T }),
+  );
+  report(
+    `ORT sequence graph scoring, B=${SCORE_B} T=${T}`,
+    `${(scored.tokens / scoreSeconds).toFixed(0)} tokens/s`,
+  );
 
   // tfjs reference forward of one [T, B] chunk (cells' runLayerReference + output layer + log-softmax).
   const tokens = Array.from({ length: T }, (_, t) => stream.slice(t * SCORE_B, (t + 1) * SCORE_B));
-  const targets = Array.from({ length: T }, (_, t) => stream.slice(t * SCORE_B + 1, (t + 1) * SCORE_B + 1));
+  const targets = Array.from({ length: T }, (_, t) =>
+    stream.slice(t * SCORE_B + 1, (t + 1) * SCORE_B + 1),
+  );
   const reset = tokens.map((r) => r.map(() => 0));
   const zero = (): RefState => ({
     h: Array.from({ length: L }, () => tf.zeros([SCORE_B, H]) as tf.Tensor2D),
     c: Array.from({ length: L }, () => tf.zeros([SCORE_B, H]) as tf.Tensor2D),
   });
-  const [, refSeconds] = await timed(() => tf.tidy(() => referenceSequence(ckpt, tokens, targets, reset, zero()).nll.dataSync()));
-  report(`tfjs reference forward, B=${SCORE_B} T=${T}`, `${((T * SCORE_B) / refSeconds).toFixed(0)} tokens/s`);
+  const [, refSeconds] = await timed(() =>
+    tf.tidy(() => referenceSequence(ckpt, tokens, targets, reset, zero()).nll.dataSync()),
+  );
+  report(
+    `tfjs reference forward, B=${SCORE_B} T=${T}`,
+    `${((T * SCORE_B) / refSeconds).toFixed(0)} tokens/s`,
+  );
 
   // Generation: step graph, top-k 40 sampling.
   const N1 = 100;
   await generate(step, [[1]], { maxTokens: 5 });
-  const [, gen1Seconds] = await timed(() => generate(step, [[1]], { maxTokens: N1, topK: 40, seed: 1 }));
-  report('ORT step graph generation, B=1 (top-k 40)', `${((gen1Seconds * 1000) / N1).toFixed(2)} ms/token`);
+  const [, gen1Seconds] = await timed(() =>
+    generate(step, [[1]], { maxTokens: N1, topK: 40, seed: 1 }),
+  );
+  report(
+    'ORT step graph generation, B=1 (top-k 40)',
+    `${((gen1Seconds * 1000) / N1).toFixed(2)} ms/token`,
+  );
   const N32 = 50;
-  const [, gen32Seconds] = await timed(() => generate(step, Array.from({ length: GEN_B }, (_, b) => [b]), { maxTokens: N32, topK: 40, seed: 1 }));
-  report(`ORT step graph generation, B=${GEN_B} (top-k 40)`, `${((GEN_B * N32) / gen32Seconds).toFixed(0)} tokens/s`);
+  const [, gen32Seconds] = await timed(() =>
+    generate(
+      step,
+      Array.from({ length: GEN_B }, (_, b) => [b]),
+      { maxTokens: N32, topK: 40, seed: 1 },
+    ),
+  );
+  report(
+    `ORT step graph generation, B=${GEN_B} (top-k 40)`,
+    `${((GEN_B * N32) / gen32Seconds).toFixed(0)} tokens/s`,
+  );
 
   // tfjs reference step at B=1 (layerStep + output layer), greedy feed.
   const N_REF = 20;
@@ -96,7 +126,9 @@ it(`UR-LSTM L=${L} V=${V} E=H=${H}: ORT vs tfjs reference`, async () => {
   });
   report('tfjs reference step, B=1', `${((refStepSeconds * 1000) / N_REF).toFixed(2)} ms/token`);
   report('export (checkpoint -> step + sequence ONNX)', `${exportSeconds.toFixed(2)} s`);
-  console.log(`\n@urgate/onnx bench: UR-LSTM, ${L} layers, V=${V}, E=H=${H}, onnxruntime-node CPU\n${rows.join('\n')}\n`);
+  console.log(
+    `\n@urgate/onnx bench: UR-LSTM, ${L} layers, V=${V}, E=H=${H}, onnxruntime-node CPU\n${rows.join('\n')}\n`,
+  );
   await sequence.close();
   await step.close();
 });

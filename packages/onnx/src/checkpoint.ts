@@ -1,4 +1,11 @@
-import { type CheckpointMeta, type Core, layerLayout, loadCheckpoint, type Mechanism, resolveLayerConfig } from '@urgate/cells';
+import {
+  type CheckpointMeta,
+  type Core,
+  layerLayout,
+  loadCheckpoint,
+  type Mechanism,
+  resolveLayerConfig,
+} from '@urgate/cells';
 import type { ClassifierSpec, ExportLayer, LanguageModelSpec, ModelSpec, Zoneout } from './spec.js';
 
 type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
@@ -14,13 +21,15 @@ function fail(path: string, what: string): never {
 
 function positiveInt(path: string, model: Record<string, unknown>, key: string): number {
   const v = model[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `model.${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    fail(path, `model.${key} must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function rate(path: string, v: unknown, key: string): number {
   if (v === undefined || v === null) return 0;
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(path, `model.zoneout.${key} must be in [0, 1), got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v >= 0 && v < 1))
+    fail(path, `model.zoneout.${key} must be in [0, 1), got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -41,7 +50,12 @@ function tensor(path: string, tensors: Tensors, name: string, shape: number[]): 
   return t.data;
 }
 
-function layers(path: string, tensors: Tensors, model: Record<string, unknown>, firstInput: number): ExportLayer[] {
+function layers(
+  path: string,
+  tensors: Tensors,
+  model: Record<string, unknown>,
+  firstInput: number,
+): ExportLayer[] {
   // resolveLayerConfig validates core and mechanism with a message naming the field.
   const core = model.core as Core;
   const mechanism = model.mechanism as Mechanism;
@@ -71,11 +85,25 @@ function layers(path: string, tensors: Tensors, model: Record<string, unknown>, 
       const offset = tensor(path, tensors, `layers.${l}.bOffset`, [cols]);
       for (let k = 0; k < cols; k++) bias[k] += offset[k];
     }
-    return { core, mechanism, inputSize, hiddenSize: d, downsize: cfg.downsize, blocks, cols, W, bias };
+    return {
+      core,
+      mechanism,
+      inputSize,
+      hiddenSize: d,
+      downsize: cfg.downsize,
+      blocks,
+      cols,
+      W,
+      bias,
+    };
   });
 }
 
-function languageModel(path: string, tensors: Tensors, model: Record<string, unknown>): LanguageModelSpec {
+function languageModel(
+  path: string,
+  tensors: Tensors,
+  model: Record<string, unknown>,
+): LanguageModelSpec {
   const V = positiveInt(path, model, 'vocabSize');
   const E = positiveInt(path, model, 'embeddingSize');
   const d = positiveInt(path, model, 'hiddenSize');
@@ -90,14 +118,24 @@ function languageModel(path: string, tensors: Tensors, model: Record<string, unk
     embedding: tensor(path, tensors, 'embedding', [V, E]),
     norm:
       model.layerNorm === true
-        ? { gamma: tensor(path, tensors, 'norm.gamma', [d]), beta: tensor(path, tensors, 'norm.beta', [d]) }
+        ? {
+            gamma: tensor(path, tensors, 'norm.gamma', [d]),
+            beta: tensor(path, tensors, 'norm.beta', [d]),
+          }
         : null,
-    output: { W: tied ? null : tensor(path, tensors, 'output.W', [d, V]), b: tensor(path, tensors, 'output.b', [V]) },
+    output: {
+      W: tied ? null : tensor(path, tensors, 'output.W', [d, V]),
+      b: tensor(path, tensors, 'output.b', [V]),
+    },
     zoneout: zoneoutRates(path, model),
   };
 }
 
-function classifier(path: string, tensors: Tensors, model: Record<string, unknown>): ClassifierSpec {
+function classifier(
+  path: string,
+  tensors: Tensors,
+  model: Record<string, unknown>,
+): ClassifierSpec {
   const n = positiveInt(path, model, 'inputSize');
   const d = positiveInt(path, model, 'hiddenSize');
   const K = positiveInt(path, model, 'numClasses');

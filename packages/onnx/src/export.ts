@@ -29,7 +29,9 @@ export interface CheckpointSource {
 
 export async function loadSource(ckptPath: string): Promise<CheckpointSource> {
   const loaded = await readCheckpoint(ckptPath);
-  const sha256 = createHash('sha256').update(await readFile(ckptPath)).digest('hex');
+  const sha256 = createHash('sha256')
+    .update(await readFile(ckptPath))
+    .digest('hex');
   return { loaded, checkpoint: basename(ckptPath), sha256 };
 }
 
@@ -47,15 +49,23 @@ export function encodeGraph(source: CheckpointSource, graph: GraphKind): Uint8Ar
     stateLayout,
   });
   if (graph === 'classifier') {
-    if (spec.kind !== 'classifier') throw new Error(`checkpoint ${source.checkpoint} is a language model, not a classifier`);
+    if (spec.kind !== 'classifier')
+      throw new Error(`checkpoint ${source.checkpoint} is a language model, not a classifier`);
     return encodeModel(classifierGraph(spec), metadata(null));
   }
-  if (spec.kind !== 'lm') throw new Error(`checkpoint ${source.checkpoint} is a classifier, not a language model`);
+  if (spec.kind !== 'lm')
+    throw new Error(`checkpoint ${source.checkpoint} is a classifier, not a language model`);
   switch (graph) {
     case 'lm-step':
-      return encodeModel(languageModelStepGraph(spec, { stateLayout: 'layer-major', resetInput: false }), metadata('layer-major'));
+      return encodeModel(
+        languageModelStepGraph(spec, { stateLayout: 'layer-major', resetInput: false }),
+        metadata('layer-major'),
+      );
     case 'lm-step-triton':
-      return encodeModel(languageModelStepGraph(spec, { stateLayout: 'batch-major', resetInput: true }), metadata('batch-major'));
+      return encodeModel(
+        languageModelStepGraph(spec, { stateLayout: 'batch-major', resetInput: true }),
+        metadata('batch-major'),
+      );
     case 'lm-sequence':
       return encodeModel(languageModelSequenceGraph(spec), metadata('layer-major'));
   }
@@ -66,7 +76,11 @@ export function encodeGraph(source: CheckpointSource, graph: GraphKind): Uint8Ar
  * `<name>.sequence.onnx` (classifier). The checkpoint is validated and every graph is built before the
  * first file is written; each file is written atomically.
  */
-export async function exportCheckpoint(ckptPath: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
+export async function exportCheckpoint(
+  ckptPath: string,
+  outDir: string,
+  opts: ExportOptions = {},
+): Promise<ExportResult> {
   const source = await loadSource(ckptPath);
   const name = opts.name ?? basename(ckptPath).replace(/\.[^.]*$/, '');
   const sequence = join(outDir, `${name}.sequence.onnx`);

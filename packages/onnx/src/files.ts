@@ -16,6 +16,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 }
 
 /** Writes several files, each atomically; the contents are all computed before the first write. */
-export async function writeFilesAtomic(files: { path: string; data: Uint8Array | string }[]): Promise<void> {
+export async function writeFilesAtomic(
+  files: { path: string; data: Uint8Array | string }[],
+): Promise<void> {
   for (const f of files) await writeFileAtomic(f.path, f.data);
 }

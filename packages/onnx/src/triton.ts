@@ -30,7 +30,11 @@ function tensorEntry(name: string, dataType: string, shape: number[], extra = ''
  * request; h (and c) stay inside Triton between the requests of a sequence, zeroed at its start
  * (initial_state zero_data, and the START control drives the graph's `reset` input).
  */
-function stepConfig(name: string, spec: ModelSpec & { kind: 'lm' }, opts: Required<TritonOptions>): string {
+function stepConfig(
+  name: string,
+  spec: ModelSpec & { kind: 'lm' },
+  opts: Required<TritonOptions>,
+): string {
   const L = spec.layers.length;
   const d = spec.hiddenSize;
   const stateNames = spec.layers[0].core === 'lstm' ? ['h', 'c'] : ['h'];
@@ -118,9 +122,15 @@ ${[tensorEntry('nll', 'TYPE_FP32', [-1, -1]), ...stateNames.map((s) => tensorEnt
  * Writes a Triton model repository for a checkpoint: `<dir>/<name>_step/{config.pbtxt, 1/model.onnx}`
  * (language models) and `<dir>/<name>_sequence/...`. Everything is built before the first write.
  */
-export async function writeTritonRepository(ckptPath: string, dir: string, opts: TritonOptions): Promise<TritonResult> {
+export async function writeTritonRepository(
+  ckptPath: string,
+  dir: string,
+  opts: TritonOptions,
+): Promise<TritonResult> {
   if (!/^[A-Za-z0-9_.-]+$/.test(opts.name ?? '')) {
-    throw new Error(`writeTritonRepository: name must be letters, digits, "_", "." or "-", got ${JSON.stringify(opts.name)}`);
+    throw new Error(
+      `writeTritonRepository: name must be letters, digits, "_", "." or "-", got ${JSON.stringify(opts.name)}`,
+    );
   }
   const resolved: Required<TritonOptions> = {
     name: opts.name,
@@ -128,7 +138,9 @@ export async function writeTritonRepository(ckptPath: string, dir: string, opts:
     maxSequenceIdleMicroseconds: opts.maxSequenceIdleMicroseconds ?? 60_000_000,
   };
   if (!Number.isInteger(resolved.maxBatchSize) || resolved.maxBatchSize < 1) {
-    throw new Error(`writeTritonRepository: maxBatchSize must be a positive integer, got ${resolved.maxBatchSize}`);
+    throw new Error(
+      `writeTritonRepository: maxBatchSize must be a positive integer, got ${resolved.maxBatchSize}`,
+    );
   }
   const source: CheckpointSource = await loadSource(ckptPath);
   const { spec } = source.loaded;
@@ -137,13 +149,28 @@ export async function writeTritonRepository(ckptPath: string, dir: string, opts:
   const add = (model: string, config: string, onnx: Uint8Array) => {
     const root = join(dir, model);
     models.push(root);
-    files.push({ path: join(root, '1', 'model.onnx'), data: onnx }, { path: join(root, 'config.pbtxt'), data: config });
+    files.push(
+      { path: join(root, '1', 'model.onnx'), data: onnx },
+      { path: join(root, 'config.pbtxt'), data: config },
+    );
   };
   if (spec.kind === 'lm') {
-    add(`${opts.name}_step`, stepConfig(`${opts.name}_step`, spec, resolved), encodeGraph(source, 'lm-step-triton'));
-    add(`${opts.name}_sequence`, sequenceConfig(`${opts.name}_sequence`, spec), encodeGraph(source, 'lm-sequence'));
+    add(
+      `${opts.name}_step`,
+      stepConfig(`${opts.name}_step`, spec, resolved),
+      encodeGraph(source, 'lm-step-triton'),
+    );
+    add(
+      `${opts.name}_sequence`,
+      sequenceConfig(`${opts.name}_sequence`, spec),
+      encodeGraph(source, 'lm-sequence'),
+    );
   } else {
-    add(`${opts.name}_sequence`, sequenceConfig(`${opts.name}_sequence`, spec), encodeGraph(source, 'classifier'));
+    add(
+      `${opts.name}_sequence`,
+      sequenceConfig(`${opts.name}_sequence`, spec),
+      encodeGraph(source, 'classifier'),
+    );
   }
   await writeFilesAtomic(files);
   return { models };

@@ -66,7 +66,10 @@ async function rejectsWithoutFiles(ckpt: string, pattern: RegExp): Promise<void>
 describe('bad checkpoints', () => {
   it('a missing tensor is named', async () => {
     const path = await broken('missing', (c) => delete c.tensors['layers.1.W']);
-    await rejectsWithoutFiles(path, /missing\.safetensors: missing tensor layers\.1\.W \(expected shape \[16, 32\]\)/);
+    await rejectsWithoutFiles(
+      path,
+      /missing\.safetensors: missing tensor layers\.1\.W \(expected shape \[16, 32\]\)/,
+    );
   });
 
   it('a tensor of the wrong shape is named with both shapes', async () => {
@@ -78,7 +81,9 @@ describe('bad checkpoints', () => {
 
   it('an unknown checkpoint version is refused', async () => {
     const bytes = encodeCheckpoint(lmCheckpoint(m, 1).tensors, lmCheckpoint(m, 1).meta);
-    const text = Buffer.from(bytes).toString('latin1').replace('\\"version\\":1', '\\"version\\":7');
+    const text = Buffer.from(bytes)
+      .toString('latin1')
+      .replace('\\"version\\":1', '\\"version\\":7');
     const path = join(dir, 'version.safetensors');
     writeFileSync(path, Buffer.from(text, 'latin1'));
     await rejectsWithoutFiles(path, /version\.safetensors: checkpoint version 7 is not supported/);
@@ -88,7 +93,10 @@ describe('bad checkpoints', () => {
     const path = await broken('mechanism', (c) => {
       c.meta.model.mechanism = 'X-';
     });
-    await rejectsWithoutFiles(path, /mechanism\.safetensors: model\.mechanism: unknown gate mechanism "X-"/);
+    await rejectsWithoutFiles(
+      path,
+      /mechanism\.safetensors: model\.mechanism: unknown gate mechanism "X-"/,
+    );
     const zoneout = await broken('zoneout', (c) => {
       c.meta.model.zoneout = { c: 1.5 };
     });
@@ -120,7 +128,10 @@ describe('bad ONNX files', () => {
     const path = join(dir, 'truncated.onnx');
     const bytes = readFileSync(sequence.path);
     writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    await oneLine(openModel(path), /truncated\.onnx is not a readable ONNX model \(truncated or not ONNX/);
+    await oneLine(
+      openModel(path),
+      /truncated\.onnx is not a readable ONNX model \(truncated or not ONNX/,
+    );
   });
 
   it('a missing file is refused in one line', async () => {
@@ -130,20 +141,35 @@ describe('bad ONNX files', () => {
   it('an unavailable execution provider is refused in one line', async () => {
     const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
     if (cuda?.bundled) return; // a CUDA build: nothing to refuse
-    await oneLine(openModel(sequence.path, { provider: 'cuda' }), /provider "cuda" is not available in the installed onnxruntime-node/);
+    await oneLine(
+      openModel(sequence.path, { provider: 'cuda' }),
+      /provider "cuda" is not available in the installed onnxruntime-node/,
+    );
   });
 });
 
 describe('bad inputs', () => {
   it('tokens outside the vocabulary are refused before any inference', async () => {
-    await oneLine(scoreTokens(sequence, [1, 2, 9, 3]), /scoreTokens: token 9 at position 2 is outside the vocabulary \[0, 9\)/);
+    await oneLine(
+      scoreTokens(sequence, [1, 2, 9, 3]),
+      /scoreTokens: token 9 at position 2 is outside the vocabulary \[0, 9\)/,
+    );
     await oneLine(scoreTokens(sequence, [1, -1]), /token -1 at position 1/);
-    await oneLine(generate(step, [[1], [4, 2.5]], { maxTokens: 2 }), /generate: token 2\.5 at prompt 1 position 1 is outside/);
+    await oneLine(
+      generate(step, [[1], [4, 2.5]], { maxTokens: 2 }),
+      /generate: token 2\.5 at prompt 1 position 1 is outside/,
+    );
   });
 
   it('a graph of the wrong kind is refused', async () => {
-    await oneLine(scoreTokens(step, [1, 2]), /scoreTokens: .*good\.step\.onnx is a lm-step graph, expected lm-sequence/);
-    await oneLine(generate(sequence, [[1]], { maxTokens: 1 }), /generate: .* is a lm-sequence graph, expected lm-step/);
+    await oneLine(
+      scoreTokens(step, [1, 2]),
+      /scoreTokens: .*good\.step\.onnx is a lm-step graph, expected lm-sequence/,
+    );
+    await oneLine(
+      generate(sequence, [[1]], { maxTokens: 1 }),
+      /generate: .* is a lm-sequence graph, expected lm-step/,
+    );
   });
 
   it('bad sampling options are refused', async () => {

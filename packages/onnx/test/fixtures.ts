@@ -1,4 +1,10 @@
-import { type Core, initLayerParams, type Mechanism, saveCheckpoint, SeededRandom } from '@urgate/cells';
+import {
+  type Core,
+  initLayerParams,
+  type Mechanism,
+  SeededRandom,
+  saveCheckpoint,
+} from '@urgate/cells';
 
 export type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
 
@@ -32,19 +38,37 @@ export interface Checkpoint {
   meta: { model: Record<string, unknown>; tokenizer?: unknown; training?: unknown };
 }
 
-function random(rng: SeededRandom, shape: number[], scale = 1, center = 0): { shape: number[]; data: Float32Array } {
+function random(
+  rng: SeededRandom,
+  shape: number[],
+  scale = 1,
+  center = 0,
+): { shape: number[]; data: Float32Array } {
   const n = shape.reduce((a, b) => a * b, 1);
-  return { shape, data: Float32Array.from({ length: n }, () => center + scale * rng.uniform(-1, 1)) };
+  return {
+    shape,
+    data: Float32Array.from({ length: n }, () => center + scale * rng.uniform(-1, 1)),
+  };
 }
 
 /** Layer parameters from cells' initialiser, with the biases perturbed so that no gate sits at its init. */
-function layerTensors(tensors: Tensors, rng: SeededRandom, cfg: Parameters<typeof initLayerParams>[0], l: number, seed: number): void {
+function layerTensors(
+  tensors: Tensors,
+  rng: SeededRandom,
+  cfg: Parameters<typeof initLayerParams>[0],
+  l: number,
+  seed: number,
+): void {
   const p = initLayerParams(cfg, seed + l);
   const W = p.W.dataSync() as Float32Array;
   const b = (p.b.dataSync() as Float32Array).map((v) => v + rng.uniform(-0.5, 0.5));
   tensors[`layers.${l}.W`] = { shape: p.W.shape, data: W.map((v) => 3 * v) };
   tensors[`layers.${l}.b`] = { shape: p.b.shape, data: b };
-  if (p.bOffset) tensors[`layers.${l}.bOffset`] = { shape: p.bOffset.shape, data: p.bOffset.dataSync() as Float32Array };
+  if (p.bOffset)
+    tensors[`layers.${l}.bOffset`] = {
+      shape: p.bOffset.shape,
+      data: p.bOffset.dataSync() as Float32Array,
+    };
 }
 
 export function lmCheckpoint(m: TinyLm, seed: number): Checkpoint {
@@ -52,7 +76,20 @@ export function lmCheckpoint(m: TinyLm, seed: number): Checkpoint {
   const { vocabSize: V, embeddingSize: E, hiddenSize: d } = m;
   const tensors: Tensors = { embedding: random(rng, [V, E]) };
   for (let l = 0; l < m.numLayers; l++) {
-    layerTensors(tensors, rng, { core: m.core, mechanism: m.mechanism, inputSize: l === 0 ? E : d, hiddenSize: d, downsize: m.downsize, fixedGateOffset: m.fixedGateOffset }, l, seed);
+    layerTensors(
+      tensors,
+      rng,
+      {
+        core: m.core,
+        mechanism: m.mechanism,
+        inputSize: l === 0 ? E : d,
+        hiddenSize: d,
+        downsize: m.downsize,
+        fixedGateOffset: m.fixedGateOffset,
+      },
+      l,
+      seed,
+    );
   }
   if (m.layerNorm) {
     tensors['norm.gamma'] = random(rng, [d], 0.5, 1);
@@ -75,7 +112,19 @@ export function classifierCheckpoint(m: TinyClassifier, seed: number): Checkpoin
   const d = m.hiddenSize;
   const tensors: Tensors = {};
   for (let l = 0; l < m.numLayers; l++) {
-    layerTensors(tensors, rng, { core: m.core, mechanism: m.mechanism, inputSize: l === 0 ? m.inputSize : d, hiddenSize: d, downsize: m.downsize }, l, seed);
+    layerTensors(
+      tensors,
+      rng,
+      {
+        core: m.core,
+        mechanism: m.mechanism,
+        inputSize: l === 0 ? m.inputSize : d,
+        hiddenSize: d,
+        downsize: m.downsize,
+      },
+      l,
+      seed,
+    );
   }
   tensors['head.W1'] = random(rng, [d, 256], 0.3);
   tensors['head.b1'] = random(rng, [256], 0.3);

@@ -5,9 +5,22 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
 import { openModel, type UrgateModel } from '../src/runtime/index.js';
-import { type Checkpoint, classifierCheckpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
+import {
+  type Checkpoint,
+  classifierCheckpoint,
+  lmCheckpoint,
+  type TinyLm,
+  writeCheckpoint,
+} from './fixtures.js';
 import { expectClose, onnxCheck, onnxCheckerMissing, tempDir } from './helpers.js';
-import { type RefState, referenceClassifier, referenceSequence, referenceStep, stackState, unstackState } from './reference.js';
+import {
+  type RefState,
+  referenceClassifier,
+  referenceSequence,
+  referenceStep,
+  stackState,
+  unstackState,
+} from './reference.js';
 
 const dir = tempDir('graphs');
 const exported: string[] = [];
@@ -34,7 +47,8 @@ function randomState(rng: SeededRandom, L: number, B: number, d: number): Float3
   return Float32Array.from({ length: L * B * d }, () => rng.uniform(-0.8, 0.8));
 }
 
-const ints = (rng: SeededRandom, n: number, below: number) => Array.from({ length: n }, () => Math.floor(rng.next() * below));
+const ints = (rng: SeededRandom, n: number, below: number) =>
+  Array.from({ length: n }, () => Math.floor(rng.next() * below));
 
 interface Opened {
   ckpt: Checkpoint;
@@ -42,93 +56,124 @@ interface Opened {
   sequence: UrgateModel;
 }
 
-describe.each(CORES.flatMap((core, ci) => MECHANISMS.map((mechanism, mi) => ({ core, mechanism, i: ci * MECHANISMS.length + mi }))))(
-  '$core $mechanism language model',
-  ({ core, mechanism, i }) => {
-    const m = tinyLm(core, mechanism, i);
-    const L = m.numLayers;
-    const d = m.hiddenSize;
-    const B = 3;
-    const lstm = core === 'lstm';
-    let o: Opened;
+describe.each(
+  CORES.flatMap((core, ci) =>
+    MECHANISMS.map((mechanism, mi) => ({ core, mechanism, i: ci * MECHANISMS.length + mi })),
+  ),
+)('$core $mechanism language model', ({ core, mechanism, i }) => {
+  const m = tinyLm(core, mechanism, i);
+  const L = m.numLayers;
+  const d = m.hiddenSize;
+  const B = 3;
+  const lstm = core === 'lstm';
+  let o: Opened;
 
-    beforeAll(async () => {
-      const ckpt = lmCheckpoint(m, 100 + i);
-      const path = join(dir, `${core}${mechanism}.safetensors`);
-      await writeCheckpoint(path, ckpt);
-      const files = await exportCheckpoint(path, dir);
-      exported.push(files.sequence, files.step as string);
-      o = { ckpt, step: await openModel(files.step as string), sequence: await openModel(files.sequence) };
-    });
-    afterAll(async () => {
-      await o.step.close();
-      await o.sequence.close();
-    });
+  beforeAll(async () => {
+    const ckpt = lmCheckpoint(m, 100 + i);
+    const path = join(dir, `${core}${mechanism}.safetensors`);
+    await writeCheckpoint(path, ckpt);
+    const files = await exportCheckpoint(path, dir);
+    exported.push(files.sequence, files.step as string);
+    o = {
+      ckpt,
+      step: await openModel(files.step as string),
+      sequence: await openModel(files.sequence),
+    };
+  });
+  afterAll(async () => {
+    await o.step.close();
+    await o.sequence.close();
+  });
 
-    it('step graph matches the reference over several calls carrying the state', async () => {
-      const rng = new SeededRandom(7 + i);
-      const h0 = randomState(rng, L, B, d);
-      const c0 = randomState(rng, L, B, d);
-      let feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
-      if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
-      let ref: RefState = { h: unstackState(h0, L, B, d), c: lstm ? unstackState(c0, L, B, d) : null };
-      for (let t = 0; t < 4; t++) {
-        const tokens = ints(rng, B, m.vocabSize);
-        const r = await o.step.session.run({ ...feeds, tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.map(BigInt)), [B]) });
-        const expected = referenceStep(o.ckpt, tokens, ref);
-        expectClose(r.logits.data as Float32Array, expected.logits.dataSync());
-        expectClose(r.h_out.data as Float32Array, stackState(expected.state.h));
-        if (lstm) expectClose(r.c_out.data as Float32Array, stackState(expected.state.c as tf.Tensor2D[]));
-        expect(r.h_out.dims).toEqual([L, B, d]);
-        ref = expected.state;
-        feeds = lstm ? { h_in: r.h_out, c_in: r.c_out } : { h_in: r.h_out };
-      }
-    });
+  it('step graph matches the reference over several calls carrying the state', async () => {
+    const rng = new SeededRandom(7 + i);
+    const h0 = randomState(rng, L, B, d);
+    const c0 = randomState(rng, L, B, d);
+    let feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
+    if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
+    let ref: RefState = {
+      h: unstackState(h0, L, B, d),
+      c: lstm ? unstackState(c0, L, B, d) : null,
+    };
+    for (let t = 0; t < 4; t++) {
+      const tokens = ints(rng, B, m.vocabSize);
+      const r = await o.step.session.run({
+        ...feeds,
+        tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.map(BigInt)), [B]),
+      });
+      const expected = referenceStep(o.ckpt, tokens, ref);
+      expectClose(r.logits.data as Float32Array, expected.logits.dataSync());
+      expectClose(r.h_out.data as Float32Array, stackState(expected.state.h));
+      if (lstm)
+        expectClose(r.c_out.data as Float32Array, stackState(expected.state.c as tf.Tensor2D[]));
+      expect(r.h_out.dims).toEqual([L, B, d]);
+      ref = expected.state;
+      feeds = lstm ? { h_in: r.h_out, c_in: r.c_out } : { h_in: r.h_out };
+    }
+  });
 
-    it('sequence graph matches the reference across chunks, with resets', async () => {
-      const rng = new SeededRandom(31 + i);
-      const h0 = randomState(rng, L, B, d);
-      const c0 = randomState(rng, L, B, d);
-      let feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
-      if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
-      let ref: RefState = { h: unstackState(h0, L, B, d), c: lstm ? unstackState(c0, L, B, d) : null };
-      for (const T of [4, 3]) {
-        const tokens = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));
-        const targets = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));
-        // Row 1 restarts at step 2 and row 2 at step 0 of every chunk; row 0 never does.
-        const reset = Array.from({ length: T }, (_, t) => [0, t === 2 ? 1 : 0, t === 0 ? 1 : 0]);
-        const r = await o.sequence.session.run({
-          ...feeds,
-          tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.flat().map(BigInt)), [T, B]),
-          targets: new ort.Tensor('int64', BigInt64Array.from(targets.flat().map(BigInt)), [T, B]),
-          reset: new ort.Tensor('float32', Float32Array.from(reset.flat()), [T, B]),
-        });
-        const expected = referenceSequence(o.ckpt, tokens, targets, reset, ref);
-        expect(r.nll.dims).toEqual([T, B]);
-        expectClose(r.nll.data as Float32Array, expected.nll.dataSync());
-        expectClose(r.h_out.data as Float32Array, stackState(expected.state.h));
-        if (lstm) expectClose(r.c_out.data as Float32Array, stackState(expected.state.c as tf.Tensor2D[]));
-        ref = expected.state;
-        feeds = lstm ? { h_in: r.h_out, c_in: r.c_out } : { h_in: r.h_out };
-      }
-    });
+  it('sequence graph matches the reference across chunks, with resets', async () => {
+    const rng = new SeededRandom(31 + i);
+    const h0 = randomState(rng, L, B, d);
+    const c0 = randomState(rng, L, B, d);
+    let feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
+    if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
+    let ref: RefState = {
+      h: unstackState(h0, L, B, d),
+      c: lstm ? unstackState(c0, L, B, d) : null,
+    };
+    for (const T of [4, 3]) {
+      const tokens = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));
+      const targets = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));
+      // Row 1 restarts at step 2 and row 2 at step 0 of every chunk; row 0 never does.
+      const reset = Array.from({ length: T }, (_, t) => [0, t === 2 ? 1 : 0, t === 0 ? 1 : 0]);
+      const r = await o.sequence.session.run({
+        ...feeds,
+        tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.flat().map(BigInt)), [T, B]),
+        targets: new ort.Tensor('int64', BigInt64Array.from(targets.flat().map(BigInt)), [T, B]),
+        reset: new ort.Tensor('float32', Float32Array.from(reset.flat()), [T, B]),
+      });
+      const expected = referenceSequence(o.ckpt, tokens, targets, reset, ref);
+      expect(r.nll.dims).toEqual([T, B]);
+      expectClose(r.nll.data as Float32Array, expected.nll.dataSync());
+      expectClose(r.h_out.data as Float32Array, stackState(expected.state.h));
+      if (lstm)
+        expectClose(r.c_out.data as Float32Array, stackState(expected.state.c as tf.Tensor2D[]));
+      ref = expected.state;
+      feeds = lstm ? { h_in: r.h_out, c_in: r.c_out } : { h_in: r.h_out };
+    }
+  });
 
-    it('records the checkpoint description in the urgate metadata', () => {
-      expect(o.step.metadata.graph).toBe('lm-step');
-      expect(o.sequence.metadata.graph).toBe('lm-sequence');
-      expect(o.step.metadata.model).toMatchObject({ kind: 'lm', core, mechanism, numLayers: L, vocabSize: m.vocabSize });
-      expect(o.step.metadata.tokenizer).toEqual({ type: 'word', vocabulary: 'vocab.txt' });
-      expect(o.step.metadata.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+  it('records the checkpoint description in the urgate metadata', () => {
+    expect(o.step.metadata.graph).toBe('lm-step');
+    expect(o.sequence.metadata.graph).toBe('lm-sequence');
+    expect(o.step.metadata.model).toMatchObject({
+      kind: 'lm',
+      core,
+      mechanism,
+      numLayers: L,
+      vocabSize: m.vocabSize,
     });
-  },
-);
+    expect(o.step.metadata.tokenizer).toEqual({ type: 'word', vocabulary: 'vocab.txt' });
+    expect(o.step.metadata.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
 
 describe.each([
   { core: 'lstm' as Core, mechanism: 'UR-' as Mechanism, zoneout: { c: 0.2, h: 0.3 } },
   { core: 'gru' as Core, mechanism: 'OM-' as Mechanism, zoneout: null },
 ])('$core $mechanism classifier', ({ core, mechanism, zoneout }) => {
   it('sequence graph matches the reference', async () => {
-    const m = { core, mechanism, numLayers: 2, inputSize: 3, hiddenSize: 8, downsize: 4, numClasses: 4, zoneout };
+    const m = {
+      core,
+      mechanism,
+      numLayers: 2,
+      inputSize: 3,
+      hiddenSize: 8,
+      downsize: 4,
+      numClasses: 4,
+      zoneout,
+    };
     const ckpt = classifierCheckpoint(m, 5);
     const path = join(dir, `cls-${core}${mechanism}.safetensors`);
     await writeCheckpoint(path, ckpt);
@@ -141,15 +186,21 @@ describe.each([
     const data = Float32Array.from({ length: T * B * 3 }, () => rng.uniform(-1, 1));
     const r = await model.session.run({ inputs: new ort.Tensor('float32', data, [T, B, 3]) });
     expect(r.logits.dims).toEqual([B, 4]);
-    expectClose(r.logits.data as Float32Array, referenceClassifier(ckpt, tf.tensor3d(data, [T, B, 3])).dataSync());
+    expectClose(
+      r.logits.data as Float32Array,
+      referenceClassifier(ckpt, tf.tensor3d(data, [T, B, 3])).dataSync(),
+    );
     await model.close();
   });
 });
 
 describe('ONNX checker', () => {
   const missing = onnxCheckerMissing();
-  it.skipIf(missing !== null)(`every exported file passes python3-onnx's full check${missing ? ` (skipped: ${missing})` : ''}`, () => {
-    expect(exported.length).toBe(2 * CORES.length * MECHANISMS.length + 2);
-    expect(onnxCheck(exported)).toEqual([]);
-  });
+  it.skipIf(missing !== null)(
+    `every exported file passes python3-onnx's full check${missing ? ` (skipped: ${missing})` : ''}`,
+    () => {
+      expect(exported.length).toBe(2 * CORES.length * MECHANISMS.length + 2);
+      expect(onnxCheck(exported)).toEqual([]);
+    },
+  );
 });

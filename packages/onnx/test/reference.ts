@@ -1,10 +1,17 @@
 // The independent truth for the exported graphs: @urgate/cells' tfjs reference for the layers, and
 // embedding, layer norm, output layer and log-softmax written here with tfjs.
 import * as tf from '@tensorflow/tfjs';
-import { type LayerConfig, type LayerParams, layerStep, runLayerReference, type State } from '@urgate/cells';
+import {
+  type LayerConfig,
+  type LayerParams,
+  layerStep,
+  runLayerReference,
+  type State,
+} from '@urgate/cells';
 import type { Checkpoint } from './fixtures.js';
 
-const t2 = (x: { shape: number[]; data: Float32Array }) => tf.tensor2d(x.data, x.shape as [number, number]);
+const t2 = (x: { shape: number[]; data: Float32Array }) =>
+  tf.tensor2d(x.data, x.shape as [number, number]);
 const t1 = (x: { shape: number[]; data: Float32Array }) => tf.tensor1d(x.data);
 
 function layers(ckpt: Checkpoint): { cfg: LayerConfig; params: LayerParams }[] {
@@ -13,8 +20,19 @@ function layers(ckpt: Checkpoint): { cfg: LayerConfig; params: LayerParams }[] {
   return Array.from({ length: m.numLayers as number }, (_, l) => {
     const bOffset = ckpt.tensors[`layers.${l}.bOffset`];
     return {
-      cfg: { core: m.core, mechanism: m.mechanism, inputSize: l === 0 ? first : m.hiddenSize, hiddenSize: m.hiddenSize, downsize: m.downsize, fixedGateOffset: m.fixedGateOffset ?? false },
-      params: { W: t2(ckpt.tensors[`layers.${l}.W`]), b: t1(ckpt.tensors[`layers.${l}.b`]), ...(bOffset ? { bOffset: t1(bOffset) } : {}) },
+      cfg: {
+        core: m.core,
+        mechanism: m.mechanism,
+        inputSize: l === 0 ? first : m.hiddenSize,
+        hiddenSize: m.hiddenSize,
+        downsize: m.downsize,
+        fixedGateOffset: m.fixedGateOffset ?? false,
+      },
+      params: {
+        W: t2(ckpt.tensors[`layers.${l}.W`]),
+        b: t1(ckpt.tensors[`layers.${l}.b`]),
+        ...(bOffset ? { bOffset: t1(bOffset) } : {}),
+      },
     };
   });
 }
@@ -30,7 +48,11 @@ export function referenceLogits(ckpt: Checkpoint, h: tf.Tensor2D): tf.Tensor2D {
   let x = h;
   if (tensors['norm.gamma']) {
     const { mean, variance } = tf.moments(x, -1, true);
-    x = x.sub(mean).div(variance.add(1e-5).sqrt()).mul(t1(tensors['norm.gamma'])).add(t1(tensors['norm.beta']));
+    x = x
+      .sub(mean)
+      .div(variance.add(1e-5).sqrt())
+      .mul(t1(tensors['norm.gamma']))
+      .add(t1(tensors['norm.beta']));
   }
   const W = tensors['output.W'] ? t2(tensors['output.W']) : t2(tensors.embedding).transpose();
   return x.matMul(W).add(t1(tensors['output.b']));
@@ -38,7 +60,9 @@ export function referenceLogits(ckpt: Checkpoint, h: tf.Tensor2D): tf.Tensor2D {
 
 /** Per-layer states as [B, d] tensors, from a stacked [L, B, d] array. */
 export function unstackState(data: Float32Array, L: number, B: number, d: number): tf.Tensor2D[] {
-  return Array.from({ length: L }, (_, l) => tf.tensor2d(data.subarray(l * B * d, (l + 1) * B * d), [B, d]));
+  return Array.from({ length: L }, (_, l) =>
+    tf.tensor2d(data.subarray(l * B * d, (l + 1) * B * d), [B, d]),
+  );
 }
 
 export interface RefState {
@@ -51,7 +75,11 @@ export function stackState(s: tf.Tensor2D[]): Float32Array {
 }
 
 /** One step of the language model: tokens [B] -> logits [B, V]. */
-export function referenceStep(ckpt: Checkpoint, tokens: number[], state: RefState): { logits: tf.Tensor2D; state: RefState } {
+export function referenceStep(
+  ckpt: Checkpoint,
+  tokens: number[],
+  state: RefState,
+): { logits: tf.Tensor2D; state: RefState } {
   const z = zoneoutRates(ckpt);
   let x = tf.gather(t2(ckpt.tensors.embedding), tf.tensor1d(tokens, 'int32')) as tf.Tensor2D;
   const next: RefState = { h: [], c: state.c ? [] : null };
@@ -71,11 +99,20 @@ export function referenceStep(ckpt: Checkpoint, tokens: number[], state: RefStat
 }
 
 /** Negative log-likelihood [T, B] of targets over a chunk, with resets. */
-export function referenceSequence(ckpt: Checkpoint, tokens: number[][], targets: number[][], reset: number[][], state: RefState): { nll: tf.Tensor2D; state: RefState } {
+export function referenceSequence(
+  ckpt: Checkpoint,
+  tokens: number[][],
+  targets: number[][],
+  reset: number[][],
+  state: RefState,
+): { nll: tf.Tensor2D; state: RefState } {
   const z = zoneoutRates(ckpt);
   const T = tokens.length;
   const B = tokens[0].length;
-  let xs = tf.gather(t2(ckpt.tensors.embedding), tf.tensor2d(tokens, [T, B], 'int32')) as tf.Tensor3D;
+  let xs = tf.gather(
+    t2(ckpt.tensors.embedding),
+    tf.tensor2d(tokens, [T, B], 'int32'),
+  ) as tf.Tensor3D;
   const next: RefState = { h: [], c: state.c ? [] : null };
   layers(ckpt).forEach(({ cfg, params }, l) => {
     const d = cfg.hiddenSize;
@@ -106,10 +143,18 @@ export function referenceClassifier(ckpt: Checkpoint, inputs: tf.Tensor3D): tf.T
   for (const { cfg, params } of layers(ckpt)) {
     const d = cfg.hiddenSize;
     const zero = tf.zeros([B, d]) as tf.Tensor2D;
-    const r = runLayerReference(cfg, params, xs, cfg.core === 'lstm' ? { h: zero, c: zero } : { h: zero }, {
-      ...(z.h > 0 ? { zoneoutH: tf.fill([T, B, d], z.h) as tf.Tensor3D } : {}),
-      ...(z.c > 0 && cfg.core === 'lstm' ? { zoneoutC: tf.fill([T, B, d], z.c) as tf.Tensor3D } : {}),
-    });
+    const r = runLayerReference(
+      cfg,
+      params,
+      xs,
+      cfg.core === 'lstm' ? { h: zero, c: zero } : { h: zero },
+      {
+        ...(z.h > 0 ? { zoneoutH: tf.fill([T, B, d], z.h) as tf.Tensor3D } : {}),
+        ...(z.c > 0 && cfg.core === 'lstm'
+          ? { zoneoutC: tf.fill([T, B, d], z.c) as tf.Tensor3D }
+          : {}),
+      },
+    );
     xs = r.outputs;
     last = r.state.h;
   }

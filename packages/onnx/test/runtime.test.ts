@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '@urgate/cells';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
-import { generate, openModel, sampleToken, scoreTokens, seededUniform, type UrgateModel } from '../src/runtime/index.js';
+import {
+  generate,
+  openModel,
+  sampleToken,
+  scoreTokens,
+  seededUniform,
+  type UrgateModel,
+} from '../src/runtime/index.js';
 import { type Checkpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { type RefState, referenceStep } from './reference.js';
@@ -37,7 +44,8 @@ beforeAll(async () => {
 });
 
 function zeroRef(B: number): RefState {
-  const z = () => Array.from({ length: m.numLayers }, () => tf.zeros([B, m.hiddenSize]) as tf.Tensor2D);
+  const z = () =>
+    Array.from({ length: m.numLayers }, () => tf.zeros([B, m.hiddenSize]) as tf.Tensor2D);
   return { h: z(), c: z() };
 }
 
@@ -123,13 +131,22 @@ describe('generate', () => {
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
     const stop = a[0][3];
-    const stopped = await generate(step, [[0], [0]], { maxTokens: 30, seed: 5, temperature: 1.5, stopToken: stop });
+    const stopped = await generate(step, [[0], [0]], {
+      maxTokens: 30,
+      seed: 5,
+      temperature: 1.5,
+      stopToken: stop,
+    });
     expect(stopped[0]).toEqual(a[0].slice(0, a[0].indexOf(stop) + 1));
   });
 });
 
 describe('sampleToken', () => {
-  const frequencies = (logits: number[], opts: { temperature: number; topK: number; topP: number }, n = 20000) => {
+  const frequencies = (
+    logits: number[],
+    opts: { temperature: number; topK: number; topP: number },
+    n = 20000,
+  ) => {
     const uniform = seededUniform(11);
     const counts = new Array(logits.length).fill(0);
     for (let k = 0; k < n; k++) counts[sampleToken(Float32Array.from(logits), opts, uniform)]++;
@@ -162,8 +179,11 @@ describe('runtime modules', () => {
   it('import neither tfjs nor @urgate/cells (a server must start without them)', () => {
     const dir = new URL('../src/runtime/', import.meta.url).pathname;
     for (const f of readdirSync(dir)) {
-      const imports = [...readFileSync(join(dir, f), 'utf8').matchAll(/from '([^']+)'/g)].map((x) => x[1]);
-      for (const i of imports) expect(i, `${f} imports ${i}`).toMatch(/^(\.\/|node:|onnxruntime-node$|onnx-proto$)/);
+      const imports = [...readFileSync(join(dir, f), 'utf8').matchAll(/from '([^']+)'/g)].map(
+        (x) => x[1],
+      );
+      for (const i of imports)
+        expect(i, `${f} imports ${i}`).toMatch(/^(\.\/|node:|onnxruntime-node$|onnx-proto$)/);
     }
   });
 });

@@ -41,7 +41,9 @@ beforeAll(async () => {
 /** `[B, L, d]` <-> `[L, B, d]`. */
 function swap01(x: Float32Array, a: number, b: number): Float32Array {
   const out = new Float32Array(x.length);
-  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out.set(x.subarray((i * b + j) * d, (i * b + j + 1) * d), (j * a + i) * d);
+  for (let i = 0; i < a; i++)
+    for (let j = 0; j < b; j++)
+      out.set(x.subarray((i * b + j) * d, (i * b + j + 1) * d), (j * a + i) * d);
   return out;
 }
 
@@ -59,12 +61,24 @@ describe('Triton model repository', () => {
     expect(config).toContain('backend: "onnxruntime"');
     expect(config).toContain('max_batch_size: 16');
     expect(config).toMatch(/sequence_batching \{/);
-    expect(config).toMatch(/name: "reset"\s+control \[\s+\{\s+kind: CONTROL_SEQUENCE_START\s+fp32_false_true: \[ 0, 1 \]/);
+    expect(config).toMatch(
+      /name: "reset"\s+control \[\s+\{\s+kind: CONTROL_SEQUENCE_START\s+fp32_false_true: \[ 0, 1 \]/,
+    );
     for (const s of ['h', 'c']) {
-      expect(config).toMatch(new RegExp(`input_name: "${s}_in"\\s+output_name: "${s}_out"\\s+data_type: TYPE_FP32\\s+dims: \\[ ${L}, ${d} \\]`));
-      expect(config).toMatch(new RegExp(`name: "zero_${s}"\\s+data_type: TYPE_FP32\\s+dims: \\[ ${L}, ${d} \\]\\s+zero_data: true`));
+      expect(config).toMatch(
+        new RegExp(
+          `input_name: "${s}_in"\\s+output_name: "${s}_out"\\s+data_type: TYPE_FP32\\s+dims: \\[ ${L}, ${d} \\]`,
+        ),
+      );
+      expect(config).toMatch(
+        new RegExp(
+          `name: "zero_${s}"\\s+data_type: TYPE_FP32\\s+dims: \\[ ${L}, ${d} \\]\\s+zero_data: true`,
+        ),
+      );
     }
-    expect(config).toMatch(/name: "tokens"\s+data_type: TYPE_INT64\s+dims: \[ 1 \]\s+reshape: \{ shape: \[ \] \}/);
+    expect(config).toMatch(
+      /name: "tokens"\s+data_type: TYPE_INT64\s+dims: \[ 1 \]\s+reshape: \{ shape: \[ \] \}/,
+    );
     expect(config).toMatch(/name: "logits"\s+data_type: TYPE_FP32\s+dims: \[ 10 \]/);
     // Braces balance: the text is one well-formed message.
     expect(config.split('{').length).toBe(config.split('}').length);
@@ -76,7 +90,8 @@ describe('Triton model repository', () => {
   it('the sequence config lists the scoring graph inputs and outputs', () => {
     const config = readFileSync(join(repo, 'urlstm_sequence', 'config.pbtxt'), 'utf8');
     expect(config).toContain('max_batch_size: 0');
-    for (const name of ['tokens', 'targets', 'reset', 'h_in', 'c_in', 'nll', 'h_out', 'c_out']) expect(config).toContain(`name: "${name}"`);
+    for (const name of ['tokens', 'targets', 'reset', 'h_in', 'c_in', 'nll', 'h_out', 'c_out'])
+      expect(config).toContain(`name: "${name}"`);
     expect(config).toMatch(/name: "h_in"\s+data_type: TYPE_FP32\s+dims: \[ 2, -1, 8 \]/);
   });
 
@@ -86,7 +101,11 @@ describe('Triton model repository', () => {
     const state = () => Float32Array.from({ length: L * B * d }, () => rng.uniform(-1, 1));
     const [h, c] = [state(), state()];
     const tokens = new ort.Tensor('int64', BigInt64Array.from([1n, 5n, 9n]), [B]);
-    const plain = await plainStep.session.run({ tokens, h_in: new ort.Tensor('float32', h, [L, B, d]), c_in: new ort.Tensor('float32', c, [L, B, d]) });
+    const plain = await plainStep.session.run({
+      tokens,
+      h_in: new ort.Tensor('float32', h, [L, B, d]),
+      c_in: new ort.Tensor('float32', c, [L, B, d]),
+    });
     const tri = await tritonStep.session.run({
       tokens,
       reset: new ort.Tensor('float32', new Float32Array(B), [B, 1]),
@@ -104,7 +123,11 @@ describe('Triton model repository', () => {
       hz.fill(0, (l * B + 1) * d, (l * B + 2) * d);
       cz.fill(0, (l * B + 1) * d, (l * B + 2) * d);
     }
-    const zeroed = await plainStep.session.run({ tokens, h_in: new ort.Tensor('float32', hz, [L, B, d]), c_in: new ort.Tensor('float32', cz, [L, B, d]) });
+    const zeroed = await plainStep.session.run({
+      tokens,
+      h_in: new ort.Tensor('float32', hz, [L, B, d]),
+      c_in: new ort.Tensor('float32', cz, [L, B, d]),
+    });
     const reset = await tritonStep.session.run({
       tokens,
       reset: new ort.Tensor('float32', Float32Array.from([0, 1, 0]), [B, 1]),
@@ -118,14 +141,39 @@ describe('Triton model repository', () => {
   it('a classifier gets only a <name>_sequence model', async () => {
     const dir = tempDir('triton-cls');
     const ckpt = join(dir, 'cls.safetensors');
-    await writeCheckpoint(ckpt, classifierCheckpoint({ core: 'gru', mechanism: 'UR-', numLayers: 1, inputSize: 1, hiddenSize: 8, downsize: 4, numClasses: 10, zoneout: null }, 2));
+    await writeCheckpoint(
+      ckpt,
+      classifierCheckpoint(
+        {
+          core: 'gru',
+          mechanism: 'UR-',
+          numLayers: 1,
+          inputSize: 1,
+          hiddenSize: 8,
+          downsize: 4,
+          numClasses: 10,
+          zoneout: null,
+        },
+        2,
+      ),
+    );
     const r = await writeTritonRepository(ckpt, join(dir, 'repo'), { name: 'pixels' });
     expect(r.models).toEqual([join(dir, 'repo', 'pixels_sequence')]);
-    expect(readFileSync(join(dir, 'repo', 'pixels_sequence', 'config.pbtxt'), 'utf8')).toMatch(/name: "inputs"\s+data_type: TYPE_FP32\s+dims: \[ -1, -1, 1 \]/);
+    expect(readFileSync(join(dir, 'repo', 'pixels_sequence', 'config.pbtxt'), 'utf8')).toMatch(
+      /name: "inputs"\s+data_type: TYPE_FP32\s+dims: \[ -1, -1, 1 \]/,
+    );
   });
 
   const missing = onnxCheckerMissing();
-  it.skipIf(missing !== null)(`the repository's models pass python3-onnx's full check${missing ? ` (skipped: ${missing})` : ''}`, () => {
-    expect(onnxCheck([join(repo, 'urlstm_step', '1', 'model.onnx'), join(repo, 'urlstm_sequence', '1', 'model.onnx')])).toEqual([]);
-  });
+  it.skipIf(missing !== null)(
+    `the repository's models pass python3-onnx's full check${missing ? ` (skipped: ${missing})` : ''}`,
+    () => {
+      expect(
+        onnxCheck([
+          join(repo, 'urlstm_step', '1', 'model.onnx'),
+          join(repo, 'urlstm_sequence', '1', 'model.onnx'),
+        ]),
+      ).toEqual([]);
+    },
+  );
 });

@@ -1,4 +1,12 @@
-import { type AttributeProto, type GraphProto, type NodeProto, onnx, type TensorProto, type TensorTypeProto, type ValueInfoProto } from './proto.js';
+import {
+  type AttributeProto,
+  type GraphProto,
+  type NodeProto,
+  onnx,
+  type TensorProto,
+  type TensorTypeProto,
+  type ValueInfoProto,
+} from './proto.js';
 
 const { DataType } = onnx.TensorProto;
 const { AttributeType } = onnx.AttributeProto;
@@ -29,7 +37,8 @@ export class GraphScope {
 
   floatTensor(hint: string, dims: number[], data: Float32Array): string {
     const count = dims.reduce((a, b) => a * b, 1);
-    if (data.length !== count) throw new Error(`initializer ${hint}: ${data.length} values for shape [${dims}]`);
+    if (data.length !== count)
+      throw new Error(`initializer ${hint}: ${data.length} values for shape [${dims}]`);
     const name = this.name(hint);
     this.initializers.push({
       name,
@@ -43,7 +52,12 @@ export class GraphScope {
   int64Tensor(hint: string, dims: number[], data: number[]): string {
     const name = this.name(hint);
     const values = BigInt64Array.from(data.map((v) => BigInt(v)));
-    this.initializers.push({ name, dims, dataType: DataType.INT64, rawData: new Uint8Array(values.buffer) });
+    this.initializers.push({
+      name,
+      dims,
+      dataType: DataType.INT64,
+      rawData: new Uint8Array(values.buffer),
+    });
     return name;
   }
 
@@ -70,19 +84,26 @@ export class GraphScope {
 }
 
 function attribute(name: string, value: AttrValue): AttributeProto {
-  if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'string')
+    return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
   if (typeof value === 'number') {
-    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+    return Number.isInteger(value)
+      ? { name, type: AttributeType.INT, i: value }
+      : { name, type: AttributeType.FLOAT, f: value };
   }
   if ('float' in value) return { name, type: AttributeType.FLOAT, f: value.float };
   return { name, type: AttributeType.GRAPH, g: value.graph };
 }
 
 export function valueInfo(name: string, elem: ElemType, dims: Dim[] | null): ValueInfoProto {
-  const tensorType: TensorTypeProto = { elemType: elem === 'float' ? DataType.FLOAT : DataType.INT64 };
+  const tensorType: TensorTypeProto = {
+    elemType: elem === 'float' ? DataType.FLOAT : DataType.INT64,
+  };
   if (dims) {
-    tensorType.shape = { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+    tensorType.shape = {
+      dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+    };
   }
   return { name, type: { tensorType } };
 }
@@ -92,19 +113,35 @@ export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   constructor(readonly scope: GraphScope) {}
 
-  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, hint?: string): string[] {
+  op(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs = 1,
+    hint?: string,
+  ): string[] {
     const base = hint ?? opType.toLowerCase();
     const names = Array.from({ length: outputs }, () => this.scope.name(base));
     return this.opInto(names, opType, inputs, attrs);
   }
 
   /** Single-output op; `hint` names the result. */
-  op1(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, hint?: string): string {
+  op1(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    hint?: string,
+  ): string {
     return this.op(opType, inputs, attrs, 1, hint)[0];
   }
 
   /** Writes into names already reserved in the scope (graph outputs, Scan results). */
-  opInto(outputs: string[], opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string[] {
+  opInto(
+    outputs: string[],
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+  ): string[] {
     this.nodes.push({
       opType,
       input: inputs,

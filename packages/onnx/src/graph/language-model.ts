@@ -52,12 +52,16 @@ function logits(g: GraphBuilder, head: Head, h: string, output?: string): string
     : h;
   const inputs = [normed, head.outW, head.outB];
   const attrs = { transB: head.tied ? 1 : 0 };
-  return output ? g.opInto([output], 'Gemm', inputs, attrs)[0] : g.op1('Gemm', inputs, attrs, 'logits');
+  return output
+    ? g.opInto([output], 'Gemm', inputs, attrs)[0]
+    : g.op1('Gemm', inputs, attrs, 'logits');
 }
 
 /** Splits `[L, B, d]` (or `[B, L, d]`) into per-layer `[B, d]`. */
 function layerStates(g: GraphBuilder, stacked: string, layers: number, axis: number): string[] {
-  return Array.from({ length: layers }, (_, l) => g.op1('Gather', [stacked, g.scope.int64s([l], true)], { axis }));
+  return Array.from({ length: layers }, (_, l) =>
+    g.op1('Gather', [stacked, g.scope.int64s([l], true)], { axis }),
+  );
 }
 
 function stackStates(g: GraphBuilder, perLayer: string[], axis: number, output: string): void {
@@ -66,7 +70,10 @@ function stackStates(g: GraphBuilder, perLayer: string[], axis: number, output: 
 }
 
 /** (tokens [B], state) -> (logits [B, V], new state): one generation step. */
-export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphOptions): GraphProto {
+export function languageModelStepGraph(
+  spec: LanguageModelSpec,
+  opts: StepGraphOptions,
+): GraphProto {
   const scope = new GraphScope();
   const g = new GraphBuilder(scope);
   const L = spec.layers.length;
@@ -78,7 +85,11 @@ export function languageModelStepGraph(spec: LanguageModelSpec, opts: StepGraphO
   const reset = opts.resetInput ? scope.reserve('reset') : null;
   const hIn = scope.reserve('h_in');
   const cIn = hasC ? scope.reserve('c_in') : null;
-  const out = { logits: scope.reserve('logits'), h: scope.reserve('h_out'), c: hasC ? scope.reserve('c_out') : null };
+  const out = {
+    logits: scope.reserve('logits'),
+    h: scope.reserve('h_out'),
+    c: hasC ? scope.reserve('c_out') : null,
+  };
 
   const head = headInitializers(scope, spec);
   const weights = stackInitializers(scope, spec.layers);
@@ -136,7 +147,11 @@ export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto 
   const reset = scope.reserve('reset');
   const hIn = scope.reserve('h_in');
   const cIn = hasC ? scope.reserve('c_in') : null;
-  const out = { nll: scope.reserve('nll'), h: scope.reserve('h_out'), c: hasC ? scope.reserve('c_out') : null };
+  const out = {
+    nll: scope.reserve('nll'),
+    h: scope.reserve('h_out'),
+    c: hasC ? scope.reserve('c_out') : null,
+  };
 
   const head = headInitializers(scope, spec);
   const weights = stackInitializers(scope, spec.layers);

@@ -21,7 +21,13 @@ export interface LayerInitializers {
   uOffset: number;
 }
 
-function pickColumns(src: Float32Array, rows: number, rowStart: number, cols: number, ranges: [number, number][]): Float32Array {
+function pickColumns(
+  src: Float32Array,
+  rows: number,
+  rowStart: number,
+  cols: number,
+  ranges: [number, number][],
+): Float32Array {
   const width = ranges.reduce((s, [a, b]) => s + b - a, 0);
   const out = new Float32Array(rows * width);
   for (let r = 0; r < rows; r++) {
@@ -35,7 +41,11 @@ function pickColumns(src: Float32Array, rows: number, rowStart: number, cols: nu
   return out;
 }
 
-export function layerInitializers(scope: GraphScope, layer: ExportLayer, index: number): LayerInitializers {
+export function layerInitializers(
+  scope: GraphScope,
+  layer: ExportLayer,
+  index: number,
+): LayerInitializers {
   const { inputSize: n, hiddenSize: d, cols } = layer;
   const gruU = layer.core === 'gru' ? layer.blocks.find((b) => b.name === 'u') : undefined;
   const rest = layer.blocks.filter((b) => b !== gruU);
@@ -47,8 +57,14 @@ export function layerInitializers(scope: GraphScope, layer: ExportLayer, index: 
     layer,
     Wx: scope.floatTensor(`${p}.Wx`, [n, cols], pickColumns(layer.W, n, 0, cols, allRanges)),
     bias: scope.floatTensor(`${p}.bias`, [cols], pickColumns(layer.bias, 1, 0, cols, allRanges)),
-    Wh: scope.floatTensor(`${p}.Wh`, [d, cols - (gruU ? d : 0)], pickColumns(layer.W, d, n, cols, restRanges)),
-    WhU: gruU ? scope.floatTensor(`${p}.WhU`, [d, d], pickColumns(layer.W, d, n, cols, uRanges)) : null,
+    Wh: scope.floatTensor(
+      `${p}.Wh`,
+      [d, cols - (gruU ? d : 0)],
+      pickColumns(layer.W, d, n, cols, restRanges),
+    ),
+    WhU: gruU
+      ? scope.floatTensor(`${p}.WhU`, [d, d], pickColumns(layer.W, d, n, cols, uRanges))
+      : null,
     recurrentBlocks: rest.map((b) => ({ name: b.name, width: b.width })),
     cols,
     uOffset: cols - (gruU ? d : 0),
@@ -69,7 +85,11 @@ function expandMaster(g: GraphBuilder, x: string, downsize: number, d: number): 
 }
 
 /** Effective forget and input gates `(F, I)` of LAYOUT.md's mechanism table. */
-function gates(g: GraphBuilder, layer: ExportLayer, pre: Map<BlockName, string>): { F: string; I: string } {
+function gates(
+  g: GraphBuilder,
+  layer: ExportLayer,
+  pre: Map<BlockName, string>,
+): { F: string; I: string } {
   const lstm = layer.core === 'lstm';
   const block = (name: BlockName): string => {
     const v = pre.get(name);
@@ -115,12 +135,20 @@ function zoneout(g: GraphBuilder, prev: string, candidate: string, rate: number)
  * One step of a layer. `xp` is the input projection `x·Wx + bias` (`[B, cols]`), `state` the
  * previous state after any reset. Returns the new state after zoneout.
  */
-export function cellStep(g: GraphBuilder, w: LayerInitializers, xp: string, state: CellState, zo: Zoneout): CellState {
+export function cellStep(
+  g: GraphBuilder,
+  w: LayerInitializers,
+  xp: string,
+  state: CellState,
+  zo: Zoneout,
+): CellState {
   const { layer } = w;
   const s = g.scope;
   const lstm = layer.core === 'lstm';
   const rec = g.op1('MatMul', [state.h, w.Wh]);
-  const xpRest = lstm ? xp : g.op1('Slice', [xp, s.int64s([0]), s.int64s([w.uOffset]), s.int64s([-1])]);
+  const xpRest = lstm
+    ? xp
+    : g.op1('Slice', [xp, s.int64s([0]), s.int64s([w.uOffset]), s.int64s([-1])]);
   const a = g.add(xpRest, rec, 'a');
   const parts = g.op(
     'Split',

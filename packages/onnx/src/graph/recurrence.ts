@@ -35,7 +35,10 @@ export function scanLayer(
     : { h: hIn, c: cIn };
   const next = cellStep(body, w, xpIn, prev, zo);
   const y = body.op1('Identity', [next.h], {}, `layer${index}_y_t`);
-  const stateInfos = [valueInfo(hIn, 'float', ['batch', d]), ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : [])];
+  const stateInfos = [
+    valueInfo(hIn, 'float', ['batch', d]),
+    ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : []),
+  ];
   const graph = {
     name: `layer${index}_step`,
     node: body.nodes,
@@ -55,10 +58,15 @@ export function scanLayer(
     ...(state.c ? [s.name(`layer${index}_c_final`)] : []),
     s.name(`layer${index}_outputs`),
   ];
-  g.opInto(outNames, 'Scan', [state.h, ...(state.c ? [state.c] : []), xp, ...(keep ? [keep] : [])], {
-    body: { graph },
-    num_scan_inputs: keep ? 2 : 1,
-  });
+  g.opInto(
+    outNames,
+    'Scan',
+    [state.h, ...(state.c ? [state.c] : []), xp, ...(keep ? [keep] : [])],
+    {
+      body: { graph },
+      num_scan_inputs: keep ? 2 : 1,
+    },
+  );
   return {
     state: { h: outNames[0], c: state.c ? outNames[1] : null },
     outputs: outNames[outNames.length - 1],

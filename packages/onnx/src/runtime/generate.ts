@@ -1,6 +1,12 @@
 import * as ort from 'onnxruntime-node';
 import { type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
-import { checkToken, hasCellState, requireGraph, type UrgateModel, zeroStateTensor } from './session.js';
+import {
+  checkToken,
+  hasCellState,
+  requireGraph,
+  type UrgateModel,
+  zeroStateTensor,
+} from './session.js';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
   /** Tokens to sample after each prompt. */
@@ -11,18 +17,31 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
   stopToken?: number;
 }
 
-function checkOptions(model: UrgateModel, prompts: number[][], opts: GenerateOptions): SamplingOptions {
+function checkOptions(
+  model: UrgateModel,
+  prompts: number[][],
+  opts: GenerateOptions,
+): SamplingOptions {
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
   const topP = opts.topP ?? 1;
-  if (!Array.isArray(prompts) || prompts.length === 0) throw new Error('generate: prompts must be a non-empty array of token arrays');
+  if (!Array.isArray(prompts) || prompts.length === 0)
+    throw new Error('generate: prompts must be a non-empty array of token arrays');
   prompts.forEach((p, b) => {
-    if (!Array.isArray(p) || p.length === 0) throw new Error(`generate: prompt ${b} is empty; start it with at least one token (e.g. <eos>)`);
-    p.forEach((t, i) => checkToken(model, t, `prompt ${b} position ${i}`, 'generate'));
+    if (!Array.isArray(p) || p.length === 0)
+      throw new Error(
+        `generate: prompt ${b} is empty; start it with at least one token (e.g. <eos>)`,
+      );
+    p.forEach((t, i) => {
+      checkToken(model, t, `prompt ${b} position ${i}`, 'generate');
+    });
   });
-  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0) throw new Error(`generate: maxTokens must be a non-negative integer, got ${opts.maxTokens}`);
-  if (!(temperature >= 0)) throw new Error(`generate: temperature must be >= 0, got ${temperature}`);
-  if (!Number.isInteger(topK) || topK < 0) throw new Error(`generate: topK must be a non-negative integer, got ${topK}`);
+  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0)
+    throw new Error(`generate: maxTokens must be a non-negative integer, got ${opts.maxTokens}`);
+  if (!(temperature >= 0))
+    throw new Error(`generate: temperature must be >= 0, got ${temperature}`);
+  if (!Number.isInteger(topK) || topK < 0)
+    throw new Error(`generate: topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${topP}`);
   if (opts.stopToken !== undefined) checkToken(model, opts.stopToken, 'stopToken', 'generate');
   return { temperature, topK, topP };
@@ -32,12 +51,18 @@ function checkOptions(model: UrgateModel, prompts: number[][], opts: GenerateOpt
  * Samples continuations of a batch of prompts with the step graph. Row b reads its own prompt, then
  * its own samples; rows are independent. Returns the sampled tokens of each row (without the prompt).
  */
-export async function generate(model: UrgateModel, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+export async function generate(
+  model: UrgateModel,
+  prompts: number[][],
+  opts: GenerateOptions,
+): Promise<number[][]> {
   requireGraph(model, 'lm-step', 'generate');
   const sampling = checkOptions(model, prompts, opts);
   // One random stream per row: a row's samples do not depend on when the other rows stop.
   const seed = opts.seed ?? 0;
-  const uniforms = prompts.map((_, b) => seededUniform((seed ^ Math.imul(b + 1, 0x9e3779b9)) >>> 0));
+  const uniforms = prompts.map((_, b) =>
+    seededUniform((seed ^ Math.imul(b + 1, 0x9e3779b9)) >>> 0),
+  );
   const V = model.metadata.model.vocabSize as number;
   const B = prompts.length;
   const out: number[][] = prompts.map(() => []);
@@ -48,9 +73,12 @@ export async function generate(model: UrgateModel, prompts: number[][], opts: Ge
   for (let t = 0; !done.every(Boolean); t++) {
     for (let b = 0; b < B; b++) {
       const p = prompts[b];
-      tokens[b] = BigInt(t < p.length ? p[t] : out[b][out[b].length - 1] ?? 0);
+      tokens[b] = BigInt(t < p.length ? p[t] : (out[b][out[b].length - 1] ?? 0));
     }
-    const feeds: Record<string, ort.Tensor> = { tokens: new ort.Tensor('int64', tokens, [B]), h_in: h };
+    const feeds: Record<string, ort.Tensor> = {
+      tokens: new ort.Tensor('int64', tokens, [B]),
+      h_in: h,
+    };
     if (c) feeds.c_in = c;
     const r = await model.session.run(feeds);
     h = r.h_out;

@@ -1,6 +1,13 @@
 // The serving side: onnxruntime sessions, scoring and sampling. Imports neither tfjs nor @urgate/cells.
-export { type OpenOptions, openModel, type Provider, type UrgateModel, zeroStateTensor } from './session.js';
-export { type ScoreOptions, type ScoreResult, scoreTokens } from './score.js';
+
 export { type GenerateOptions, generate } from './generate.js';
-export { type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
 export { type GraphKind, METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
+export { type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
+export { type ScoreOptions, type ScoreResult, scoreTokens } from './score.js';
+export {
+  type OpenOptions,
+  openModel,
+  type Provider,
+  type UrgateModel,
+  zeroStateTensor,
+} from './session.js';

@@ -59,10 +59,16 @@ function topIndices(logits: Float32Array, k: number): number[] {
 }
 
 /** Draws one token id from a row of logits. */
-export function sampleToken(logits: Float32Array, opts: SamplingOptions, uniform: () => number): number {
+export function sampleToken(
+  logits: Float32Array,
+  opts: SamplingOptions,
+  uniform: () => number,
+): number {
   if (opts.temperature === 0) return argmax(logits);
   let candidates =
-    opts.topK > 0 && opts.topK < logits.length ? topIndices(logits, opts.topK) : Array.from(logits.keys());
+    opts.topK > 0 && opts.topK < logits.length
+      ? topIndices(logits, opts.topK)
+      : Array.from(logits.keys());
   let max = Number.NEGATIVE_INFINITY;
   for (const v of candidates) max = Math.max(max, logits[v]);
   let weights = candidates.map((v) => Math.exp((logits[v] - max) / opts.temperature));

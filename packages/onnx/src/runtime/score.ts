@@ -1,5 +1,11 @@
 import * as ort from 'onnxruntime-node';
-import { checkToken, hasCellState, requireGraph, type UrgateModel, zeroStateTensor } from './session.js';
+import {
+  checkToken,
+  hasCellState,
+  requireGraph,
+  type UrgateModel,
+  zeroStateTensor,
+} from './session.js';
 
 export interface ScoreOptions {
   /**
@@ -33,21 +39,31 @@ const LOGIT_BUDGET = 1 << 24;
  * Perplexity of a token stream with the sequence graph: token i is predicted from tokens 0..i-1
  * (within its piece, and since the last reset).
  */
-export async function scoreTokens(model: UrgateModel, tokens: ArrayLike<number>, opts: ScoreOptions = {}): Promise<ScoreResult> {
+export async function scoreTokens(
+  model: UrgateModel,
+  tokens: ArrayLike<number>,
+  opts: ScoreOptions = {},
+): Promise<ScoreResult> {
   requireGraph(model, 'lm-sequence', 'scoreTokens');
   const V = model.metadata.model.vocabSize as number;
   const B = opts.batchSize ?? 1;
-  if (!Number.isInteger(B) || B < 1) throw new Error(`scoreTokens: batchSize must be a positive integer, got ${B}`);
-  if (tokens.length < 2) throw new Error(`scoreTokens: need at least 2 tokens to predict one, got ${tokens.length}`);
-  for (let i = 0; i < tokens.length; i++) checkToken(model, tokens[i], `position ${i}`, 'scoreTokens');
+  if (!Number.isInteger(B) || B < 1)
+    throw new Error(`scoreTokens: batchSize must be a positive integer, got ${B}`);
+  if (tokens.length < 2)
+    throw new Error(`scoreTokens: need at least 2 tokens to predict one, got ${tokens.length}`);
+  for (let i = 0; i < tokens.length; i++)
+    checkToken(model, tokens[i], `position ${i}`, 'scoreTokens');
   if (opts.resets && opts.resets.length !== tokens.length) {
-    throw new Error(`scoreTokens: resets has ${opts.resets.length} entries, expected one per token (${tokens.length})`);
+    throw new Error(
+      `scoreTokens: resets has ${opts.resets.length} entries, expected one per token (${tokens.length})`,
+    );
   }
   if (opts.words !== undefined && !(Number.isInteger(opts.words) && opts.words > 0)) {
     throw new Error(`scoreTokens: words must be a positive integer, got ${opts.words}`);
   }
   const T = opts.chunkLength ?? Math.max(1, Math.min(64, Math.floor(LOGIT_BUDGET / (B * V))));
-  if (!Number.isInteger(T) || T < 1) throw new Error(`scoreTokens: chunkLength must be a positive integer, got ${T}`);
+  if (!Number.isInteger(T) || T < 1)
+    throw new Error(`scoreTokens: chunkLength must be a positive integer, got ${T}`);
 
   const predictions = tokens.length - 1;
   const rowLength = Math.ceil(predictions / B);

@@ -32,7 +32,14 @@ function cudaProviderInstalled(): boolean {
   if (backend.bundled) return true;
   const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
   const binDir = join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(join(binDir, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so'));
+  return existsSync(
+    join(
+      binDir,
+      process.platform === 'win32'
+        ? 'onnxruntime_providers_cuda.dll'
+        : 'libonnxruntime_providers_cuda.so',
+    ),
+  );
 }
 
 function readMetadata(path: string, bytes: Uint8Array): UrgateOnnxMetadata {
@@ -40,10 +47,13 @@ function readMetadata(path: string, bytes: Uint8Array): UrgateOnnxMetadata {
   try {
     model = onnxProto.onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new Error(`openModel: ${path} is not a readable ONNX model (truncated or not ONNX: ${(e as Error).message})`);
+    throw new Error(
+      `openModel: ${path} is not a readable ONNX model (truncated or not ONNX: ${(e as Error).message})`,
+    );
   }
   const entry = model.metadataProps.find((p) => p.key === METADATA_KEY);
-  if (!model.graph || !entry) throw new Error(`openModel: ${path} is not an urgate export (no "${METADATA_KEY}" metadata)`);
+  if (!model.graph || !entry)
+    throw new Error(`openModel: ${path} is not an urgate export (no "${METADATA_KEY}" metadata)`);
   let meta: UrgateOnnxMetadata;
   try {
     meta = JSON.parse(entry.value ?? '');
@@ -51,14 +61,17 @@ function readMetadata(path: string, bytes: Uint8Array): UrgateOnnxMetadata {
     throw new Error(`openModel: ${path}: metadata "${METADATA_KEY}" is not JSON`);
   }
   if (meta.format !== 'urgate-onnx' || meta.version !== 1) {
-    throw new Error(`openModel: ${path}: unknown urgate ONNX metadata ${JSON.stringify(meta.format)} version ${JSON.stringify(meta.version)} (expected "urgate-onnx" version 1)`);
+    throw new Error(
+      `openModel: ${path}: unknown urgate ONNX metadata ${JSON.stringify(meta.format)} version ${JSON.stringify(meta.version)} (expected "urgate-onnx" version 1)`,
+    );
   }
   return meta;
 }
 
 export async function openModel(onnxPath: string, opts: OpenOptions = {}): Promise<UrgateModel> {
   const provider = opts.provider ?? 'cpu';
-  if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`openModel: provider must be "cpu" or "cuda", got ${JSON.stringify(provider)}`);
+  if (provider !== 'cpu' && provider !== 'cuda')
+    throw new Error(`openModel: provider must be "cpu" or "cuda", got ${JSON.stringify(provider)}`);
   if (provider === 'cuda' && !cudaProviderInstalled()) {
     throw new Error(
       'openModel: provider "cuda" is not available in the installed onnxruntime-node (CPU build; install it with its CUDA provider files, CUDA 12 + cuDNN 9), use provider "cpu"',
@@ -77,7 +90,9 @@ export async function openModel(onnxPath: string, opts: OpenOptions = {}): Promi
   try {
     session = await ort.InferenceSession.create(bytes, options);
   } catch (e) {
-    throw new Error(`openModel: onnxruntime cannot load ${onnxPath} with provider ${provider}: ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `openModel: onnxruntime cannot load ${onnxPath} with provider ${provider}: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   return { path: onnxPath, session, metadata, provider, close: () => session.release() };
 }
@@ -92,9 +107,15 @@ export function hasCellState(model: UrgateModel): boolean {
   return model.metadata.model.core === 'lstm';
 }
 
-export function requireGraph(model: UrgateModel, graph: UrgateOnnxMetadata['graph'], caller: string): void {
+export function requireGraph(
+  model: UrgateModel,
+  graph: UrgateOnnxMetadata['graph'],
+  caller: string,
+): void {
   if (model.metadata.graph !== graph) {
-    throw new Error(`${caller}: ${model.path} is a ${model.metadata.graph} graph, expected ${graph}`);
+    throw new Error(
+      `${caller}: ${model.path} is a ${model.metadata.graph} graph, expected ${graph}`,
+    );
   }
 }
 
