@@ -40,6 +40,7 @@ export {
 } from './perplexity.js';
 export {
   loadSentencePiece,
+  loadSentencePieceBytes,
   SentencePieceTokenizer,
   type SentencePieceTrainOptions,
   type SentencePieceTrainResult,
@@ -49,6 +50,7 @@ export {
   trainSentencePiece,
   WIKITEXT_SYMBOLS,
 } from './sentencepiece.js';
+export { restoreTokenizer, type SerializedTokenizer, serializeTokenizer } from './serialize.js';
 export { type SotuCorpusOptions, type SotuCorpusResult, writeSotuCorpus } from './sotu.js';
 export {
   locateSplit,

@@ -178,7 +178,10 @@ export class SentencePieceTokenizer implements Tokenizer {
   readonly unkId: number;
 
   constructor(
-    readonly modelPath: string,
+    /** Where the model came from (a path, or a description for models given as bytes). */
+    readonly source: string,
+    /** The .model file's bytes, e.g. to embed the tokenizer in a checkpoint. */
+    readonly model: Uint8Array,
     private readonly processor: WasmProcessor,
     checksum: string,
     readonly pieces: readonly string[],
@@ -196,6 +199,21 @@ export class SentencePieceTokenizer implements Tokenizer {
   encodeLine(line: string): number[] {
     return this.processor.encodeIds(line);
   }
+
+  decode(ids: Iterable<number>): string {
+    const text = (pieces: string) => pieces.replace(/\u2581/g, ' ').trim();
+    let out = '';
+    let line = '';
+    for (const id of ids) {
+      if (id === this.eosId) {
+        out += `${text(line)}\n`;
+        line = '';
+      } else {
+        line += this.pieces[id] ?? SPM_UNK_PIECE;
+      }
+    }
+    return out + text(line);
+  }
 }
 
 // Each wasm load installs process-wide handlers and its heap never shrinks: load a model once.
@@ -203,7 +221,7 @@ const loaded = new Map<string, Promise<SentencePieceTokenizer>>();
 
 async function loadUncached(
   path: string,
-  model: Buffer,
+  model: Uint8Array,
   checksum: string,
 ): Promise<SentencePieceTokenizer> {
   let names: string[];
@@ -218,7 +236,7 @@ async function loadUncached(
   const processor = new SentencePieceProcessor() as unknown as WasmProcessor;
   let probe: number[] = [];
   try {
-    await processor.loadFromB64StringModel(model.toString('base64'));
+    await processor.loadFromB64StringModel(Buffer.from(model).toString('base64'));
     probe = processor.encodeIds(PROBE);
   } catch {
     probe = [];
@@ -233,9 +251,10 @@ async function loadUncached(
       `SentencePiece model ${path} has no "${SPM_EOS_PIECE}" or "</s>" piece to end lines with`,
     );
   }
-  return new SentencePieceTokenizer(path, processor, checksum, names, eosId);
+  return new SentencePieceTokenizer(path, model, processor, checksum, names, eosId);
 }
 
+/** Loads a .model file for in-process encoding (once per model content per process). */
 export async function loadSentencePiece(modelPath: string): Promise<SentencePieceTokenizer> {
   const path = resolve(modelPath);
   let model: Buffer;
@@ -244,10 +263,18 @@ export async function loadSentencePiece(modelPath: string): Promise<SentencePiec
   } catch {
     throw new Error(`SentencePiece model file ${path} does not exist or cannot be read`);
   }
+  return loadSentencePieceBytes(model, path);
+}
+
+/** Like loadSentencePiece, for a model held in memory; `source` names it in errors. */
+export function loadSentencePieceBytes(
+  model: Uint8Array,
+  source: string,
+): Promise<SentencePieceTokenizer> {
   const checksum = sha256Text(model);
   let pending = loaded.get(checksum);
   if (!pending) {
-    pending = loadUncached(path, model, checksum);
+    pending = loadUncached(source, model, checksum);
     loaded.set(checksum, pending);
     pending.catch(() => loaded.delete(checksum));
   }

@@ -13,6 +13,11 @@ export interface Tokenizer {
   readonly eosId: number;
   readonly unkId: number;
   encodeLine(line: string): number[];
+  /**
+   * Text of a sequence of ids, each end-of-line id as "\n": words joined by spaces (word
+   * level) or pieces concatenated with "▁" read as a space (sentencepiece).
+   */
+  decode(ids: Iterable<number>): string;
 }
 
 export function sameTokenizer(a: TokenizerIdentity, b: TokenizerIdentity): boolean {

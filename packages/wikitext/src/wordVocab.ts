@@ -81,6 +81,17 @@ export class WordTokenizer implements Tokenizer {
   }
 
   decode(ids: Iterable<number>): string {
-    return Array.from(ids, (id) => this.words[id] ?? UNK).join(' ');
+    let out = '';
+    let lineStart = true;
+    for (const id of ids) {
+      if (id === this.eosId) {
+        out += '\n';
+        lineStart = true;
+      } else {
+        out += (lineStart ? '' : ' ') + (this.words[id] ?? UNK);
+        lineStart = false;
+      }
+    }
+    return out;
   }
 }

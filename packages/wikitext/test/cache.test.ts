@@ -101,7 +101,7 @@ describe('prepared-data cache', () => {
     // Spot-check ids against the vocabulary: line 2 is "= Alpha Article =" after the blank line's <eos>.
     const train = await loadPreparedSplit(cacheA, 'train');
     const tok = a.tokenizer as WordTokenizer;
-    expect(tok.decode(train.ids.subarray(0, 6))).toBe('<eos> = Alpha Article = <eos>');
+    expect(tok.decode(train.ids.subarray(0, 6))).toBe('\n= Alpha Article =\n');
     expect(train.ids[train.ids.length - 1]).toBe(tok.eosId);
     const manifest = JSON.parse(await readFile(join(cacheA, 'train.json'), 'utf8'));
     expect(manifest.sources[0].sha256).toMatch(/^[0-9a-f]{64}$/);

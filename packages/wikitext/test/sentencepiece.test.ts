@@ -8,8 +8,11 @@ import {
   parseModelPieces,
   prepareSplit,
   readLines,
+  restoreTokenizer,
+  serializeTokenizer,
   splitLongLine,
   trainSentencePiece,
+  WordTokenizer,
   writeSotuCorpus,
 } from '../src/index.js';
 import { collect, FIXTURE, fileText, removeDir, tempDir, writeTextRelease } from './fixtures.js';
@@ -75,6 +78,25 @@ describe('SentencePiece', () => {
       .map((l) => (l === '' ? [] : l.split(' ').map(Number)));
     expect(lines.map((l) => tok.encodeLine(l))).toEqual(expected);
     expect(tok.encodeLine(' @-@ <unk> @,@ @.@ ')).toEqual(expect.arrayContaining([2, 3, 4, 5]));
+  });
+
+  it('decodes ids back to the text, lines ended by <eos>', async () => {
+    const tok = await loadSentencePiece(modelPath);
+    const ids = [...tok.encodeLine(' The people of the United States . '), tok.eosId, ...tok.encodeLine(' 3 @,@ 000 ')];
+    expect(tok.decode(ids)).toBe('The people of the United States .\n3 @,@ 000');
+  });
+
+  it('round-trips through serializeTokenizer / restoreTokenizer', async () => {
+    const tok = await loadSentencePiece(modelPath);
+    const saved = JSON.parse(JSON.stringify(serializeTokenizer(tok)));
+    expect(await restoreTokenizer(saved)).toBe(tok); // same content: the loaded instance
+    const word = new WordTokenizer(['<unk>', '<eos>', 'a', 'b']);
+    const restored = await restoreTokenizer(JSON.parse(JSON.stringify(serializeTokenizer(word))));
+    expect(restored.identity).toEqual(word.identity);
+    expect(restored.encodeLine(' b a c ')).toEqual([3, 2, 0]);
+    await expect(restoreTokenizer({ kind: 'word', checksum: 'f00', words: ['<unk>', '<eos>'] })).rejects.toThrow(
+      /does not match its checksum f00/,
+    );
   });
 
   it('loads a model once per process', async () => {
