@@ -82,7 +82,11 @@ describe('SentencePiece', () => {
 
   it('decodes ids back to the text, lines ended by <eos>', async () => {
     const tok = await loadSentencePiece(modelPath);
-    const ids = [...tok.encodeLine(' The people of the United States . '), tok.eosId, ...tok.encodeLine(' 3 @,@ 000 ')];
+    const ids = [
+      ...tok.encodeLine(' The people of the United States . '),
+      tok.eosId,
+      ...tok.encodeLine(' 3 @,@ 000 '),
+    ];
     expect(tok.decode(ids)).toBe('The people of the United States .\n3 @,@ 000');
   });
 
@@ -94,9 +98,9 @@ describe('SentencePiece', () => {
     const restored = await restoreTokenizer(JSON.parse(JSON.stringify(serializeTokenizer(word))));
     expect(restored.identity).toEqual(word.identity);
     expect(restored.encodeLine(' b a c ')).toEqual([3, 2, 0]);
-    await expect(restoreTokenizer({ kind: 'word', checksum: 'f00', words: ['<unk>', '<eos>'] })).rejects.toThrow(
-      /does not match its checksum f00/,
-    );
+    await expect(
+      restoreTokenizer({ kind: 'word', checksum: 'f00', words: ['<unk>', '<eos>'] }),
+    ).rejects.toThrow(/does not match its checksum f00/);
   });
 
   it('loads a model once per process', async () => {
