@@ -2,8 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '@urgate/cells';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { exportCheckpoint } from '../src/index.js';
 import {
   generate,
   openModel,
@@ -11,7 +9,9 @@ import {
   scoreTokens,
   seededUniform,
   type UrgateModel,
-} from '../src/runtime/index.js';
+} from '@urgate/onnx/runtime';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exportCheckpoint } from '../src/index.js';
 import { type Checkpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
 import { tempDir } from './helpers.js';
 import { type RefState, referenceStep } from './reference.js';
@@ -84,7 +84,14 @@ describe('scoreTokens', () => {
   it('sums the per-token NLL of the stream across chunks and resets, B = 1', async () => {
     const tokens = stream(23, 1);
     const resets = tokens.map((_, i) => (i === 9 ? 1 : 0));
-    const r = await scoreTokens(sequence, tokens, { chunkLength: 4, resets, words: 10 });
+    const progress: number[][] = [];
+    const r = await scoreTokens(sequence, tokens, {
+      chunkLength: 4,
+      resets,
+      words: 10,
+      onProgress: (done, total) => progress.push([done, total]),
+    });
+    expect(progress).toEqual([4, 8, 12, 16, 20, 22].map((k) => [k, 22]));
     const nll = referenceNll(tokens, resets);
     expect(r.tokens).toBe(22);
     expect(r.nll).toBeCloseTo(nll, 4);

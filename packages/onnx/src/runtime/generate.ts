@@ -33,7 +33,7 @@ function checkOptions(
         `generate: prompt ${b} is empty; start it with at least one token (e.g. <eos>)`,
       );
     p.forEach((t, i) => {
-      checkToken(model, t, `prompt ${b} position ${i}`, 'generate');
+      checkToken(model, t, () => `prompt ${b} position ${i}`, 'generate');
     });
   });
   if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 0)
@@ -43,7 +43,8 @@ function checkOptions(
   if (!Number.isInteger(topK) || topK < 0)
     throw new Error(`generate: topK must be a non-negative integer, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${topP}`);
-  if (opts.stopToken !== undefined) checkToken(model, opts.stopToken, 'stopToken', 'generate');
+  if (opts.stopToken !== undefined)
+    checkToken(model, opts.stopToken, () => 'stopToken', 'generate');
   return { temperature, topK, topP };
 }
 

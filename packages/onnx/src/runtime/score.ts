@@ -19,6 +19,8 @@ export interface ScoreOptions {
   resets?: ArrayLike<number>;
   /** Number of words the stream holds (including one `<eos>` per line), for word-level perplexity. */
   words?: number;
+  /** Called after each chunk with the predictions scored so far and the total. */
+  onProgress?: (scored: number, total: number) => void;
 }
 
 export interface ScoreResult {
@@ -52,7 +54,7 @@ export async function scoreTokens(
   if (tokens.length < 2)
     throw new Error(`scoreTokens: need at least 2 tokens to predict one, got ${tokens.length}`);
   for (let i = 0; i < tokens.length; i++)
-    checkToken(model, tokens[i], `position ${i}`, 'scoreTokens');
+    checkToken(model, tokens[i], () => `position ${i}`, 'scoreTokens');
   if (opts.resets && opts.resets.length !== tokens.length) {
     throw new Error(
       `scoreTokens: resets has ${opts.resets.length} entries, expected one per token (${tokens.length})`,
@@ -99,6 +101,7 @@ export async function scoreTokens(
     for (let k = 0; k < chunkNll.length; k++) if (valid[k]) nll += chunkNll[k];
     h = r.h_out;
     if (c) c = r.c_out;
+    opts.onProgress?.(Math.min(predictions, B * (t0 + steps)), predictions);
   }
   const words = opts.words ?? null;
   return {

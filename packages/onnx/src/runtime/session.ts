@@ -119,10 +119,15 @@ export function requireGraph(
   }
 }
 
-/** Checks a token id against the vocabulary before any tensor work. */
-export function checkToken(model: UrgateModel, token: number, where: string, caller: string): void {
+/** Checks a token id against the vocabulary before any tensor work; `where` is only built on failure. */
+export function checkToken(
+  model: UrgateModel,
+  token: number,
+  where: () => string,
+  caller: string,
+): void {
   const V = model.metadata.model.vocabSize as number;
-  if (!Number.isInteger(token) || token < 0 || token >= V) {
-    throw new Error(`${caller}: token ${token} at ${where} is outside the vocabulary [0, ${V})`);
+  if (!(Number.isInteger(token) && token >= 0 && token < V)) {
+    throw new Error(`${caller}: token ${token} at ${where()} is outside the vocabulary [0, ${V})`);
   }
 }
