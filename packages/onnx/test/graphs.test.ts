@@ -4,7 +4,7 @@ import { CORES, type Core, MECHANISMS, type Mechanism, SeededRandom } from '@urg
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
-import { openModel, type UrgateModel } from '../src/runtime/index.js';
+import { classify, openModel, type UrgateModel } from '../src/runtime/index.js';
 import {
   type Checkpoint,
   classifierCheckpoint,
@@ -184,11 +184,11 @@ describe.each([
     const rng = new SeededRandom(3);
     const [T, B] = [6, 2];
     const data = Float32Array.from({ length: T * B * 3 }, () => rng.uniform(-1, 1));
-    const r = await model.session.run({ inputs: new ort.Tensor('float32', data, [T, B, 3]) });
-    expect(r.logits.dims).toEqual([B, 4]);
-    expectClose(
-      r.logits.data as Float32Array,
-      referenceClassifier(ckpt, tf.tensor3d(data, [T, B, 3])).dataSync(),
+    const logits = await classify(model, data, [T, B, 3]);
+    expect(logits.length).toBe(B * 4);
+    expectClose(logits, referenceClassifier(ckpt, tf.tensor3d(data, [T, B, 3])).dataSync());
+    await expect(classify(model, data, [T, B, 2])).rejects.toThrow(
+      'classify: the model reads 3 channels per step, got dims [6,2,2]',
     );
     await model.close();
   });

@@ -1,5 +1,6 @@
 // The serving side: onnxruntime sessions, scoring and sampling. Imports neither tfjs nor @urgate/cells.
 
+export { classify } from './classify.js';
 export { type GenerateOptions, generate } from './generate.js';
 export { type GraphKind, METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
 export { type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
