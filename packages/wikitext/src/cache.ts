@@ -66,6 +66,17 @@ export interface PrepareSplitOptions {
   /** What to do with a cache made by another tokenizer (default: rebuild, saying why). */
   onTokenizerMismatch?: MismatchPolicy;
   onLog?: (message: string) => void;
+  /** Called about every million tokens and at the end while a cache is built. */
+  onProgress?: (progress: PrepareProgress) => void;
+}
+
+export interface PrepareProgress {
+  split: SplitName;
+  lines: number;
+  /** Text bytes read so far (counts.bytes). */
+  bytes: number;
+  /** Size of the source files when they are text (then bytes / totalBytes is the fraction done); null for parquet. */
+  totalBytes: number | null;
 }
 
 export interface PrepareSplitResult {
@@ -105,8 +116,13 @@ async function readManifest(path: string): Promise<SplitManifest | null> {
   } catch {
     return null;
   }
-  const manifest = JSON.parse(text) as SplitManifest;
-  if (manifest.format !== 'urgate-wikitext-cache' || manifest.version !== 1) {
+  let manifest: SplitManifest;
+  try {
+    manifest = JSON.parse(text) as SplitManifest;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
+  }
+  if (manifest?.format !== 'urgate-wikitext-cache' || manifest.version !== 1) {
     throw new Error(`${path} is not an urgate-wikitext-cache version 1 manifest`);
   }
   return manifest;
@@ -156,14 +172,21 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   const source = await locateSplit(dataDir, split);
   const sources = await identifySources(source);
   const mpath = manifestPath(cacheDir, split);
-  const old = await readManifest(mpath);
-  const reason = await staleReason(
-    cacheDir,
-    old,
-    sources,
-    tokenizer.identity,
-    options.onTokenizerMismatch ?? 'rebuild',
-  );
+  let old: SplitManifest | null = null;
+  let reason: string | null;
+  try {
+    old = await readManifest(mpath);
+    reason = await staleReason(
+      cacheDir,
+      old,
+      sources,
+      tokenizer.identity,
+      options.onTokenizerMismatch ?? 'rebuild',
+    );
+  } catch (err) {
+    if (old) throw err; // the tokenizer-mismatch refusal
+    reason = `existing manifest unusable: ${(err as Error).message}`;
+  }
   if (old && reason === null)
     return { manifest: old, rebuilt: false, reason: 'reused: sources and tokenizer unchanged' };
   options.onLog?.(`preparing ${split} split from ${source.files.join(', ')}: ${reason}`);
@@ -180,10 +203,12 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   const wordTokenizer = tokenizer instanceof WordTokenizer ? tokenizer : null;
   let buffer = new Int32Array(FLUSH_TOKENS);
   let filled = 0;
+  const totalBytes = source.format === 'parquet' ? null : sources.reduce((n, s) => n + s.bytes, 0);
   const flush = async () => {
     await idsOut.write(new Uint8Array(buffer.buffer, 0, filled * 4));
     buffer = new Int32Array(FLUSH_TOKENS);
     filled = 0;
+    options.onProgress?.({ split, lines: counts.lines, bytes: counts.bytes, totalBytes });
   };
   try {
     for await (const line of readSourceLines(source)) {

@@ -4,6 +4,7 @@ import { writeFileAtomic } from './atomic.js';
 import {
   identifySources,
   type MismatchPolicy,
+  type PrepareProgress,
   prepareSplit,
   type SourceFileIdentity,
   type SplitManifest,
@@ -41,6 +42,7 @@ export interface PrepareCorpusOptions {
   splits?: readonly SplitName[];
   onTokenizerMismatch?: MismatchPolicy;
   onLog?: (message: string) => void;
+  onProgress?: (progress: PrepareProgress) => void;
 }
 
 export interface PreparedCorpus {
@@ -134,6 +136,7 @@ export async function prepareCorpus(options: PrepareCorpusOptions): Promise<Prep
       cacheDir: options.cacheDir,
       onTokenizerMismatch: options.onTokenizerMismatch,
       onLog: options.onLog,
+      onProgress: options.onProgress,
     });
     splits[split] = result.manifest;
   }

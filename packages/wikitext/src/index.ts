@@ -15,6 +15,7 @@ export {
   type MismatchPolicy,
   manifestPath,
   type PreparedSplit,
+  type PrepareProgress,
   type PrepareSplitOptions,
   type PrepareSplitResult,
   prepareSplit,

@@ -163,6 +163,33 @@ describe('prepared-data cache', () => {
     expect(rebuilt.manifest.tokenizer.vocabSize).toBe(5);
   });
 
+  it('rebuilds over a corrupt manifest and reports progress to the end', async () => {
+    const data = join(root, 'tokens');
+    const cacheDir = join(root, 'cache-corrupt');
+    const tokenizer = new WordTokenizer(['<unk>', '<eos>', '=']);
+    await prepareSplit({ dataDir: data, split: 'valid', tokenizer, cacheDir });
+    await writeFile(join(cacheDir, 'valid.json'), '{ not json');
+    await expect(loadPreparedSplit(cacheDir, 'valid')).rejects.toThrow(
+      /valid\.json is not valid JSON/,
+    );
+    const progress: { bytes: number; totalBytes: number | null }[] = [];
+    const result = await prepareSplit({
+      dataDir: data,
+      split: 'valid',
+      tokenizer,
+      cacheDir,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(result.reason).toMatch(/existing manifest unusable: .*valid\.json is not valid JSON/);
+    const size = (await stat(join(data, 'wiki.valid.tokens'))).size;
+    expect(progress.at(-1)).toEqual({
+      split: 'valid',
+      lines: VALID_COUNTS.lines,
+      bytes: size,
+      totalBytes: size,
+    });
+  });
+
   it('rejects an empty split and a missing cache with one-line errors', async () => {
     const data = await tempDir();
     await writeTextRelease(data, 'tokens');
