@@ -35,6 +35,15 @@ describe('readLines', () => {
     expect(await collect(readLines(path))).toEqual(['a b', '', ' é ', 'last']);
   });
 
+  it('keeps multi-byte characters and long lines intact across 1 MiB read chunks', async () => {
+    const path = join(root, 'big.txt');
+    const lines = Array.from({ length: 30_000 }, (_, i) => ` é 日本 ${i} ${'ü'.repeat(i % 97)} `);
+    lines.push(` ${'語'.repeat(700_000)} `); // one line longer than a chunk
+    lines.push(' end ');
+    await writeFile(path, lines.map((l) => `${l}\n`).join(''));
+    expect(await collect(readLines(path))).toEqual(lines);
+  });
+
   it('does not invent an empty line after a final newline', async () => {
     const path = join(root, 'nl.txt');
     await writeFile(path, 'x\n\n');
