@@ -69,6 +69,15 @@ it(`UR-LSTM L=${L} V=${V} E=H=${H}: ORT vs tfjs reference`, async () => {
     `${(scored.tokens / scoreSeconds).toFixed(0)} tokens/s`,
   );
 
+  const single = stream.slice(0, 1024 + 1);
+  const [scored1, score1Seconds] = await timed(() =>
+    scoreTokens(sequence, single, { chunkLength: 256 }),
+  );
+  report(
+    'ORT sequence graph scoring, B=1 T=256',
+    `${(scored1.tokens / score1Seconds).toFixed(0)} tokens/s`,
+  );
+
   // tfjs reference forward of one [T, B] chunk (cells' runLayerReference + output layer + log-softmax).
   const tokens = Array.from({ length: T }, (_, t) => stream.slice(t * SCORE_B, (t + 1) * SCORE_B));
   const targets = Array.from({ length: T }, (_, t) =>

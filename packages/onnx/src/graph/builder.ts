@@ -11,8 +11,8 @@ import {
 const { DataType } = onnx.TensorProto;
 const { AttributeType } = onnx.AttributeProto;
 
-/** Plain numbers become INT (integral) or FLOAT attributes; `{ float }` forces FLOAT for integral values. */
-export type AttrValue = number | number[] | string | { graph: GraphProto } | { float: number };
+/** Plain numbers become INT (integral) or FLOAT attributes. */
+export type AttrValue = number | number[] | string | { graph: GraphProto };
 export type Dim = number | string;
 export type ElemType = 'float' | 'int64';
 
@@ -92,19 +92,15 @@ function attribute(name: string, value: AttrValue): AttributeProto {
       ? { name, type: AttributeType.INT, i: value }
       : { name, type: AttributeType.FLOAT, f: value };
   }
-  if ('float' in value) return { name, type: AttributeType.FLOAT, f: value.float };
   return { name, type: AttributeType.GRAPH, g: value.graph };
 }
 
-export function valueInfo(name: string, elem: ElemType, dims: Dim[] | null): ValueInfoProto {
+/** A typed graph input or output; string dimensions are symbolic (`batch`, `time`). */
+export function valueInfo(name: string, elem: ElemType, dims: Dim[]): ValueInfoProto {
   const tensorType: TensorTypeProto = {
     elemType: elem === 'float' ? DataType.FLOAT : DataType.INT64,
+    shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
   };
-  if (dims) {
-    tensorType.shape = {
-      dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
-    };
-  }
   return { name, type: { tensorType } };
 }
 
