@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CORES, type Core, MECHANISMS, type Mechanism, SeededRandom } from '@urgate/cells';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
@@ -156,6 +158,14 @@ describe.each(
     });
     expect(o.step.metadata.tokenizer).toEqual({ type: 'word', vocabulary: 'vocab.txt' });
     expect(o.step.metadata.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is an opset-17, IR-8 model', () => {
+    for (const path of [o.step.path, o.sequence.path]) {
+      const model = onnxProto.onnx.ModelProto.decode(readFileSync(path));
+      expect(Number(model.irVersion)).toBe(8);
+      expect(model.opsetImport.map((x) => [x.domain, Number(x.version)])).toEqual([['', 17]]);
+    }
   });
 });
 
