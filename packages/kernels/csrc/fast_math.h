@@ -5,14 +5,14 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 namespace urgate {
 
 // exp(x) by Cephes' expf scheme (range reduction to |r| <= ln2/2 and a degree-6
 // polynomial): relative error about 2 ulp over the clamped range.
 inline float Exp(float x) {
-  x = std::fmin(std::fmax(x, -87.0f), 88.0f);
+  // ternaries, not std::fmin/fmax: those keep NaN semantics and stay libm calls
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
   const float n = std::floor(x * 1.44269504088896341f + 0.5f);
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   const float r2 = r * r;
@@ -24,9 +24,7 @@ inline float Exp(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r2 + r + 1.0f;
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return p * __builtin_bit_cast(float, bits);  // 2^n
 }
 
 inline float Sigmoid(float x) { return 1.0f / (1.0f + Exp(-x)); }

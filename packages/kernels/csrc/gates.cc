@@ -12,7 +12,7 @@ void SigmoidInPlace(float* __restrict x, int n) {
 // softmax in place (the p of cumax = cumsum(p)).
 void SoftmaxInPlace(float* __restrict x, int n) {
   float mx = x[0];
-  for (int j = 1; j < n; ++j) mx = std::fmax(mx, x[j]);
+  for (int j = 1; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
   for (int j = 0; j < n; ++j) x[j] = Exp(x[j] - mx);
   double sum = 0;
   for (int j = 0; j < n; ++j) sum += x[j];

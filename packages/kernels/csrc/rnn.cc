@@ -38,6 +38,93 @@ void CopyOrClear(std::vector<float>* dst, const float* src, size_t n) {
 
 const float* OrNull(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
 
+// Row b of step t of a [T, B, d] mask, or a row of zeros ("never keep") when
+// the mask is absent: the pointwise loops then need no branch and vectorise.
+const float* MaskRow(const float* mask, const std::vector<float>& zeros, int t, int b, int B, int d) {
+  return mask ? mask + Count(t, B, d) + Count(b, d) : zeros.data();
+}
+
+// The pointwise loops of the cores, as functions whose restrict-qualified
+// parameters let the compiler vectorise them (u and o are disjoint blocks of
+// one row).
+__attribute__((noinline)) void LstmCellForward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+                     float* __restrict o, const float* __restrict hp, const float* __restrict cp,
+                     const float* __restrict zc, const float* __restrict zh, float* __restrict tc,
+                     float* __restrict h, float* __restrict c) {
+  for (int j = 0; j < d; ++j) {
+    u[j] = Tanh(u[j]);
+    o[j] = Sigmoid(o[j]);
+    const float cand = F[j] * cp[j] + I[j] * u[j];
+    tc[j] = Tanh(cand);
+    const float hcand = o[j] * tc[j];
+    c[j] = zc[j] * cp[j] + (1.0f - zc[j]) * cand;
+    h[j] = zh[j] * hp[j] + (1.0f - zh[j]) * hcand;
+  }
+}
+
+// dh_in, dc: dL/dh_t, dL/dc_t (dc is replaced by dL/dc_{t-1} before the
+// recurrent product and the reset); dhp gets the direct part of dL/dh_{t-1}.
+// u and o are overwritten by dL/da_u, dL/da_o.
+__attribute__((noinline)) void LstmCellBackward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+                      float* __restrict o, const float* __restrict tc, const float* __restrict dout,
+                      const float* __restrict dh_in, const float* __restrict cp, const float* __restrict zc,
+                      const float* __restrict zh, float* __restrict dc, float* __restrict dhp,
+                      float* __restrict dF, float* __restrict dI) {
+  for (int j = 0; j < d; ++j) {
+    const float dht = dout[j] + dh_in[j];
+    const float dct = dc[j];
+    const float dh_cand = (1.0f - zh[j]) * dht;
+    const float dc_cand = (1.0f - zc[j]) * dct + dh_cand * o[j] * (1.0f - tc[j] * tc[j]);
+    const float dout_gate = dh_cand * tc[j];
+    dF[j] = dc_cand * cp[j];
+    dI[j] = dc_cand * u[j];
+    const float du = dc_cand * I[j];
+    dhp[j] = zh[j] * dht;
+    dc[j] = zc[j] * dct + dc_cand * F[j];
+    o[j] = dout_gate * o[j] * (1.0f - o[j]);
+    u[j] = du * (1.0f - u[j] * u[j]);
+  }
+}
+
+__attribute__((noinline)) void GruResetGateForward(int d, float* __restrict s, const float* __restrict hp, float* __restrict sh) {
+  for (int j = 0; j < d; ++j) {
+    s[j] = Sigmoid(s[j]);
+    sh[j] = s[j] * hp[j];
+  }
+}
+
+__attribute__((noinline)) void GruCellForward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+                    const float* __restrict hp, const float* __restrict zh, float* __restrict h) {
+  for (int j = 0; j < d; ++j) {
+    u[j] = Tanh(u[j]);
+    const float hcand = F[j] * hp[j] + I[j] * u[j];
+    h[j] = zh[j] * hp[j] + (1.0f - zh[j]) * hcand;
+  }
+}
+
+__attribute__((noinline)) void GruCellBackward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+                     const float* __restrict dout, const float* __restrict dh_in, const float* __restrict hp,
+                     const float* __restrict zh, float* __restrict dhp, float* __restrict dF,
+                     float* __restrict dI) {
+  for (int j = 0; j < d; ++j) {
+    const float dht = dout[j] + dh_in[j];
+    const float dh_cand = (1.0f - zh[j]) * dht;
+    dF[j] = dh_cand * hp[j];
+    dI[j] = dh_cand * u[j];
+    dhp[j] = zh[j] * dht + dh_cand * F[j];
+    u[j] = dh_cand * I[j] * (1.0f - u[j] * u[j]);
+  }
+}
+
+// s * h fed the u block: dL/ds_pre = d_sh * h * s (1 - s), and d_sh * s goes to h.
+__attribute__((noinline)) void GruResetGateBackward(int d, float* __restrict s, const float* __restrict hp, const float* __restrict d_sh,
+                          float* __restrict dhp) {
+  for (int j = 0; j < d; ++j) {
+    dhp[j] += d_sh[j] * s[j];
+    s[j] = d_sh[j] * hp[j] * s[j] * (1.0f - s[j]);
+  }
+}
+
 // Pre-activations of all steps: gates[t, b, :] = b + xs[t, b, :] Wx in one sgemm.
 void InputProjection(const LayerShape& s, const Layout& l, const float* W, const float* bias, const float* xs,
                      float* gates) {
@@ -58,6 +145,7 @@ void LstmForward(const LayerShape& s, const Layout& l, const float* W, const flo
   float* F = scratch.data();
   float* I = F + d;
   float* gs = I + d;
+  const std::vector<float> zeros(d, 0.0f);
   for (int t = 0; t < T; ++t) {
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
     float* hp = tape->h_prev.data() + Count(t, B, d);
@@ -70,24 +158,9 @@ void LstmForward(const LayerShape& s, const Layout& l, const float* W, const flo
       float* row = g + Count(b, cols);
       ActivateGates(s.core, s.family, l, d, row);
       EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
-      float* __restrict u = row + l.u;
-      float* __restrict o = row + l.o;
-      const float* __restrict hpr = hp + Count(b, d);
-      const float* __restrict cpr = cp + Count(b, d);
-      float* __restrict tc = tape->tanh_c.data() + Count(t, B, d) + Count(b, d);
-      float* __restrict h = outputs + Count(t, B, d) + Count(b, d);
-      float* __restrict cr = c.data() + Count(b, d);
-      const float* __restrict zcr = zc ? zc + Count(t, B, d) + Count(b, d) : nullptr;
-      const float* __restrict zhr = zh ? zh + Count(t, B, d) + Count(b, d) : nullptr;
-      for (int j = 0; j < d; ++j) {
-        u[j] = Tanh(u[j]);
-        o[j] = Sigmoid(o[j]);
-        const float cand = F[j] * cpr[j] + I[j] * u[j];
-        tc[j] = Tanh(cand);
-        const float hcand = o[j] * tc[j];
-        cr[j] = zcr ? zcr[j] * cpr[j] + (1.0f - zcr[j]) * cand : cand;
-        h[j] = zhr ? zhr[j] * hpr[j] + (1.0f - zhr[j]) * hcand : hcand;
-      }
+      const size_t at = Count(t, B, d) + Count(b, d);
+      LstmCellForward(d, F, I, row + l.u, row + l.o, hp + Count(b, d), cp + Count(b, d), MaskRow(zc, zeros, t, b, B, d),
+                      MaskRow(zh, zeros, t, b, B, d), tape->tanh_c.data() + at, outputs + at, c.data() + Count(b, d));
     }
   }
   std::memcpy(h_final, outputs + Count(T - 1, B, d), sizeof(float) * Count(B, d));
@@ -105,6 +178,7 @@ void GruForward(const LayerShape& s, const Layout& l, const float* W, const floa
   float* F = scratch.data();
   float* I = F + d;
   float* gs = I + d;
+  const std::vector<float> zeros(d, 0.0f);
   for (int t = 0; t < T; ++t) {
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
     float* hp = tape->h_prev.data() + Count(t, B, d);
@@ -114,29 +188,14 @@ void GruForward(const LayerShape& s, const Layout& l, const float* W, const floa
     // Blocks before u read h_{t-1}; u reads s * h_{t-1}, so it gets its own gemm.
     Gemm(false, false, B, l.u, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
     if (tail > 0) Gemm(false, false, B, tail, d, 1.0f, hp, d, Wh + l.u + d, cols, 1.0f, g + l.u + d, cols);
-    for (int b = 0; b < B; ++b) {
-      float* __restrict sr = g + Count(b, cols) + l.s;
-      const float* __restrict hpr = hp + Count(b, d);
-      float* __restrict shr = sh + Count(b, d);
-      for (int j = 0; j < d; ++j) {
-        sr[j] = Sigmoid(sr[j]);
-        shr[j] = sr[j] * hpr[j];
-      }
-    }
+    for (int b = 0; b < B; ++b) GruResetGateForward(d, g + Count(b, cols) + l.s, hp + Count(b, d), sh + Count(b, d));
     Gemm(false, false, B, d, d, 1.0f, sh, d, Wh + l.u, cols, 1.0f, g + l.u, cols);
     for (int b = 0; b < B; ++b) {
       float* row = g + Count(b, cols);
       ActivateGates(s.core, s.family, l, d, row);
       EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
-      float* __restrict u = row + l.u;
-      const float* __restrict hpr = hp + Count(b, d);
-      float* __restrict h = outputs + Count(t, B, d) + Count(b, d);
-      const float* __restrict zhr = zh ? zh + Count(t, B, d) + Count(b, d) : nullptr;
-      for (int j = 0; j < d; ++j) {
-        u[j] = Tanh(u[j]);
-        const float hcand = F[j] * hpr[j] + I[j] * u[j];
-        h[j] = zhr ? zhr[j] * hpr[j] + (1.0f - zhr[j]) * hcand : hcand;
-      }
+      GruCellForward(d, F, I, row + l.u, hp + Count(b, d), MaskRow(zh, zeros, t, b, B, d),
+                     outputs + Count(t, B, d) + Count(b, d));
     }
   }
   std::memcpy(h_final, outputs + Count(T - 1, B, d), sizeof(float) * Count(B, d));
@@ -156,6 +215,7 @@ void LstmBackward(Tape* tape, const float* W, const float* d_out, float* dh, flo
   float* dF = I + d;
   float* dI = dF + d;
   float* gs = dI + d;
+  const std::vector<float> zeros(d, 0.0f);
   std::vector<float> dh_prev(Count(B, d));
   // dh, dc hold dL/dh_t, dL/dc_t arriving from later steps.
   for (int t = T - 1; t >= 0; --t) {
@@ -164,32 +224,10 @@ void LstmBackward(Tape* tape, const float* W, const float* d_out, float* dh, flo
     for (int b = 0; b < B; ++b) {
       float* row = g + Count(b, cols);
       EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
-      float* __restrict u = row + l.u;
-      float* __restrict o = row + l.o;
       const size_t at = Count(t, B, d) + Count(b, d);
-      const float* __restrict tc = tape->tanh_c.data() + at;
-      const float* __restrict dout = d_out + at;
-      const float* __restrict cpr = cp + Count(b, d);
-      const float* __restrict zcr = zc ? zc + at : nullptr;
-      const float* __restrict zhr = zh ? zh + at : nullptr;
-      float* __restrict dhr = dh + Count(b, d);
-      float* __restrict dcr = dc + Count(b, d);
-      float* __restrict dhp = dh_prev.data() + Count(b, d);
-      for (int j = 0; j < d; ++j) {
-        const float dht = dout[j] + dhr[j];
-        const float dct = dcr[j];
-        const float dh_cand = zhr ? (1.0f - zhr[j]) * dht : dht;
-        float dc_cand = zcr ? (1.0f - zcr[j]) * dct : dct;
-        dc_cand += dh_cand * o[j] * (1.0f - tc[j] * tc[j]);
-        const float dout_gate = dh_cand * tc[j];
-        dF[j] = dc_cand * cpr[j];
-        dI[j] = dc_cand * u[j];
-        const float du = dc_cand * I[j];
-        dhp[j] = zhr ? zhr[j] * dht : 0.0f;
-        dcr[j] = (zcr ? zcr[j] * dct : 0.0f) + dc_cand * F[j];
-        o[j] = dout_gate * o[j] * (1.0f - o[j]);
-        u[j] = du * (1.0f - u[j] * u[j]);
-      }
+      LstmCellBackward(d, F, I, row + l.u, row + l.o, tape->tanh_c.data() + at, d_out + at, dh + Count(b, d),
+                       cp + Count(b, d), MaskRow(zc, zeros, t, b, B, d), MaskRow(zh, zeros, t, b, B, d),
+                       dc + Count(b, d), dh_prev.data() + Count(b, d), dF, dI);
       GatesBackward(s.core, s.family, l, d, s.downsize, row, dF, dI, gs);
     }
     Gemm(false, true, B, d, cols, 1.0f, g, cols, Wh, cols, 1.0f, dh_prev.data(), d);
@@ -214,6 +252,7 @@ void GruBackward(Tape* tape, const float* W, const float* d_out, float* dh) {
   float* dF = I + d;
   float* dI = dF + d;
   float* gs = dI + d;
+  const std::vector<float> zeros(d, 0.0f);
   std::vector<float> dh_prev(Count(B, d)), d_sh(Count(B, d));
   for (int t = T - 1; t >= 0; --t) {
     float* g = tape->gates.data() + Count(t, B, cols);
@@ -221,35 +260,16 @@ void GruBackward(Tape* tape, const float* W, const float* d_out, float* dh) {
     for (int b = 0; b < B; ++b) {
       float* row = g + Count(b, cols);
       EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
-      float* __restrict u = row + l.u;
       const size_t at = Count(t, B, d) + Count(b, d);
-      const float* __restrict dout = d_out + at;
-      const float* __restrict hpr = hp + Count(b, d);
-      const float* __restrict zhr = zh ? zh + at : nullptr;
-      const float* __restrict dhr = dh + Count(b, d);
-      float* __restrict dhp = dh_prev.data() + Count(b, d);
-      for (int j = 0; j < d; ++j) {
-        const float dht = dout[j] + dhr[j];
-        const float dh_cand = zhr ? (1.0f - zhr[j]) * dht : dht;
-        dF[j] = dh_cand * hpr[j];
-        dI[j] = dh_cand * u[j];
-        dhp[j] = (zhr ? zhr[j] * dht : 0.0f) + dh_cand * F[j];
-        u[j] = dh_cand * I[j] * (1.0f - u[j] * u[j]);
-      }
+      GruCellBackward(d, F, I, row + l.u, d_out + at, dh + Count(b, d), hp + Count(b, d), MaskRow(zh, zeros, t, b, B, d),
+                      dh_prev.data() + Count(b, d), dF, dI);
       GatesBackward(s.core, s.family, l, d, s.downsize, row, dF, dI, gs);
     }
     // a_u = ... + (s * h) Wh_u: back to s and h.
     Gemm(false, true, B, d, d, 1.0f, g + l.u, cols, Wh + l.u, cols, 0.0f, d_sh.data(), d);
-    for (int b = 0; b < B; ++b) {
-      float* __restrict sr = g + Count(b, cols) + l.s;
-      const float* __restrict hpr = hp + Count(b, d);
-      const float* __restrict dshr = d_sh.data() + Count(b, d);
-      float* __restrict dhp = dh_prev.data() + Count(b, d);
-      for (int j = 0; j < d; ++j) {
-        dhp[j] += dshr[j] * sr[j];
-        sr[j] = dshr[j] * hpr[j] * sr[j] * (1.0f - sr[j]);
-      }
-    }
+    for (int b = 0; b < B; ++b)
+      GruResetGateBackward(d, g + Count(b, cols) + l.s, hp + Count(b, d), d_sh.data() + Count(b, d),
+                           dh_prev.data() + Count(b, d));
     Gemm(false, true, B, d, l.u, 1.0f, g, cols, Wh, cols, 1.0f, dh_prev.data(), d);
     if (tail > 0) Gemm(false, true, B, d, tail, 1.0f, g + l.u + d, cols, Wh + l.u + d, cols, 1.0f, dh_prev.data(), d);
     ScaleRowsByKeep(dh_prev.data(), reset ? reset + Count(t, B) : nullptr, B, d);

@@ -17,7 +17,7 @@ double SoftmaxCrossEntropy(const float* logits, const int32_t* targets, int N, i
       const float* __restrict x = logits + r * V;
       float* __restrict g = d_logits + r * V;
       float mx = x[0];
-      for (int j = 1; j < V; ++j) mx = std::fmax(mx, x[j]);
+      for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
       float sum = 0;
       for (int j = 0; j < V; ++j) {
         g[j] = Exp(x[j] - mx);

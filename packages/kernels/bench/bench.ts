@@ -1,0 +1,163 @@
+// Training-iteration benchmark of the native kernels against OpenBLAS sgemm,
+// the tfjs reference and PyTorch, all measured in the same run (the machine is
+// shared and noisy: compare the ratios, not the absolute numbers).
+//
+//   npm run bench -w @urgate/kernels        (BENCH_SHAPES=small to skip the LM shape)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { type Core, initLayerParams, type LayerConfig, layerLayout, type Mechanism, runLayerReference, zeroState } from '@urgate/cells';
+import { FusedAdam, nativeAvailable, nativeLoadError, nativeThreads, runLayerFused } from '@urgate/kernels';
+
+interface Shape {
+  name: string;
+  B: number;
+  n: number;
+  H: number;
+  T: number;
+  iters: number;
+}
+
+const SHAPES: Shape[] = [
+  { name: 'small', B: 64, n: 8, H: 256, T: 100, iters: 10 },
+  { name: 'LM', B: 32, n: 512, H: 1024, T: 128, iters: 3 },
+].filter((s) => !process.env.BENCH_SHAPES || process.env.BENCH_SHAPES.split(',').includes(s.name));
+const CONFIGS: { core: Core; mechanism: Mechanism }[] = [
+  { core: 'lstm', mechanism: '-' },
+  { core: 'lstm', mechanism: 'UR-' },
+  { core: 'gru', mechanism: '-' },
+  { core: 'gru', mechanism: 'UR-' },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function timeMs(fn: () => void, iters: number): number {
+  fn(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** One training iteration: forward, loss = <R, outputs>, BPTT, Adam. */
+function trainingStep(run: typeof runLayerReference, cfg: LayerConfig, shape: Shape, seed: number): { step: () => void; dispose: () => void } {
+  const params = initLayerParams(cfg, seed);
+  const W = tf.variable(params.W);
+  const b = tf.variable(params.b);
+  const xs = tf.randomNormal([shape.T, shape.B, shape.n], 0, 1, 'float32', seed) as tf.Tensor3D;
+  const R = tf.randomNormal([shape.T, shape.B, shape.H], 0, 1, 'float32', seed + 1);
+  const state0 = zeroState(cfg, shape.B);
+  const adam = new FusedAdam([W, b], { lr: 1e-3, clipNorm: 1 });
+  const step = () =>
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => run(cfg, { W, b }, xs, state0).outputs.mul(R).sum() as tf.Scalar, [W, b]);
+      adam.step([grads[W.name], grads[b.name]]);
+    });
+  const dispose = () => tf.dispose([W, b, xs, R, state0.h, ...(state0.c ? [state0.c] : [])]);
+  return { step, dispose };
+}
+
+/** sgemm GFLOP/s of one recurrent step: [B, H] x [H, cols] through the addon. */
+function sgemmGflops(shape: Shape, cols: number): number {
+  const a = tf.randomNormal([shape.B, shape.H]);
+  const w = tf.randomNormal([shape.H, cols]);
+  const reps = 50;
+  const ms = timeMs(() => {
+    for (let i = 0; i < reps; i++) tf.matMul(a, w).dispose();
+  }, 5);
+  tf.dispose([a, w]);
+  return (2 * shape.B * shape.H * cols * reps) / (ms * 1e6);
+}
+
+interface TorchRow {
+  shape: { B: number; n: number; H: number; T: number };
+  torch_threads: number;
+  'nn.LSTM': number;
+  'nn.GRU': number;
+  'UR-LSTM step-by-step': number;
+}
+
+/** Best of two thread settings per entry: torch 1 thread + OpenBLAS 2, and the defaults. */
+function torchTimes(): { version: string; rows: TorchRow[]; note: string } | undefined {
+  const script = fileURLToPath(new URL('../../bench/torch_ref.py', import.meta.url));
+  if (!existsSync('/usr/bin/python3') || spawnSync('/usr/bin/python3', ['-c', 'import torch']).status !== 0) return undefined;
+  const shapes = JSON.stringify(SHAPES.map(({ B, n, H, T, name }) => ({ B, n, H, T, iters: name === 'LM' ? 2 : 5 })));
+  const settings = [
+    { threads: '1', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, label: 'torch 1 thread, OpenBLAS 2' },
+    { threads: '0', env: { ...process.env }, label: 'torch defaults' },
+  ];
+  let best: TorchRow[] | undefined;
+  let version = '';
+  for (const s of settings) {
+    const r = spawnSync('/usr/bin/python3', [script, '--threads', s.threads, '--shapes', shapes], { env: s.env, encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.error(`torch_ref.py (${s.label}) failed: ${r.stderr.trim().split('\n').pop()}`);
+      continue;
+    }
+    const out = JSON.parse(r.stdout) as { torch: string; results: TorchRow[] };
+    version = out.torch;
+    console.log(`  torch ${s.label}: ${out.results.map((row) => `${row.shape.H}: LSTM ${row['nn.LSTM'].toFixed(0)} ms, GRU ${row['nn.GRU'].toFixed(0)} ms, UR step-by-step ${row['UR-LSTM step-by-step'].toFixed(0)} ms`).join('; ')}`);
+    best = best === undefined ? out.results : best.map((row, i) => {
+      const o = out.results[i];
+      return { ...row, 'nn.LSTM': Math.min(row['nn.LSTM'], o['nn.LSTM']), 'nn.GRU': Math.min(row['nn.GRU'], o['nn.GRU']), 'UR-LSTM step-by-step': Math.min(row['UR-LSTM step-by-step'], o['UR-LSTM step-by-step']) };
+    });
+  }
+  return best === undefined ? undefined : { version, rows: best, note: 'best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and default threads' };
+}
+
+function main(): void {
+  if (!nativeAvailable) {
+    console.error(`bench: the native kernels are not built: ${nativeLoadError}`);
+    process.exit(1);
+  }
+  tf.setBackend('cpu');
+  console.log(`urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), tfjs ${tf.version.tfjs} cpu backend`);
+  console.log('Running PyTorch references...');
+  const torch = torchTimes();
+  const lines: string[] = [];
+  const header = '| shape | cell | kernels ms/iter | GFLOP/s | % of sgemm | torch ms/iter | kernels / torch | vs step-by-step torch UR-LSTM | tfjs reference ms/iter |';
+  lines.push(header, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  SHAPES.forEach((shape, si) => {
+    const sgemm = sgemmGflops(shape, 4 * shape.H);
+    console.log(`${shape.name} (B=${shape.B}, in=${shape.n}, H=${shape.H}, T=${shape.T}): sgemm [${shape.B}x${shape.H}]·[${shape.H}x${4 * shape.H}] ${sgemm.toFixed(1)} GFLOP/s`);
+    lines.push(`| ${shape.name} | sgemm ${shape.B}×${shape.H}·${shape.H}×${4 * shape.H} | | ${sgemm.toFixed(1)} | 100% | | | | |`);
+    for (const { core, mechanism } of CONFIGS) {
+      const cfg: LayerConfig = { core, mechanism, inputSize: shape.n, hiddenSize: shape.H };
+      const { cols } = layerLayout(cfg);
+      const fused = trainingStep(runLayerFused, cfg, shape, 1);
+      const ms = timeMs(fused.step, shape.iters);
+      fused.dispose();
+      // forward 2·T·B·(n+H)·cols, backward twice that (dA·Whᵀ, dW, dxs)
+      const gflops = (6 * shape.T * shape.B * (shape.n + shape.H) * cols) / (ms * 1e6);
+      let reference = '';
+      if (shape.name === 'small' && core === 'lstm' && mechanism === 'UR-') {
+        const ref = trainingStep(runLayerReference, cfg, shape, 1);
+        const t0 = performance.now();
+        ref.step();
+        const refMs = performance.now() - t0;
+        ref.dispose();
+        reference = `${refMs.toFixed(0)} (${(refMs / ms).toFixed(0)}× slower)`;
+      }
+      const row = torch?.rows[si];
+      const torchMs = row ? (core === 'lstm' ? row['nn.LSTM'] : row['nn.GRU']) : undefined;
+      const stepwise = row && core === 'lstm' && mechanism === 'UR-' ? `${(row['UR-LSTM step-by-step'] / ms).toFixed(2)}× faster` : '';
+      const torchLabel = torchMs === undefined ? 'n/a' : `${torchMs.toFixed(1)} (nn.${core.toUpperCase()})`;
+      const ratio = torchMs === undefined ? '' : `${(ms / torchMs).toFixed(2)}×`;
+      console.log(`  ${mechanism}${core.toUpperCase()}: ${ms.toFixed(1)} ms/iter, ${gflops.toFixed(1)} GFLOP/s${reference ? `, tfjs reference ${reference}` : ''}`);
+      lines.push(`| ${shape.name} | ${mechanism}${core.toUpperCase()} | ${ms.toFixed(1)} | ${gflops.toFixed(1)} | ${((100 * gflops) / sgemm).toFixed(0)}% | ${torchLabel} | ${ratio} | ${stepwise} | ${reference} |`);
+    }
+  });
+  console.log('');
+  console.log(lines.join('\n'));
+  console.log('');
+  console.log(torch ? `PyTorch ${torch.version}: ${torch.note}. Iteration = forward, loss <R, outputs>, BPTT, Adam.` : 'PyTorch not found under /usr/bin/python3: torch columns omitted.');
+}
+
+main();

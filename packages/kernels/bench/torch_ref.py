@@ -1,0 +1,85 @@
+"""PyTorch reference timings for the kernels benchmark (bench.ts runs this).
+
+For each shape: ms per training iteration (forward, loss = <R, outputs>,
+backward, Adam step) of torch.nn.LSTM, torch.nn.GRU and a step-by-step
+UR-LSTM written with torch ops (the way one writes a custom cell in PyTorch).
+Thread settings come from the caller (torch.set_num_threads via --threads,
+OPENBLAS_NUM_THREADS via the environment). Prints one JSON object.
+Usage: torch_ref.py --threads N --shapes '[{"B":64,"n":8,"H":256,"T":100}]' --iters 3
+"""
+import argparse
+import json
+import time
+
+import torch
+
+
+class URLSTM(torch.nn.Module):
+    """UR-LSTM (LAYOUT.md): blocks f r u o of one linear map of [x, h]."""
+
+    def __init__(self, n, d):
+        super().__init__()
+        self.d = d
+        self.lin = torch.nn.Linear(n + d, 4 * d)
+
+    def forward(self, xs, h, c):
+        outs = []
+        for x in xs:
+            a = self.lin(torch.cat([x, h], dim=1))
+            f, r, u, o = a.chunk(4, dim=1)
+            f, r, u, o = torch.sigmoid(f), torch.sigmoid(r), torch.tanh(u), torch.sigmoid(o)
+            g = 2 * r * f + (1 - 2 * r) * f * f
+            c = g * c + (1 - g) * u
+            h = o * torch.tanh(c)
+            outs.append(h)
+        return torch.stack(outs)
+
+
+def time_iteration(model, run, R, iters):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = (run() * R).sum()
+        loss.backward()
+        opt.step()
+
+    step()  # warm-up
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave the default)")
+    p.add_argument("--shapes", required=True)
+    p.add_argument("--iters", type=int, default=3)
+    a = p.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    results = []
+    for s in json.loads(a.shapes):
+        B, n, H, T = s["B"], s["n"], s["H"], s["T"]
+        xs = torch.randn(T, B, n)
+        R = torch.randn(T, B, H)
+        h0 = torch.zeros(1, B, H)
+        iters = s.get("iters", a.iters)
+        lstm = torch.nn.LSTM(n, H)
+        gru = torch.nn.GRU(n, H)
+        ur = URLSTM(n, H)
+        row = {"shape": s, "torch_threads": torch.get_num_threads()}
+        row["nn.LSTM"] = time_iteration(lstm, lambda: lstm(xs, (h0, h0))[0], R, iters)
+        row["nn.GRU"] = time_iteration(gru, lambda: gru(xs, h0)[0], R, iters)
+        row["UR-LSTM step-by-step"] = time_iteration(ur, lambda: ur(xs, h0[0], h0[0]), R, iters)
+        results.append(row)
+    print(json.dumps({"torch": torch.__version__, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
