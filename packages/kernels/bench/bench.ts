@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { type Core, initLayerParams, type LayerConfig, layerLayout, type Mechanism, runLayerReference, zeroState } from '@urgate/cells';
-import { FusedAdam, nativeAvailable, nativeLoadError, nativeThreads, runLayerFused } from '@urgate/kernels';
+import { FusedAdam, measureSgemmGflops, nativeAvailable, nativeLoadError, nativeThreads, runLayerFused } from '@urgate/kernels';
 
 interface Shape {
   name: string;
@@ -46,7 +46,11 @@ function timeMs(fn: () => void, iters: number): number {
   return median(times);
 }
 
-/** One training iteration: forward, loss = <R, outputs>, BPTT, Adam. */
+/**
+ * One training iteration: forward, BPTT of the loss <R, outputs> (R enters as
+ * the upstream gradient, as torch's backward of (out * R).sum() receives it),
+ * Adam with clipping.
+ */
 function trainingStep(run: typeof runLayerReference, cfg: LayerConfig, shape: Shape, seed: number): { step: () => void; dispose: () => void } {
   const params = initLayerParams(cfg, seed);
   const W = tf.variable(params.W);
@@ -57,23 +61,16 @@ function trainingStep(run: typeof runLayerReference, cfg: LayerConfig, shape: Sh
   const adam = new FusedAdam([W, b], { lr: 1e-3, clipNorm: 1 });
   const step = () =>
     tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => run(cfg, { W, b }, xs, state0).outputs.mul(R).sum() as tf.Scalar, [W, b]);
-      adam.step([grads[W.name], grads[b.name]]);
+      const grads = tf.grads((w: tf.Tensor, bias: tf.Tensor) => run(cfg, { W: w as tf.Tensor2D, b: bias as tf.Tensor1D }, xs, state0).outputs)([W, b], R);
+      adam.step(grads);
     });
   const dispose = () => tf.dispose([W, b, xs, R, state0.h, ...(state0.c ? [state0.c] : [])]);
   return { step, dispose };
 }
 
-/** sgemm GFLOP/s of one recurrent step: [B, H] x [H, cols] through the addon. */
+/** sgemm GFLOP/s of one recurrent step, [B, H]·[H, 4H], measured natively (no JS in the loop). */
 function sgemmGflops(shape: Shape, cols: number): number {
-  const a = tf.randomNormal([shape.B, shape.H]);
-  const w = tf.randomNormal([shape.H, cols]);
-  const reps = 50;
-  const ms = timeMs(() => {
-    for (let i = 0; i < reps; i++) tf.matMul(a, w).dispose();
-  }, 5);
-  tf.dispose([a, w]);
-  return (2 * shape.B * shape.H * cols * reps) / (ms * 1e6);
+  return measureSgemmGflops(shape.B, cols, shape.H, shape.name === 'LM' ? 20 : 200);
 }
 
 interface TorchRow {

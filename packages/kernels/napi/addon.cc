@@ -4,6 +4,7 @@
 // kernel as an out-of-bounds read or write.
 #include <napi.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -107,7 +108,7 @@ urgate::LayerShape ParseSpec(const Napi::Value& v) {
 size_t N(int a, int b, int c = 1) { return static_cast<size_t>(a) * b * c; }
 
 // layerForward(spec, W, b, xs, h0, c0, reset, zoneoutC, zoneoutH)
-//   -> {outputs, h, c?, tape}
+//   -> {packed, outputs, h, c?, tape}; outputs and c are views into packed.
 Napi::Value LayerForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const urgate::LayerShape s = ParseSpec(info[0]);
@@ -124,9 +125,13 @@ Napi::Value LayerForward(const Napi::CallbackInfo& info) {
   extras.zoneout_c = lstm ? Floats(info[7], "zoneoutC", N(T, B, d), true) : nullptr;
   extras.zoneout_h = Floats(info[8], "zoneoutH", N(T, B, d), true);
 
-  auto outputs = Napi::Float32Array::New(env, N(T, B, d));
-  auto h = Napi::Float32Array::New(env, N(B, d));
-  auto c = Napi::Float32Array::New(env, lstm ? N(B, d) : 0);
+  // outputs and, for the LSTM, c_T share one buffer ([T + 1, B, d], c_T last)
+  // so that a caller can hand both to tfjs as one tensor without copying.
+  const size_t block = N(B, d);
+  auto packed = Napi::Float32Array::New(env, (lstm ? T + 1 : T) * block);
+  auto outputs = Napi::Float32Array::New(env, N(T, B, d), packed.ArrayBuffer(), 0);
+  auto c = Napi::Float32Array::New(env, lstm ? block : 0, packed.ArrayBuffer(), lstm ? T * block * sizeof(float) : 0);
+  auto h = Napi::Float32Array::New(env, block);
   auto tape = std::make_unique<urgate::Tape>();
   urgate::ForwardPass(s).Run(W, b, xs, h0, c0, extras, outputs.Data(), h.Data(), lstm ? c.Data() : nullptr,
                              tape.get());
@@ -138,6 +143,7 @@ Napi::Value LayerForward(const Napi::CallbackInfo& info) {
   });
   external.TypeTag(&kTapeTag);
   Napi::Object result = Napi::Object::New(env);
+  result.Set("packed", packed);
   result.Set("outputs", outputs);
   result.Set("h", h);
   if (lstm) result.Set("c", c);
@@ -280,6 +286,27 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   return c;
 }
 
+// sgemmGflops(M, N, K, reps): GFLOP/s of C[M,N] = A[M,K] B[K,N] on the
+// kernels' OpenBLAS settings (the benchmark's yardstick), one warm-up call.
+Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* names[] = {"M", "N", "K", "reps"};
+  int v[4];
+  for (int k = 0; k < 4; ++k) {
+    if (!info[k].IsNumber() || info[k].As<Napi::Number>().Int32Value() < 1)
+      ThrowType(env, names[k], "a positive integer", info[k]);
+    v[k] = info[k].As<Napi::Number>().Int32Value();
+  }
+  const int M = v[0], Nn = v[1], K = v[2], reps = v[3];
+  std::vector<float> a(N(M, K), 0.5f), b(N(K, Nn), 0.25f), c(N(M, Nn));
+  urgate::Gemm(false, false, M, Nn, K, 1.0f, a.data(), K, b.data(), Nn, 0.0f, c.data(), Nn);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < reps; ++r)
+    urgate::Gemm(false, false, M, Nn, K, 1.0f, a.data(), K, b.data(), Nn, 0.0f, c.data(), Nn);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Napi::Number::New(env, 2.0 * M * Nn * K * reps / s / 1e9);
+}
+
 Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), urgate::NumThreads()); }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
@@ -295,6 +322,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("matmul", Napi::Function::New(env, MatMul));
+  exports.Set("sgemmGflops", Napi::Function::New(env, SgemmGflops));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   return exports;

@@ -27,6 +27,30 @@ function floats(t: tf.Tensor): Float32Array {
 }
 
 /**
+ * x[start .. start+count) along axis 0 of a [R, B, d] tensor. tf.slice would do,
+ * but its gradient is a tfjs pad over the whole [R, B, d] shape, which on the
+ * cpu backend costs more than the native BPTT itself; here the forward is a
+ * view and the gradient one typed-array copy.
+ */
+function rows(x: tf.Tensor3D, start: number, count: number): tf.Tensor3D {
+  const [R, B, d] = x.shape;
+  const block = B * d;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const v = floats(args[0] as tf.Tensor);
+    return {
+      // a view: tfjs tensors are immutable, so sharing the buffer is safe
+      value: tf.tensor3d(v.subarray(start * block, (start + count) * block), [count, B, d]),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = new Float32Array(R * block);
+        g.set(floats(dy), start * block);
+        return tf.tensor3d(g, [R, B, d]);
+      },
+    };
+  });
+  return op(x) as tf.Tensor3D;
+}
+
+/**
  * Same semantics as @urgate/cells' runLayerReference (LAYOUT.md), computed by
  * the native kernels: input projections of all steps in one sgemm, one sgemm
  * per step, the pointwise gate math fused, and BPTT in one call as the op's
@@ -64,10 +88,7 @@ export function runLayerFused(cfg: LayerConfig, params: LayerParams, xs: tf.Tens
     const Wv = floats(W);
     const xv = floats(x);
     const f = addon.layerForward(spec, Wv, floats(bias), xv, floats(h0), lstm ? floats(c0) : null, reset, zoneoutC, zoneoutH);
-    const packed = new Float32Array((lstm ? T + 1 : T) * block);
-    packed.set(f.outputs);
-    if (lstm) packed.set(f.c!, T * block);
-    const value = tf.tensor3d(packed, [lstm ? T + 1 : T, B, d]);
+    const value = tf.tensor3d(f.packed, [lstm ? T + 1 : T, B, d]);
     const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
       const dv = floats(dy);
       const g = addon.layerBackward(f.tape, Wv, xv, dv.subarray(0, T * block), null, lstm ? dv.subarray(T * block) : null);
@@ -83,10 +104,10 @@ export function runLayerFused(cfg: LayerConfig, params: LayerParams, xs: tf.Tens
     const inputs: tf.Tensor[] = [xs, params.W, bias, state0.h];
     if (lstm) inputs.push(state0.c as tf.Tensor2D);
     const packed = op(...inputs) as tf.Tensor3D;
-    const outputs = lstm ? (packed.slice([0, 0, 0], [T, B, d]) as tf.Tensor3D) : packed;
-    const h = outputs.slice([T - 1, 0, 0], [1, B, d]).reshape([B, d]) as tf.Tensor2D;
+    const outputs = lstm ? rows(packed, 0, T) : packed;
+    const h = rows(packed, T - 1, 1).reshape([B, d]) as tf.Tensor2D;
     if (!lstm) return { outputs, state: { h } };
-    const c = packed.slice([T, 0, 0], [1, B, d]).reshape([B, d]) as tf.Tensor2D;
+    const c = rows(packed, T, 1).reshape([B, d]) as tf.Tensor2D;
     return { outputs, state: { h, c } };
   });
 }

@@ -19,6 +19,8 @@ export interface NativeTape {
 }
 
 export interface NativeForwardResult {
+  /** outputs [T, B, d] followed, for the LSTM, by c_T [B, d]; outputs and c are views into it. */
+  packed: Float32Array;
   outputs: Float32Array;
   h: Float32Array;
   c?: Float32Array;
@@ -76,6 +78,7 @@ export interface NativeAddon {
     transposeA: boolean,
     transposeB: boolean,
   ): Float32Array;
+  sgemmGflops(M: number, N: number, K: number, reps: number): number;
   numThreads(): number;
   setNumThreads(threads: number): void;
 }
