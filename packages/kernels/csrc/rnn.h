@@ -7,6 +7,8 @@
 // The bias passed here is the full bias (b + bOffset of the layout).
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "layout.h"
@@ -20,15 +22,36 @@ struct SequenceExtras {
   const float* zoneout_h = nullptr;  // [T, B, d]
 };
 
+// float storage that is not zero-filled: every element of the tape is written
+// by the forward pass before it is read, and zeroing tens of MB per call
+// showed in the profile.
+class FloatBuffer {
+ public:
+  void resize(size_t n) {
+    if (n != size_) {
+      data_.reset(n ? new float[n] : nullptr);
+      size_ = n;
+    }
+  }
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  std::unique_ptr<float[]> data_;
+  size_t size_ = 0;
+};
+
 // What the forward pass keeps for the backward pass.
 struct Tape {
   LayerShape shape;
   Layout layout;
-  std::vector<float> gates;   // [T, B, cols] activations (becomes dL/da in the backward)
-  std::vector<float> h_prev;  // [T, B, d] h_{t-1} after the reset rows
-  std::vector<float> c_prev;  // [T, B, d] LSTM: c_{t-1} after the reset rows
-  std::vector<float> tanh_c;  // [T, B, d] LSTM: tanh of the candidate cell
-  std::vector<float> sh;      // [T, B, d] GRU: s * h_{t-1}, the u block's recurrent input
+  FloatBuffer gates;   // [T, B, cols] activations (becomes dL/da in the backward)
+  FloatBuffer h_prev;  // [T, B, d] h_{t-1} after the reset rows
+  FloatBuffer c_prev;  // [T, B, d] LSTM: c_{t-1} after the reset rows
+  FloatBuffer tanh_c;  // [T, B, d] LSTM: tanh of the candidate cell
+  FloatBuffer sh;      // [T, B, d] GRU: s * h_{t-1}, the u block's recurrent input
   std::vector<float> reset, zoneout_c, zoneout_h;  // copies of the extras (empty when absent)
   size_t Bytes() const;
 };

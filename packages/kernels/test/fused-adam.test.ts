@@ -36,7 +36,7 @@ describe.skipIf(!nativeAvailable)(`FusedAdam${nativeAvailable ? '' : ` (skipped:
       const init = shapes.map((s) => rng.array(s.reduce((a, b) => a * b, 1), 2));
       const original = tf.tensor(init[0], shapes[0]);
       const vars = init.map((v, k) => (k === 0 ? tf.variable(original) : tf.variable(tf.tensor(v, shapes[k]))));
-      const slots: Slot[] = init.map((v) => ({ p: Array.from(v), m: v.map(() => 0), v: v.map(() => 0) }));
+      const slots: Slot[] = init.map((v) => ({ p: Array.from(v), m: Array.from(v, () => 0), v: Array.from(v, () => 0) }));
       const opt = new FusedAdam(vars, { lr: 0.01, clipNorm });
       for (let step = 1; step <= 5; step++) {
         const g = shapes.map((s) => rng.array(s.reduce((a, b) => a * b, 1), 3));
