@@ -7,8 +7,23 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { type Core, initLayerParams, type LayerConfig, layerLayout, type Mechanism, runLayerReference, zeroState } from '@urgate/cells';
-import { FusedAdam, measureSgemmGflops, nativeAvailable, nativeLoadError, nativeThreads, runLayerFused } from '@urgate/kernels';
+import {
+  type Core,
+  initLayerParams,
+  type LayerConfig,
+  layerLayout,
+  type Mechanism,
+  runLayerReference,
+  zeroState,
+} from '@urgate/cells';
+import {
+  FusedAdam,
+  measureSgemmGflops,
+  nativeAvailable,
+  nativeLoadError,
+  nativeThreads,
+  runLayerFused,
+} from '@urgate/kernels';
 
 interface Shape {
   name: string;
@@ -51,7 +66,12 @@ function timeMs(fn: () => void, iters: number): number {
  * the upstream gradient, as torch's backward of (out * R).sum() receives it),
  * Adam with clipping.
  */
-function trainingStep(run: typeof runLayerReference, cfg: LayerConfig, shape: Shape, seed: number): { step: () => void; dispose: () => void } {
+function trainingStep(
+  run: typeof runLayerReference,
+  cfg: LayerConfig,
+  shape: Shape,
+  seed: number,
+): { step: () => void; dispose: () => void } {
   const params = initLayerParams(cfg, seed);
   const W = tf.variable(params.W);
   const b = tf.variable(params.b);
@@ -61,7 +81,10 @@ function trainingStep(run: typeof runLayerReference, cfg: LayerConfig, shape: Sh
   const adam = new FusedAdam([W, b], { lr: 1e-3, clipNorm: 1 });
   const step = () =>
     tf.tidy(() => {
-      const grads = tf.grads((w: tf.Tensor, bias: tf.Tensor) => run(cfg, { W: w as tf.Tensor2D, b: bias as tf.Tensor1D }, xs, state0).outputs)([W, b], R);
+      const grads = tf.grads(
+        (w: tf.Tensor, bias: tf.Tensor) =>
+          run(cfg, { W: w as tf.Tensor2D, b: bias as tf.Tensor1D }, xs, state0).outputs,
+      )([W, b], R);
       adam.step(grads);
     });
   const dispose = () => tf.dispose([W, b, xs, R, state0.h, ...(state0.c ? [state0.c] : [])]);
@@ -84,29 +107,61 @@ interface TorchRow {
 /** Best of two thread settings per entry: torch 1 thread + OpenBLAS 2, and the defaults. */
 function torchTimes(): { version: string; rows: TorchRow[]; note: string } | undefined {
   const script = fileURLToPath(new URL('../../bench/torch_ref.py', import.meta.url));
-  if (!existsSync('/usr/bin/python3') || spawnSync('/usr/bin/python3', ['-c', 'import torch']).status !== 0) return undefined;
-  const shapes = JSON.stringify(SHAPES.map(({ B, n, H, T, name }) => ({ B, n, H, T, iters: name === 'LM' ? 2 : 5 })));
+  if (
+    !existsSync('/usr/bin/python3') ||
+    spawnSync('/usr/bin/python3', ['-c', 'import torch']).status !== 0
+  )
+    return undefined;
+  const shapes = JSON.stringify(
+    SHAPES.map(({ B, n, H, T, name }) => ({ B, n, H, T, iters: name === 'LM' ? 2 : 5 })),
+  );
   const settings = [
-    { threads: '1', env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, label: 'torch 1 thread, OpenBLAS 2' },
+    {
+      threads: '1',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '2' },
+      label: 'torch 1 thread, OpenBLAS 2',
+    },
     { threads: '0', env: { ...process.env }, label: 'torch defaults' },
   ];
   let best: TorchRow[] | undefined;
   let version = '';
   for (const s of settings) {
-    const r = spawnSync('/usr/bin/python3', [script, '--threads', s.threads, '--shapes', shapes], { env: s.env, encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [script, '--threads', s.threads, '--shapes', shapes], {
+      env: s.env,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) {
       console.error(`torch_ref.py (${s.label}) failed: ${r.stderr.trim().split('\n').pop()}`);
       continue;
     }
     const out = JSON.parse(r.stdout) as { torch: string; results: TorchRow[] };
     version = out.torch;
-    console.log(`  torch ${s.label}: ${out.results.map((row) => `${row.shape.H}: LSTM ${row['nn.LSTM'].toFixed(0)} ms, GRU ${row['nn.GRU'].toFixed(0)} ms, UR step-by-step ${row['UR-LSTM step-by-step'].toFixed(0)} ms`).join('; ')}`);
-    best = best === undefined ? out.results : best.map((row, i) => {
-      const o = out.results[i];
-      return { ...row, 'nn.LSTM': Math.min(row['nn.LSTM'], o['nn.LSTM']), 'nn.GRU': Math.min(row['nn.GRU'], o['nn.GRU']), 'UR-LSTM step-by-step': Math.min(row['UR-LSTM step-by-step'], o['UR-LSTM step-by-step']) };
-    });
+    console.log(
+      `  torch ${s.label}: ${out.results.map((row) => `${row.shape.H}: LSTM ${row['nn.LSTM'].toFixed(0)} ms, GRU ${row['nn.GRU'].toFixed(0)} ms, UR step-by-step ${row['UR-LSTM step-by-step'].toFixed(0)} ms`).join('; ')}`,
+    );
+    best =
+      best === undefined
+        ? out.results
+        : best.map((row, i) => {
+            const o = out.results[i];
+            return {
+              ...row,
+              'nn.LSTM': Math.min(row['nn.LSTM'], o['nn.LSTM']),
+              'nn.GRU': Math.min(row['nn.GRU'], o['nn.GRU']),
+              'UR-LSTM step-by-step': Math.min(
+                row['UR-LSTM step-by-step'],
+                o['UR-LSTM step-by-step'],
+              ),
+            };
+          });
   }
-  return best === undefined ? undefined : { version, rows: best, note: 'best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and default threads' };
+  return best === undefined
+    ? undefined
+    : {
+        version,
+        rows: best,
+        note: 'best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and default threads',
+      };
 }
 
 function main(): void {
@@ -115,16 +170,23 @@ function main(): void {
     process.exit(1);
   }
   tf.setBackend('cpu');
-  console.log(`urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), tfjs ${tf.version.tfjs} cpu backend`);
+  console.log(
+    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), tfjs ${tf.version.tfjs} cpu backend`,
+  );
   console.log('Running PyTorch references...');
   const torch = torchTimes();
   const lines: string[] = [];
-  const header = '| shape | cell | kernels ms/iter | GFLOP/s | % of sgemm | torch ms/iter | kernels / torch | vs step-by-step torch UR-LSTM | tfjs reference ms/iter |';
+  const header =
+    '| shape | cell | kernels ms/iter | GFLOP/s | % of sgemm | torch ms/iter | kernels / torch | vs step-by-step torch UR-LSTM | tfjs reference ms/iter |';
   lines.push(header, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   SHAPES.forEach((shape, si) => {
     const sgemm = sgemmGflops(shape, 4 * shape.H);
-    console.log(`${shape.name} (B=${shape.B}, in=${shape.n}, H=${shape.H}, T=${shape.T}): sgemm [${shape.B}x${shape.H}]·[${shape.H}x${4 * shape.H}] ${sgemm.toFixed(1)} GFLOP/s`);
-    lines.push(`| ${shape.name} | sgemm ${shape.B}×${shape.H}·${shape.H}×${4 * shape.H} | | ${sgemm.toFixed(1)} | 100% | | | | |`);
+    console.log(
+      `${shape.name} (B=${shape.B}, in=${shape.n}, H=${shape.H}, T=${shape.T}): sgemm [${shape.B}x${shape.H}]·[${shape.H}x${4 * shape.H}] ${sgemm.toFixed(1)} GFLOP/s`,
+    );
+    lines.push(
+      `| ${shape.name} | sgemm ${shape.B}×${shape.H}·${shape.H}×${4 * shape.H} | | ${sgemm.toFixed(1)} | 100% | | | | |`,
+    );
     for (const { core, mechanism } of CONFIGS) {
       const cfg: LayerConfig = { core, mechanism, inputSize: shape.n, hiddenSize: shape.H };
       const { cols } = layerLayout(cfg);
@@ -144,17 +206,29 @@ function main(): void {
       }
       const row = torch?.rows[si];
       const torchMs = row ? (core === 'lstm' ? row['nn.LSTM'] : row['nn.GRU']) : undefined;
-      const stepwise = row && core === 'lstm' && mechanism === 'UR-' ? `${(row['UR-LSTM step-by-step'] / ms).toFixed(2)}× faster` : '';
-      const torchLabel = torchMs === undefined ? 'n/a' : `${torchMs.toFixed(1)} (nn.${core.toUpperCase()})`;
+      const stepwise =
+        row && core === 'lstm' && mechanism === 'UR-'
+          ? `${(row['UR-LSTM step-by-step'] / ms).toFixed(2)}× faster`
+          : '';
+      const torchLabel =
+        torchMs === undefined ? 'n/a' : `${torchMs.toFixed(1)} (nn.${core.toUpperCase()})`;
       const ratio = torchMs === undefined ? '' : `${(ms / torchMs).toFixed(2)}×`;
-      console.log(`  ${mechanism}${core.toUpperCase()}: ${ms.toFixed(1)} ms/iter, ${gflops.toFixed(1)} GFLOP/s${reference ? `, tfjs reference ${reference}` : ''}`);
-      lines.push(`| ${shape.name} | ${mechanism}${core.toUpperCase()} | ${ms.toFixed(1)} | ${gflops.toFixed(1)} | ${((100 * gflops) / sgemm).toFixed(0)}% | ${torchLabel} | ${ratio} | ${stepwise} | ${reference} |`);
+      console.log(
+        `  ${mechanism}${core.toUpperCase()}: ${ms.toFixed(1)} ms/iter, ${gflops.toFixed(1)} GFLOP/s${reference ? `, tfjs reference ${reference}` : ''}`,
+      );
+      lines.push(
+        `| ${shape.name} | ${mechanism}${core.toUpperCase()} | ${ms.toFixed(1)} | ${gflops.toFixed(1)} | ${((100 * gflops) / sgemm).toFixed(0)}% | ${torchLabel} | ${ratio} | ${stepwise} | ${reference} |`,
+      );
     }
   });
   console.log('');
   console.log(lines.join('\n'));
   console.log('');
-  console.log(torch ? `PyTorch ${torch.version}: ${torch.note}. Iteration = forward, loss <R, outputs>, BPTT, Adam.` : 'PyTorch not found under /usr/bin/python3: torch columns omitted.');
+  console.log(
+    torch
+      ? `PyTorch ${torch.version}: ${torch.note}. Iteration = forward, loss <R, outputs>, BPTT, Adam.`
+      : 'PyTorch not found under /usr/bin/python3: torch columns omitted.',
+  );
 }
 
 main();

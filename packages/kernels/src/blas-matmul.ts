@@ -31,12 +31,16 @@ function blasBatchMatMul(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const batchA = product(outerA);
   const batchB = product(outerB);
   const batch = product(outer);
-  if (!((batchA === batch || batchA === 1) && (batchB === batch || batchB === 1))) return fallback();
+  if (!((batchA === batch || batchA === 1) && (batchB === batch || batchB === 1)))
+    return fallback();
   const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
   const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
   const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-  if (K !== kB) throw new RangeError(`matMul: inner dimensions differ (${K} vs ${kB}) for shapes [${a.shape}] and [${b.shape}]`);
+  if (K !== kB)
+    throw new RangeError(
+      `matMul: inner dimensions differ (${K} vs ${kB}) for shapes [${a.shape}] and [${b.shape}]`,
+    );
   const av = backend.readSync(a.dataId);
   const bv = backend.readSync(b.dataId);
   if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return fallback();
@@ -48,7 +52,8 @@ function blasBatchMatMul(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
 export function registerBlasMatMul(): void {
   if (replaced !== undefined) return;
   const original = tf.getKernel('BatchMatMul', 'cpu');
-  if (original === undefined) throw new Error('BatchMatMul: the tfjs cpu backend kernel is not registered');
+  if (original === undefined)
+    throw new Error('BatchMatMul: the tfjs cpu backend kernel is not registered');
   replaced = original;
   tf.unregisterKernel('BatchMatMul', 'cpu');
   tf.registerKernel({ ...original, kernelFunc: blasBatchMatMul });

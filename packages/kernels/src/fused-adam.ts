@@ -26,10 +26,14 @@ export class FusedAdam {
 
   constructor(vars: tf.Variable[], opts: FusedAdamOptions) {
     requireNative('FusedAdam');
-    if (!Array.isArray(vars) || vars.some((v) => !(v instanceof tf.Variable) || v.dtype !== 'float32')) {
+    if (
+      !Array.isArray(vars) ||
+      vars.some((v) => !(v instanceof tf.Variable) || v.dtype !== 'float32')
+    ) {
       throw new TypeError('vars: expected an array of float32 tf.Variable');
     }
-    if (typeof opts?.lr !== 'number' || !(opts.lr > 0)) throw new RangeError(`opts.lr: expected a positive number, got ${opts?.lr}`);
+    if (typeof opts?.lr !== 'number' || !(opts.lr > 0))
+      throw new RangeError(`opts.lr: expected a positive number, got ${opts?.lr}`);
     this.options = { beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 0, ...opts };
     // In-place updates must not show through tensors that share a variable's
     // buffer (tf.variable(t) shares t's): give each variable a private copy.
@@ -53,15 +57,20 @@ export class FusedAdam {
     const g = this.vars.map((v, i) => {
       const t = Array.isArray(grads) ? grads[i] : grads[v.name];
       const label = Array.isArray(grads) ? `grads[${i}]` : `grads['${v.name}']`;
-      if (!(t instanceof tf.Tensor)) throw new TypeError(`${label}: expected a tf.Tensor for variable '${v.name}'`);
+      if (!(t instanceof tf.Tensor))
+        throw new TypeError(`${label}: expected a tf.Tensor for variable '${v.name}'`);
       if (t.size !== v.size || t.dtype !== 'float32') {
-        throw new RangeError(`${label}: expected a float32 tensor of shape [${v.shape}], got ${t.dtype} [${t.shape}]`);
+        throw new RangeError(
+          `${label}: expected a float32 tensor of shape [${v.shape}], got ${t.dtype} [${t.shape}]`,
+        );
       }
       const values = t.dataSync();
       return values instanceof Float32Array ? values : Float32Array.from(values);
     });
     const inPlace = tf.getBackend() === 'cpu';
-    const params = this.vars.map((v) => (inPlace ? this.ownBuffer(v) : Float32Array.from(v.dataSync())));
+    const params = this.vars.map((v) =>
+      inPlace ? this.ownBuffer(v) : Float32Array.from(v.dataSync()),
+    );
     this.steps += 1;
     const o = this.options;
     const gradNorm = addon.adamStep(params, g, this.m, this.v, {
@@ -72,14 +81,17 @@ export class FusedAdam {
       clipNorm: o.clipNorm,
       step: this.steps,
     });
-    if (!inPlace) this.vars.forEach((v, i) => v.assign(tf.tensor(params[i], v.shape)));
+    if (!inPlace) {
+      for (const [i, v] of this.vars.entries()) v.assign(tf.tensor(params[i], v.shape));
+    }
     return { gradNorm };
   }
 
   private ownBuffer(v: tf.Variable): Float32Array {
     const backend = tf.backend() as unknown as CpuData;
     const values = backend.data.get(v.dataId).values;
-    if (!(values instanceof Float32Array)) throw new Error(`FusedAdam: variable '${v.name}' has no float32 buffer on the cpu backend`);
+    if (!(values instanceof Float32Array))
+      throw new Error(`FusedAdam: variable '${v.name}' has no float32 buffer on the cpu backend`);
     return values;
   }
 }

@@ -13,7 +13,10 @@ import {
 import { type NativeLayerSpec, requireNative } from './native.js';
 
 function expectShape(t: tf.Tensor | undefined, shape: number[], name: string): void {
-  if (!(t instanceof tf.Tensor)) throw new TypeError(`${name}: expected a tf.Tensor of shape [${shape}], got ${t === undefined ? 'undefined' : typeof t}`);
+  if (!(t instanceof tf.Tensor))
+    throw new TypeError(
+      `${name}: expected a tf.Tensor of shape [${shape}], got ${t === undefined ? 'undefined' : typeof t}`,
+    );
   if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
     throw new RangeError(`${name}: expected shape [${shape}], got [${t.shape}]`);
   }
@@ -56,11 +59,18 @@ function rows(x: tf.Tensor3D, start: number, count: number): tf.Tensor3D {
  * per step, the pointwise gate math fused, and BPTT in one call as the op's
  * gradient (for xs, W, b, bOffset, h0 and c0).
  */
-export function runLayerFused(cfg: LayerConfig, params: LayerParams, xs: tf.Tensor3D, state0: State, extras?: SequenceExtras): SequenceResult {
+export function runLayerFused(
+  cfg: LayerConfig,
+  params: LayerParams,
+  xs: tf.Tensor3D,
+  state0: State,
+  extras?: SequenceExtras,
+): SequenceResult {
   const addon = requireNative('runLayerFused');
   const r = resolveLayerConfig(cfg);
   const { cols } = layerLayout(r);
-  if (!(xs instanceof tf.Tensor) || xs.rank !== 3) throw new RangeError(`xs: expected a [T, B, ${r.inputSize}] tensor`);
+  if (!(xs instanceof tf.Tensor) || xs.rank !== 3)
+    throw new RangeError(`xs: expected a [T, B, ${r.inputSize}] tensor`);
   const [T, B] = xs.shape;
   const n = r.inputSize;
   const d = r.hiddenSize;
@@ -75,7 +85,15 @@ export function runLayerFused(cfg: LayerConfig, params: LayerParams, xs: tf.Tens
   if (extras?.zoneoutC !== undefined) expectShape(extras.zoneoutC, [T, B, d], 'extras.zoneoutC');
   if (extras?.zoneoutH !== undefined) expectShape(extras.zoneoutH, [T, B, d], 'extras.zoneoutH');
 
-  const spec: NativeLayerSpec = { core: r.core, mechanism: r.mechanism, inputSize: n, hiddenSize: d, downsize: r.downsize, batch: B, steps: T };
+  const spec: NativeLayerSpec = {
+    core: r.core,
+    mechanism: r.mechanism,
+    inputSize: n,
+    hiddenSize: d,
+    downsize: r.downsize,
+    batch: B,
+    steps: T,
+  };
   const reset = extras?.reset === undefined ? null : floats(extras.reset);
   const zoneoutC = lstm && extras?.zoneoutC !== undefined ? floats(extras.zoneoutC) : null;
   const zoneoutH = extras?.zoneoutH === undefined ? null : floats(extras.zoneoutH);
@@ -87,13 +105,35 @@ export function runLayerFused(cfg: LayerConfig, params: LayerParams, xs: tf.Tens
     const [x, W, bias, h0, c0] = args as tf.Tensor[];
     const Wv = floats(W);
     const xv = floats(x);
-    const f = addon.layerForward(spec, Wv, floats(bias), xv, floats(h0), lstm ? floats(c0) : null, reset, zoneoutC, zoneoutH);
+    const f = addon.layerForward(
+      spec,
+      Wv,
+      floats(bias),
+      xv,
+      floats(h0),
+      lstm ? floats(c0) : null,
+      reset,
+      zoneoutC,
+      zoneoutH,
+    );
     const value = tf.tensor3d(f.packed, [lstm ? T + 1 : T, B, d]);
     const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
       const dv = floats(dy);
-      const g = addon.layerBackward(f.tape, Wv, xv, dv.subarray(0, T * block), null, lstm ? dv.subarray(T * block) : null);
-      const grads = [tf.tensor3d(g.dxs, [T, B, n]), tf.tensor2d(g.dW, [n + d, cols]), tf.tensor1d(g.db), tf.tensor2d(g.dh0, [B, d])];
-      if (lstm) grads.push(tf.tensor2d(g.dc0!, [B, d]));
+      const g = addon.layerBackward(
+        f.tape,
+        Wv,
+        xv,
+        dv.subarray(0, T * block),
+        null,
+        lstm ? dv.subarray(T * block) : null,
+      );
+      const grads = [
+        tf.tensor3d(g.dxs, [T, B, n]),
+        tf.tensor2d(g.dW, [n + d, cols]),
+        tf.tensor1d(g.db),
+        tf.tensor2d(g.dh0, [B, d]),
+      ];
+      if (g.dc0 !== undefined) grads.push(tf.tensor2d(g.dc0, [B, d]));
       return grads;
     };
     return { value, gradFunc };

@@ -1,8 +1,8 @@
-export { nativeAvailable, nativeLoadError } from './native.js';
-export { runLayerFused } from './fused-layer.js';
-export { softmaxCrossEntropy } from './softmax-xent.js';
-export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
 export { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
+export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
+export { runLayerFused } from './fused-layer.js';
+export { nativeAvailable, nativeLoadError } from './native.js';
+export { softmaxCrossEntropy } from './softmax-xent.js';
 export { useNativeKernels, useReferenceKernels } from './use-native.js';
 
 import { native, nativeLoadError } from './native.js';
@@ -14,7 +14,8 @@ export function nativeThreads(): number {
 
 /** Measured OpenBLAS sgemm GFLOP/s of [M, K]·[K, N] with the kernels' thread setting (a benchmark yardstick). */
 export function measureSgemmGflops(M: number, N: number, K: number, reps = 50): number {
-  if (native === undefined) throw new Error(`measureSgemmGflops: the native kernels are not available: ${nativeLoadError}`);
+  if (native === undefined)
+    throw new Error(`measureSgemmGflops: the native kernels are not available: ${nativeLoadError}`);
   return native.sgemmGflops(M, N, K, reps);
 }
 

@@ -65,8 +65,18 @@ export interface NativeAddon {
     dh: Float32Array | null,
     dc: Float32Array | null,
   ): NativeBackwardResult;
-  softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, numClasses: number): { loss: number; dLogits: Float32Array };
-  adamStep(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], options: NativeAdamOptions): number;
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    targets: Int32Array,
+    numClasses: number,
+  ): { loss: number; dLogits: Float32Array };
+  adamStep(
+    params: Float32Array[],
+    grads: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    options: NativeAdamOptions,
+  ): number;
   matmul(
     a: Float32Array,
     b: Float32Array,
@@ -90,7 +100,9 @@ function load(): { addon?: NativeAddon; error?: string } {
   try {
     return { addon: require(path) as NativeAddon };
   } catch (e) {
-    return { error: `cannot load ${path} (${(e as Error).message.split('\n')[0]}); build it with \`npm run build:native -w @urgate/kernels\`` };
+    return {
+      error: `cannot load ${path} (${(e as Error).message.split('\n')[0]}); build it with \`npm run build:native -w @urgate/kernels\``,
+    };
   }
 }
 
@@ -104,6 +116,7 @@ export const nativeLoadError: string | undefined = loaded.error;
 
 /** The addon, or a clear error for callers that cannot work without it. */
 export function requireNative(what: string): NativeAddon {
-  if (native === undefined) throw new Error(`${what}: the native kernels are not available: ${nativeLoadError}`);
+  if (native === undefined)
+    throw new Error(`${what}: the native kernels are not available: ${nativeLoadError}`);
   return native;
 }

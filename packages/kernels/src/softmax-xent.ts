@@ -7,18 +7,31 @@ import { requireNative } from './native.js';
 /** mean over rows of -log softmax(logits)[target]; logits [N, V], targets int32 [N] in [0, V). */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   const addon = requireNative('softmaxCrossEntropy');
-  if (!(logits instanceof tf.Tensor) || logits.rank !== 2) throw new RangeError('logits: expected a [N, V] tensor');
-  if (logits.dtype !== 'float32') throw new TypeError(`logits: expected dtype float32, got ${logits.dtype}`);
-  if (!(targets instanceof tf.Tensor) || targets.rank !== 1 || targets.shape[0] !== logits.shape[0]) {
-    throw new RangeError(`targets: expected a [${logits.shape[0]}] tensor (one class per row of logits)`);
+  if (!(logits instanceof tf.Tensor) || logits.rank !== 2)
+    throw new RangeError('logits: expected a [N, V] tensor');
+  if (logits.dtype !== 'float32')
+    throw new TypeError(`logits: expected dtype float32, got ${logits.dtype}`);
+  if (
+    !(targets instanceof tf.Tensor) ||
+    targets.rank !== 1 ||
+    targets.shape[0] !== logits.shape[0]
+  ) {
+    throw new RangeError(
+      `targets: expected a [${logits.shape[0]}] tensor (one class per row of logits)`,
+    );
   }
-  if (targets.dtype !== 'int32') throw new TypeError(`targets: expected dtype int32, got ${targets.dtype}`);
+  if (targets.dtype !== 'int32')
+    throw new TypeError(`targets: expected dtype int32, got ${targets.dtype}`);
   const V = logits.shape[1];
   const t = targets.dataSync() as Int32Array;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x = args[0] as tf.Tensor;
     const v = x.dataSync();
-    const { loss, dLogits } = addon.softmaxCrossEntropy(v instanceof Float32Array ? v : Float32Array.from(v), t, V);
+    const { loss, dLogits } = addon.softmaxCrossEntropy(
+      v instanceof Float32Array ? v : Float32Array.from(v),
+      t,
+      V,
+    );
     return {
       value: tf.scalar(loss),
       gradFunc: (dy: tf.Tensor) => tf.tensor2d(dLogits, logits.shape).mul(dy),

@@ -12,7 +12,10 @@ let warned = false;
  */
 export function useNativeKernels(): boolean {
   if (!nativeAvailable) {
-    if (!warned) console.warn(`@urgate/kernels: native kernels unavailable, using the tfjs reference: ${nativeLoadError}`);
+    if (!warned)
+      console.warn(
+        `@urgate/kernels: native kernels unavailable, using the tfjs reference: ${nativeLoadError}`,
+      );
     warned = true;
     return false;
   }

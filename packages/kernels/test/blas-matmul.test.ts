@@ -16,35 +16,56 @@ const CASES: { a: number[]; b: number[]; transposeA: boolean; transposeB: boolea
   { a: [2, 1, 5, 7], b: [1, 3, 7, 4], transposeA: false, transposeB: false }, // general broadcast: falls back
 ];
 
-describe.skipIf(!nativeAvailable)(`BLAS BatchMatMul${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`, () => {
-  afterAll(() => unregisterBlasMatMul());
+describe.skipIf(!nativeAvailable)(
+  `BLAS BatchMatMul${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`,
+  () => {
+    afterAll(() => unregisterBlasMatMul());
 
-  it('equals the tfjs kernel with transposes and batch broadcasting, and in gradients', () => {
-    const rng = new Lcg(9);
-    const inputs = CASES.map((c) => ({
-      ...c,
-      A: tf.tensor(rng.array(c.a.reduce((x, y) => x * y, 1), 2), c.a),
-      B: tf.tensor(rng.array(c.b.reduce((x, y) => x * y, 1), 2), c.b),
-    }));
-    const run = () =>
-      inputs.map(({ A, B, transposeA, transposeB }) => {
-        const out = tf.matMul(A, B, transposeA, transposeB);
-        // tfjs' own BatchMatMul gradient does not reduce broadcast batch dimensions
-        if (A.shape.slice(0, -2).join() !== B.shape.slice(0, -2).join()) return { out };
-        const f = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, transposeA, transposeB).square().sum();
-        const [ga, gb] = tf.grads(f)([A, B]);
-        return { out, ga, gb };
+    it('equals the tfjs kernel with transposes and batch broadcasting, and in gradients', () => {
+      const rng = new Lcg(9);
+      const inputs = CASES.map((c) => ({
+        ...c,
+        A: tf.tensor(
+          rng.array(
+            c.a.reduce((x, y) => x * y, 1),
+            2,
+          ),
+          c.a,
+        ),
+        B: tf.tensor(
+          rng.array(
+            c.b.reduce((x, y) => x * y, 1),
+            2,
+          ),
+          c.b,
+        ),
+      }));
+      const run = () =>
+        inputs.map(({ A, B, transposeA, transposeB }) => {
+          const out = tf.matMul(A, B, transposeA, transposeB);
+          // tfjs' own BatchMatMul gradient does not reduce broadcast batch dimensions
+          if (A.shape.slice(0, -2).join() !== B.shape.slice(0, -2).join()) return { out };
+          const f = (a: tf.Tensor, b: tf.Tensor) =>
+            tf.matMul(a, b, transposeA, transposeB).square().sum();
+          const [ga, gb] = tf.grads(f)([A, B]);
+          return { out, ga, gb };
+        });
+      const expected = run();
+      registerBlasMatMul();
+      expect(tf.getKernel('BatchMatMul', 'cpu')?.kernelFunc.name).toBe('blasBatchMatMul');
+      const actual = run();
+      actual.forEach((r, i) => {
+        expect(r.out.shape, `case ${i}`).toEqual(expected[i].out.shape);
+        for (const key of ['out', 'ga', 'gb'] as const) {
+          const got = r[key];
+          const want = expected[i][key];
+          if (got === undefined || want === undefined) continue;
+          expect(
+            closeness(got.dataSync(), want.dataSync(), 1e-5, 1e-5),
+            `case ${i} ${key}`,
+          ).toBeLessThanOrEqual(1);
+        }
       });
-    const expected = run();
-    registerBlasMatMul();
-    expect(tf.getKernel('BatchMatMul', 'cpu')?.kernelFunc.name).toBe('blasBatchMatMul');
-    const actual = run();
-    actual.forEach((r, i) => {
-      expect(r.out.shape, `case ${i}`).toEqual(expected[i].out.shape);
-      for (const key of ['out', 'ga', 'gb'] as const) {
-        if (r[key] === undefined) continue;
-        expect(closeness(r[key]!.dataSync(), expected[i][key]!.dataSync(), 1e-5, 1e-5), `case ${i} ${key}`).toBeLessThanOrEqual(1);
-      }
     });
-  });
-});
+  },
+);

@@ -6,7 +6,17 @@
 // Tolerance: every element satisfies |native - reference| <= ATOL + RTOL·|reference|
 // with RTOL = 1e-4 and ATOL = 1e-5 (values and gradients are O(1)).
 import * as tf from '@tensorflow/tfjs';
-import { type Core, initLayerParams, type LayerConfig, MECHANISMS, type Mechanism, runLayerReference, type SequenceExtras, type SequenceResult, zoneoutMasks } from '@urgate/cells';
+import {
+  type Core,
+  initLayerParams,
+  type LayerConfig,
+  MECHANISMS,
+  type Mechanism,
+  runLayerReference,
+  type SequenceExtras,
+  type SequenceResult,
+  zoneoutMasks,
+} from '@urgate/cells';
 import { describe, expect, it } from 'vitest';
 import { runLayerFused } from '../src/fused-layer.js';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
@@ -22,7 +32,12 @@ const d = 20;
 type Run = typeof runLayerReference;
 
 /** Outputs, final state and gradients of L = <R, outputs> + <Rh, h_T> + <Rc, c_T>. */
-function evaluate(run: Run, cfg: LayerConfig, seed: number, withExtras: boolean): Record<string, Float32Array> {
+function evaluate(
+  run: Run,
+  cfg: LayerConfig,
+  seed: number,
+  withExtras: boolean,
+): Record<string, Float32Array> {
   return tf.tidy(() => {
     const rng = new Lcg(seed);
     const params = initLayerParams(cfg, seed);
@@ -35,7 +50,10 @@ function evaluate(run: Run, cfg: LayerConfig, seed: number, withExtras: boolean)
     const Rc = tf.tensor2d(rng.array(B * d, 1), [B, d]);
     const extras: SequenceExtras = {};
     if (withExtras) {
-      extras.reset = tf.tensor2d(Float32Array.from({ length: T * B }, (_, i) => (i % 5 === 2 ? 1 : 0)), [T, B]);
+      extras.reset = tf.tensor2d(
+        Float32Array.from({ length: T * B }, (_, i) => (i % 5 === 2 ? 1 : 0)),
+        [T, B],
+      );
       extras.zoneoutH = zoneoutMasks(0.3, [T, B, d], seed + 1) as tf.Tensor3D;
       if (lstm) extras.zoneoutC = zoneoutMasks(0.5, [T, B, d], seed + 2) as tf.Tensor3D;
     }
@@ -53,7 +71,9 @@ function evaluate(run: Run, cfg: LayerConfig, seed: number, withExtras: boolean)
       if (lstm) l = l.add((forward.state.c as tf.Tensor2D).mul(Rc).sum());
       return l as tf.Scalar;
     };
-    const [gx, gW, gb, gh, gc] = tf.grads(loss)(lstm ? [xs, params.W, params.b, h0, c0] : [xs, params.W, params.b, h0]);
+    const [gx, gW, gb, gh, gc] = tf.grads(loss)(
+      lstm ? [xs, params.W, params.b, h0, c0] : [xs, params.W, params.b, h0],
+    );
     out.dxs = gx.dataSync() as Float32Array;
     out.dW = gW.dataSync() as Float32Array;
     out.db = gb.dataSync() as Float32Array;
@@ -63,22 +83,32 @@ function evaluate(run: Run, cfg: LayerConfig, seed: number, withExtras: boolean)
   });
 }
 
-describe.skipIf(!nativeAvailable)(`runLayerFused vs runLayerReference${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`, () => {
-  for (const core of ['lstm', 'gru'] as Core[]) {
-    for (const mechanism of MECHANISMS as Mechanism[]) {
-      for (const withExtras of [false, true]) {
-        // UGI mechanisms also run with the fixed gate offset, covering bOffset.
-        const fixedGateOffset = mechanism.startsWith('U');
-        const cfg: LayerConfig = { core, mechanism, inputSize: n, hiddenSize: d, downsize: 4, fixedGateOffset };
-        it(`${core} ${mechanism}${withExtras ? ' with zoneout + reset rows' : ''}${fixedGateOffset ? ' (bOffset)' : ''}`, () => {
-          const seed = 11 + MECHANISMS.indexOf(mechanism);
-          const expected = evaluate(runLayerReference, cfg, seed, withExtras);
-          const actual = evaluate(runLayerFused, cfg, seed, withExtras);
-          for (const key of Object.keys(expected)) {
-            expect(closeness(actual[key], expected[key], RTOL, ATOL), key).toBeLessThanOrEqual(1);
-          }
-        });
+describe.skipIf(!nativeAvailable)(
+  `runLayerFused vs runLayerReference${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`,
+  () => {
+    for (const core of ['lstm', 'gru'] as Core[]) {
+      for (const mechanism of MECHANISMS as Mechanism[]) {
+        for (const withExtras of [false, true]) {
+          // UGI mechanisms also run with the fixed gate offset, covering bOffset.
+          const fixedGateOffset = mechanism.startsWith('U');
+          const cfg: LayerConfig = {
+            core,
+            mechanism,
+            inputSize: n,
+            hiddenSize: d,
+            downsize: 4,
+            fixedGateOffset,
+          };
+          it(`${core} ${mechanism}${withExtras ? ' with zoneout + reset rows' : ''}${fixedGateOffset ? ' (bOffset)' : ''}`, () => {
+            const seed = 11 + MECHANISMS.indexOf(mechanism);
+            const expected = evaluate(runLayerReference, cfg, seed, withExtras);
+            const actual = evaluate(runLayerFused, cfg, seed, withExtras);
+            for (const key of Object.keys(expected)) {
+              expect(closeness(actual[key], expected[key], RTOL, ATOL), key).toBeLessThanOrEqual(1);
+            }
+          });
+        }
       }
     }
-  }
-});
+  },
+);

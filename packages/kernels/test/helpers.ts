@@ -24,7 +24,12 @@ export class Lcg {
 }
 
 /** cols of LAYOUT.md's "Block order" table. */
-export function columns(core: 'lstm' | 'gru', mechanism: string, d: number, downsize: number): number {
+export function columns(
+  core: 'lstm' | 'gru',
+  mechanism: string,
+  d: number,
+  downsize: number,
+): number {
   const masters = mechanism === 'OM-' || mechanism === 'UM-' ? 2 * (d / downsize) : 0;
   const refine = mechanism === 'R-' || mechanism === 'UR-' || mechanism === 'OR-';
   if (core === 'lstm') return 4 * d + masters;
@@ -35,13 +40,20 @@ export function columns(core: 'lstm' | 'gru', mechanism: string, d: number, down
  * numpy-style allclose: every |actual - expected| <= atol + rtol * |expected|.
  * Returns the worst violation ratio (<= 1 passes) for a readable failure.
  */
-export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs ${expected.length}`);
+export function closeness(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+): number {
+  if (actual.length !== expected.length)
+    throw new Error(`length ${actual.length} vs ${expected.length}`);
   let worst = 0;
   for (let i = 0; i < actual.length; i++) {
     const bound = atol + rtol * Math.abs(expected[i]);
     const diff = Math.abs(actual[i] - expected[i]);
-    if (!(diff <= bound)) worst = Math.max(worst, Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff / bound);
+    if (!(diff <= bound))
+      worst = Math.max(worst, Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff / bound);
   }
   return worst;
 }

@@ -5,11 +5,14 @@ import { runLayerFused } from '../src/fused-layer.js';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
 import { useNativeKernels, useReferenceKernels } from '../src/use-native.js';
 
-describe.skipIf(!nativeAvailable)(`useNativeKernels${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`, () => {
-  it('registers runLayerFused as cells sequence kernel and undoes it', () => {
-    expect(useNativeKernels()).toBe(true);
-    expect(registeredSequenceKernel()).toBe(runLayerFused);
-    useReferenceKernels();
-    expect(registeredSequenceKernel()).toBeNull();
-  });
-});
+describe.skipIf(!nativeAvailable)(
+  `useNativeKernels${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`,
+  () => {
+    it('registers runLayerFused as cells sequence kernel and undoes it', () => {
+      expect(useNativeKernels()).toBe(true);
+      expect(registeredSequenceKernel()).toBe(runLayerFused);
+      useReferenceKernels();
+      expect(registeredSequenceKernel()).toBeNull();
+    });
+  },
+);
