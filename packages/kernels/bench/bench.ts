@@ -196,7 +196,7 @@ function main(): void {
       // forward 2·T·B·(n+H)·cols, backward twice that (dA·Whᵀ, dW, dxs)
       const gflops = (6 * shape.T * shape.B * (shape.n + shape.H) * cols) / (ms * 1e6);
       let reference = '';
-      if (shape.name === 'small' && core === 'lstm' && mechanism === 'UR-') {
+      if (shape.name === 'small') {
         const ref = trainingStep(runLayerReference, cfg, shape, 1);
         const t0 = performance.now();
         ref.step();

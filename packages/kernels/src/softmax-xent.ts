@@ -34,7 +34,13 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): 
     );
     return {
       value: tf.scalar(loss),
-      gradFunc: (dy: tf.Tensor) => tf.tensor2d(dLogits, logits.shape).mul(dy),
+      gradFunc: (dy: tf.Tensor) => {
+        // dy is a scalar: scale in a plain loop (tfjs' scalar-broadcast mul on
+        // the cpu backend walks [N, V] with index arithmetic per element)
+        const scale = dy.dataSync()[0];
+        const g = scale === 1 ? dLogits : dLogits.map((v) => v * scale);
+        return tf.tensor2d(g, logits.shape);
+      },
     };
   });
   return op(logits) as tf.Scalar;
