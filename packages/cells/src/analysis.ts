@@ -47,6 +47,8 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   const at = q * (sorted.length - 1);
   const lo = Math.floor(at);
   const hi = Math.min(lo + 1, sorted.length - 1);
+  // Decay periods may be infinite (F = 1): never interpolate between equal or infinite ends.
+  if (at === lo || sorted[hi] === sorted[lo] || !Number.isFinite(sorted[hi])) return at === lo ? sorted[lo] : sorted[hi];
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
@@ -81,7 +83,8 @@ export function sampleInitialForget(mechanism: Mechanism, options: InitialGateOp
     for (const blk of p.layout.blocks) pre[blk.name] = a.slice([0, blk.offset], [batch, blk.width]);
     return gate(cfg.mechanism, cfg.core, pre, cfg.downsize).forget.mean(0);
   });
-  const values = Float64Array.from(forget.dataSync());
+  // Clamp float32 rounding (a cumax's last unit can come out as 1 + 1e-7): F = 1 means D = ∞.
+  const values = Float64Array.from(forget.dataSync(), (f) => Math.min(1, Math.max(0, f)));
   forget.dispose();
   return { mechanism, forget: values, decay: values.map((f) => 1 / (1 - f)) };
 }

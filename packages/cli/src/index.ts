@@ -1,1 +1,1 @@
-export {};
+export * from './commands/gates.js';

@@ -23,7 +23,7 @@ export interface PngOptions {
 export function svgToPng(svg: string, options: PngOptions = {}): Uint8Array {
   const scale = options.scale ?? 2;
   if (!(scale > 0)) throw new Error(`scale: expected a positive number, got ${JSON.stringify(options.scale)}`);
-  return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true }, background: 'white' }).render().asPng();
+  return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true, sansSerifFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
 }
 
 async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
