@@ -67,5 +67,40 @@ describe.skipIf(!nativeAvailable)(
         }
       });
     });
+
+    it('fused matMul (bias, relu: the Dense layer path) equals the tfjs kernel, with gradients', () => {
+      unregisterBlasMatMul();
+      const rng = new Lcg(4);
+      const a = tf.tensor2d(rng.array(6 * 5, 2), [6, 5]);
+      const w = tf.tensor2d(rng.array(7 * 5, 2), [7, 5]);
+      const bias = tf.tensor1d(rng.array(7, 2));
+      const cases = ['linear', 'relu', 'elu'] as const; // elu falls back to tfjs
+      const run = () =>
+        cases.map((activation) => {
+          const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+            tf.fused.matMul({
+              a: x as tf.Tensor2D,
+              b: y as tf.Tensor2D,
+              transposeB: true,
+              bias: z,
+              activation,
+            });
+          const [ga, gw, gb] = tf.grads((x, y, z) => f(x, y, z).square().sum())([a, w, bias]);
+          return [f(a, w, bias), ga, gw, gb];
+        });
+      const expected = run();
+      registerBlasMatMul();
+      expect(tf.getKernel('_FusedMatMul', 'cpu')?.kernelFunc.name).toBe('blasFusedMatMul');
+      const actual = run();
+      for (const [i, tensors] of actual.entries()) {
+        for (const [j, t] of tensors.entries()) {
+          const want = expected[i][j].dataSync();
+          expect(
+            closeness(t.dataSync(), want, 1e-5, 1e-5),
+            `${cases[i]} output ${j}`,
+          ).toBeLessThanOrEqual(1);
+        }
+      }
+    });
   },
 );
