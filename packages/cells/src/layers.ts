@@ -34,6 +34,10 @@ abstract class GatedCell extends tf.layers.Layer {
   readonly seed: number;
   private readonly options: Pick<LayerConfig, 'downsize' | 'tMax' | 'fixedGateOffset'>;
   private resolved?: ResolvedLayerConfig;
+  // Declared so the cell satisfies tfjs' RNNCell type for tf.layers.rnn({cell}); the gated
+  // cells have no dropout of their own (zoneout lives in runLayer's extras).
+  dropoutMask!: tf.Tensor | tf.Tensor[];
+  recurrentDropoutMask!: tf.Tensor | tf.Tensor[];
   private W?: LayerVariable;
   private b?: LayerVariable;
   private bOffset?: LayerVariable;
