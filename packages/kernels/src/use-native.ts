@@ -7,7 +7,7 @@ let warned = false;
 
 /**
  * Routes @urgate/cells' runLayer through runLayerFused and the tfjs cpu
- * backend's BatchMatMul through OpenBLAS. Returns false (warning once) when
+ * backend's BatchMatMul and _FusedMatMul through OpenBLAS. Returns false (warning once) when
  * the addon is not built; everything then keeps running on the references.
  */
 export function useNativeKernels(): boolean {
