@@ -46,6 +46,12 @@ void ValidateShape(const LayerShape& s) {
   positive(s.hidden, "hiddenSize");
   positive(s.batch, "batch");
   positive(s.steps, "steps");
+  // OpenBLAS takes 32-bit dimensions: the T * B rows of the whole-sequence
+  // gemms times their widest operand must stay below 2^31 elements.
+  const long long rows = static_cast<long long>(s.steps) * s.batch;
+  const long long width = 4LL * s.hidden + 2LL * s.hidden + s.input;
+  if (rows * width >= (1LL << 31) || static_cast<long long>(s.input + s.hidden) * width >= (1LL << 31))
+    throw std::invalid_argument("steps: steps * batch * (6 * hiddenSize + inputSize) must stay below 2^31 elements");
   if (HasMaster(s.family)) {
     positive(s.downsize, "downsize");
     if (s.hidden % s.downsize != 0)

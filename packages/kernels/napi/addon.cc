@@ -61,7 +61,7 @@ int Int(const Napi::Object& o, const char* key, int fallback = -1) {
   if (v.IsUndefined() && fallback >= 0) return fallback;
   if (!v.IsNumber()) ThrowType(o.Env(), std::string("spec.") + key, "an integer", v);
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int>(d)) || d < 0)
+  if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int>(d)))
     throw Napi::RangeError::New(o.Env(), std::string("spec.") + key + ": expected a non-negative integer, got " +
                                              std::to_string(d));
   return static_cast<int>(d);
@@ -316,13 +316,28 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Any C++ exception a kernel raises (allocation failure, thread creation)
+// becomes a JavaScript error instead of terminating the process.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(info.Env(), "out of memory for the requested sizes");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("layerForward", Napi::Function::New(env, LayerForward));
-  exports.Set("layerBackward", Napi::Function::New(env, LayerBackward));
-  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy));
-  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
-  exports.Set("matmul", Napi::Function::New(env, MatMul));
-  exports.Set("sgemmGflops", Napi::Function::New(env, SgemmGflops));
+  exports.Set("layerForward", Napi::Function::New(env, Guarded<LayerForward>));
+  exports.Set("layerBackward", Napi::Function::New(env, Guarded<LayerBackward>));
+  exports.Set("softmaxCrossEntropy", Napi::Function::New(env, Guarded<SoftmaxCrossEntropy>));
+  exports.Set("adamStep", Napi::Function::New(env, Guarded<AdamStep>));
+  exports.Set("matmul", Napi::Function::New(env, Guarded<MatMul>));
+  exports.Set("sgemmGflops", Napi::Function::New(env, Guarded<SgemmGflops>));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   return exports;

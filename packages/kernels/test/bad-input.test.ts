@@ -76,6 +76,9 @@ describe.skipIf(native === undefined)(
         k.layerForward({ ...spec, hiddenSize: 4.5 }, W, b, xs, h0, c0, null, null, null),
       ).toThrow(/^spec.hiddenSize/);
       expect(() =>
+        k.layerForward({ ...spec, steps: 1e9 }, W, b, xs, h0, c0, null, null, null),
+      ).toThrow(/^spec.steps: steps \* batch/);
+      expect(() =>
         k.layerForward(
           { ...spec, mechanism: 'OM-', downsize: 3 },
           W,
