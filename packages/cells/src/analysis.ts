@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveLayerConfig } from './config.js';
 import { gate, type PreActivations, refineGate } from './gate.js';
 import { initLayerParams } from './init.js';
-import { type Core, type Mechanism, MECHANISMS } from './mechanisms.js';
+import { type Core, MECHANISMS, type Mechanism } from './mechanisms.js';
 import { SeededRandom } from './random.js';
 import { prepareParams } from './step.js';
 
@@ -48,7 +48,8 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   const lo = Math.floor(at);
   const hi = Math.min(lo + 1, sorted.length - 1);
   // Decay periods may be infinite (F = 1): never interpolate between equal or infinite ends.
-  if (at === lo || sorted[hi] === sorted[lo] || !Number.isFinite(sorted[hi])) return at === lo ? sorted[lo] : sorted[hi];
+  if (at === lo || sorted[hi] === sorted[lo] || !Number.isFinite(sorted[hi]))
+    return at === lo ? sorted[lo] : sorted[hi];
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
 }
 
@@ -59,7 +60,10 @@ export function summarize(values: ArrayLike<number>): DistributionSummary {
 }
 
 /** Per-unit effective forget activations at initialisation for one mechanism. */
-export function sampleInitialForget(mechanism: Mechanism, options: InitialGateOptions): InitialGateSample {
+export function sampleInitialForget(
+  mechanism: Mechanism,
+  options: InitialGateOptions,
+): InitialGateSample {
   const { core, hiddenSize, batch = 64, seed = 0, inputScale = 1 } = options;
   const cfg = resolveLayerConfig({
     core,
@@ -69,14 +73,22 @@ export function sampleInitialForget(mechanism: Mechanism, options: InitialGateOp
     downsize: options.downsize,
     tMax: options.tMax,
   });
-  if (!Number.isInteger(batch) || batch <= 0) throw new Error(`batch: expected a positive integer, got ${JSON.stringify(batch)}`);
-  if (typeof inputScale !== 'number' || !(inputScale >= 0)) throw new Error(`inputScale: expected a non-negative number, got ${JSON.stringify(inputScale)}`);
+  if (!Number.isInteger(batch) || batch <= 0)
+    throw new Error(`batch: expected a positive integer, got ${JSON.stringify(batch)}`);
+  if (typeof inputScale !== 'number' || !(inputScale >= 0))
+    throw new Error(
+      `inputScale: expected a non-negative number, got ${JSON.stringify(inputScale)}`,
+    );
   const forget = tf.tidy(() => {
     const params = initLayerParams(cfg, seed);
     const p = prepareParams(cfg, params);
     const rng = new SeededRandom(seed + 1);
     // Box–Muller normals from the seeded generator, so the sample is backend independent.
-    const x = Float32Array.from({ length: batch * cfg.inputSize }, () => inputScale * Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next()));
+    const x = Float32Array.from(
+      { length: batch * cfg.inputSize },
+      () =>
+        inputScale * Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next()),
+    );
     // From the zero state the recurrent rows contribute nothing: a = x·W_x + b.
     const a = tf.tensor2d(x, [batch, cfg.inputSize]).matMul(p.Wx).add(p.bias) as tf.Tensor2D;
     const pre: PreActivations = {};
@@ -89,17 +101,27 @@ export function sampleInitialForget(mechanism: Mechanism, options: InitialGateOp
   return { mechanism, forget: values, decay: values.map((f) => 1 / (1 - f)) };
 }
 
-export function sampleAllInitialForget(options: InitialGateOptions, mechanisms: readonly Mechanism[] = MECHANISMS): InitialGateSample[] {
+export function sampleAllInitialForget(
+  options: InitialGateOptions,
+  mechanisms: readonly Mechanism[] = MECHANISMS,
+): InitialGateSample[] {
   return mechanisms.map((m) => sampleInitialForget(m, options));
 }
 
 /** The refine gate g(f, r) on a grid of f for each r (the paper's Figure 2c). */
-export function refineGateCurves(rs: readonly number[], points = 101): { r: number; f: number; g: number }[] {
-  if (!Number.isInteger(points) || points < 2) throw new Error(`points: expected an integer >= 2, got ${JSON.stringify(points)}`);
-  for (const r of rs) if (!(r >= 0 && r <= 1)) throw new Error(`rs: refine activations must lie in [0, 1], got ${r}`);
+export function refineGateCurves(
+  rs: readonly number[],
+  points = 101,
+): { r: number; f: number; g: number }[] {
+  if (!Number.isInteger(points) || points < 2)
+    throw new Error(`points: expected an integer >= 2, got ${JSON.stringify(points)}`);
+  for (const r of rs)
+    if (!(r >= 0 && r <= 1)) throw new Error(`rs: refine activations must lie in [0, 1], got ${r}`);
   const f = Array.from({ length: points }, (_, k) => k / (points - 1));
   return rs.flatMap((r) => {
-    const g = tf.tidy(() => refineGate(tf.tensor2d([f]), tf.fill([1, points], r) as tf.Tensor2D).dataSync());
+    const g = tf.tidy(() =>
+      refineGate(tf.tensor2d([f]), tf.fill([1, points], r) as tf.Tensor2D).dataSync(),
+    );
     return f.map((fk, k) => ({ r, f: fk, g: g[k] }));
   });
 }

@@ -1,4 +1,4 @@
-import { open, readFile, rename, unlink, mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 
@@ -35,7 +35,9 @@ function littleEndianBytes(data: Float32Array): Uint8Array {
   if (endianness() === 'LE') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
-  data.forEach((v, k) => view.setFloat32(4 * k, v, true));
+  data.forEach((v, k) => {
+    view.setFloat32(4 * k, v, true);
+  });
   return out;
 }
 
@@ -49,23 +51,41 @@ function readFloat32LE(bytes: Uint8Array): Float32Array {
 
 /** Encodes tensors and metadata as safetensors bytes. */
 export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint8Array {
-  if (meta === null || typeof meta !== 'object') throw new Error(`meta: expected an object, got ${JSON.stringify(meta)}`);
-  if (tensors === null || typeof tensors !== 'object') throw new Error(`tensors: expected a record of {shape, data}, got ${JSON.stringify(tensors)}`);
+  if (meta === null || typeof meta !== 'object')
+    throw new Error(`meta: expected an object, got ${JSON.stringify(meta)}`);
+  if (tensors === null || typeof tensors !== 'object')
+    throw new Error(`tensors: expected a record of {shape, data}, got ${JSON.stringify(tensors)}`);
   const header: Record<string, unknown> = {
-    __metadata__: { [METADATA_KEY]: JSON.stringify({ ...meta, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION }) },
+    __metadata__: {
+      [METADATA_KEY]: JSON.stringify({
+        ...meta,
+        format: CHECKPOINT_FORMAT,
+        version: CHECKPOINT_VERSION,
+      }),
+    },
   };
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    if (name === '' || name === '__metadata__') throw new Error(`tensors: invalid tensor name ${JSON.stringify(name)}`);
+    if (name === '' || name === '__metadata__')
+      throw new Error(`tensors: invalid tensor name ${JSON.stringify(name)}`);
     if (!Array.isArray(t?.shape) || t.shape.some((s) => !Number.isInteger(s) || s < 0)) {
-      throw new Error(`tensors.${name}.shape: expected an array of non-negative integers, got ${JSON.stringify(t?.shape)}`);
+      throw new Error(
+        `tensors.${name}.shape: expected an array of non-negative integers, got ${JSON.stringify(t?.shape)}`,
+      );
     }
-    if (!(t.data instanceof Float32Array)) throw new Error(`tensors.${name}.data: expected a Float32Array`);
+    if (!(t.data instanceof Float32Array))
+      throw new Error(`tensors.${name}.data: expected a Float32Array`);
     if (t.data.length !== elementCount(t.shape)) {
-      throw new Error(`tensors.${name}: data has ${t.data.length} values but shape ${JSON.stringify(t.shape)} needs ${elementCount(t.shape)}`);
+      throw new Error(
+        `tensors.${name}: data has ${t.data.length} values but shape ${JSON.stringify(t.shape)} needs ${elementCount(t.shape)}`,
+      );
     }
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    header[name] = {
+      dtype: 'F32',
+      shape: t.shape,
+      data_offsets: [offset, offset + t.data.byteLength],
+    };
     chunks.push(littleEndianBytes(t.data));
     offset += t.data.byteLength;
   }
@@ -86,8 +106,13 @@ export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint
 }
 
 /** Writes a checkpoint atomically: to a temporary name in the same directory, then renamed. */
-export async function saveCheckpoint(path: string, tensors: CheckpointTensors, meta: object): Promise<void> {
-  if (typeof path !== 'string' || path === '') throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
+export async function saveCheckpoint(
+  path: string,
+  tensors: CheckpointTensors,
+  meta: object,
+): Promise<void> {
+  if (typeof path !== 'string' || path === '')
+    throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
   const bytes = encodeCheckpoint(tensors, meta);
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
@@ -107,13 +132,22 @@ export async function saveCheckpoint(path: string, tensors: CheckpointTensors, m
 }
 
 /** Parses safetensors bytes; `source` names the file in error messages. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string): { tensors: CheckpointTensors; meta: CheckpointMeta } {
-  const notSafetensors = (why: string) => new Error(`${source}: not an urgate checkpoint (safetensors file expected): ${why}`);
-  if (bytes.length < 8) throw notSafetensors(`the file has ${bytes.length} bytes, fewer than the 8-byte header length`);
+export function decodeCheckpoint(
+  bytes: Uint8Array,
+  source: string,
+): { tensors: CheckpointTensors; meta: CheckpointMeta } {
+  const notSafetensors = (why: string) =>
+    new Error(`${source}: not an urgate checkpoint (safetensors file expected): ${why}`);
+  if (bytes.length < 8)
+    throw notSafetensors(`the file has ${bytes.length} bytes, fewer than the 8-byte header length`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) throw notSafetensors(`header length ${headerLength} is implausible`);
+  if (headerLength > BigInt(MAX_HEADER_BYTES))
+    throw notSafetensors(`header length ${headerLength} is implausible`);
   const n = Number(headerLength);
-  if (8 + n > bytes.length) throw new Error(`${source}: truncated checkpoint: header needs ${n} bytes but only ${bytes.length - 8} follow the length`);
+  if (8 + n > bytes.length)
+    throw new Error(
+      `${source}: truncated checkpoint: header needs ${n} bytes but only ${bytes.length - 8} follow the length`,
+    );
   let header: Record<string, unknown>;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
@@ -122,7 +156,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): { tensors: 
   } catch {
     throw notSafetensors('the header is not a JSON object');
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw notSafetensors('the header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw notSafetensors('the header is not a JSON object');
 
   const data = bytes.subarray(8 + n);
   const tensors: CheckpointTensors = {};
@@ -130,43 +165,74 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): { tensors: 
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (e?.dtype !== 'F32') throw new Error(`${source}: tensor ${name} has dtype ${JSON.stringify(e?.dtype)}; urgate checkpoints hold F32 only`);
+    if (e?.dtype !== 'F32')
+      throw new Error(
+        `${source}: tensor ${name} has dtype ${JSON.stringify(e?.dtype)}; urgate checkpoints hold F32 only`,
+      );
     const shape = e.shape;
     const offsets = e.data_offsets;
-    if (!Array.isArray(shape) || shape.some((s) => !Number.isInteger(s) || s < 0)) throw notSafetensors(`tensor ${name} has a malformed shape`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isInteger(o) || o < 0) || offsets[1] < offsets[0]) {
+    if (!Array.isArray(shape) || shape.some((s) => !Number.isInteger(s) || s < 0))
+      throw notSafetensors(`tensor ${name} has a malformed shape`);
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      offsets.some((o) => !Number.isInteger(o) || o < 0) ||
+      offsets[1] < offsets[0]
+    ) {
       throw notSafetensors(`tensor ${name} has malformed data_offsets`);
     }
     const [begin, end] = offsets as [number, number];
-    if (end - begin !== 4 * elementCount(shape)) throw notSafetensors(`tensor ${name} spans ${end - begin} bytes but shape ${JSON.stringify(shape)} needs ${4 * elementCount(shape)}`);
-    if (end > data.length) throw new Error(`${source}: truncated checkpoint: tensor ${name} ends at data byte ${end} but only ${data.length} data bytes are present`);
+    if (end - begin !== 4 * elementCount(shape))
+      throw notSafetensors(
+        `tensor ${name} spans ${end - begin} bytes but shape ${JSON.stringify(shape)} needs ${4 * elementCount(shape)}`,
+      );
+    if (end > data.length)
+      throw new Error(
+        `${source}: truncated checkpoint: tensor ${name} ends at data byte ${end} but only ${data.length} data bytes are present`,
+      );
     spans.push([begin, end, name]);
     tensors[name] = { shape, data: readFloat32LE(data.subarray(begin, end)) };
   }
   spans.sort((a, b) => a[0] - b[0]);
   let covered = 0;
   for (const [begin, end, name] of spans) {
-    if (begin !== covered) throw notSafetensors(`tensor ${name} starts at data byte ${begin}, expected ${covered} (tensors must be contiguous)`);
+    if (begin !== covered)
+      throw notSafetensors(
+        `tensor ${name} starts at data byte ${begin}, expected ${covered} (tensors must be contiguous)`,
+      );
     covered = end;
   }
-  if (covered !== data.length) throw notSafetensors(`${data.length - covered} data bytes after the last tensor`);
+  if (covered !== data.length)
+    throw notSafetensors(`${data.length - covered} data bytes after the last tensor`);
 
   const metadata = header.__metadata__ as Record<string, unknown> | undefined;
   const raw = metadata?.[METADATA_KEY];
-  if (typeof raw !== 'string') throw new Error(`${source}: a safetensors file without urgate metadata (__metadata__.${METADATA_KEY}); not an urgate checkpoint`);
+  if (typeof raw !== 'string')
+    throw new Error(
+      `${source}: a safetensors file without urgate metadata (__metadata__.${METADATA_KEY}); not an urgate checkpoint`,
+    );
   let meta: CheckpointMeta;
   try {
     meta = JSON.parse(raw);
   } catch {
     throw new Error(`${source}: __metadata__.${METADATA_KEY} is not valid JSON`);
   }
-  if (meta?.format !== CHECKPOINT_FORMAT) throw new Error(`${source}: metadata format is ${JSON.stringify(meta?.format)}, expected "${CHECKPOINT_FORMAT}"`);
-  if (meta.version !== CHECKPOINT_VERSION) throw new Error(`${source}: checkpoint version ${JSON.stringify(meta.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (meta?.format !== CHECKPOINT_FORMAT)
+    throw new Error(
+      `${source}: metadata format is ${JSON.stringify(meta?.format)}, expected "${CHECKPOINT_FORMAT}"`,
+    );
+  if (meta.version !== CHECKPOINT_VERSION)
+    throw new Error(
+      `${source}: checkpoint version ${JSON.stringify(meta.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`,
+    );
   return { tensors, meta };
 }
 
-export async function loadCheckpoint(path: string): Promise<{ tensors: CheckpointTensors; meta: CheckpointMeta }> {
-  if (typeof path !== 'string' || path === '') throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
+export async function loadCheckpoint(
+  path: string,
+): Promise<{ tensors: CheckpointTensors; meta: CheckpointMeta }> {
+  if (typeof path !== 'string' || path === '')
+    throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

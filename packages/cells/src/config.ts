@@ -1,4 +1,12 @@
-import { type Core, isCore, isMechanism, type Mechanism, CORES, hasMasterGates, MECHANISMS } from './mechanisms.js';
+import {
+  CORES,
+  type Core,
+  hasMasterGates,
+  isCore,
+  isMechanism,
+  MECHANISMS,
+  type Mechanism,
+} from './mechanisms.js';
 
 export interface LayerConfig {
   core: Core;
@@ -25,9 +33,12 @@ function positiveInteger(value: unknown, argName: string): number {
 
 /** Fills defaults and validates every field; throws a one-line error naming the field. */
 export function resolveLayerConfig(cfg: LayerConfig): ResolvedLayerConfig {
-  if (cfg === null || typeof cfg !== 'object') throw new Error(`layer config: expected an object, got ${JSON.stringify(cfg)}`);
+  if (cfg === null || typeof cfg !== 'object')
+    throw new Error(`layer config: expected an object, got ${JSON.stringify(cfg)}`);
   if (!isCore(cfg.core)) {
-    throw new Error(`core: unknown core ${JSON.stringify(cfg.core)}; expected one of ${CORES.map((c) => `'${c}'`).join(', ')}`);
+    throw new Error(
+      `core: unknown core ${JSON.stringify(cfg.core)}; expected one of ${CORES.map((c) => `'${c}'`).join(', ')}`,
+    );
   }
   if (!isMechanism(cfg.mechanism)) {
     throw new Error(
@@ -47,11 +58,23 @@ export function resolveLayerConfig(cfg: LayerConfig): ResolvedLayerConfig {
     throw new Error(`tMax: expected a positive number, got ${JSON.stringify(cfg.tMax)}`);
   }
   if (cfg.mechanism === 'C-' && tMax < 3) {
-    throw new Error(`tMax: chrono initialisation ('C-') needs tMax >= 3, got ${tMax}${cfg.tMax === undefined ? ' (defaulted to hiddenSize)' : ''}`);
+    throw new Error(
+      `tMax: chrono initialisation ('C-') needs tMax >= 3, got ${tMax}${cfg.tMax === undefined ? ' (defaulted to hiddenSize)' : ''}`,
+    );
   }
   const fixedGateOffset = cfg.fixedGateOffset ?? false;
   if (typeof fixedGateOffset !== 'boolean') {
-    throw new Error(`fixedGateOffset: expected true or false, got ${JSON.stringify(cfg.fixedGateOffset)}`);
+    throw new Error(
+      `fixedGateOffset: expected true or false, got ${JSON.stringify(cfg.fixedGateOffset)}`,
+    );
   }
-  return { core: cfg.core, mechanism: cfg.mechanism, inputSize, hiddenSize, downsize, tMax, fixedGateOffset };
+  return {
+    core: cfg.core,
+    mechanism: cfg.mechanism,
+    inputSize,
+    hiddenSize,
+    downsize,
+    tMax,
+    fixedGateOffset,
+  };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BlockName } from './layout.js';
-import { type Core, CORES, isCore, isMechanism, type Mechanism, MECHANISMS } from './mechanisms.js';
+import { CORES, type Core, isCore, isMechanism, MECHANISMS, type Mechanism } from './mechanisms.js';
 
 export type PreActivations = Partial<Record<BlockName, tf.Tensor2D>>;
 export interface EffectiveGates {
@@ -24,7 +24,10 @@ export function refineGate(f: tf.Tensor2D, r: tf.Tensor2D): tf.Tensor2D {
 /** Repeats each master unit k over neurons k·C .. k·C+C-1: [B, m] -> [B, m·C]. */
 export function repeatMasters(x: tf.Tensor2D, downsize: number): tf.Tensor2D {
   const [batch, m] = x.shape;
-  return x.reshape([batch, m, 1]).tile([1, 1, downsize]).reshape([batch, m * downsize]);
+  return x
+    .reshape([batch, m, 1])
+    .tile([1, 1, downsize])
+    .reshape([batch, m * downsize]);
 }
 
 function oneMinus(x: tf.Tensor2D): tf.Tensor2D {
@@ -36,14 +39,27 @@ function oneMinus(x: tf.Tensor2D): tf.Tensor2D {
  * (LAYOUT.md "Gate mechanisms"). The base input ι is σ(a_i) on the LSTM and 1 - f on the
  * GRU, whose input gate is already tied to its forget gate.
  */
-export function gate(mechanism: Mechanism, core: Core, pre: PreActivations, downsize: number): EffectiveGates {
+export function gate(
+  mechanism: Mechanism,
+  core: Core,
+  pre: PreActivations,
+  downsize: number,
+): EffectiveGates {
   if (!isMechanism(mechanism)) {
-    throw new Error(`mechanism: unknown gate mechanism ${JSON.stringify(mechanism)}; expected one of ${MECHANISMS.map((m) => `'${m}'`).join(', ')}`);
+    throw new Error(
+      `mechanism: unknown gate mechanism ${JSON.stringify(mechanism)}; expected one of ${MECHANISMS.map((m) => `'${m}'`).join(', ')}`,
+    );
   }
-  if (!isCore(core)) throw new Error(`core: unknown core ${JSON.stringify(core)}; expected one of ${CORES.map((c) => `'${c}'`).join(', ')}`);
+  if (!isCore(core))
+    throw new Error(
+      `core: unknown core ${JSON.stringify(core)}; expected one of ${CORES.map((c) => `'${c}'`).join(', ')}`,
+    );
   const block = (name: BlockName): tf.Tensor2D => {
     const t = pre[name];
-    if (t === undefined) throw new Error(`pre.${name}: mechanism '${mechanism}' on the ${core} needs pre-activation block '${name}'`);
+    if (t === undefined)
+      throw new Error(
+        `pre.${name}: mechanism '${mechanism}' on the ${core} needs pre-activation block '${name}'`,
+      );
     return t;
   };
   const baseInput = (f: tf.Tensor2D) => (core === 'lstm' ? tf.sigmoid(block('i')) : oneMinus(f));
@@ -69,11 +85,18 @@ export function gate(mechanism: Mechanism, core: Core, pre: PreActivations, down
     }
     case 'OM-':
     case 'UM-': {
-      if (!Number.isInteger(downsize) || downsize <= 0) throw new Error(`downsize: expected a positive integer, got ${JSON.stringify(downsize)}`);
+      if (!Number.isInteger(downsize) || downsize <= 0)
+        throw new Error(`downsize: expected a positive integer, got ${JSON.stringify(downsize)}`);
       const f = tf.sigmoid(block('f'));
       const ordered = mechanism === 'OM-';
-      const masterF = repeatMasters(ordered ? cumax(block('mf')) : tf.sigmoid(block('mf')), downsize);
-      const masterI = repeatMasters(ordered ? oneMinus(cumax(block('mi'))) : tf.sigmoid(block('mi')), downsize);
+      const masterF = repeatMasters(
+        ordered ? cumax(block('mf')) : tf.sigmoid(block('mf')),
+        downsize,
+      );
+      const masterI = repeatMasters(
+        ordered ? oneMinus(cumax(block('mi'))) : tf.sigmoid(block('mi')),
+        downsize,
+      );
       const overlap = masterF.mul(masterI);
       return {
         forget: f.mul(overlap).add(masterF.sub(overlap)),

@@ -1,14 +1,33 @@
-export * from './mechanisms.js';
-export * from './config.js';
-export * from './layout.js';
-export * from './types.js';
-export { gate, cumax, refineGate, repeatMasters, type PreActivations, type EffectiveGates } from './gate.js';
-export { layerStep } from './step.js';
-export { runLayerReference, runLayer, registerSequenceKernel, registeredSequenceKernel, type SequenceKernel } from './sequence.js';
-export { initLayerParams, gateBiasInit, logit, STANDARD_FORGET_BIAS, type GateBiasInit } from './init.js';
-export { zeroState, zoneoutMasks } from './state.js';
-export { SeededRandom } from './random.js';
-export * from './checkpoint.js';
-export { GatedLSTMCell, GatedGRUCell, type GatedCellArgs } from './layers.js';
-export * from './stack.js';
 export * from './analysis.js';
+export * from './checkpoint.js';
+export * from './config.js';
+export {
+  cumax,
+  type EffectiveGates,
+  gate,
+  type PreActivations,
+  refineGate,
+  repeatMasters,
+} from './gate.js';
+export {
+  type GateBiasInit,
+  gateBiasInit,
+  initLayerParams,
+  logit,
+  STANDARD_FORGET_BIAS,
+} from './init.js';
+export { type GatedCellArgs, GatedGRUCell, GatedLSTMCell } from './layers.js';
+export * from './layout.js';
+export * from './mechanisms.js';
+export { SeededRandom } from './random.js';
+export {
+  registeredSequenceKernel,
+  registerSequenceKernel,
+  runLayer,
+  runLayerReference,
+  type SequenceKernel,
+} from './sequence.js';
+export * from './stack.js';
+export { zeroState, zoneoutMasks } from './state.js';
+export { layerStep } from './step.js';
+export * from './types.js';

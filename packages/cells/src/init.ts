@@ -51,13 +51,19 @@ export function gateBiasInit(cfg: ResolvedLayerConfig, rng: SeededRandom): GateB
     }
     case 'U-':
     case 'UR-': {
-      if (d < 2) throw new Error(`hiddenSize: uniform gate initialisation ('${cfg.mechanism}') needs hiddenSize >= 2, got ${d}`);
+      if (d < 2)
+        throw new Error(
+          `hiddenSize: uniform gate initialisation ('${cfg.mechanism}') needs hiddenSize >= 2, got ${d}`,
+        );
       const f = perUnit(d, () => uniformGateBias(rng, d));
       const tied: BlockName | undefined = cfg.mechanism === 'UR-' ? 'r' : lstm ? 'i' : undefined;
       return { trainable: {}, uniform: tied === undefined ? { f } : { f, [tied]: negate(f) } };
     }
     case 'UM-': {
-      if (m < 2) throw new Error(`downsize: 'UM-' initialises its ${m} master unit(s) uniformly on [1/m, 1-1/m] and needs hiddenSize/downsize >= 2`);
+      if (m < 2)
+        throw new Error(
+          `downsize: 'UM-' initialises its ${m} master unit(s) uniformly on [1/m, 1-1/m] and needs hiddenSize/downsize >= 2`,
+        );
       const mf = perUnit(m, () => uniformGateBias(rng, m));
       return { trainable: { f: constant(STANDARD_FORGET_BIAS) }, uniform: { mf, mi: negate(mf) } };
     }

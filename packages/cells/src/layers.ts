@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
 import { initLayerParams } from './init.js';
-import { type Core, type Mechanism, parseMechanism } from './mechanisms.js';
 import { layerLayout } from './layout.js';
+import { type Core, type Mechanism, parseMechanism } from './mechanisms.js';
 import { layerStep } from './step.js';
 import type { LayerParams } from './types.js';
 
@@ -44,33 +44,57 @@ abstract class GatedCell extends tf.layers.Layer {
 
   constructor(args: GatedCellArgs) {
     super({ name: args.name, trainable: args.trainable });
-    if (!Number.isInteger(args?.units) || args.units <= 0) throw new Error(`units: expected a positive integer, got ${JSON.stringify(args?.units)}`);
+    if (!Number.isInteger(args?.units) || args.units <= 0)
+      throw new Error(`units: expected a positive integer, got ${JSON.stringify(args?.units)}`);
     this.units = args.units;
     this.mechanism = parseMechanism(args.mechanism ?? 'UR-');
     this.seed = args.seed ?? 0;
-    this.options = { downsize: args.downsize, tMax: args.tMax, fixedGateOffset: args.fixedGateOffset };
+    this.options = {
+      downsize: args.downsize,
+      tMax: args.tMax,
+      fixedGateOffset: args.fixedGateOffset,
+    };
   }
 
   abstract get stateSize(): number | number[];
 
   /** The layer config this cell computes, once its input size is known. */
   layerConfig(inputSize: number): ResolvedLayerConfig {
-    return resolveLayerConfig({ core: this.core, mechanism: this.mechanism, inputSize, hiddenSize: this.units, ...this.options });
+    return resolveLayerConfig({
+      core: this.core,
+      mechanism: this.mechanism,
+      inputSize,
+      hiddenSize: this.units,
+      ...this.options,
+    });
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const inputSize = shape[shape.length - 1];
-    if (inputSize === null || inputSize === undefined) throw new Error(`${this.name}: the input size (last axis) must be known to build the cell`);
+    if (inputSize === null || inputSize === undefined)
+      throw new Error(`${this.name}: the input size (last axis) must be known to build the cell`);
     const cfg = this.layerConfig(inputSize);
     const init = initLayerParams(cfg, this.seed);
     const { cols } = layerLayout(cfg);
-    this.W = this.addWeight('W', [cfg.inputSize + cfg.hiddenSize, cols], 'float32', tf.initializers.zeros());
+    this.W = this.addWeight(
+      'W',
+      [cfg.inputSize + cfg.hiddenSize, cols],
+      'float32',
+      tf.initializers.zeros(),
+    );
     this.b = this.addWeight('b', [cols], 'float32', tf.initializers.zeros());
     this.W.write(init.W);
     this.b.write(init.b);
     if (init.bOffset !== undefined) {
-      this.bOffset = this.addWeight('bOffset', [cols], 'float32', tf.initializers.zeros(), undefined, false);
+      this.bOffset = this.addWeight(
+        'bOffset',
+        [cols],
+        'float32',
+        tf.initializers.zeros(),
+        undefined,
+        false,
+      );
       this.bOffset.write(init.bOffset);
     }
     tf.dispose([init.W, init.b, init.bOffset].filter((t) => t !== undefined) as tf.Tensor[]);
@@ -80,8 +104,12 @@ abstract class GatedCell extends tf.layers.Layer {
 
   /** Current weights as LayerParams (live variable reads). */
   getParams(): LayerParams {
-    if (this.W === undefined || this.b === undefined) throw new Error(`${this.name}: the cell is not built yet (apply it to an input first)`);
-    const params: LayerParams = { W: this.W.read() as tf.Tensor2D, b: this.b.read() as tf.Tensor1D };
+    if (this.W === undefined || this.b === undefined)
+      throw new Error(`${this.name}: the cell is not built yet (apply it to an input first)`);
+    const params: LayerParams = {
+      W: this.W.read() as tf.Tensor2D,
+      b: this.b.read() as tf.Tensor1D,
+    };
     if (this.bOffset !== undefined) params.bOffset = this.bOffset.read() as tf.Tensor1D;
     return params;
   }
@@ -102,8 +130,13 @@ abstract class GatedCell extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    const config: tf.serialization.ConfigDict = { units: this.units, mechanism: this.mechanism, seed: this.seed };
-    for (const [key, value] of Object.entries(this.options)) if (value !== undefined) config[key] = value;
+    const config: tf.serialization.ConfigDict = {
+      units: this.units,
+      mechanism: this.mechanism,
+      seed: this.seed,
+    };
+    for (const [key, value] of Object.entries(this.options))
+      if (value !== undefined) config[key] = value;
     return { ...super.getConfig(), ...config };
   }
 }

@@ -1,6 +1,16 @@
 /** The gate mechanisms of the UR-LSTM paper (Table 1) and the cores they apply to. */
 export type Mechanism = '-' | 'C-' | 'O-' | 'OM-' | 'U-' | 'R-' | 'UR-' | 'UM-' | 'OR-';
-export const MECHANISMS: readonly Mechanism[] = ['-', 'C-', 'O-', 'OM-', 'U-', 'R-', 'UR-', 'UM-', 'OR-'];
+export const MECHANISMS: readonly Mechanism[] = [
+  '-',
+  'C-',
+  'O-',
+  'OM-',
+  'U-',
+  'R-',
+  'UR-',
+  'UM-',
+  'OR-',
+];
 
 export type Core = 'lstm' | 'gru';
 export const CORES: readonly Core[] = ['lstm', 'gru'];
@@ -33,7 +43,10 @@ export function hasMasterGates(mechanism: Mechanism): boolean {
  */
 export function parseMechanism(name: string, argName = 'mechanism'): Mechanism {
   if (typeof name === 'string') {
-    const upper = name.trim().toUpperCase().replace(/-?(LSTM|GRU)$/, '');
+    const upper = name
+      .trim()
+      .toUpperCase()
+      .replace(/-?(LSTM|GRU)$/, '');
     if (upper === '' || upper === '-' || upper === 'STANDARD') return '-';
     const withDash = upper.endsWith('-') ? upper : `${upper}-`;
     if (isMechanism(withDash)) return withDash;
@@ -46,5 +59,7 @@ export function parseMechanism(name: string, argName = 'mechanism'): Mechanism {
 export function parseCore(name: string, argName = 'core'): Core {
   const lower = typeof name === 'string' ? name.trim().toLowerCase() : name;
   if (isCore(lower)) return lower;
-  throw new Error(`${argName}: unknown core ${JSON.stringify(name)}; expected one of ${CORES.map((c) => `'${c}'`).join(', ')}`);
+  throw new Error(
+    `${argName}: unknown core ${JSON.stringify(name)}; expected one of ${CORES.map((c) => `'${c}'`).join(', ')}`,
+  );
 }

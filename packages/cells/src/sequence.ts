@@ -13,19 +13,32 @@ export type SequenceKernel = (
 ) => SequenceResult;
 
 /** The pure-tfjs recurrence over T steps: the ground truth every kernel is tested against. */
-export function runLayerReference(cfg: LayerConfig, params: LayerParams, xs: tf.Tensor3D, state0: State, extras?: SequenceExtras): SequenceResult {
+export function runLayerReference(
+  cfg: LayerConfig,
+  params: LayerParams,
+  xs: tf.Tensor3D,
+  state0: State,
+  extras?: SequenceExtras,
+): SequenceResult {
   const r = resolveLayerConfig(cfg);
   checkSequence(r, params, xs, state0, extras);
   const [outputs, h, c] = tf.tidy(() => {
     const prepared = prepareParams(r, params);
     const inputs = tf.unstack(xs) as tf.Tensor2D[];
-    const resets = extras?.reset === undefined ? undefined : (tf.unstack(extras.reset) as tf.Tensor1D[]);
-    const keepC = extras?.zoneoutC === undefined ? undefined : (tf.unstack(extras.zoneoutC) as tf.Tensor2D[]);
-    const keepH = extras?.zoneoutH === undefined ? undefined : (tf.unstack(extras.zoneoutH) as tf.Tensor2D[]);
+    const resets =
+      extras?.reset === undefined ? undefined : (tf.unstack(extras.reset) as tf.Tensor1D[]);
+    const keepC =
+      extras?.zoneoutC === undefined ? undefined : (tf.unstack(extras.zoneoutC) as tf.Tensor2D[]);
+    const keepH =
+      extras?.zoneoutH === undefined ? undefined : (tf.unstack(extras.zoneoutH) as tf.Tensor2D[]);
     let state: State = state0;
     const outputs: tf.Tensor2D[] = [];
     inputs.forEach((x, t) => {
-      state = stepPrepared(r, prepared, x, state, { reset: resets?.[t], zoneoutC: keepC?.[t], zoneoutH: keepH?.[t] });
+      state = stepPrepared(r, prepared, x, state, {
+        reset: resets?.[t],
+        zoneoutC: keepC?.[t],
+        zoneoutH: keepH?.[t],
+      });
       outputs.push(state.h);
     });
     const last = state as State;
@@ -40,7 +53,8 @@ let registeredKernel: SequenceKernel | null = null;
 
 /** Installs a faster implementation of runLayer (e.g. @urgate/kernels' fused op); null restores the reference. */
 export function registerSequenceKernel(kernel: SequenceKernel | null): void {
-  if (kernel !== null && typeof kernel !== 'function') throw new Error(`kernel: expected a function or null, got ${typeof kernel}`);
+  if (kernel !== null && typeof kernel !== 'function')
+    throw new Error(`kernel: expected a function or null, got ${typeof kernel}`);
   registeredKernel = kernel;
 }
 
@@ -49,7 +63,13 @@ export function registeredSequenceKernel(): SequenceKernel | null {
 }
 
 /** Runs a layer over a sequence with the registered kernel if any, else the reference. */
-export function runLayer(cfg: LayerConfig, params: LayerParams, xs: tf.Tensor3D, state0: State, extras?: SequenceExtras): SequenceResult {
+export function runLayer(
+  cfg: LayerConfig,
+  params: LayerParams,
+  xs: tf.Tensor3D,
+  state0: State,
+  extras?: SequenceExtras,
+): SequenceResult {
   if (registeredKernel === null) return runLayerReference(cfg, params, xs, state0, extras);
   const r = resolveLayerConfig(cfg);
   checkSequence(r, params, xs, state0, extras);

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import * as tfc from '@tensorflow/tfjs';
-import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
 import type { CheckpointTensors } from './checkpoint.js';
+import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
 import { initLayerParams } from './init.js';
 import { layerLayout } from './layout.js';
 import { runLayer } from './sequence.js';
@@ -27,9 +27,14 @@ export interface StackResult {
 }
 
 export function stackLayerConfigs(cfg: StackConfig): ResolvedLayerConfig[] {
-  if (!Number.isInteger(cfg?.numLayers) || cfg.numLayers <= 0) throw new Error(`numLayers: expected a positive integer, got ${JSON.stringify(cfg?.numLayers)}`);
+  if (!Number.isInteger(cfg?.numLayers) || cfg.numLayers <= 0)
+    throw new Error(
+      `numLayers: expected a positive integer, got ${JSON.stringify(cfg?.numLayers)}`,
+    );
   const first = resolveLayerConfig(cfg);
-  return Array.from({ length: cfg.numLayers }, (_, l) => (l === 0 ? first : resolveLayerConfig({ ...first, inputSize: first.hiddenSize })));
+  return Array.from({ length: cfg.numLayers }, (_, l) =>
+    l === 0 ? first : resolveLayerConfig({ ...first, inputSize: first.hiddenSize }),
+  );
 }
 
 /** Layer l is initialised from seed + l. */
@@ -38,7 +43,13 @@ export function initStackParams(cfg: StackConfig, seed: number): LayerParams[] {
 }
 
 /** Runs the layers in turn (each through runLayer); call it inside tf.tidy to free the intermediate layers' outputs. */
-export function runStack(cfg: StackConfig, params: LayerParams[], xs: tf.Tensor3D, states0: State[], extras: StackExtras = {}): StackResult {
+export function runStack(
+  cfg: StackConfig,
+  params: LayerParams[],
+  xs: tf.Tensor3D,
+  states0: State[],
+  extras: StackExtras = {},
+): StackResult {
   const layers = stackLayerConfigs(cfg);
   for (const [what, list] of [
     ['params', params],
@@ -47,7 +58,9 @@ export function runStack(cfg: StackConfig, params: LayerParams[], xs: tf.Tensor3
     ['extras.zoneoutH', extras.zoneoutH],
   ] as const) {
     if (list !== undefined && (!Array.isArray(list) || list.length !== layers.length)) {
-      throw new Error(`${what}: expected an array with one entry per layer (${layers.length}), got ${Array.isArray(list) ? list.length : typeof list}`);
+      throw new Error(
+        `${what}: expected an array with one entry per layer (${layers.length}), got ${Array.isArray(list) ? list.length : typeof list}`,
+      );
     }
   }
   let input = xs;
@@ -69,27 +82,40 @@ export async function stackParamsToTensors(params: LayerParams[]): Promise<Check
   const out: CheckpointTensors = {};
   for (const [l, p] of params.entries()) {
     for (const [name, t] of Object.entries(p) as [string, tf.Tensor | undefined][]) {
-      if (t !== undefined) out[`layers.${l}.${name}`] = { shape: [...t.shape], data: (await t.data()) as Float32Array };
+      if (t !== undefined)
+        out[`layers.${l}.${name}`] = {
+          shape: [...t.shape],
+          data: (await t.data()) as Float32Array,
+        };
     }
   }
   return out;
 }
 
-export function stackParamsFromTensors(tensors: CheckpointTensors, cfg: StackConfig): LayerParams[] {
+export function stackParamsFromTensors(
+  tensors: CheckpointTensors,
+  cfg: StackConfig,
+): LayerParams[] {
   return stackLayerConfigs(cfg).map((layer, l) => {
     const get = (name: string) => tensors[`layers.${l}.${name}`];
     const W = get('W');
     const b = get('b');
-    if (W === undefined || b === undefined) throw new Error(`tensors: layer ${l} needs layers.${l}.W and layers.${l}.b`);
+    if (W === undefined || b === undefined)
+      throw new Error(`tensors: layer ${l} needs layers.${l}.W and layers.${l}.b`);
     const { cols } = layerLayout(layer);
     const expectShape = (name: string, got: number[], want: number[]) => {
       if (got.length !== want.length || got.some((s, k) => s !== want[k])) {
-        throw new Error(`tensors: layers.${l}.${name} has shape ${JSON.stringify(got)}, expected ${JSON.stringify(want)} for ${layer.core} '${layer.mechanism}'`);
+        throw new Error(
+          `tensors: layers.${l}.${name} has shape ${JSON.stringify(got)}, expected ${JSON.stringify(want)} for ${layer.core} '${layer.mechanism}'`,
+        );
       }
     };
     expectShape('W', W.shape, [layer.inputSize + layer.hiddenSize, cols]);
     expectShape('b', b.shape, [cols]);
-    const params: LayerParams = { W: tfc.tensor2d(W.data, W.shape as [number, number]), b: tfc.tensor1d(b.data) };
+    const params: LayerParams = {
+      W: tfc.tensor2d(W.data, W.shape as [number, number]),
+      b: tfc.tensor1d(b.data),
+    };
     const offset = get('bOffset');
     if (offset !== undefined) expectShape('bOffset', offset.shape, [cols]);
     if (offset !== undefined) params.bOffset = tfc.tensor1d(offset.data);

@@ -28,12 +28,24 @@ function keepRows(t: tf.Tensor2D, reset: tf.Tensor1D): tf.Tensor2D {
   return t.mul(tf.onesLike(reset).sub(reset).reshape([-1, 1]));
 }
 
-function zoneout(previous: tf.Tensor2D, candidate: tf.Tensor2D, keep: tf.Tensor2D | undefined): tf.Tensor2D {
-  return keep === undefined ? candidate : keep.mul(previous).add(tf.onesLike(keep).sub(keep).mul(candidate));
+function zoneout(
+  previous: tf.Tensor2D,
+  candidate: tf.Tensor2D,
+  keep: tf.Tensor2D | undefined,
+): tf.Tensor2D {
+  return keep === undefined
+    ? candidate
+    : keep.mul(previous).add(tf.onesLike(keep).sub(keep).mul(candidate));
 }
 
 /** One step on validated inputs; the caller owns tidying. */
-export function stepPrepared(cfg: ResolvedLayerConfig, p: PreparedParams, x: tf.Tensor2D, state: State, extras?: StepExtras): State {
+export function stepPrepared(
+  cfg: ResolvedLayerConfig,
+  p: PreparedParams,
+  x: tf.Tensor2D,
+  state: State,
+  extras?: StepExtras,
+): State {
   let h = state.h;
   let c = state.c;
   if (extras?.reset !== undefined) {
@@ -64,11 +76,20 @@ export function stepPrepared(cfg: ResolvedLayerConfig, p: PreparedParams, x: tf.
   const cPrev = c as tf.Tensor2D;
   const cCandidate = forget.mul(cPrev).add(input.mul(update)) as tf.Tensor2D;
   const hCandidate = tf.sigmoid(pre.o as tf.Tensor2D).mul(tf.tanh(cCandidate)) as tf.Tensor2D;
-  return { h: zoneout(h, hCandidate, extras?.zoneoutH), c: zoneout(cPrev, cCandidate, extras?.zoneoutC) };
+  return {
+    h: zoneout(h, hCandidate, extras?.zoneoutH),
+    c: zoneout(cPrev, cCandidate, extras?.zoneoutC),
+  };
 }
 
 /** One step of a layer (LAYOUT.md "Core updates" and "Per-step extras"). */
-export function layerStep(cfg: LayerConfig, params: LayerParams, x: tf.Tensor2D, state: State, extras?: StepExtras): State {
+export function layerStep(
+  cfg: LayerConfig,
+  params: LayerParams,
+  x: tf.Tensor2D,
+  state: State,
+  extras?: StepExtras,
+): State {
   const r = resolveLayerConfig(cfg);
   checkStep(r, params, x, state, extras);
   const [h, c] = tf.tidy(() => {

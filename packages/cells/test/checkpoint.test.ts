@@ -38,7 +38,7 @@ describe('safetensors checkpoints', () => {
     const n = Number(buf.readBigUInt64LE(0));
     const headerText = buf.subarray(8, 8 + n).toString('utf8');
     expect(headerText.startsWith('{')).toBe(true);
-    expect(/^[^]*\}\s*$/.test(headerText)).toBe(true); // trailing padding may only be whitespace
+    expect(/\}\s*$/.test(headerText)).toBe(true); // trailing padding may only be whitespace
     const header = JSON.parse(headerText);
     const dataStart = 8 + n;
     const spans: [number, number][] = [];
@@ -49,7 +49,8 @@ describe('safetensors checkpoints', () => {
       const [begin, end] = e.data_offsets;
       expect(end - begin).toBe(4 * t.data.length);
       spans.push([begin, end]);
-      for (let k = 0; k < t.data.length; k++) expect(buf.readFloatLE(dataStart + begin + 4 * k)).toBe(t.data[k]);
+      for (let k = 0; k < t.data.length; k++)
+        expect(buf.readFloatLE(dataStart + begin + 4 * k)).toBe(t.data[k]);
     }
     spans.sort((a, b) => a[0] - b[0]);
     expect(spans[0][0]).toBe(0);
@@ -68,37 +69,51 @@ describe('safetensors checkpoints', () => {
 
     const truncated = join(dir, 'truncated.safetensors');
     await writeFile(truncated, bytes.subarray(0, bytes.length - 5));
-    await expect(loadCheckpoint(truncated)).rejects.toThrow(/truncated\.safetensors: truncated checkpoint: tensor .* ends at data byte/);
+    await expect(loadCheckpoint(truncated)).rejects.toThrow(
+      /truncated\.safetensors: truncated checkpoint: tensor .* ends at data byte/,
+    );
 
     const cutHeader = join(dir, 'cut.safetensors');
     await writeFile(cutHeader, bytes.subarray(0, 20));
-    await expect(loadCheckpoint(cutHeader)).rejects.toThrow(/cut\.safetensors: truncated checkpoint: header needs/);
+    await expect(loadCheckpoint(cutHeader)).rejects.toThrow(
+      /cut\.safetensors: truncated checkpoint: header needs/,
+    );
 
     const text = join(dir, 'notes.txt');
     await writeFile(text, 'hello, this is not a checkpoint at all');
-    await expect(loadCheckpoint(text)).rejects.toThrow(/notes\.txt: not an urgate checkpoint \(safetensors file expected\)/);
+    await expect(loadCheckpoint(text)).rejects.toThrow(
+      /notes\.txt: not an urgate checkpoint \(safetensors file expected\)/,
+    );
 
     const tiny = join(dir, 'tiny.bin');
     await writeFile(tiny, 'abc');
-    await expect(loadCheckpoint(tiny)).rejects.toThrow(/tiny\.bin: not an urgate checkpoint .*3 bytes/);
+    await expect(loadCheckpoint(tiny)).rejects.toThrow(
+      /tiny\.bin: not an urgate checkpoint .*3 bytes/,
+    );
 
-    const plainHeader = Buffer.from(JSON.stringify({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }));
+    const plainHeader = Buffer.from(
+      JSON.stringify({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }),
+    );
     const plain = Buffer.alloc(8 + plainHeader.length + 4);
     plain.writeBigUInt64LE(BigInt(plainHeader.length), 0);
     plainHeader.copy(plain, 8);
     const foreign = join(dir, 'foreign.safetensors');
     await writeFile(foreign, plain);
-    await expect(loadCheckpoint(foreign)).rejects.toThrow(/foreign\.safetensors: a safetensors file without urgate metadata/);
+    await expect(loadCheckpoint(foreign)).rejects.toThrow(
+      /foreign\.safetensors: a safetensors file without urgate metadata/,
+    );
 
-    await expect(loadCheckpoint(join(dir, 'absent.safetensors'))).rejects.toThrow(/absent\.safetensors: cannot read checkpoint/);
+    await expect(loadCheckpoint(join(dir, 'absent.safetensors'))).rejects.toThrow(
+      /absent\.safetensors: cannot read checkpoint/,
+    );
   });
 
   it('rejects data that does not match its shape before writing', async () => {
     const dir = await scratch();
     const path = join(dir, 'bad.safetensors');
-    await expect(saveCheckpoint(path, { w: { shape: [2, 2], data: new Float32Array(3) } }, meta)).rejects.toThrow(
-      /^tensors\.w: data has 3 values but shape \[2,2\] needs 4/,
-    );
+    await expect(
+      saveCheckpoint(path, { w: { shape: [2, 2], data: new Float32Array(3) } }, meta),
+    ).rejects.toThrow(/^tensors\.w: data has 3 values but shape \[2,2\] needs 4/);
     expect(await readdir(dir)).toEqual([]);
   });
 });

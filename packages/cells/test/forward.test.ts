@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { type Core, CORES, gate, layerStep, MECHANISMS, runLayerReference } from '../src/index.js';
+import { CORES, type Core, gate, layerStep, MECHANISMS, runLayerReference } from '../src/index.js';
 import { lcg, type Matrix, randomMatrix, refCols, refSequence, refStep } from './reference64.js';
 
 const near = (actual: ArrayLike<number>, expected: number[], tol = 2e-6) => {
   expect(actual.length).toBe(expected.length);
-  expected.forEach((e, k) => expect(Math.abs(actual[k] - e)).toBeLessThanOrEqual(tol * (1 + Math.abs(e))));
+  expected.forEach((e, k) => {
+    expect(Math.abs(actual[k] - e)).toBeLessThanOrEqual(tol * (1 + Math.abs(e)));
+  });
 };
 const flat = (m: Matrix | Matrix[]): number[] => (m as unknown[]).flat(2) as number[];
 const t2 = (m: Matrix) => tf.tensor2d(m);
@@ -13,11 +15,16 @@ const t2 = (m: Matrix) => tf.tensor2d(m);
 describe('hand-worked steps', () => {
   it('standard LSTM with zero weights: f = i = o = 1/2, u = 0', () => {
     const cfg = { core: 'lstm' as Core, mechanism: '-' as const, inputSize: 1, hiddenSize: 1 };
-    const s = layerStep(cfg, { W: tf.zeros([2, 4]) as tf.Tensor2D, b: tf.zeros([4]) as tf.Tensor1D }, tf.zeros([1, 1]), {
-      h: tf.zeros([1, 1]),
-      c: tf.ones([1, 1]),
-    });
-    near(s.c!.dataSync(), [0.5]);
+    const s = layerStep(
+      cfg,
+      { W: tf.zeros([2, 4]) as tf.Tensor2D, b: tf.zeros([4]) as tf.Tensor1D },
+      tf.zeros([1, 1]),
+      {
+        h: tf.zeros([1, 1]),
+        c: tf.ones([1, 1]),
+      },
+    );
+    near((s.c as tf.Tensor).dataSync(), [0.5]);
     near(s.h.dataSync(), [0.5 * Math.tanh(0.5)]);
   });
 
@@ -25,8 +32,11 @@ describe('hand-worked steps', () => {
     // Blocks f r u o; biases log 3 make σ = 3/4; u = tanh(0) = 0 so c = g·c_prev.
     const cfg = { core: 'lstm' as Core, mechanism: 'R-' as const, inputSize: 1, hiddenSize: 1 };
     const b = tf.tensor1d([Math.log(3), Math.log(3), 0, 0]);
-    const s = layerStep(cfg, { W: tf.zeros([2, 4]) as tf.Tensor2D, b }, tf.zeros([1, 1]), { h: tf.zeros([1, 1]), c: tf.ones([1, 1]) });
-    near(s.c!.dataSync(), [0.84375]);
+    const s = layerStep(cfg, { W: tf.zeros([2, 4]) as tf.Tensor2D, b }, tf.zeros([1, 1]), {
+      h: tf.zeros([1, 1]),
+      c: tf.ones([1, 1]),
+    });
+    near((s.c as tf.Tensor).dataSync(), [0.84375]);
   });
 
   it('GRU applies its reset gate to h before the update block', () => {
@@ -36,7 +46,9 @@ describe('hand-worked steps', () => {
       [0, 0, 1],
       [0, 0, 1],
     ]);
-    const s = layerStep(cfg, { W, b: tf.tensor1d([0, Math.log(3), 0]) }, tf.ones([1, 1]), { h: tf.ones([1, 1]) });
+    const s = layerStep(cfg, { W, b: tf.tensor1d([0, Math.log(3), 0]) }, tf.ones([1, 1]), {
+      h: tf.ones([1, 1]),
+    });
     near(s.h.dataSync(), [0.5 + 0.5 * Math.tanh(1.75)]);
   });
 
@@ -55,7 +67,13 @@ function setup(core: Core, mechanism: string, seed: number) {
   const cols = refCols(rc);
   return {
     rc,
-    cfg: { core, mechanism: mechanism as (typeof MECHANISMS)[number], inputSize: 3, hiddenSize: 4, downsize: 2 },
+    cfg: {
+      core,
+      mechanism: mechanism as (typeof MECHANISMS)[number],
+      inputSize: 3,
+      hiddenSize: 4,
+      downsize: 2,
+    },
     W: randomMatrix(7, cols, rand, 0.8),
     b: randomMatrix(1, cols, rand, 0.5)[0],
     rand,
@@ -79,15 +97,19 @@ describe('every mechanism and core against the float64 reference', () => {
         const step = layerStep(cfg, params, t2(xs[0]), tfState0);
         const refOne = refStep(rc, W, b, xs[0], state0);
         near(step.h.dataSync(), flat(refOne.h));
-        if (core === 'lstm') near(step.c!.dataSync(), flat(refOne.c!));
+        if (core === 'lstm') near((step.c as tf.Tensor).dataSync(), flat(refOne.c as Matrix));
 
         const reset = [
           [0, 0],
           [1, 0],
           [0, 1],
         ];
-        const zoneoutH = Array.from({ length: T }, () => randomMatrix(B, 4, rand).map((r) => r.map((v) => (v > 0 ? 1 : 0.3))));
-        const zoneoutC = Array.from({ length: T }, () => randomMatrix(B, 4, rand).map((r) => r.map((v) => (v > 0 ? 0 : 1))));
+        const zoneoutH = Array.from({ length: T }, () =>
+          randomMatrix(B, 4, rand).map((r) => r.map((v) => (v > 0 ? 1 : 0.3))),
+        );
+        const zoneoutC = Array.from({ length: T }, () =>
+          randomMatrix(B, 4, rand).map((r) => r.map((v) => (v > 0 ? 0 : 1))),
+        );
         const extras = core === 'lstm' ? { reset, zoneoutH, zoneoutC } : { reset, zoneoutH };
         const seq = runLayerReference(cfg, params, tf.tensor3d(xs), tfState0, {
           reset: t2(reset),
@@ -97,7 +119,8 @@ describe('every mechanism and core against the float64 reference', () => {
         const ref = refSequence(rc, W, b, xs, state0, extras);
         near(seq.outputs.dataSync(), flat(ref.outputs));
         near(seq.state.h.dataSync(), flat(ref.state.h));
-        if (core === 'lstm') near(seq.state.c!.dataSync(), flat(ref.state.c!));
+        if (core === 'lstm')
+          near((seq.state.c as tf.Tensor).dataSync(), flat(ref.state.c as Matrix));
         else expect(seq.state.c).toBeUndefined();
       });
     }
@@ -113,7 +136,8 @@ describe('gate properties', () => {
       const aR = pre();
       for (const core of CORES) {
         const { forget, input } = gate(mechanism, core, { f: aF, r: aR }, 1);
-        const f = mechanism === 'OR-' ? tf.cumsum(tf.softmax(aF), 1).dataSync() : tf.sigmoid(aF).dataSync();
+        const f =
+          mechanism === 'OR-' ? tf.cumsum(tf.softmax(aF), 1).dataSync() : tf.sigmoid(aF).dataSync();
         const g = forget.dataSync();
         const i = input.dataSync();
         g.forEach((gk, k) => {
@@ -128,7 +152,18 @@ describe('gate properties', () => {
   it('every mechanism gives gates in [0, 1]', () => {
     for (const mechanism of MECHANISMS) {
       for (const core of CORES) {
-        const { forget, input } = gate(mechanism, core, { f: pre(), i: pre(), r: pre(), mf: tf.tensor2d(randomMatrix(8, 4, rand, 6)), mi: tf.tensor2d(randomMatrix(8, 4, rand, 6)) }, 4);
+        const { forget, input } = gate(
+          mechanism,
+          core,
+          {
+            f: pre(),
+            i: pre(),
+            r: pre(),
+            mf: tf.tensor2d(randomMatrix(8, 4, rand, 6)),
+            mi: tf.tensor2d(randomMatrix(8, 4, rand, 6)),
+          },
+          4,
+        );
         for (const v of [...forget.dataSync(), ...input.dataSync()]) {
           expect(v).toBeGreaterThanOrEqual(-1e-6);
           expect(v).toBeLessThanOrEqual(1 + 1e-6);

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { CORES, MECHANISMS, runLayerReference } from '../src/index.js';
-import { lcg, type Matrix, randomMatrix, refCols, refSequence, type RefState } from './reference64.js';
+import {
+  lcg,
+  type Matrix,
+  type RefState,
+  randomMatrix,
+  refCols,
+  refSequence,
+} from './reference64.js';
 
 // Analytic gradients (tfjs autodiff, float32) against central finite differences of the
 // independent float64 reference, so the differences carry no float32 rounding noise.
@@ -12,7 +19,8 @@ const d = 4;
 const C = 2;
 const EPS = 1e-6;
 
-const sum = (m: Matrix, w: Matrix) => m.reduce((s, row, r) => s + row.reduce((t, v, k) => t + v * w[r][k], 0), 0);
+const sum = (m: Matrix, w: Matrix) =>
+  m.reduce((s, row, r) => s + row.reduce((t, v, k) => t + v * w[r][k], 0), 0);
 
 describe('gradients match finite differences', () => {
   for (const core of CORES) {
@@ -36,8 +44,12 @@ describe('gradients match finite differences', () => {
           [0, 0],
           [0, 1],
         ];
-        const zoneoutH = Array.from({ length: T }, () => randomMatrix(B, d, rand).map((r) => r.map((v) => (v > 0.3 ? 1 : 0.25))));
-        const zoneoutC = Array.from({ length: T }, () => randomMatrix(B, d, rand).map((r) => r.map((v) => (v > 0 ? 0 : 0.5))));
+        const zoneoutH = Array.from({ length: T }, () =>
+          randomMatrix(B, d, rand).map((r) => r.map((v) => (v > 0.3 ? 1 : 0.25))),
+        );
+        const zoneoutC = Array.from({ length: T }, () =>
+          randomMatrix(B, d, rand).map((r) => r.map((v) => (v > 0 ? 0 : 0.5))),
+        );
 
         const refLoss = (v: typeof values) => {
           const state0: RefState = core === 'lstm' ? { h: v.h0, c: v.c0 } : { h: v.h0 };
@@ -48,17 +60,33 @@ describe('gradients match finite differences', () => {
           return loss;
         };
 
-        const names = core === 'lstm' ? (['xs', 'h0', 'c0', 'W', 'b'] as const) : (['xs', 'h0', 'W', 'b'] as const);
+        const names =
+          core === 'lstm'
+            ? (['xs', 'h0', 'c0', 'W', 'b'] as const)
+            : (['xs', 'h0', 'W', 'b'] as const);
         const lossFn = (xs: tf.Tensor, h0: tf.Tensor, ...rest: tf.Tensor[]) => {
           const [c0, W, b] = core === 'lstm' ? rest : [undefined, ...rest];
-          const state0 = core === 'lstm' ? { h: h0 as tf.Tensor2D, c: c0 as tf.Tensor2D } : { h: h0 as tf.Tensor2D };
-          const out = runLayerReference(cfg, { W: W as tf.Tensor2D, b: (b as tf.Tensor2D).reshape([-1]) as tf.Tensor1D }, xs as tf.Tensor3D, state0, {
-            reset: tf.tensor2d(reset),
-            zoneoutH: tf.tensor3d(zoneoutH),
-            zoneoutC: core === 'lstm' ? tf.tensor3d(zoneoutC) : undefined,
-          });
-          let loss = out.outputs.mul(tf.tensor3d(P)).sum().add(out.state.h.mul(tf.tensor2d(Q)).sum());
-          if (core === 'lstm') loss = loss.add((out.state.c as tf.Tensor2D).mul(tf.tensor2d(R)).sum());
+          const state0 =
+            core === 'lstm'
+              ? { h: h0 as tf.Tensor2D, c: c0 as tf.Tensor2D }
+              : { h: h0 as tf.Tensor2D };
+          const out = runLayerReference(
+            cfg,
+            { W: W as tf.Tensor2D, b: (b as tf.Tensor2D).reshape([-1]) as tf.Tensor1D },
+            xs as tf.Tensor3D,
+            state0,
+            {
+              reset: tf.tensor2d(reset),
+              zoneoutH: tf.tensor3d(zoneoutH),
+              zoneoutC: core === 'lstm' ? tf.tensor3d(zoneoutC) : undefined,
+            },
+          );
+          let loss = out.outputs
+            .mul(tf.tensor3d(P))
+            .sum()
+            .add(out.state.h.mul(tf.tensor2d(Q)).sum());
+          if (core === 'lstm')
+            loss = loss.add((out.state.c as tf.Tensor2D).mul(tf.tensor2d(R)).sum());
           return loss as tf.Scalar;
         };
         const inputs = names.map((name) => tf.tensor(values[name] as number[][]));
@@ -70,7 +98,10 @@ describe('gradients match finite differences', () => {
           const cells: [number[], number][] = [];
           const walk = (a: unknown): void => {
             const arr = a as unknown[];
-            if (typeof arr[0] === 'number') arr.forEach((_, j) => cells.push([arr as number[], j]));
+            if (typeof arr[0] === 'number')
+              arr.forEach((_, j) => {
+                cells.push([arr as number[], j]);
+              });
             else arr.forEach(walk);
           };
           walk(target);
@@ -85,7 +116,9 @@ describe('gradients match finite differences', () => {
             const numeric = (up - down) / (2 * EPS);
             const err = Math.abs(analytic[idx] - numeric);
             if (err > 2e-4 + 1e-3 * Math.abs(numeric)) {
-              throw new Error(`${name}[${idx}]: autodiff ${analytic[idx]} vs finite difference ${numeric}`);
+              throw new Error(
+                `${name}[${idx}]: autodiff ${analytic[idx]} vs finite difference ${numeric}`,
+              );
             }
           });
         });

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { type Core, gate, initLayerParams, layerLayout, type LayerConfig, MECHANISMS, parameterCount } from '../src/index.js';
+import {
+  type Core,
+  gate,
+  initLayerParams,
+  type LayerConfig,
+  layerLayout,
+  type MECHANISMS,
+  parameterCount,
+} from '../src/index.js';
 
 const sigma = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -39,47 +47,80 @@ describe('bias initialisation', () => {
         expect(Math.max(...f)).toBeLessThanOrEqual(1 - 1 / d + 1e-6);
         expect(ksUniform(f, 1 / d, 1 - 1 / d)).toBeLessThan(ksCritical01(d));
         const tied = mechanism === 'UR-' ? 'r' : core === 'lstm' ? 'i' : undefined;
-        if (tied) blockValues(cfg, b, tied).forEach((v, k) => expect(v).toBeCloseTo(-bf[k], 5));
+        if (tied)
+          blockValues(cfg, b, tied).forEach((v, k) => {
+            expect(v).toBeCloseTo(-bf[k], 5);
+          });
       });
     }
   }
 
   it('C-: decay periods D = 1 + e^{b_f} are uniform on [2, tMax] and b_i = -b_f (KS, α = 0.01, seed 5)', () => {
-    const cfg = { core: 'lstm' as Core, mechanism: 'C-' as const, inputSize: 1, hiddenSize: d, tMax: 100 };
+    const cfg = {
+      core: 'lstm' as Core,
+      mechanism: 'C-' as const,
+      inputSize: 1,
+      hiddenSize: d,
+      tMax: 100,
+    };
     const b = initLayerParams(cfg, 5).b.dataSync();
     const bf = blockValues(cfg, b, 'f');
     const D = bf.map((v) => 1 / (1 - sigma(v)));
-    D.forEach((x, k) => expect(x).toBeCloseTo(1 + Math.exp(bf[k]), 2));
+    D.forEach((x, k) => {
+      expect(x).toBeCloseTo(1 + Math.exp(bf[k]), 2);
+    });
     expect(ksUniform(D, 2, 100)).toBeLessThan(ksCritical01(d));
-    blockValues(cfg, b, 'i').forEach((v, k) => expect(v).toBeCloseTo(-bf[k], 5));
+    blockValues(cfg, b, 'i').forEach((v, k) => {
+      expect(v).toBeCloseTo(-bf[k], 5);
+    });
   });
 
   it('C-: tMax defaults to the hidden size', () => {
     const cfg = { core: 'gru' as Core, mechanism: 'C-' as const, inputSize: 1, hiddenSize: d };
-    const D = blockValues(cfg, initLayerParams(cfg, 6).b.dataSync(), 'f').map((v) => 1 + Math.exp(v));
+    const D = blockValues(cfg, initLayerParams(cfg, 6).b.dataSync(), 'f').map(
+      (v) => 1 + Math.exp(v),
+    );
     expect(ksUniform(D, 2, d)).toBeLessThan(ksCritical01(d));
   });
 
   it('UM-: master activations uniform on [1/m, 1-1/m], b_mi = -b_mf, b_f = 1', () => {
-    const cfg = { core: 'lstm' as Core, mechanism: 'UM-' as const, inputSize: 1, hiddenSize: 800, downsize: 4 };
+    const cfg = {
+      core: 'lstm' as Core,
+      mechanism: 'UM-' as const,
+      inputSize: 1,
+      hiddenSize: 800,
+      downsize: 4,
+    };
     const b = initLayerParams(cfg, 8).b.dataSync();
     const mf = blockValues(cfg, b, 'mf');
     const m = 200;
     expect(mf.length).toBe(m);
     expect(ksUniform(mf.map(sigma), 1 / m, 1 - 1 / m)).toBeLessThan(ksCritical01(m));
-    blockValues(cfg, b, 'mi').forEach((v, k) => expect(v).toBeCloseTo(-mf[k], 5));
-    blockValues(cfg, b, 'f').forEach((v) => expect(v).toBe(1));
+    blockValues(cfg, b, 'mi').forEach((v, k) => {
+      expect(v).toBeCloseTo(-mf[k], 5);
+    });
+    blockValues(cfg, b, 'f').forEach((v) => {
+      expect(v).toBe(1);
+    });
   });
 
   it('constant biases: 1.0 on f for -, R-, OM-; zero everywhere for O-, OR-; zero on every other block', () => {
     const expectedF: Record<string, number> = { '-': 1, 'R-': 1, 'OM-': 1, 'O-': 0, 'OR-': 0 };
     for (const [mechanism, bf] of Object.entries(expectedF)) {
       for (const core of ['lstm', 'gru'] as Core[]) {
-        const cfg = { core, mechanism: mechanism as (typeof MECHANISMS)[number], inputSize: 2, hiddenSize: 8, downsize: 4 };
+        const cfg = {
+          core,
+          mechanism: mechanism as (typeof MECHANISMS)[number],
+          inputSize: 2,
+          hiddenSize: 8,
+          downsize: 4,
+        };
         const b = initLayerParams(cfg, 1).b.dataSync();
         for (const blk of layerLayout(cfg).blocks) {
           const want = blk.name === 'f' ? bf : 0;
-          blockValues(cfg, b, blk.name).forEach((v) => expect(v).toBe(want));
+          blockValues(cfg, b, blk.name).forEach((v) => {
+            expect(v).toBe(want);
+          });
         }
       }
     }
@@ -92,9 +133,15 @@ describe('bias initialisation', () => {
       const fixed = initLayerParams({ ...cfg, fixedGateOffset: true }, 3);
       expect(trained.bOffset).toBeUndefined();
       const sumFixed = fixed.b.add(fixed.bOffset as tf.Tensor1D).dataSync();
-      Array.from(trained.b.dataSync()).forEach((v, k) => expect(sumFixed[k]).toBeCloseTo(v, 6));
-      const ugiBlocks = mechanism === 'UM-' ? ['mf', 'mi'] : mechanism === 'UR-' ? ['f', 'r'] : ['f', 'i'];
-      for (const name of ugiBlocks) blockValues(cfg, fixed.b.dataSync(), name).forEach((v) => expect(v).toBe(0));
+      Array.from(trained.b.dataSync()).forEach((v, k) => {
+        expect(sumFixed[k]).toBeCloseTo(v, 6);
+      });
+      const ugiBlocks =
+        mechanism === 'UM-' ? ['mf', 'mi'] : mechanism === 'UR-' ? ['f', 'r'] : ['f', 'i'];
+      for (const name of ugiBlocks)
+        blockValues(cfg, fixed.b.dataSync(), name).forEach((v) => {
+          expect(v).toBe(0);
+        });
       expect(fixed.W.dataSync()).toEqual(trained.W.dataSync());
     }
   });
@@ -110,7 +157,7 @@ describe('weights', () => {
     expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(limit);
     const variance = w.reduce((s, v) => s + v * v, 0) / w.length;
     // Uniform on [-L, L] has variance L²/3; 16000 samples put the estimate within ~1.1 % (1σ).
-    expect(Math.abs(variance / (limit * limit / 3) - 1)).toBeLessThan(0.05);
+    expect(Math.abs(variance / ((limit * limit) / 3) - 1)).toBeLessThan(0.05);
     expect(initLayerParams(cfg, 21).W.dataSync()).toEqual(W.dataSync());
     expect(initLayerParams(cfg, 22).W.dataSync()).not.toEqual(W.dataSync());
   });
@@ -122,13 +169,16 @@ describe('parameter counts', () => {
   const C = 16;
   for (const core of ['lstm', 'gru'] as Core[]) {
     it(`${core}: refine variants match their base layout; master variants add 2·d/C gate units`, () => {
-      const count = (mechanism: (typeof MECHANISMS)[number]) => parameterCount({ core, mechanism, inputSize: n, hiddenSize: d, downsize: C });
+      const count = (mechanism: (typeof MECHANISMS)[number]) =>
+        parameterCount({ core, mechanism, inputSize: n, hiddenSize: d, downsize: C });
       const base = count('-');
       expect(base).toBe((n + d + 1) * (core === 'lstm' ? 4 : 3) * d);
       for (const m of ['C-', 'U-', 'O-'] as const) expect(count(m)).toBe(base);
       // On the LSTM r takes i's place; the GRU has no separate input block, so r adds one.
-      for (const m of ['R-', 'UR-', 'OR-'] as const) expect(count(m)).toBe(core === 'lstm' ? base : base + (n + d + 1) * d);
-      for (const m of ['OM-', 'UM-'] as const) expect(count(m)).toBe(base + (n + d + 1) * ((2 * d) / C));
+      for (const m of ['R-', 'UR-', 'OR-'] as const)
+        expect(count(m)).toBe(core === 'lstm' ? base : base + (n + d + 1) * d);
+      for (const m of ['OM-', 'UM-'] as const)
+        expect(count(m)).toBe(base + (n + d + 1) * ((2 * d) / C));
     });
   }
 });
@@ -142,11 +192,19 @@ describe('ordered master gates (paper Propositions 3 and 4)', () => {
       [1000, 1],
     ]) {
       const zeros = (w: number) => tf.zeros([1, w]) as tf.Tensor2D;
-      const { forget, input } = gate('OM-', 'lstm', { f: zeros(m * C), i: zeros(m * C), mf: zeros(m), mi: zeros(m) }, C);
+      const { forget, input } = gate(
+        'OM-',
+        'lstm',
+        { f: zeros(m * C), i: zeros(m * C), mf: zeros(m), mi: zeros(m) },
+        C,
+      );
       const meanSum = forget.add(input).mean().dataSync()[0];
       expect(meanSum).toBeCloseTo(1 - (m * m - 1) / (6 * m * m), 5);
       // F alone averages (m+1)/(2m) - (m²-1)/(12m²) → 5/12.
-      expect(forget.mean().dataSync()[0]).toBeCloseTo((m + 1) / (2 * m) - (m * m - 1) / (12 * m * m), 5);
+      expect(forget.mean().dataSync()[0]).toBeCloseTo(
+        (m + 1) / (2 * m) - (m * m - 1) / (12 * m * m),
+        5,
+      );
     }
   });
 
@@ -159,7 +217,9 @@ describe('ordered master gates (paper Propositions 3 and 4)', () => {
     const mf = tf.randomNormal([rows, m], 0, 1, 'float32', 1) as tf.Tensor2D;
     const mi = tf.randomNormal([rows, m], 0, 1, 'float32', 2) as tf.Tensor2D;
     const { forget, input } = gate('OM-', 'gru', { f: half, s: half, mf, mi }, 1);
-    expect(Math.abs(forget.add(input).mean().dataSync()[0] - (1 - (m * m - 1) / (6 * m * m)))).toBeLessThan(0.006);
+    expect(
+      Math.abs(forget.add(input).mean().dataSync()[0] - (1 - (m * m - 1) / (6 * m * m))),
+    ).toBeLessThan(0.006);
   });
 
   it('Proposition 4: tied masters ĩ = 1 - f̃ with the overlap ω counted twice give exactly the refine gate', () => {

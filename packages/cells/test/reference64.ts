@@ -37,8 +37,14 @@ export function refBlocks(cfg: RefConfig): [string, number][] {
   const refine = ['R-', 'UR-', 'OR-'].includes(cfg.mechanism);
   const master = ['OM-', 'UM-'].includes(cfg.mechanism);
   let names: string[];
-  if (cfg.core === 'lstm') names = refine ? ['f', 'r', 'u', 'o'] : master ? ['f', 'i', 'u', 'o', 'mf', 'mi'] : ['f', 'i', 'u', 'o'];
-  else names = refine ? ['f', 'r', 's', 'u'] : master ? ['f', 's', 'u', 'mf', 'mi'] : ['f', 's', 'u'];
+  if (cfg.core === 'lstm')
+    names = refine
+      ? ['f', 'r', 'u', 'o']
+      : master
+        ? ['f', 'i', 'u', 'o', 'mf', 'mi']
+        : ['f', 'i', 'u', 'o'];
+  else
+    names = refine ? ['f', 'r', 's', 'u'] : master ? ['f', 's', 'u', 'mf', 'mi'] : ['f', 's', 'u'];
   return names.map((name) => [name, name === 'mf' || name === 'mi' ? m : d]);
 }
 
@@ -47,7 +53,10 @@ export function refCols(cfg: RefConfig): number {
 }
 
 /** Effective (F, I) for one batch row from its named pre-activations. */
-export function refGates(cfg: RefConfig, a: Record<string, number[]>): { F: number[]; I: number[] } {
+export function refGates(
+  cfg: RefConfig,
+  a: Record<string, number[]>,
+): { F: number[]; I: number[] } {
   const { d, C, core, mechanism } = cfg;
   const lstm = core === 'lstm';
   switch (mechanism) {
@@ -91,7 +100,14 @@ export function refGates(cfg: RefConfig, a: Record<string, number[]>): { F: numb
 }
 
 /** One step for the whole batch. W is [n + d][cols], b is [cols]. */
-export function refStep(cfg: RefConfig, W: Matrix, b: number[], x: Matrix, state: RefState, extras: RefExtras = {}): RefState {
+export function refStep(
+  cfg: RefConfig,
+  W: Matrix,
+  b: number[],
+  x: Matrix,
+  state: RefState,
+  extras: RefExtras = {},
+): RefState {
   const { n, d, core } = cfg;
   const blocks = refBlocks(cfg);
   const cols = refCols(cfg);
@@ -144,11 +160,22 @@ export interface RefSequenceExtras {
   zoneoutH?: Matrix[];
 }
 
-export function refSequence(cfg: RefConfig, W: Matrix, b: number[], xs: Matrix[], state0: RefState, extras: RefSequenceExtras = {}) {
+export function refSequence(
+  cfg: RefConfig,
+  W: Matrix,
+  b: number[],
+  xs: Matrix[],
+  state0: RefState,
+  extras: RefSequenceExtras = {},
+) {
   let state = state0;
   const outputs: Matrix[] = [];
   xs.forEach((x, t) => {
-    state = refStep(cfg, W, b, x, state, { reset: extras.reset?.[t], zoneoutC: extras.zoneoutC?.[t], zoneoutH: extras.zoneoutH?.[t] });
+    state = refStep(cfg, W, b, x, state, {
+      reset: extras.reset?.[t],
+      zoneoutC: extras.zoneoutC?.[t],
+      zoneoutH: extras.zoneoutH?.[t],
+    });
     outputs.push(state.h);
   });
   return { outputs, state };
@@ -164,5 +191,7 @@ export function lcg(seed: number): () => number {
 }
 
 export function randomMatrix(rows: number, cols: number, rand: () => number, scale = 1): Matrix {
-  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (2 * rand() - 1) * scale));
+  return Array.from({ length: rows }, () =>
+    Array.from({ length: cols }, () => (2 * rand() - 1) * scale),
+  );
 }

@@ -17,7 +17,9 @@ const close = (a: tf.Tensor, b: tf.Tensor, tol = 1e-6) => {
   const x = a.dataSync();
   const y = b.dataSync();
   expect(a.shape).toEqual(b.shape);
-  x.forEach((v, k) => expect(Math.abs(v - y[k])).toBeLessThanOrEqual(tol));
+  x.forEach((v, k) => {
+    expect(Math.abs(v - y[k])).toBeLessThanOrEqual(tol);
+  });
 };
 
 describe('runLayer over a sequence', () => {
@@ -43,23 +45,44 @@ describe('runLayer over a sequence', () => {
     });
 
     it(`${core}: a reset row continues exactly like a fresh zero state`, () => {
-      const reset = tf.tensor2d([[0, 0], [0, 1], [0, 0], [0, 0], [0, 0]]);
+      const reset = tf.tensor2d([
+        [0, 0],
+        [0, 1],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ]);
       const seq = runLayer(cfg, params, xs, state0, { reset });
       const tail = xs.slice([1, 1, 0], [4, 1, 3]) as tf.Tensor3D;
       const fresh = runLayer(cfg, params, tail, zeroState(cfg, 1));
       close(seq.outputs.slice([1, 1, 0], [4, 1, 6]), fresh.outputs);
       // The other row is untouched by the reset.
-      close(seq.outputs.slice([0, 0, 0], [5, 1, 6]), runLayer(cfg, params, xs, state0).outputs.slice([0, 0, 0], [5, 1, 6]));
+      close(
+        seq.outputs.slice([0, 0, 0], [5, 1, 6]),
+        runLayer(cfg, params, xs, state0).outputs.slice([0, 0, 0], [5, 1, 6]),
+      );
     });
 
     it(`${core}: zoneout masks of ones keep the state, of zeros equal no zoneout`, () => {
       const ones = tf.ones([5, 2, 6]) as tf.Tensor3D;
       const zeros = tf.zeros([5, 2, 6]) as tf.Tensor3D;
-      const keepAll = runLayer(cfg, params, xs, state0, core === 'lstm' ? { zoneoutH: ones, zoneoutC: ones } : { zoneoutH: ones });
+      const keepAll = runLayer(
+        cfg,
+        params,
+        xs,
+        state0,
+        core === 'lstm' ? { zoneoutH: ones, zoneoutC: ones } : { zoneoutH: ones },
+      );
       close(keepAll.state.h, state0.h);
       if (core === 'lstm') close(keepAll.state.c as tf.Tensor, state0.c as tf.Tensor);
       close(keepAll.outputs, tf.stack(Array(5).fill(state0.h)));
-      const none = runLayer(cfg, params, xs, state0, core === 'lstm' ? { zoneoutH: zeros, zoneoutC: zeros } : { zoneoutH: zeros });
+      const none = runLayer(
+        cfg,
+        params,
+        xs,
+        state0,
+        core === 'lstm' ? { zoneoutH: zeros, zoneoutC: zeros } : { zoneoutH: zeros },
+      );
       close(none.outputs, runLayer(cfg, params, xs, state0).outputs);
     });
   }
@@ -82,7 +105,13 @@ describe('runLayer over a sequence', () => {
   });
 
   it('runLayerReference leaves no intermediate tensors behind', () => {
-    const cfg = { core: 'lstm' as Core, mechanism: 'OM-' as const, inputSize: 2, hiddenSize: 4, downsize: 2 };
+    const cfg = {
+      core: 'lstm' as Core,
+      mechanism: 'OM-' as const,
+      inputSize: 2,
+      hiddenSize: 4,
+      downsize: 2,
+    };
     const params = initLayerParams(cfg, 1);
     const xs = tf.ones([3, 1, 2]) as tf.Tensor3D;
     const state0 = zeroState(cfg, 1);

@@ -15,7 +15,14 @@ import {
   zeroState,
 } from '../src/index.js';
 
-const cfg = { core: 'lstm' as const, mechanism: 'UR-' as const, inputSize: 3, hiddenSize: 5, numLayers: 3, fixedGateOffset: true };
+const cfg = {
+  core: 'lstm' as const,
+  mechanism: 'UR-' as const,
+  inputSize: 3,
+  hiddenSize: 5,
+  numLayers: 3,
+  fixedGateOffset: true,
+};
 
 describe('stacked layers', () => {
   it('layer l > 0 reads the previous layer h; layer l is initialised from seed + l', () => {
@@ -30,7 +37,12 @@ describe('stacked layers', () => {
 
     const xs = tf.randomNormal([4, 2, 3], 0, 1, 'float32', 1) as tf.Tensor3D;
     const states0 = params.map(() => zeroState(cfg, 2));
-    const reset = tf.tensor2d([[0, 0], [0, 1], [0, 0], [1, 0]]);
+    const reset = tf.tensor2d([
+      [0, 0],
+      [0, 1],
+      [0, 0],
+      [1, 0],
+    ]);
     const out = runStack(cfg, params, xs, states0, { reset });
     let input = xs;
     params.forEach((p, l) => {
@@ -44,7 +56,9 @@ describe('stacked layers', () => {
   it('saves under layers.<l>.W / b / bOffset and loads back', async () => {
     const params = initStackParams(cfg, 2);
     const tensors = await stackParamsToTensors(params);
-    expect(Object.keys(tensors)).toEqual(['0', '1', '2'].flatMap((l) => ['W', 'b', 'bOffset'].map((n) => `layers.${l}.${n}`)));
+    expect(Object.keys(tensors)).toEqual(
+      ['0', '1', '2'].flatMap((l) => ['W', 'b', 'bOffset'].map((n) => `layers.${l}.${n}`)),
+    );
     const path = join(await mkdtemp(join(tmpdir(), 'urgate-stack-')), 'ckpt.safetensors');
     await saveCheckpoint(path, tensors, { model: { ...cfg, kind: 'classifier' } });
     const back = stackParamsFromTensors((await loadCheckpoint(path)).tensors, cfg);
@@ -52,7 +66,11 @@ describe('stacked layers', () => {
       expect(p.W.dataSync()).toEqual(params[l].W.dataSync());
       expect(p.bOffset?.dataSync()).toEqual(params[l].bOffset?.dataSync());
     });
-    expect(() => stackParamsFromTensors(tensors, { ...cfg, hiddenSize: 6 })).toThrow(/^tensors: layers\.0\.W has shape \[8,20\], expected \[9,24\]/);
-    expect(() => runStack(cfg, params.slice(1), tf.zeros([1, 1, 3]) as tf.Tensor3D, [])).toThrow(/^params: expected an array with one entry per layer \(3\), got 2/);
+    expect(() => stackParamsFromTensors(tensors, { ...cfg, hiddenSize: 6 })).toThrow(
+      /^tensors: layers\.0\.W has shape \[8,20\], expected \[9,24\]/,
+    );
+    expect(() => runStack(cfg, params.slice(1), tf.zeros([1, 1, 3]) as tf.Tensor3D, [])).toThrow(
+      /^params: expected an array with one entry per layer \(3\), got 2/,
+    );
   });
 });

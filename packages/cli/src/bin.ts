@@ -4,7 +4,9 @@ import { gatesCommand } from './commands/gates.js';
 
 // The registry of subcommands: each lives in src/commands/<name>.ts and returns a Command.
 const program = new Command('urgate')
-  .description('Gated recurrent sequence models (UR-LSTM and relatives): train, evaluate, export, serve, analyse')
+  .description(
+    'Gated recurrent sequence models (UR-LSTM and relatives): train, evaluate, export, serve, analyse',
+  )
   .addCommand(gatesCommand());
 
 await program.parseAsync(process.argv);

@@ -2,7 +2,12 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatGatesTable, gatesCommand, type GatesReport, runGates } from '../src/commands/gates.js';
+import {
+  formatGatesTable,
+  type GatesReport,
+  gatesCommand,
+  runGates,
+} from '../src/commands/gates.js';
 
 const MECHANISMS = ['-', 'C-', 'O-', 'OM-', 'U-', 'R-', 'UR-', 'UM-', 'OR-'];
 const sigma = (x: number) => 1 / (1 + Math.exp(-x));
@@ -16,9 +21,16 @@ async function runCli(args: string[]): Promise<string> {
 
 describe('urgate gates', () => {
   it('bias-only gates: constant-bias mechanisms sit at σ(1), chrono decays span [2, tMax], UGI is spread out', async () => {
-    const report = await runGates({ core: 'gru', hiddenSize: 64, seed: 3, inputScale: 0, json: false });
+    const report = await runGates({
+      core: 'gru',
+      hiddenSize: 64,
+      seed: 3,
+      inputScale: 0,
+      json: false,
+    });
     expect(report.mechanisms.map((m) => m.mechanism)).toEqual(MECHANISMS);
-    const get = (name: string) => report.mechanisms.find((m) => m.mechanism === name) as GatesReport['mechanisms'][number];
+    const get = (name: string) =>
+      report.mechanisms.find((m) => m.mechanism === name) as GatesReport['mechanisms'][number];
     for (const name of ['-', 'R-']) {
       // R- with b_f = 1, b_r = 0: g = 2·½·f + 0·f² = f.
       for (const q of get(name).forget.quantiles) expect(q).toBeCloseTo(sigma(1), 5);
@@ -40,10 +52,15 @@ describe('urgate gates', () => {
     const text = await runCli(['--hidden-size', '32', '--seed', '1', '--out', dir]);
     expect(text).toContain('Initial forget activation F (lstm, hidden size 32, seed 1');
     expect(text).toContain('Initial decay period D = 1 / (1 - F)');
-    for (const m of MECHANISMS) expect(text).toMatch(new RegExp(`^${m.replace('-', '\\-')}\\s`, 'm'));
+    for (const m of MECHANISMS)
+      expect(text).toMatch(new RegExp(`^${m.replace('-', '\\-')}\\s`, 'm'));
     for (const name of ['refine-gate', 'forget-init-lstm', 'decay-init-lstm']) {
       expect((await readFile(join(dir, `${name}.svg`), 'utf8')).startsWith('<svg')).toBe(true);
-      expect(Array.from((await readFile(join(dir, `${name}.png`))).subarray(1, 4), (c) => String.fromCharCode(c)).join('')).toBe('PNG');
+      expect(
+        Array.from((await readFile(join(dir, `${name}.png`))).subarray(1, 4), (c) =>
+          String.fromCharCode(c),
+        ).join(''),
+      ).toBe('PNG');
       expect(text).toContain(join(dir, `${name}.png`));
     }
   });
@@ -56,15 +73,29 @@ describe('urgate gates', () => {
     expect(parsed.mechanisms).toHaveLength(9);
     // The last ordered unit has cumax = 1: F = 1, an infinite decay period.
     const ordered = parsed.mechanisms.find((m: { mechanism: string }) => m.mechanism === 'O-');
-    expect(ordered.decay.quantiles.at(-1) === 'Infinity' || ordered.decay.quantiles.at(-1) > 10).toBe(true);
-    const direct = await runGates({ core: 'gru', hiddenSize: 32, seed: 0, inputScale: 1, json: true });
+    expect(
+      ordered.decay.quantiles.at(-1) === 'Infinity' || ordered.decay.quantiles.at(-1) > 10,
+    ).toBe(true);
+    const direct = await runGates({
+      core: 'gru',
+      hiddenSize: 32,
+      seed: 0,
+      inputScale: 1,
+      json: true,
+    });
     expect(parsed.mechanisms[0]).toEqual(JSON.parse(JSON.stringify(direct.mechanisms[0])));
     expect(formatGatesTable(direct).split('\n')).toHaveLength(2 * (2 + 9) + 1);
   });
 
   it('rejects bad option values with the option name', async () => {
-    await expect(runCli(['--hidden-size', 'abc'])).rejects.toThrow(/option '--hidden-size <n>' argument 'abc' is invalid\. expected a positive integer/);
-    await expect(runCli(['--core', 'rnn'])).rejects.toThrow(/argument 'rnn' is invalid\. Allowed choices are lstm, gru/);
-    await expect(runCli(['--seed', '1.5'])).rejects.toThrow(/'--seed <n>' argument '1.5' is invalid\. expected an integer/);
+    await expect(runCli(['--hidden-size', 'abc'])).rejects.toThrow(
+      /option '--hidden-size <n>' argument 'abc' is invalid\. expected a positive integer/,
+    );
+    await expect(runCli(['--core', 'rnn'])).rejects.toThrow(
+      /argument 'rnn' is invalid\. Allowed choices are lstm, gru/,
+    );
+    await expect(runCli(['--seed', '1.5'])).rejects.toThrow(
+      /'--seed <n>' argument '1.5' is invalid\. expected an integer/,
+    );
   });
 });

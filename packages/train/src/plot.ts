@@ -22,8 +22,15 @@ export interface PngOptions {
 /** Rasterises an SVG string to PNG bytes with resvg (system fonts for text). */
 export function svgToPng(svg: string, options: PngOptions = {}): Uint8Array {
   const scale = options.scale ?? 2;
-  if (!(scale > 0)) throw new Error(`scale: expected a positive number, got ${JSON.stringify(options.scale)}`);
-  return new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, font: { loadSystemFonts: true, sansSerifFamily: 'DejaVu Sans' }, background: 'white' }).render().asPng();
+  if (!(scale > 0))
+    throw new Error(`scale: expected a positive number, got ${JSON.stringify(options.scale)}`);
+  return new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    font: { loadSystemFonts: true, sansSerifFamily: 'DejaVu Sans' },
+    background: 'white',
+  })
+    .render()
+    .asPng();
 }
 
 async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
@@ -33,8 +40,15 @@ async function writeAtomically(path: string, data: string | Uint8Array): Promise
 }
 
 /** Writes `<basePath>.svg` and `<basePath>.png` for a spec; returns both paths. */
-export async function writeFigure(basePath: string, spec: TopLevelSpec, options: PngOptions = {}): Promise<{ svg: string; png: string }> {
-  if (typeof basePath !== 'string' || basePath === '') throw new Error(`basePath: expected a file path without extension, got ${JSON.stringify(basePath)}`);
+export async function writeFigure(
+  basePath: string,
+  spec: TopLevelSpec,
+  options: PngOptions = {},
+): Promise<{ svg: string; png: string }> {
+  if (typeof basePath !== 'string' || basePath === '')
+    throw new Error(
+      `basePath: expected a file path without extension, got ${JSON.stringify(basePath)}`,
+    );
   const svgText = await renderSvg(spec);
   const paths = { svg: `${basePath}.svg`, png: `${basePath}.png` };
   await mkdir(dirname(basePath), { recursive: true });
@@ -64,7 +78,11 @@ export function lineChartSpec(rows: Record<string, unknown>[], o: LineChartOptio
     encoding: {
       x: { field: o.x.field, type: 'quantitative', title: o.x.title ?? o.x.field },
       y: { field: o.y.field, type: 'quantitative', title: o.y.title ?? o.y.field },
-      ...(o.color ? { color: { field: o.color.field, type: 'nominal', title: o.color.title ?? o.color.field } } : {}),
+      ...(o.color
+        ? {
+            color: { field: o.color.field, type: 'nominal', title: o.color.title ?? o.color.field },
+          }
+        : {}),
     },
   } as TopLevelSpec;
 }
@@ -92,12 +110,23 @@ export function histogramSpec(rows: Record<string, unknown>[], o: HistogramOptio
       y: { aggregate: 'count', type: 'quantitative', title: 'count' },
     },
   };
-  if (!o.facet) return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: o.title, data: { values: rows }, ...unit } as TopLevelSpec;
+  if (!o.facet)
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title: o.title,
+      data: { values: rows },
+      ...unit,
+    } as TopLevelSpec;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: o.title,
     data: { values: rows },
-    facet: { field: o.facet.field, type: 'nominal', title: o.facet.title ?? o.facet.field, ...(o.facet.sort ? { sort: o.facet.sort } : {}) },
+    facet: {
+      field: o.facet.field,
+      type: 'nominal',
+      title: o.facet.title ?? o.facet.field,
+      ...(o.facet.sort ? { sort: o.facet.sort } : {}),
+    },
     columns: o.facet.columns ?? 3,
     spec: unit,
   } as TopLevelSpec;

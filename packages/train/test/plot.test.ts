@@ -20,11 +20,20 @@ function svgSize(svg: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-const rows = [0, 0.5, 1].flatMap((r) => [0, 0.25, 0.5, 0.75, 1].map((f) => ({ r, f, g: 2 * r * f + (1 - 2 * r) * f * f })));
+const rows = [0, 0.5, 1].flatMap((r) =>
+  [0, 0.25, 0.5, 0.75, 1].map((f) => ({ r, f, g: 2 * r * f + (1 - 2 * r) * f * f })),
+);
 
 describe('plot', () => {
   it('renders a vega-lite line chart to SVG with its title and one line per colour', async () => {
-    const svg = await renderSvg(lineChartSpec(rows, { title: 'refine gate', x: { field: 'f' }, y: { field: 'g' }, color: { field: 'r' } }));
+    const svg = await renderSvg(
+      lineChartSpec(rows, {
+        title: 'refine gate',
+        x: { field: 'f' },
+        y: { field: 'g' },
+        color: { field: 'r' },
+      }),
+    );
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('refine gate');
     expect(svg.match(/role-mark[^"]*"[^>]*>/g)?.length).toBeGreaterThan(0);
@@ -32,7 +41,9 @@ describe('plot', () => {
   });
 
   it('rasterises at the requested scale (PNG signature and IHDR size)', async () => {
-    const svg = await renderSvg(histogramSpec(rows, { field: 'g', facet: { field: 'r', columns: 3 } }));
+    const svg = await renderSvg(
+      histogramSpec(rows, { field: 'g', facet: { field: 'r', columns: 3 } }),
+    );
     const [w, h] = svgSize(svg);
     expect(pngSize(svgToPng(svg, { scale: 2 }))).toEqual([Math.round(2 * w), Math.round(2 * h)]);
     expect(() => svgToPng(svg, { scale: 0 })).toThrow(/^scale: expected a positive number/);
@@ -40,7 +51,10 @@ describe('plot', () => {
 
   it('writeFigure writes the SVG and PNG pair and no temporary files', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'urgate-plot-'));
-    const paths = await writeFigure(join(dir, 'figs', 'curve'), lineChartSpec(rows, { x: { field: 'f' }, y: { field: 'g' } }));
+    const paths = await writeFigure(
+      join(dir, 'figs', 'curve'),
+      lineChartSpec(rows, { x: { field: 'f' }, y: { field: 'g' } }),
+    );
     expect((await readdir(join(dir, 'figs'))).sort()).toEqual(['curve.png', 'curve.svg']);
     expect((await readFile(paths.svg, 'utf8')).startsWith('<svg')).toBe(true);
     pngSize(await readFile(paths.png));

@@ -42,14 +42,19 @@ function formatNumber(v: number): string {
 
 /** Two plain-text tables (F and D) with one row per mechanism. */
 export function formatGatesTable(report: GatesReport): string {
-  const header = ['mechanism', 'mean', ...report.quantiles.map((q) => `q${String(Math.round(q * 100)).padStart(2, '0')}`)];
+  const header = [
+    'mechanism',
+    'mean',
+    ...report.quantiles.map((q) => `q${String(Math.round(q * 100)).padStart(2, '0')}`),
+  ];
   const table = (title: string, pick: (m: MechanismGates) => DistributionSummary) => {
     const rows = report.mechanisms.map((m) => {
       const s = pick(m);
       return [m.mechanism, formatNumber(s.mean), ...s.quantiles.map(formatNumber)];
     });
     const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
-    const line = (cells: string[]) => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
+    const line = (cells: string[]) =>
+      cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
     return [title, line(header), ...rows.map(line)].join('\n');
   };
   const what = `${report.core}, hidden size ${report.hiddenSize}, seed ${report.seed}, inputs N(0, ${report.inputScale}²), per-unit mean over the batch`;
@@ -62,15 +67,25 @@ export function formatGatesTable(report: GatesReport): string {
 
 /** Samples every mechanism's initial gates, and writes the figures when `out` is given. */
 export async function runGates(options: GatesOptions): Promise<GatesReport> {
-  const { ANALYSIS_QUANTILES, MECHANISMS, refineGateCurves, sampleAllInitialForget, summarize } = await import('@urgate/cells');
-  const samples = sampleAllInitialForget({ core: options.core, hiddenSize: options.hiddenSize, seed: options.seed, inputScale: options.inputScale });
+  const { ANALYSIS_QUANTILES, MECHANISMS, refineGateCurves, sampleAllInitialForget, summarize } =
+    await import('@urgate/cells');
+  const samples = sampleAllInitialForget({
+    core: options.core,
+    hiddenSize: options.hiddenSize,
+    seed: options.seed,
+    inputScale: options.inputScale,
+  });
   const report: GatesReport = {
     core: options.core,
     hiddenSize: options.hiddenSize,
     seed: options.seed,
     inputScale: options.inputScale,
     quantiles: ANALYSIS_QUANTILES,
-    mechanisms: samples.map((s) => ({ mechanism: s.mechanism, forget: summarize(s.forget), decay: summarize(s.decay) })),
+    mechanisms: samples.map((s) => ({
+      mechanism: s.mechanism,
+      forget: summarize(s.forget),
+      decay: summarize(s.decay),
+    })),
     figures: [],
   };
   if (options.out !== undefined) {
@@ -82,7 +97,11 @@ export async function runGates(options: GatesOptions): Promise<GatesReport> {
       color: { field: 'r', title: 'refine r' },
     });
     const perUnit = samples.flatMap((s) =>
-      Array.from(s.forget, (f, k) => ({ mechanism: s.mechanism, f, log10D: Math.min(Math.log10(s.decay[k]), 8) })),
+      Array.from(s.forget, (f, k) => ({
+        mechanism: s.mechanism,
+        f,
+        log10D: Math.min(Math.log10(s.decay[k]), 8),
+      })),
     );
     const facet = { field: 'mechanism', columns: 3, sort: [...MECHANISMS] };
     const forget = histogramSpec(perUnit, {
@@ -112,24 +131,31 @@ export async function runGates(options: GatesOptions): Promise<GatesReport> {
 
 /** JSON with infinite decay periods written as the string "Infinity" (JSON has no infinity). */
 export function gatesReportJson(report: GatesReport): string {
-  return JSON.stringify(report, (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value), 2);
+  return JSON.stringify(
+    report,
+    (_key, value) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value),
+    2,
+  );
 }
 
 function positiveInteger(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
 
 function integer(value: string): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected an integer');
   return n;
 }
 
 function nonNegative(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a non-negative number');
+  if (value.trim() === '' || !(n >= 0) || !Number.isFinite(n))
+    throw new InvalidArgumentError('expected a non-negative number');
   return n;
 }
 
@@ -137,18 +163,28 @@ export interface CommandIO {
   write(text: string): void;
 }
 
-export function gatesCommand(io: CommandIO = { write: (text) => process.stdout.write(text) }): Command {
+export function gatesCommand(
+  io: CommandIO = { write: (text) => process.stdout.write(text) },
+): Command {
   return new Command('gates')
-    .description('Initial forget-gate and decay-period distributions of every gate mechanism, with figures')
+    .description(
+      'Initial forget-gate and decay-period distributions of every gate mechanism, with figures',
+    )
     .addOption(new Option('--core <core>', 'recurrent core').choices(CORE_CHOICES).default('lstm'))
     .option('--hidden-size <n>', 'hidden size d', positiveInteger, 256)
     .option('--seed <n>', 'initialisation seed', integer, 0)
-    .option('--input-scale <s>', 'standard deviation of the inputs of the sampled step (0: bias-only gates)', nonNegative, 1)
+    .option(
+      '--input-scale <s>',
+      'standard deviation of the inputs of the sampled step (0: bias-only gates)',
+      nonNegative,
+      1,
+    )
     .option('--json', 'print the report as JSON', false)
     .option('--out <dir>', 'write figures (SVG and PNG) to this directory')
     .action(async (opts: GatesOptions) => {
       const report = await runGates(opts);
       io.write(`${opts.json ? gatesReportJson(report) : formatGatesTable(report)}\n`);
-      if (!opts.json && report.figures.length > 0) io.write(`\nfigures:\n${report.figures.map((f) => `  ${f}`).join('\n')}\n`);
+      if (!opts.json && report.figures.length > 0)
+        io.write(`\nfigures:\n${report.figures.map((f) => `  ${f}`).join('\n')}\n`);
     });
 }
