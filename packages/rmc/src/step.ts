@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs';
+import { attendOverMemory } from './attention.js';
+import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from './config.js';
+import { gatesFromProjected } from './gates.js';
+import { linear } from './ops.js';
+import type { RmcGates, RmcParams, RmcSequenceResult, RmcStepResult } from './types.js';
+import { checkMemory, checkParams, expectShape } from './validate.js';
+
+function project(params: RmcParams, x: tf.Tensor2D): tf.Tensor2D {
+  return linear(x, params['input.W'], params['input.b']) as tf.Tensor2D;
+}
+
+/** One step on validated inputs; the caller owns tidying. */
+function stepValidated(
+  cfg: ResolvedRmcConfig,
+  params: RmcParams,
+  x: tf.Tensor2D,
+  memory: tf.Tensor3D,
+): RmcStepResult {
+  const [batch, slots, width] = memory.shape;
+  const projected = project(params, x);
+  const withInput = tf.concat([memory, projected.reshape([batch, 1, width])], 1) as tf.Tensor3D;
+  const attended = attendOverMemory(cfg, params, withInput).slice([0, 0, 0], [batch, slots, width]);
+  let next = attended;
+  if (cfg.gateStyle !== 'none') {
+    const { forget, input } = gatesFromProjected(cfg, params, projected, memory);
+    next = input.mul(tf.tanh(attended)).add(forget.mul(memory));
+  }
+  return { output: next.reshape([batch, slots * width]), memory: next };
+}
+
+function checkStepInputs(
+  cfg: ResolvedRmcConfig,
+  params: RmcParams,
+  x: unknown,
+  memory: unknown,
+): void {
+  expectShape(x, [null, cfg.inputSize], 'x', 'batch × inputSize');
+  checkMemory(cfg, memory, (x as tf.Tensor).shape[0]);
+  checkParams(cfg, params);
+}
+
+/** One step of the core: x [B, inputSize], memory [B, memSlots, memSize]. */
+export function rmcStep(
+  cfg: RmcConfig,
+  params: RmcParams,
+  x: tf.Tensor2D,
+  memory: tf.Tensor3D,
+): RmcStepResult {
+  const r = resolveRmcConfig(cfg);
+  checkStepInputs(r, params, x, memory);
+  return tf.tidy(() => stepValidated(r, params, x, memory));
+}
+
+/** The effective gates the step would apply to `memory`, each [B, memSlots, gateSize]. */
+export function rmcGates(
+  cfg: RmcConfig,
+  params: RmcParams,
+  x: tf.Tensor2D,
+  memory: tf.Tensor3D,
+): RmcGates {
+  const r = resolveRmcConfig(cfg);
+  if (r.gateStyle === 'none') throw new Error(`gateStyle: 'none' has no gates to compute`);
+  checkStepInputs(r, params, x, memory);
+  return tf.tidy(() => gatesFromProjected(r, params, project(params, x), memory));
+}
+
+/** The recurrence over xs [T, B, inputSize] from memory0 [B, memSlots, memSize]. */
+export function runRmc(
+  cfg: RmcConfig,
+  params: RmcParams,
+  xs: tf.Tensor3D,
+  memory0: tf.Tensor3D,
+): RmcSequenceResult {
+  const r = resolveRmcConfig(cfg);
+  expectShape(xs, [null, null, r.inputSize], 'xs', 'time × batch × inputSize');
+  if (xs.shape[0] === 0) throw new Error('xs: expected at least one time step, got 0');
+  checkMemory(r, memory0, xs.shape[1], 'memory0');
+  checkParams(r, params);
+  return tf.tidy(() => {
+    let memory = memory0;
+    const outputs: tf.Tensor2D[] = [];
+    for (const x of tf.unstack(xs) as tf.Tensor2D[]) {
+      const step = stepValidated(r, params, x, memory);
+      outputs.push(step.output);
+      memory = step.memory;
+    }
+    return { outputs: tf.stack(outputs) as tf.Tensor3D, memory };
+  });
+}
