@@ -3,4 +3,8 @@ export * from './metrics.js';
 export * from './plot.js';
 export * from './progress.js';
 export * from './seeds.js';
+export * from './tasks/config.js';
+export * from './tasks/data.js';
+export * from './tasks/model.js';
+export * from './tasks/trainer.js';
 export * from './training-state.js';

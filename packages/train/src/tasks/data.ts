@@ -1,0 +1,115 @@
+import {
+  addingBatch,
+  copyBatch,
+  epochOrder,
+  forgettingBatch,
+  type ImageDataset,
+  type ImageSet,
+  loadImageDataset,
+  pixelBatch,
+  pixelPermutation,
+} from '@urgate/tasks';
+import { deriveSeed } from '../seeds.js';
+import { isPixelTask, PIXEL_TASKS, type TaskRunConfig } from './config.js';
+
+/** One minibatch in the time-major layout of @urgate/cells. */
+export interface TaskBatch {
+  steps: number;
+  batchSize: number;
+  inputSize: number;
+  /** [steps, batch, inputSize]. */
+  inputs: Float32Array;
+  /** copy: classes [10, batch]; adding: targets [batch]; pixel: labels [batch]. */
+  targets: Int32Array | Float32Array;
+  /** copy: first step with a target. */
+  targetStart?: number;
+}
+
+/**
+ * The data of a task run. Training batches are a pure function of the step (synthetic tasks:
+ * fresh sequences from (seed, step); pixel tasks: step → (epoch, position) of a seeded shuffle),
+ * so the step is the whole data position of a checkpoint.
+ */
+export interface TaskData {
+  inputSize: number;
+  outputSize: number;
+  /** Pixel tasks: full minibatches per epoch. */
+  stepsPerEpoch: number | null;
+  trainBatch(step: number): TaskBatch;
+  /** Held-out batches: synthetic: `evalSize` fixed batches from another seed; pixel: validation. */
+  evalBatches(): Iterable<TaskBatch>;
+  /** Pixel tasks: the test set. */
+  testBatches: (() => Iterable<TaskBatch>) | null;
+}
+
+const EVAL_SEED_PURPOSE = 0x5eed;
+const EVAL_BATCH = 500;
+
+function syntheticBatch(config: TaskRunConfig, seed: number, step: number): TaskBatch {
+  const key = { seed, step, batchSize: config.batchSize };
+  if (config.task === 'copy') {
+    const b = copyBatch({ ...key, length: config.length });
+    return { ...b, targets: b.targets, targetStart: b.targetStart };
+  }
+  return config.task === 'forgetting'
+    ? forgettingBatch(key)
+    : addingBatch({ ...key, length: config.length });
+}
+
+function* setBatches(set: ImageSet, perm: Int32Array | null, limit: number): Iterable<TaskBatch> {
+  const count = limit > 0 ? Math.min(limit, set.count) : set.count;
+  for (let start = 0; start < count; start += EVAL_BATCH) {
+    const indices = Int32Array.from(
+      { length: Math.min(EVAL_BATCH, count - start) },
+      (_, k) => start + k,
+    );
+    const b = pixelBatch(set, indices, perm);
+    yield { ...b, targets: b.labels };
+  }
+}
+
+/** `dataset` replaces the files (tests, custom data). */
+export async function openTaskData(
+  config: TaskRunConfig,
+  dataset?: ImageDataset,
+): Promise<TaskData> {
+  if (!isPixelTask(config.task)) {
+    const probe = syntheticBatch(config, config.seed, 0);
+    const evalSeed = deriveSeed(config.seed, EVAL_SEED_PURPOSE);
+    return {
+      inputSize: probe.inputSize,
+      outputSize: config.task === 'copy' ? 10 : 1,
+      stepsPerEpoch: null,
+      trainBatch: (step) => syntheticBatch(config, config.seed, step),
+      evalBatches: () =>
+        Array.from({ length: config.evalSize }, (_, k) => syntheticBatch(config, evalSeed, k)),
+      testBatches: null,
+    };
+  }
+  const { dataset: name, order } = PIXEL_TASKS[config.task];
+  const data =
+    dataset ?? (await loadImageDataset(name, config.dataDir ? { dir: config.dataDir } : {}));
+  const { train, validation, test } = data;
+  const perm = pixelPermutation(order, train.height * train.width);
+  const stepsPerEpoch = Math.floor(train.count / config.batchSize);
+  if (stepsPerEpoch < 1)
+    throw new Error(
+      `batch-size: ${config.batchSize} is larger than the ${train.count} training images`,
+    );
+  let cached: { epoch: number; order: Int32Array } | null = null;
+  return {
+    inputSize: train.channels,
+    outputSize: train.numClasses,
+    stepsPerEpoch,
+    trainBatch(step) {
+      const epoch = Math.floor(step / stepsPerEpoch);
+      if (cached?.epoch !== epoch)
+        cached = { epoch, order: epochOrder(train.count, config.seed, epoch) };
+      const at = (step % stepsPerEpoch) * config.batchSize;
+      const b = pixelBatch(train, cached.order.subarray(at, at + config.batchSize), perm);
+      return { ...b, targets: b.labels };
+    },
+    evalBatches: () => setBatches(validation, perm, config.evalSize),
+    testBatches: () => setBatches(test, perm, 0),
+  };
+}

@@ -1,0 +1,221 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  gate,
+  initLayerParams,
+  type LayerParams,
+  layerLayout,
+  type PreActivations,
+  type ResolvedLayerConfig,
+  runLayer,
+  SeededRandom,
+  stackLayerConfigs,
+  zeroState,
+  zoneoutMasks,
+} from '@urgate/cells';
+import { deriveSeed, dropoutMask } from '../seeds.js';
+import {
+  HEAD_DROPOUT,
+  HEAD_HIDDEN,
+  isPixelTask,
+  type TaskRunConfig,
+  zoneoutRates,
+} from './config.js';
+
+/**
+ * Stacked gated layers + a task head (LAYOUT.md names). Heads: copy `head.W [d, 10]`,
+ * `head.b` (per-step softmax on the last 10 steps); adding `head.W [d, 1]`, `head.b` (regression
+ * from the last step); pixel tasks the paper's classifier `head.W1 [d, 256]`, `head.b1`, ReLU,
+ * `head.W2 [256, K]`, `head.b2` from the last step.
+ */
+export interface TaskModel {
+  config: TaskRunConfig;
+  layers: ResolvedLayerConfig[];
+  /** Trainable parameters by checkpoint name, in a fixed order (the optimizer's). */
+  params: Record<string, tf.Variable>;
+  outputSize: number;
+  zoneout: { c: number; h: number } | null;
+}
+
+/** Seeds of the random draws of one training step. */
+const PURPOSE = { zoneoutC: 1, zoneoutH: 2, dropout: 3, head: 4 } as const;
+
+function glorot(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
+  const rng = new SeededRandom(seed);
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  const data = Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
+  return tf.tensor2d(data, [fanIn, fanOut]);
+}
+
+/** Sets every gate block's bias (all blocks but the candidate `u`) to `value`. */
+function withGateBias(cfg: ResolvedLayerConfig, p: LayerParams, value: number): LayerParams {
+  const b = p.b.dataSync().slice() as Float32Array;
+  for (const block of layerLayout(cfg).blocks)
+    if (block.name !== 'u') b.fill(value, block.offset, block.offset + block.width);
+  p.b.dispose();
+  return { ...p, b: tf.tensor1d(b) };
+}
+
+export function createTaskModel(
+  config: TaskRunConfig,
+  inputSize: number,
+  outputSize: number,
+): TaskModel {
+  const layers = stackLayerConfigs({
+    core: config.core,
+    mechanism: config.mechanism,
+    inputSize,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+  });
+  const params: Record<string, tf.Variable> = {};
+  layers.forEach((cfg, l) => {
+    let p = initLayerParams(cfg, config.seed + l);
+    if (config.gateBias !== null) p = withGateBias(cfg, p, config.gateBias);
+    params[`layers.${l}.W`] = tf.variable(p.W);
+    params[`layers.${l}.b`] = tf.variable(p.b);
+  });
+  const d = config.hiddenSize;
+  const headSeed = deriveSeed(config.seed, PURPOSE.head);
+  if (isPixelTask(config.task)) {
+    params['head.W1'] = tf.variable(glorot(d, HEAD_HIDDEN, headSeed));
+    params['head.b1'] = tf.variable(tf.zeros([HEAD_HIDDEN]));
+    params['head.W2'] = tf.variable(glorot(HEAD_HIDDEN, outputSize, headSeed + 1));
+    params['head.b2'] = tf.variable(tf.zeros([outputSize]));
+  } else {
+    params['head.W'] = tf.variable(glorot(d, outputSize, headSeed));
+    params['head.b'] = tf.variable(tf.zeros([outputSize]));
+  }
+  return { config, layers, params, outputSize, zoneout: zoneoutRates(config.core, config.zoneout) };
+}
+
+/** Replaces the model's parameter values (same names and shapes), e.g. from a checkpoint. */
+export function assignParams(
+  model: TaskModel,
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+): void {
+  for (const [name, v] of Object.entries(model.params)) {
+    const t = tensors[name];
+    if (!t || t.data.length !== v.size)
+      throw new Error(`checkpoint: tensor ${name} missing or not of shape [${v.shape}]`);
+    v.assign(tf.tensor(t.data, v.shape));
+  }
+}
+
+/** Model section of the checkpoint metadata (LAYOUT.md): pixel tasks are `kind: "classifier"`. */
+export function modelMeta(model: TaskModel): Record<string, unknown> {
+  const first = model.layers[0];
+  return {
+    kind: isPixelTask(model.config.task) ? 'classifier' : 'task',
+    task: model.config.task,
+    core: first.core,
+    mechanism: first.mechanism,
+    numLayers: model.layers.length,
+    inputSize: first.inputSize,
+    hiddenSize: first.hiddenSize,
+    downsize: first.downsize,
+    tMax: first.tMax,
+    fixedGateOffset: first.fixedGateOffset,
+    numClasses: model.outputSize,
+    zoneout: model.zoneout,
+  };
+}
+
+/** Training: random masks drawn from (seed, step); evaluation: zoneout masks are their expectation. */
+export type Mode = { training: true; step: number } | { training: false };
+
+function layerParams(model: TaskModel, l: number): LayerParams {
+  return {
+    W: model.params[`layers.${l}.W`] as unknown as tf.Tensor2D,
+    b: model.params[`layers.${l}.b`] as unknown as tf.Tensor1D,
+  };
+}
+
+/** Outputs h of every layer, [T, B, d] each. */
+export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Tensor3D[] {
+  const [T, B] = xs.shape;
+  const outputs: tf.Tensor3D[] = [];
+  let input = xs;
+  model.layers.forEach((cfg, l) => {
+    const d = cfg.hiddenSize;
+    const z = model.zoneout;
+    const mask = (rate: number, purpose: number): tf.Tensor3D | undefined => {
+      if (z === null || rate === 0) return undefined;
+      if (!mode.training) return tf.fill([T, B, d], rate) as tf.Tensor3D;
+      return zoneoutMasks(
+        rate,
+        [T, B, d],
+        deriveSeed(model.config.seed, mode.step, l, purpose),
+      ) as tf.Tensor3D;
+    };
+    const extras = {
+      zoneoutC: cfg.core === 'lstm' && z ? mask(z.c, PURPOSE.zoneoutC) : undefined,
+      zoneoutH: z ? mask(z.h, PURPOSE.zoneoutH) : undefined,
+    };
+    input = runLayer(cfg, layerParams(model, l), input, zeroState(cfg, B), extras).outputs;
+    outputs.push(input);
+  });
+  return outputs;
+}
+
+const p2 = (model: TaskModel, name: string) => model.params[name] as unknown as tf.Tensor2D;
+
+/** Copy head: logits of the last 10 steps, [10·B, 10] in time-major order (row t·B + b). */
+export function copyLogits(model: TaskModel, h: tf.Tensor3D, targetStart: number): tf.Tensor2D {
+  const [T, B, d] = h.shape;
+  const tail = h
+    .slice([targetStart, 0, 0], [T - targetStart, B, d])
+    .reshape([-1, d]) as tf.Tensor2D;
+  return tf.add(tf.matMul(tail, p2(model, 'head.W')), model.params['head.b']);
+}
+
+function lastStep(h: tf.Tensor3D): tf.Tensor2D {
+  const [T, B, d] = h.shape;
+  return h.slice([T - 1, 0, 0], [1, B, d]).reshape([B, d]) as tf.Tensor2D;
+}
+
+/** Adding head: prediction from the last step, [B]. */
+export function addingPrediction(model: TaskModel, h: tf.Tensor3D): tf.Tensor1D {
+  const y = tf.add(tf.matMul(lastStep(h), p2(model, 'head.W')), model.params['head.b']);
+  return y.reshape([-1]) as tf.Tensor1D;
+}
+
+/** Classifier head: ReLU(h_T W1 + b1) (dropout 0.5 in training with zoneout) W2 + b2, [B, K]. */
+export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): tf.Tensor2D {
+  let hidden = tf.relu(
+    tf.add(tf.matMul(lastStep(h), p2(model, 'head.W1')), model.params['head.b1']),
+  );
+  if (mode.training && model.zoneout !== null)
+    hidden = tf.mul(
+      hidden,
+      dropoutMask(
+        HEAD_DROPOUT,
+        hidden.shape,
+        deriveSeed(model.config.seed, mode.step, PURPOSE.dropout),
+      ),
+    );
+  return tf.add(tf.matMul(hidden, p2(model, 'head.W2')), model.params['head.b2']);
+}
+
+/**
+ * Average effective forget gate F per unit of layer `l` over all steps and sequences of a batch
+ * (paper Figure 4), recomputed from the layer's inputs and outputs (evaluation mode).
+ */
+export function meanForgetPerUnit(model: TaskModel, xs: tf.Tensor3D, l = 0): Float32Array {
+  return tf.tidy(() => {
+    const outputs = runLayers(model, xs, { training: false });
+    const cfg = model.layers[l];
+    const input = l === 0 ? xs : outputs[l - 1];
+    const h = outputs[l];
+    const [T, B, d] = h.shape;
+    const hPrev = tf.concat([tf.zeros([1, B, d]), h.slice([0, 0, 0], [T - 1, B, d])], 0);
+    const rows = tf.concat([input, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
+    const { W, b } = layerParams(model, l);
+    const pre = tf.add(tf.matMul(rows, W), b) as tf.Tensor2D;
+    const blocks: PreActivations = {};
+    for (const block of layerLayout(cfg).blocks)
+      blocks[block.name] = pre.slice([0, block.offset], [-1, block.width]);
+    return gate(cfg.mechanism, cfg.core, blocks, cfg.downsize)
+      .forget.mean(0)
+      .dataSync() as Float32Array;
+  });
+}
