@@ -4,35 +4,15 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '@urgate/cells';
 import { nativeAvailable, useNativeKernels } from '@urgate/kernels';
-import { addingBatch, copyBatch, type ImageDataset, type ImageSet } from '@urgate/tasks';
+import { addingBatch, copyBatch } from '@urgate/tasks';
 import { describe, expect, it } from 'vitest';
 import { readMetrics } from '../src/metrics.js';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
 import { createTaskModel } from '../src/tasks/model.js';
 import { RUN_FILES, taskLoss, trainTask } from '../src/tasks/trainer.js';
+import { tinyDataset } from './tiny-dataset.js';
 
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `urgate-${name}-`));
-
-/** A tiny 4x4, 3-class image set whose label is readable from the pixels (brightness band). */
-function tinySet(name: string, count: number, seed: number): ImageSet {
-  const pixels = new Uint8Array(count * 16);
-  const labels = new Uint8Array(count);
-  let s = seed;
-  for (let k = 0; k < count; k++) {
-    labels[k] = k % 3;
-    for (let p = 0; p < 16; p++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      pixels[k * 16 + p] = labels[k] * 80 + (s % 60);
-    }
-  }
-  return { name, count, height: 4, width: 4, channels: 1, pixels, labels, numClasses: 3 };
-}
-export const tinyDataset: ImageDataset = {
-  name: 'fashion-mnist',
-  train: tinySet('train', 48, 1),
-  validation: tinySet('validation', 12, 2),
-  test: tinySet('test', 12, 3),
-};
 
 const tinyCopy: TaskRunInput = {
   task: 'copy',
