@@ -3,6 +3,8 @@ export * from './metrics.js';
 export * from './plot.js';
 export * from './progress.js';
 export * from './seeds.js';
+export * from './sweep.js';
+export * from './sweep-figures.js';
 export * from './tasks/config.js';
 export * from './tasks/data.js';
 export * from './tasks/model.js';
