@@ -155,3 +155,18 @@ describe('sweep', () => {
     },
   );
 });
+
+describe('run config files', () => {
+  it('taskRunInput resolves back to the same config (synthetic, pixel with epochs, forgetting)', async () => {
+    const { taskRunInput } = await import('../src/tasks/config.js');
+    for (const input of [
+      { task: 'copy', length: 7, steps: 9, mechanism: 'OR-' },
+      { task: 'sfmnist', epochs: 1.5, zoneout: true, core: 'gru' },
+      { task: 'pmnist', dataDir: '/data/mnist', steps: 3 },
+      { task: 'forgetting' },
+    ]) {
+      const config = resolveTaskRunConfig(input);
+      expect(resolveTaskRunConfig(JSON.parse(JSON.stringify(taskRunInput(config))))).toEqual(config);
+    }
+  });
+});

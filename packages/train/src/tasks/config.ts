@@ -187,3 +187,15 @@ export function resolveTaskRunConfig(input: TaskRunInput): TaskRunConfig {
     gateBias,
   };
 }
+
+/** The input that resolves back to `config` (what a sweep writes as a run's config.json). */
+export function taskRunInput(config: TaskRunConfig): TaskRunInput {
+  const { length, steps, epochs, dataDir, gateBias, ...rest } = config;
+  return {
+    ...rest,
+    ...(isPixelTask(config.task) ? {} : { length }),
+    ...(epochs !== null ? { epochs } : { steps }),
+    ...(dataDir !== null ? { dataDir } : {}),
+    ...(gateBias !== null ? { gateBias } : {}),
+  };
+}
