@@ -1,0 +1,76 @@
+// A tiny UR-LSTM language model with a word tokenizer, saved as a checkpoint and exported to ONNX.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initStackParams, SeededRandom, saveCheckpoint, stackParamsToTensors } from '@urgate/cells';
+import { exportCheckpoint } from '@urgate/onnx';
+import { serializeTokenizer, WordTokenizer } from '@urgate/wikitext';
+
+export const WORDS = [
+  '<unk>',
+  '<eos>',
+  'the',
+  'cat',
+  'sat',
+  'on',
+  'mat',
+  'a',
+  'dog',
+  'ran',
+  'to',
+  'house',
+  '=',
+  'and',
+  'it',
+  '.',
+];
+
+export interface TinyModel {
+  dir: string;
+  checkpoint: string;
+  step: string;
+  sequence: string;
+  tokenizer: WordTokenizer;
+}
+
+/** Exports a 2-layer UR-LSTM (V = 16, E = d = 8) to `<dir>/tiny.{step,sequence}.onnx`. */
+export async function tinyModel(options: { withTokenizer?: boolean; seed?: number } = {}): Promise<TinyModel> {
+  const seed = options.seed ?? 7;
+  const dir = await mkdtemp(join(tmpdir(), 'urgate-serve-'));
+  const tokenizer = new WordTokenizer(WORDS);
+  const model = {
+    kind: 'lm',
+    core: 'lstm',
+    mechanism: 'UR-',
+    numLayers: 2,
+    vocabSize: WORDS.length,
+    embeddingSize: 8,
+    hiddenSize: 8,
+    layerNorm: false,
+    tiedEmbeddings: false,
+    zoneout: null,
+  } as const;
+  const rng = new SeededRandom(seed);
+  const random = (shape: number[], scale: number) => ({
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.uniform(-1, 1)),
+  });
+  const layers = initStackParams(
+    { core: 'lstm', mechanism: 'UR-', numLayers: 2, inputSize: 8, hiddenSize: 8 },
+    seed,
+  );
+  const tensors = {
+    embedding: random([WORDS.length, 8], 1),
+    ...(await stackParamsToTensors(layers)),
+    'output.W': random([8, WORDS.length], 2),
+    'output.b': random([WORDS.length], 0.5),
+  };
+  const checkpoint = join(dir, 'tiny.safetensors');
+  await saveCheckpoint(checkpoint, tensors, {
+    model,
+    ...(options.withTokenizer === false ? {} : { tokenizer: serializeTokenizer(tokenizer) }),
+    training: { seed },
+  });
+  const files = await exportCheckpoint(checkpoint, dir, { name: 'tiny' });
+  return { dir, checkpoint, step: files.step as string, sequence: files.sequence, tokenizer };
+}
