@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { gatesCommand } from './commands/gates.js';
+import { generateCommand } from './commands/generate.js';
+import { serveCommand } from './commands/serve.js';
 import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
 
@@ -11,6 +15,10 @@ const program = new Command('urgate')
   )
   .addCommand(gatesCommand())
   .addCommand(trainCommand())
-  .addCommand(sweepCommand());
+  .addCommand(sweepCommand())
+  .addCommand(exportCommand())
+  .addCommand(evalCommand())
+  .addCommand(generateCommand())
+  .addCommand(serveCommand());
 
 await program.parseAsync(process.argv);

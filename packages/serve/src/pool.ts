@@ -125,7 +125,9 @@ export class WorkerPool {
     });
     slot.worker.once('exit', (code) => {
       if (this.closing && !slot.job) return;
-      slot.job?.reject(new Error(`inference worker exited (code ${code}) while running the request`));
+      slot.job?.reject(
+        new Error(`inference worker exited (code ${code}) while running the request`),
+      );
       slot.job = null;
       this.replace(slot);
     });

@@ -128,7 +128,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Unknown fields are an error, not silently dropped: a misspelt `max_tokens` must not pass.
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     });
-    routes(app, { pool, step, sequence, tokenizer, reason, vocabSize, maxTokensLimit, maxInputTokens });
+    routes(app, {
+      pool,
+      step,
+      sequence,
+      tokenizer,
+      reason,
+      vocabSize,
+      maxTokensLimit,
+      maxInputTokens,
+    });
     // Responses finishing after close() end their keep-alive connection, so that closing does not
     // wait for the idle timeout of the connections it let finish.
     let closing = false;
@@ -180,7 +189,9 @@ function routes(app: FastifyInstance, ctx: Context): void {
 
   const requireTokenizer = (field: string): Tokenizer => {
     if (!tokenizer)
-      throw new BadRequestError(`${field} (text) cannot be encoded: ${ctx.reason}; send tokens (ids) instead`);
+      throw new BadRequestError(
+        `${field} (text) cannot be encoded: ${ctx.reason}; send tokens (ids) instead`,
+      );
     return tokenizer;
   };
   const oneInput = (body: object, text: string) => {
@@ -252,7 +263,12 @@ function routes(app: FastifyInstance, ctx: Context): void {
         seed,
         stopToken: body.stopToken,
       })) as number[];
-      return { text: tokenizer ? tokenizer.decode(tokens) : null, tokens, seed, promptTokens: prompt.length };
+      return {
+        text: tokenizer ? tokenizer.decode(tokens) : null,
+        tokens,
+        seed,
+        promptTokens: prompt.length,
+      };
     },
   );
 
@@ -273,7 +289,8 @@ function routes(app: FastifyInstance, ctx: Context): void {
         return {
           statusCode: 501,
           error: 'Not Implemented',
-          message: 'this server has no sequence model: start it with the <name>.sequence.onnx graph to score',
+          message:
+            'this server has no sequence model: start it with the <name>.sequence.onnx graph to score',
         };
       }
       const body = request.body;

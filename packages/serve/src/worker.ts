@@ -13,7 +13,11 @@ async function open(path: string): Promise<UrgateModel> {
   return openModel(path, { provider: config.provider, intraOpThreads: config.intraOpThreads });
 }
 
-async function run(step: UrgateModel, sequence: UrgateModel | null, task: Task): Promise<TaskOutput> {
+async function run(
+  step: UrgateModel,
+  sequence: UrgateModel | null,
+  task: Task,
+): Promise<TaskOutput> {
   if (task.kind === 'generate') {
     const { prompt, kind: _, ...options } = task;
     const [tokens] = await generate(step, [prompt], options);

@@ -34,7 +34,9 @@ export interface TinyModel {
 }
 
 /** Exports a 2-layer UR-LSTM (V = 16, E = d = 8) to `<dir>/tiny.{step,sequence}.onnx`. */
-export async function tinyModel(options: { withTokenizer?: boolean; seed?: number } = {}): Promise<TinyModel> {
+export async function tinyModel(
+  options: { withTokenizer?: boolean; seed?: number } = {},
+): Promise<TinyModel> {
   const seed = options.seed ?? 7;
   const dir = await mkdtemp(join(tmpdir(), 'urgate-serve-'));
   const tokenizer = new WordTokenizer(WORDS);
@@ -53,7 +55,10 @@ export async function tinyModel(options: { withTokenizer?: boolean; seed?: numbe
   const rng = new SeededRandom(seed);
   const random = (shape: number[], scale: number) => ({
     shape,
-    data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.uniform(-1, 1)),
+    data: Float32Array.from(
+      { length: shape.reduce((a, b) => a * b, 1) },
+      () => scale * rng.uniform(-1, 1),
+    ),
   });
   const layers = initStackParams(
     { core: 'lstm', mechanism: 'UR-', numLayers: 2, inputSize: 8, hiddenSize: 8 },

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/index.js';
 import { type TinyModel, tinyModel } from './fixture.js';
 
-async function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
+// biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
+type Json = any;
+
+async function post(url: string, body: unknown): Promise<{ status: number; json: Json }> {
   const r = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -54,7 +57,14 @@ describe('@urgate/serve', () => {
   });
 
   it('generate: a prompt is <eos> + its word ids; seeded sampling repeats and equals onnx generate', async () => {
-    const request = { prompt: 'the cat sat', maxTokens: 12, temperature: 0.9, topK: 8, topP: 0.95, seed: 42 };
+    const request = {
+      prompt: 'the cat sat',
+      maxTokens: 12,
+      temperature: 0.9,
+      topK: 8,
+      topP: 0.95,
+      seed: 42,
+    };
     const a = await post(`${server.url}/v1/generate`, request);
     const b = await post(`${server.url}/v1/generate`, request);
     expect(a.status).toBe(200);
@@ -73,7 +83,11 @@ describe('@urgate/serve', () => {
   });
 
   it('generate: greedy decoding (temperature 0) from token ids equals onnx generate', async () => {
-    const r = await post(`${server.url}/v1/generate`, { tokens: [1, 8, 9], maxTokens: 10, temperature: 0 });
+    const r = await post(`${server.url}/v1/generate`, {
+      tokens: [1, 8, 9],
+      maxTokens: 10,
+      temperature: 0,
+    });
     const [direct] = await generate(step, [[1, 8, 9]], { maxTokens: 10, temperature: 0 });
     expect(r.json.tokens).toEqual(direct);
   });
@@ -85,7 +99,11 @@ describe('@urgate/serve', () => {
       temperature: 0,
       stopToken: 1,
     });
-    const [direct] = await generate(step, [[1, 2, 8, 1, 9, 10]], { maxTokens: 30, temperature: 0, stopToken: 1 });
+    const [direct] = await generate(step, [[1, 2, 8, 1, 9, 10]], {
+      maxTokens: 30,
+      temperature: 0,
+      stopToken: 1,
+    });
     expect(r.json.promptTokens).toBe(6);
     expect(r.json.tokens).toEqual(direct);
   });
@@ -113,11 +131,23 @@ describe('@urgate/serve', () => {
 
   it('bad requests get 400 and a message naming the problem', async () => {
     const cases: [string, unknown, RegExp][] = [
-      ['/v1/generate', { maxTokens: 4 }, /exactly one of prompt \(text\) or tokens \(ids\), got neither/],
+      [
+        '/v1/generate',
+        { maxTokens: 4 },
+        /exactly one of prompt \(text\) or tokens \(ids\), got neither/,
+      ],
       ['/v1/generate', { prompt: 'a', tokens: [1], maxTokens: 4 }, /got both/],
-      ['/v1/generate', { tokens: [1, 16], maxTokens: 4 }, /tokens\[1\] = 16 is outside the vocabulary \[0, 16\)/],
+      [
+        '/v1/generate',
+        { tokens: [1, 16], maxTokens: 4 },
+        /tokens\[1\] = 16 is outside the vocabulary \[0, 16\)/,
+      ],
       ['/v1/generate', { tokens: [1, -1] }, /tokens\[1\] = -1 is outside the vocabulary/],
-      ['/v1/generate', { tokens: [1], stopToken: 99 }, /stopToken\[0\] = 99 is outside the vocabulary/],
+      [
+        '/v1/generate',
+        { tokens: [1], stopToken: 99 },
+        /stopToken\[0\] = 99 is outside the vocabulary/,
+      ],
       ['/v1/generate', { tokens: [] }, /body\/tokens must NOT have fewer than 1 items/],
       ['/v1/generate', { tokens: [1.5] }, /body\/tokens\/0 must be integer/],
       ['/v1/generate', { prompt: 'a', temperature: -1 }, /body\/temperature must be >= 0/],
@@ -125,12 +155,24 @@ describe('@urgate/serve', () => {
       ['/v1/generate', { prompt: 'a', maxTokens: LONG + 1 }, /body\/maxTokens must be <= 20000/],
       ['/v1/generate', { prompt: 'a', max_tokens: 3 }, /must NOT have additional properties/],
       ['/v1/generate', { prompt: 7 }, /body\/prompt must be string/],
-      ['/v1/generate', '{"prompt": "\\ud800 cat"}', /prompt cannot be encoded: it holds a lone UTF-16 surrogate/],
+      [
+        '/v1/generate',
+        '{"prompt": "\\ud800 cat"}',
+        /prompt cannot be encoded: it holds a lone UTF-16 surrogate/,
+      ],
       ['/v1/generate', '{"prompt": ', /Unexpected end of JSON|Body is not valid JSON/],
       ['/v1/score', { tokens: [1] }, /body\/tokens must NOT have fewer than 2 items/],
-      ['/v1/score', { tokens: [1, 2, 300] }, /tokens\[2\] = 300 is outside the vocabulary \[0, 16\)/],
+      [
+        '/v1/score',
+        { tokens: [1, 2, 300] },
+        /tokens\[2\] = 300 is outside the vocabulary \[0, 16\)/,
+      ],
       ['/v1/score', { text: '' }, /body\/text must NOT have fewer than 1 characters/],
-      ['/v1/score', { text: 'a', tokens: [1, 2] }, /exactly one of text \(text\) or tokens \(ids\), got both/],
+      [
+        '/v1/score',
+        { text: 'a', tokens: [1, 2] },
+        /exactly one of text \(text\) or tokens \(ids\), got both/,
+      ],
     ];
     for (const [path, body, message] of cases) {
       const r = await post(`${server.url}${path}`, body);
@@ -141,20 +183,27 @@ describe('@urgate/serve', () => {
 
   it('stays responsive while a long generation runs in a worker: /health and a short request finish first', async () => {
     const finished: string[] = [];
-    const long = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: LONG, seed: 1 }).then((r) => {
-      finished.push('long');
-      return r;
-    });
+    const long = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: LONG, seed: 1 }).then(
+      (r) => {
+        finished.push('long');
+        return r;
+      },
+    );
     // Wait until the long request is running in a worker before asking anything else.
-    while (finished.length === 0 && (await (await fetch(`${server.url}/health`)).json()).pending === 0);
+    while (
+      finished.length === 0 &&
+      (await (await fetch(`${server.url}/health`)).json()).pending === 0
+    );
     const health = fetch(`${server.url}/health`).then(async (r) => {
       finished.push('health');
       return r.json();
     });
-    const short = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: 5, seed: 1 }).then((r) => {
-      finished.push('short');
-      return r;
-    });
+    const short = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: 5, seed: 1 }).then(
+      (r) => {
+        finished.push('short');
+        return r;
+      },
+    );
     const [l, h, s] = await Promise.all([long, health, short]);
     expect(finished.at(-1)).toBe('long');
     expect(h.status).toBe('ok');
@@ -187,13 +236,18 @@ describe('@urgate/serve', () => {
     await expect(startServer({ modelPath: tiny.sequence, port: 0, workers: 1 })).rejects.toThrow(
       /is a lm-sequence graph; serving needs a language model's step graph/,
     );
-    await expect(startServer({ modelPath: `${tiny.dir}/missing.step.onnx`, port: 0, workers: 1 })).rejects.toThrow(
-      /openModel: cannot read .*missing\.step\.onnx/,
-    );
+    await expect(
+      startServer({ modelPath: `${tiny.dir}/missing.step.onnx`, port: 0, workers: 1 }),
+    ).rejects.toThrow(/openModel: cannot read .*missing\.step\.onnx/);
   });
 
   it('close() lets a running request finish, then refuses connections', async () => {
-    const s = await startServer({ modelPath: tiny.step, port: 0, workers: 1, maxTokensLimit: 5000 });
+    const s = await startServer({
+      modelPath: tiny.step,
+      port: 0,
+      workers: 1,
+      maxTokensLimit: 5000,
+    });
     let settled = false;
     const running = post(`${s.url}/v1/generate`, { tokens: [1], maxTokens: 5000, seed: 3 }).finally(
       () => (settled = true),
@@ -235,6 +289,8 @@ describe('@urgate/serve', () => {
     expect(esm.some((u) => u.includes('/fastify/'))).toBe(true);
     expect(esm.some((u) => u.includes('/packages/wikitext/'))).toBe(true);
     const forbidden = /@tensorflow|\/packages\/(cells|kernels)\/|@urgate\/(cells|kernels)|\.node$/;
-    expect([...esm, ...cjs].filter((u) => forbidden.test(u) && !u.includes('onnxruntime'))).toEqual([]);
+    expect([...esm, ...cjs].filter((u) => forbidden.test(u) && !u.includes('onnxruntime'))).toEqual(
+      [],
+    );
   });
 });

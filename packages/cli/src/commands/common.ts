@@ -1,0 +1,85 @@
+// What the export / eval / generate / serve commands share: output streams, the one-line error
+// report, and option parsers.
+import { InvalidArgumentError } from 'commander';
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** Marks the command as failed (process.exitCode on the command line). */
+  fail(code: number): void;
+}
+
+export const processIO: CliIO = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  fail: (code) => {
+    process.exitCode = code;
+  },
+};
+
+/**
+ * Wraps a command action: an error becomes one line `urgate <name>: <message>` on stderr and exit
+ * code 1, without a stack trace (set URGATE_DEBUG=1 to see it).
+ */
+export function reportErrors<A extends unknown[]>(
+  name: string,
+  io: CliIO,
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      const error = e as Error;
+      const message = String(error?.message ?? e).split('\n')[0];
+      io.err(`urgate ${name}: ${message}\n`);
+      if (process.env.URGATE_DEBUG) io.err(`${error?.stack}\n`);
+      io.fail(1);
+    }
+  };
+}
+
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected a non-negative number');
+  return n;
+}
+
+export function probability(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1))
+    throw new InvalidArgumentError('expected a number in (0, 1]');
+  return n;
+}
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535)
+    throw new InvalidArgumentError('expected a port number in [0, 65535]');
+  return n;
+}
+
+/** "1 2 3" or "1,2,3" -> [1, 2, 3]; range against the vocabulary is checked with the model. */
+export function tokenList(value: string): number[] {
+  const parts = value.split(/[\s,]+/).filter(Boolean);
+  if (parts.length === 0 || parts.some((p) => !/^-?\d+$/.test(p)))
+    throw new InvalidArgumentError(
+      'expected token ids separated by spaces or commas, e.g. "1 42 7"',
+    );
+  return parts.map(Number);
+}

@@ -1,0 +1,149 @@
+import type { SerializedTokenizer } from '@urgate/wikitext';
+import { Argument, Command, Option } from 'commander';
+import { type CliIO, positiveInteger, processIO, reportErrors } from './common.js';
+
+const SPLIT_CHOICES = ['train', 'valid', 'test'] as const;
+type Split = (typeof SPLIT_CHOICES)[number];
+
+export interface EvalCommandOptions {
+  onnx: string;
+  /** Prepared-cache directory (written by training's prepare step, or by --data-dir here). */
+  cache: string;
+  /** WikiText directory: prepare the split's cache from it with the model's tokenizer when missing. */
+  dataDir?: string;
+  provider: 'cpu' | 'cuda';
+  batchSize: number;
+  json?: boolean;
+  onProgress?: (scored: number, total: number) => void;
+}
+
+export interface EvalReport {
+  split: Split;
+  onnx: string;
+  tokens: number;
+  words: number;
+  bytes: number;
+  totalNll: number;
+  tokenPerplexity: number;
+  wordPerplexity: number;
+  bitsPerByte: number;
+  batchSize: number;
+  seconds: number;
+}
+
+/**
+ * Perplexity of an exported sequence graph on a prepared WikiText split, scored as the trainer's
+ * evaluation does: the split preceded by one `<eos>`, the state zeroed at each article start.
+ */
+export async function runEval(split: Split, options: EvalCommandOptions): Promise<EvalReport> {
+  const [{ openModel, scoreTokens }, wikitext] = await Promise.all([
+    import('@urgate/onnx/runtime'),
+    import('@urgate/wikitext'),
+  ]);
+  const model = await openModel(options.onnx, { provider: options.provider });
+  try {
+    if (model.metadata.graph !== 'lm-sequence')
+      throw new Error(
+        `${options.onnx} is a ${model.metadata.graph} graph; eval needs a language model's sequence graph (<name>.sequence.onnx)`,
+      );
+    const saved = model.metadata.tokenizer as { kind?: string } | null;
+    if (saved?.kind !== 'word' && saved?.kind !== 'sentencepiece')
+      throw new Error(
+        `${options.onnx} carries no serialized tokenizer in its metadata, so it cannot be checked against the cache's tokenizer`,
+      );
+    const tokenizer = await wikitext.restoreTokenizer(saved as SerializedTokenizer);
+    if (options.dataDir !== undefined)
+      await wikitext.prepareSplit({
+        dataDir: options.dataDir,
+        split,
+        tokenizer,
+        cacheDir: options.cache,
+        onTokenizerMismatch: 'error',
+      });
+    const prepared = await wikitext.loadPreparedSplit(options.cache, split);
+    if (!wikitext.sameTokenizer(prepared.manifest.tokenizer, tokenizer.identity))
+      throw new Error(
+        `the ${split} cache in ${options.cache} was made by a ${wikitext.describeTokenizer(prepared.manifest.tokenizer)}, but ${options.onnx} was trained with a ${wikitext.describeTokenizer(tokenizer.identity)}`,
+      );
+    const vocabSize = model.metadata.model.vocabSize;
+    if (vocabSize !== tokenizer.vocabSize)
+      throw new Error(
+        `${options.onnx} has ${vocabSize} outputs but its tokenizer has ${tokenizer.vocabSize} ids`,
+      );
+    const { ids, articleStarts, manifest } = prepared;
+    const stream = new Int32Array(ids.length + 1);
+    stream[0] = tokenizer.eosId;
+    stream.set(ids, 1);
+    const resets = new Uint8Array(stream.length);
+    for (const start of articleStarts) resets[start + 1] = 1;
+    const started = performance.now();
+    const scored = await scoreTokens(model, stream, {
+      batchSize: options.batchSize,
+      resets,
+      onProgress: options.onProgress,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const report = wikitext.perplexityReport(scored.nll, manifest.counts);
+    return {
+      split,
+      onnx: options.onnx,
+      tokens: manifest.counts.tokens,
+      words: manifest.counts.words,
+      bytes: manifest.counts.bytes,
+      totalNll: report.totalNll,
+      tokenPerplexity: report.tokenPerplexity,
+      wordPerplexity: report.wordPerplexity,
+      bitsPerByte: report.bitsPerByte,
+      batchSize: options.batchSize,
+      seconds,
+    };
+  } finally {
+    await model.close();
+  }
+}
+
+export function formatEvalReport(r: EvalReport): string {
+  return [
+    `${r.split}: ${r.tokens} tokens, ${r.words} words, ${r.bytes} bytes (${r.onnx}, batch size ${r.batchSize})`,
+    `  token perplexity  ${r.tokenPerplexity.toFixed(3)}`,
+    `  word perplexity   ${r.wordPerplexity.toFixed(3)}`,
+    `  bits per byte     ${r.bitsPerByte.toFixed(4)}`,
+    `  ${r.seconds.toFixed(1)} s, ${Math.round(r.tokens / r.seconds)} tokens/s`,
+  ].join('\n');
+}
+
+export function evalCommand(io: CliIO = processIO): Command {
+  return new Command('eval')
+    .description(
+      'Token- and word-level perplexity and bits per byte of an exported language model (sequence graph, onnxruntime) on a prepared WikiText split',
+    )
+    .addArgument(new Argument('<split>', 'which split').choices(SPLIT_CHOICES))
+    .requiredOption('--onnx <file>', 'the exported sequence graph (<name>.sequence.onnx)')
+    .requiredOption('--cache <dir>', 'prepared token cache directory of the split')
+    .option(
+      '--data-dir <dir>',
+      "WikiText directory: build the cache from it with the model's tokenizer if it is missing or stale",
+    )
+    .addOption(
+      new Option('--provider <p>', 'onnxruntime execution provider')
+        .choices(['cpu', 'cuda'])
+        .default('cpu'),
+    )
+    .option(
+      '--batch-size <n>',
+      'score B contiguous pieces side by side (faster; B = 1 is the exact, conventional number)',
+      positiveInteger,
+      1,
+    )
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      '\nThe tokenizer in the ONNX metadata must be the one that made the cache.\nExample:\n  urgate eval test --onnx exported/urlstm.sequence.onnx --cache .cache/wikitext-103-word',
+    )
+    .action(
+      reportErrors('eval', io, async (split: Split, options: EvalCommandOptions) => {
+        const report = await runEval(split, options);
+        io.out(`${options.json ? JSON.stringify(report, null, 2) : formatEvalReport(report)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,132 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generate, openModel } from '@urgate/onnx/runtime';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
+import { generateCommand, runGenerate } from '../src/commands/generate.js';
+
+async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  const r = { out: '', err: '', code: 0 };
+  const io = {
+    out: (t: string) => (r.out += t),
+    err: (t: string) => (r.err += t),
+    fail: (c: number) => (r.code = c),
+  };
+  await generateCommand(io).exitOverride().parseAsync(args, { from: 'user' });
+  return r;
+}
+
+describe('urgate generate', () => {
+  let tiny: TinyModel;
+  beforeAll(async () => {
+    tiny = await tinyModel();
+  });
+
+  it('encodes the prompt as <eos> + word ids and samples as onnx generate does with the same seed', async () => {
+    const options = { maxTokens: 15, temperature: 0.7, topK: 5, topP: 0.9, seed: 3 };
+    const r = await runGenerate({ onnx: tiny.step, prompt: 'the dog ran', ...options });
+    const model = await openModel(tiny.step);
+    const [direct] = await generate(model, [[1, 2, 8, 9]], options);
+    await model.close();
+    expect(r.promptTokens).toEqual([1, 2, 8, 9]);
+    expect(r.tokens).toEqual(direct);
+    expect(r.text).toBe(tiny.tokenizer.decode(direct));
+    const cli = await run([
+      '--onnx',
+      tiny.step,
+      '--prompt',
+      'the dog ran',
+      '--max-tokens',
+      '15',
+      '--temperature',
+      '0.7',
+      '--top-k',
+      '5',
+      '--top-p',
+      '0.9',
+      '--seed',
+      '3',
+      '--json',
+    ]);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.out)).toEqual(r);
+  });
+
+  it('--tokens and greedy decoding; --stop-at-eos ends at the first <eos>', async () => {
+    const cli = await run([
+      '--onnx',
+      tiny.step,
+      '--tokens',
+      '1 3 4',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '40',
+      '--stop-at-eos',
+      '--json',
+    ]);
+    const model = await openModel(tiny.step);
+    const [direct] = await generate(model, [[1, 3, 4]], {
+      maxTokens: 40,
+      temperature: 0,
+      stopToken: 1,
+    });
+    await model.close();
+    expect(JSON.parse(cli.out).tokens).toEqual(direct);
+  });
+
+  it('bad input: one line on stderr, exit code 1, no stack trace', async () => {
+    const notOnnx = join(tiny.dir, 'notes.onnx');
+    await writeFile(notOnnx, 'this is not a model\n');
+    const truncated = join(tiny.dir, 'truncated.step.onnx');
+    const bytes = await readFile(tiny.step);
+    await writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const bare = await tinyModel({ withTokenizer: false });
+    const cases: [string[], RegExp][] = [
+      [
+        ['--onnx', join(tiny.dir, 'missing.onnx'), '--prompt', 'a'],
+        /^urgate generate: openModel: cannot read .*missing\.onnx: ENOENT/,
+      ],
+      [['--onnx', notOnnx, '--prompt', 'a'], /^urgate generate: openModel: .*notes\.onnx is not/],
+      [
+        ['--onnx', truncated, '--prompt', 'a'],
+        /^urgate generate: openModel: .*truncated\.step\.onnx is not a readable ONNX model \(truncated or not ONNX/,
+      ],
+      [
+        ['--onnx', tiny.sequence, '--prompt', 'a'],
+        /is a lm-sequence graph; generate needs a language model's step graph/,
+      ],
+      [
+        ['--onnx', tiny.step, '--tokens', '1 16'],
+        /^urgate generate: --tokens\[1\] = 16 is outside the vocabulary \[0, 16\)/,
+      ],
+      [
+        ['--onnx', bare.step, '--prompt', 'the cat'],
+        /^urgate generate: --prompt cannot be encoded: the model metadata carries no tokenizer; use --tokens/,
+      ],
+      [
+        ['--onnx', tiny.step, '--prompt', 'a', '--tokens', '1'],
+        /^urgate generate: give exactly one of --prompt TEXT or --tokens IDS/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      expect({ args, code: r.code, lines: r.err.trimEnd().split('\n').length }).toEqual({
+        args,
+        code: 1,
+        lines: 1,
+      });
+      expect(r.err).toMatch(message);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('rejects malformed option values before opening the model', async () => {
+    await expect(run(['--onnx', tiny.step, '--tokens', 'one two'])).rejects.toThrow(
+      /expected token ids/,
+    );
+    await expect(run(['--onnx', tiny.step, '--prompt', 'a', '--top-p', '0'])).rejects.toThrow(
+      /expected a number in \(0, 1\]/,
+    );
+  });
+});

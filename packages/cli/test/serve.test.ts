@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
+import { runServe, serveCommand } from '../src/commands/serve.js';
+
+const serveDir = new URL('../../serve/', import.meta.url);
+
+describe('urgate serve', () => {
+  let tiny: TinyModel;
+  beforeAll(async () => {
+    tiny = await tinyModel();
+  });
+
+  it('serves generation and (sibling sequence graph found) scoring on loopback', async () => {
+    const server = await runServe({
+      onnx: tiny.step,
+      host: '127.0.0.1',
+      port: 0,
+      workers: 1,
+      provider: 'cpu',
+      maxTokensLimit: 64,
+    });
+    try {
+      const info = await (await fetch(`${server.url}/v1/model`)).json();
+      expect(info.endpoints).toEqual({ generate: true, score: true });
+      expect(info.limits.maxTokens).toBe(64);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a bad model file: one line on stderr, exit code 1', async () => {
+    const r = { out: '', err: '', code: 0 };
+    const io = {
+      out: (t: string) => (r.out += t),
+      err: (t: string) => (r.err += t),
+      fail: (c: number) => (r.code = c),
+    };
+    await serveCommand(io)
+      .exitOverride()
+      .parseAsync(['--onnx', tiny.sequence, '--port', '0'], { from: 'user' });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^urgate serve: modelPath .* is a lm-sequence graph; serving needs a language model's step graph/,
+    );
+    expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('`urgate serve` (the bin) loads no tfjs, cells or kernels, and stops on SIGTERM', async () => {
+    const log = `${tiny.dir}/cli-modules.log`;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        fileURLToPath(new URL('test/child/record-modules.mjs', serveDir)),
+        '--import',
+        fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
+        '--conditions=@urgate/source',
+        fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+        'serve',
+        '--onnx',
+        tiny.step,
+        '--port',
+        '0',
+        '--workers',
+        '1',
+      ],
+      { env: { ...process.env, URGATE_MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const first = (await lines.next()).value as string;
+    const url = /at (http:\/\/\S+)$/.exec(first)?.[1] as string;
+    expect(first).toMatch(
+      /^serving .*tiny\.step\.onnx \(lstm UR-, 2 layers, vocabulary 16\) at http/,
+    );
+    const r = await fetch(`${url}/v1/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'the cat', maxTokens: 4, seed: 2 }),
+    });
+    expect((await r.json()).tokens).toHaveLength(4);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const esm = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    expect(esm.some((u) => u.includes('/onnxruntime-node/'))).toBe(true);
+    expect(esm.some((u) => u.includes('/packages/cli/src/commands/serve.ts'))).toBe(true);
+    expect(
+      esm.filter((u) =>
+        /@tensorflow|\/packages\/(cells|kernels|train)\/|@urgate\/(cells|kernels|train)/.test(u),
+      ),
+    ).toEqual([]);
+  });
+});
