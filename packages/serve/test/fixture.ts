@@ -34,20 +34,37 @@ export interface TinyModel {
 }
 
 /** Exports a 2-layer UR-LSTM (V = 16, E = d = 8) to `<dir>/tiny.{step,sequence}.onnx`. */
-export async function tinyModel(
+export function tinyModel(
   options: { withTokenizer?: boolean; seed?: number } = {},
 ): Promise<TinyModel> {
+  return lmModel({ ...options, words: WORDS, hiddenSize: 8, numLayers: 2 });
+}
+
+export interface LmModelOptions {
+  /** The word vocabulary (`<unk>`, `<eos>`, then words); its length is V. */
+  words: string[];
+  /** E = d. */
+  hiddenSize: number;
+  numLayers: number;
+  withTokenizer?: boolean;
+  seed?: number;
+}
+
+/** A UR-LSTM language model with random weights and a word tokenizer, exported as `tiny.*.onnx`. */
+export async function lmModel(options: LmModelOptions): Promise<TinyModel> {
   const seed = options.seed ?? 7;
+  const { words, hiddenSize: d, numLayers } = options;
+  const V = words.length;
   const dir = await mkdtemp(join(tmpdir(), 'urgate-serve-'));
-  const tokenizer = new WordTokenizer(WORDS);
+  const tokenizer = new WordTokenizer(words);
   const model = {
     kind: 'lm',
     core: 'lstm',
     mechanism: 'UR-',
-    numLayers: 2,
-    vocabSize: WORDS.length,
-    embeddingSize: 8,
-    hiddenSize: 8,
+    numLayers,
+    vocabSize: V,
+    embeddingSize: d,
+    hiddenSize: d,
     layerNorm: false,
     tiedEmbeddings: false,
     zoneout: null,
@@ -61,14 +78,14 @@ export async function tinyModel(
     ),
   });
   const layers = initStackParams(
-    { core: 'lstm', mechanism: 'UR-', numLayers: 2, inputSize: 8, hiddenSize: 8 },
+    { core: 'lstm', mechanism: 'UR-', numLayers, inputSize: d, hiddenSize: d },
     seed,
   );
   const tensors = {
-    embedding: random([WORDS.length, 8], 1),
+    embedding: random([V, d], 1),
     ...(await stackParamsToTensors(layers)),
-    'output.W': random([8, WORDS.length], 2),
-    'output.b': random([WORDS.length], 0.5),
+    'output.W': random([d, V], 16 / Math.sqrt(d)),
+    'output.b': random([V], 0.5),
   };
   const checkpoint = join(dir, 'tiny.safetensors');
   await saveCheckpoint(checkpoint, tensors, {

@@ -78,6 +78,7 @@ Stops cleanly on Ctrl-C / SIGTERM (running requests finish first).`,
         const stop = async (signal: string) => {
           io.out(`${signal}: finishing running requests and stopping\n`);
           await server.close();
+          io.out('stopped\n');
         };
         process.once('SIGINT', () => void stop('SIGINT'));
         process.once('SIGTERM', () => void stop('SIGTERM'));
