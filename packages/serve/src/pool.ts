@@ -123,10 +123,17 @@ export class WorkerPool {
       else job.reject(new Error(m.message));
       this.dispatch();
     });
+    // An uncaught error in the worker is followed by its exit, handled below; without a listener
+    // the 'error' event would throw in the server thread.
+    let crash: Error | null = null;
+    slot.worker.on('error', (e) => {
+      crash = e;
+    });
     slot.worker.once('exit', (code) => {
       if (this.closing && !slot.job) return;
+      const why = crash ? `: ${(crash as Error).message}` : '';
       slot.job?.reject(
-        new Error(`inference worker exited (code ${code}) while running the request`),
+        new Error(`inference worker exited (code ${code}${why}) while running the request`),
       );
       slot.job = null;
       this.replace(slot);
