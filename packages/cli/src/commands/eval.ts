@@ -142,7 +142,19 @@ export function evalCommand(io: CliIO = processIO): Command {
     )
     .action(
       reportErrors('eval', io, async (split: Split, options: EvalCommandOptions) => {
-        const report = await runEval(split, options);
+        // A long split (WikiText-103 train) takes minutes: show progress on a terminal.
+        let shown = 0;
+        const onProgress = process.stderr.isTTY
+          ? (scored: number, total: number) => {
+              if (performance.now() - shown < 1000 && scored < total) return;
+              shown = performance.now();
+              io.err(
+                `\rscoring ${split}: ${((100 * scored) / total).toFixed(1)}% of ${total} tokens`,
+              );
+              if (scored === total) io.err('\n');
+            }
+          : undefined;
+        const report = await runEval(split, { ...options, onProgress });
         io.out(`${options.json ? JSON.stringify(report, null, 2) : formatEvalReport(report)}\n`);
       }),
     );
