@@ -10,6 +10,7 @@
 // this process holds tfjs; the inference workers do not load it.
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { generate, openModel } from '@urgate/onnx/runtime';
+import { WordTokenizer } from '@urgate/wikitext';
 import { startServer } from '../src/index.js';
 import { lmModel } from '../test/fixture.js';
 
@@ -68,7 +69,11 @@ async function bounded(
 }
 
 const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({ words, hiddenSize: HIDDEN, numLayers: LAYERS });
+const model = await lmModel({
+  tokenizer: new WordTokenizer(words),
+  hiddenSize: HIDDEN,
+  numLayers: LAYERS,
+});
 const prompt = [1, 2, 3, 4];
 const options = (k: number) => ({ maxTokens: TOKENS, temperature: 1, topK: 40, seed: k });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initStackParams, SeededRandom, saveCheckpoint, stackParamsToTensors } from '@urgate/cells';
 import { exportCheckpoint } from '@urgate/onnx';
-import { serializeTokenizer, WordTokenizer } from '@urgate/wikitext';
+import { serializeTokenizer, type Tokenizer, WordTokenizer } from '@urgate/wikitext';
 
 export const WORDS = [
   '<unk>',
@@ -30,19 +30,19 @@ export interface TinyModel {
   checkpoint: string;
   step: string;
   sequence: string;
-  tokenizer: WordTokenizer;
+  tokenizer: Tokenizer;
 }
 
 /** Exports a 2-layer UR-LSTM (V = 16, E = d = 8) to `<dir>/tiny.{step,sequence}.onnx`. */
 export function tinyModel(
   options: { withTokenizer?: boolean; seed?: number } = {},
 ): Promise<TinyModel> {
-  return lmModel({ ...options, words: WORDS, hiddenSize: 8, numLayers: 2 });
+  return lmModel({ ...options, tokenizer: new WordTokenizer(WORDS), hiddenSize: 8, numLayers: 2 });
 }
 
 export interface LmModelOptions {
-  /** The word vocabulary (`<unk>`, `<eos>`, then words); its length is V. */
-  words: string[];
+  /** Word or SentencePiece; its vocabulary size is V. */
+  tokenizer: Tokenizer;
   /** E = d. */
   hiddenSize: number;
   numLayers: number;
@@ -50,13 +50,12 @@ export interface LmModelOptions {
   seed?: number;
 }
 
-/** A UR-LSTM language model with random weights and a word tokenizer, exported as `tiny.*.onnx`. */
+/** A UR-LSTM language model with random weights and a tokenizer, exported as `tiny.*.onnx`. */
 export async function lmModel(options: LmModelOptions): Promise<TinyModel> {
   const seed = options.seed ?? 7;
-  const { words, hiddenSize: d, numLayers } = options;
-  const V = words.length;
+  const { tokenizer, hiddenSize: d, numLayers } = options;
+  const V = tokenizer.vocabSize;
   const dir = await mkdtemp(join(tmpdir(), 'urgate-serve-'));
-  const tokenizer = new WordTokenizer(words);
   const model = {
     kind: 'lm',
     core: 'lstm',
