@@ -125,6 +125,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const vocabSize = step.model.vocabSize as number;
     app = Fastify({
       logger: options.logger ?? false,
+      // Room for the largest allowed text (textField's maxLength) plus the other fields.
+      bodyLimit: Math.max(1 << 20, maxInputTokens * 16 + (1 << 16)),
       // Unknown fields are an error, not silently dropped: a misspelt `max_tokens` must not pass.
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     });
