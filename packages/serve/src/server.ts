@@ -85,7 +85,7 @@ function checkGraphs(
 }
 
 /** Public description of the tokenizer (not its vocabulary or model bytes). */
-function describeTokenizer(tokenizer: Tokenizer | null, reason: string | null) {
+function tokenizerInfo(tokenizer: Tokenizer | null, reason: string | null) {
   if (!tokenizer) return { available: false, reason };
   return { available: true, ...tokenizer.identity, eosId: tokenizer.eosId, unkId: tokenizer.unkId };
 }
@@ -216,7 +216,7 @@ function routes(app: FastifyInstance, ctx: Context): void {
     model: ctx.step.model,
     source: ctx.step.source,
     training: ctx.step.training,
-    tokenizer: describeTokenizer(tokenizer, ctx.reason),
+    tokenizer: tokenizerInfo(tokenizer, ctx.reason),
     endpoints: { generate: true, score: ctx.sequence !== null },
     workers: pool.size,
     limits: { maxTokens: ctx.maxTokensLimit, maxInputTokens: ctx.maxInputTokens },
