@@ -110,18 +110,18 @@ export function sweepCommand(): Command {
       1,
     );
   return addTrainingOptions(cmd)
-    .option('--out <dir>', 'sweep directory (default sweeps/<task>)')
+    .option('--out <dir>', 'sweep directory (default runs/sweep-<task>)')
     .option('--report-only', 'do not train; rewrite the table and figures from the runs present')
     .addHelpText(
       'after',
-      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out sweeps/copy',
+      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy',
     )
     .action(
       oneLineErrors('sweep', async (task: string, flags: SweepFlags) => {
         const { planSweep, runSweep, writeSweepFigures, writeSweepResults } = await import(
           '@urgate/train'
         );
-        const out = flags.out ?? join('sweeps', task);
+        const out = flags.out ?? join('runs', `sweep-${task}`);
         const seeds = Array.from({ length: flags.seeds }, (_, k) => flags.firstSeed + k);
         const runs = planSweep(
           trainingInput(task, flags) as import('@urgate/train').TaskRunInput,

@@ -43,7 +43,8 @@ export interface TaskData {
 }
 
 const EVAL_SEED_PURPOSE = 0x5eed;
-const EVAL_BATCH = 500;
+// Evaluation batch: larger batches run faster but each holds a tape of T x batch x cols floats.
+const EVAL_BATCH = 100;
 
 function syntheticBatch(config: TaskRunConfig, seed: number, step: number): TaskBatch {
   const key = { seed, step, batchSize: config.batchSize };

@@ -7,6 +7,7 @@ import { FusedAdam, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernel
 import type { ImageDataset } from '@urgate/tasks';
 import { divergenceReason, type RunOutcome } from '../divergence.js';
 import { MetricsWriter, readMetrics } from '../metrics.js';
+import { releaseNativeMemory } from '../native-memory.js';
 import { ProgressReporter } from '../progress.js';
 import { loadTrainingState, restoreOptimizer, saveTrainingState } from '../training-state.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
@@ -104,7 +105,10 @@ export function taskLoss(
   };
 }
 
-export function evaluate(model: TaskModel, batches: Iterable<TaskBatch>): EvalMetrics {
+export async function evaluate(
+  model: TaskModel,
+  batches: Iterable<TaskBatch>,
+): Promise<EvalMetrics> {
   let lossSum = 0;
   let weight = 0;
   let correct = 0;
@@ -114,6 +118,7 @@ export function evaluate(model: TaskModel, batches: Iterable<TaskBatch>): EvalMe
       const out = taskLoss(model, batch, { training: false });
       return [out.loss.dataSync()[0], out.correct?.dataSync()[0] ?? Number.NaN, out.count ?? 0];
     });
+    await releaseNativeMemory();
     lossSum += r[0] * batch.batchSize;
     weight += batch.batchSize;
     if (r[2] > 0) {
@@ -215,6 +220,8 @@ export async function trainTask(
   let trainMs = 0;
   let stepsHere = 0;
   const vars = Object.values(model.params);
+  // A collection costs a few ms: every step when a step's tape is large, else now and then.
+  const gcEvery = pixel ? 1 : 50;
   while (step < totalSteps) {
     const batch = data.trainBatch(step);
     const started = performance.now();
@@ -227,6 +234,7 @@ export async function trainTask(
       ? adam.step(vars.map((v) => grads[v.name])).gradNorm
       : Number.NaN;
     tf.dispose([value, grads]);
+    if (step % gcEvery === 0) await releaseNativeMemory();
     trainMs += performance.now() - started;
     stepsHere += 1;
     step += 1;
@@ -238,7 +246,7 @@ export async function trainTask(
     }
     progress?.update(step, { loss });
     if (step % cfg.evalEvery === 0 || step === totalSteps) {
-      const e = evaluate(model, data.evalBatches());
+      const e = await evaluate(model, data.evalBatches());
       metrics.write({ step, kind: 'eval', ...e });
       progress?.update(step, {
         evalLoss: e.loss,
@@ -249,6 +257,7 @@ export async function trainTask(
     if (options.stopAfter !== undefined && stepsHere >= options.stopAfter && step < totalSteps) {
       await save();
       progress?.stop();
+      tf.dispose(vars);
       return {
         config: cfg,
         outcome: 'finished',
@@ -277,7 +286,7 @@ export async function trainTask(
         }
       : null,
     best: bestOf(pixel, records),
-    test: !divergence && data.testBatches ? evaluate(model, data.testBatches()) : null,
+    test: !divergence && data.testBatches ? await evaluate(model, data.testBatches()) : null,
     msPerStep: stepsHere > 0 ? trainMs / stepsHere : Number.NaN,
   };
   if (!divergence) {
@@ -290,6 +299,7 @@ export async function trainTask(
     });
   }
   await writeJson(join(outDir, RUN_FILES.result), result);
+  tf.dispose(vars);
   return result;
 }
 
