@@ -1,5 +1,6 @@
 export * from './divergence.js';
 export * from './metrics.js';
+export * from './native-memory.js';
 export * from './plot.js';
 export * from './progress.js';
 export * from './seeds.js';
