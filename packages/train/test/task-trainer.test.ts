@@ -116,3 +116,19 @@ describe.skipIf(!nativeAvailable)('task trainer', () => {
     expect(Array.from(b.slice(3 * d)).every((v) => v === 6)).toBe(true);
   });
 });
+
+describe.skipIf(!nativeAvailable)('resume guards', () => {
+  it('refuses to resume a checkpoint trained with other settings, in one line', async () => {
+    const out = fresh('guard');
+    await trainTask(resolveTaskRunConfig(tinyCopy), { outDir: out, progress: null, stopAfter: 2 });
+    await expect(
+      trainTask(resolveTaskRunConfig({ ...tinyCopy, lr: 5e-3 }), {
+        outDir: out,
+        progress: null,
+        resume: true,
+      }),
+    ).rejects.toThrow(
+      /^--resume: .* was trained with lr 0\.001, this run has 0\.005; use another --out or the same settings$/,
+    );
+  });
+});

@@ -68,6 +68,22 @@ export interface TrainTaskOptions {
   progress?: NodeJS.WriteStream | null;
 }
 
+// Settings a resumed run must share with its checkpoint (steps, evaluation and checkpoint cadence may change).
+const RESUME_KEYS = [
+  'task',
+  'core',
+  'mechanism',
+  'hiddenSize',
+  'numLayers',
+  'length',
+  'batchSize',
+  'lr',
+  'clip',
+  'seed',
+  'zoneout',
+  'gateBias',
+] as const;
+
 function batchInputs(batch: TaskBatch): tf.Tensor3D {
   return tf.tensor3d(batch.inputs, [batch.steps, batch.batchSize, batch.inputSize]);
 }
@@ -182,6 +198,12 @@ export async function trainTask(
   let state: Awaited<ReturnType<typeof loadTrainingState>> | null = null;
   if (options.resume && existsSync(checkpointPath)) {
     state = await loadTrainingState(checkpointPath);
+    const saved = (state.training.config ?? {}) as Record<string, unknown>;
+    for (const key of RESUME_KEYS)
+      if (saved[key] !== cfg[key])
+        throw new Error(
+          `--resume: ${checkpointPath} was trained with ${key} ${JSON.stringify(saved[key])}, this run has ${JSON.stringify(cfg[key])}; use another --out or the same settings`,
+        );
     assignParams(model, state.params);
     step = state.training.step;
   }
