@@ -1,0 +1,96 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sweepCommand } from '../src/commands/sweep.js';
+import { trainCommand } from '../src/commands/train.js';
+
+/** Runs a command; returns what it wrote to stderr and the exit status it set. */
+async function run(command: ReturnType<typeof trainCommand>, args: string[]) {
+  let err = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  process.exitCode = undefined;
+  try {
+    await command.exitOverride().parseAsync(args, { from: 'user' });
+  } finally {
+    spy.mockRestore();
+  }
+  const status = process.exitCode;
+  process.exitCode = undefined;
+  return { err, status };
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('urgate train / sweep errors are one line with exit status 1', () => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      'unknown task',
+      ['blah'],
+      /^urgate train: task: unknown task "blah"; expected one of copy, adding/,
+    ],
+    [
+      'unknown mechanism',
+      ['copy', '--mechanism', 'XR-'],
+      /^urgate train: mechanism: unknown gate mechanism "XR-"/,
+    ],
+    [
+      'zoneout on a synthetic task',
+      ['copy', '--zoneout'],
+      /^urgate train: zoneout: only the pixel classification tasks/,
+    ],
+    [
+      'steps and epochs',
+      ['sfmnist', '--steps', '5', '--epochs', '1'],
+      /^urgate train: steps\/epochs: give one of/,
+    ],
+    ['MNIST without a directory', ['pmnist'], /^urgate train: data-dir: pmnist needs --data-dir/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const { err, status } = await run(trainCommand(), args);
+      expect(err).toMatch(message);
+      expect(err.trim().split('\n')).toHaveLength(1);
+      expect(status).toBe(1);
+    });
+  }
+
+  it('a bad data file is named in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'urgate-bad-mnist-'));
+    mkdirSync(dir, { recursive: true });
+    for (const name of [
+      'train-images-idx3-ubyte',
+      'train-labels-idx1-ubyte',
+      't10k-images-idx3-ubyte',
+      't10k-labels-idx1-ubyte',
+    ])
+      writeFileSync(join(dir, name), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    const { err, status } = await run(trainCommand(), [
+      'smnist',
+      '--data-dir',
+      dir,
+      '--out',
+      join(dir, 'run'),
+    ]);
+    expect(err).toMatch(/^urgate train: .*train-images-idx3-ubyte: .*magic/);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(status).toBe(1);
+  });
+
+  it('sweep: an unknown mechanism in the list', async () => {
+    const { err, status } = await run(sweepCommand(), [
+      'copy',
+      '--mechanisms',
+      '-,ZZ-',
+      '--out',
+      mkdtempSync(join(tmpdir(), 'urgate-sw-')),
+    ]);
+    expect(err).toMatch(/^urgate sweep: mechanisms: /);
+    expect(status).toBe(1);
+  });
+});
