@@ -166,7 +166,9 @@ describe('run config files', () => {
       { task: 'forgetting' },
     ]) {
       const config = resolveTaskRunConfig(input);
-      expect(resolveTaskRunConfig(JSON.parse(JSON.stringify(taskRunInput(config))))).toEqual(config);
+      expect(resolveTaskRunConfig(JSON.parse(JSON.stringify(taskRunInput(config))))).toEqual(
+        config,
+      );
     }
   });
 });
