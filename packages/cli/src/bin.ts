@@ -4,6 +4,7 @@ import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { gatesCommand } from './commands/gates.js';
 import { generateCommand } from './commands/generate.js';
+import { lmCommand } from './commands/lm.js';
 import { serveCommand } from './commands/serve.js';
 import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
@@ -19,6 +20,7 @@ const program = new Command('urgate')
   .addCommand(exportCommand())
   .addCommand(evalCommand())
   .addCommand(generateCommand())
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(lmCommand());
 
 await program.parseAsync(process.argv);

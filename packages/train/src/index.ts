@@ -11,3 +11,4 @@ export * from './tasks/data.js';
 export * from './tasks/model.js';
 export * from './tasks/trainer.js';
 export * from './training-state.js';
+export * from './lm/index.js';

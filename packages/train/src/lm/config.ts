@@ -1,0 +1,108 @@
+import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/cells';
+
+/** Hyperparameters of one language-model run (stored as `training.config` in its checkpoints). */
+export interface LmConfig {
+  mechanism: Mechanism;
+  core: Core;
+  hiddenSize: number;
+  numLayers: number;
+  /** Embedding size E; with tied embeddings it must equal hiddenSize. */
+  embeddingSize: number;
+  bptt: number;
+  batchSize: number;
+  lr: number;
+  /** Global-norm gradient clipping (paper: 0.1). */
+  clip: number;
+  /** Dropout on the embeddings and on the last layer's output (training only). */
+  dropout: number;
+  layerNorm: boolean;
+  tiedEmbeddings: boolean;
+  /** Stop after this many optimizer steps (null: no step limit). */
+  steps: number | null;
+  /** Stop after this many minutes of training (null: no time limit). */
+  minutes: number | null;
+  /** Validation every this many steps (and at the end). */
+  evalEvery: number;
+  /** Training-state checkpoint every this many steps (and at the end). */
+  checkpointEvery: number;
+  seed: number;
+}
+
+export type LmConfigInput = Partial<Omit<LmConfig, 'mechanism' | 'core'>> & {
+  mechanism?: Mechanism | string;
+  core?: Core | string;
+};
+
+const DEFAULTS = {
+  mechanism: 'UR-',
+  core: 'lstm',
+  hiddenSize: 256,
+  numLayers: 1,
+  bptt: 64,
+  batchSize: 32,
+  lr: 1e-3,
+  clip: 0.1,
+  dropout: 0.1,
+  layerNorm: false,
+  tiedEmbeddings: true,
+  steps: null,
+  minutes: null,
+  evalEvery: 500,
+  checkpointEvery: 200,
+  seed: 1,
+} as const;
+
+function check(ok: boolean, name: string, expected: string, got: unknown): void {
+  if (!ok) throw new Error(`${name}: expected ${expected}, got ${JSON.stringify(got)}`);
+}
+
+const positiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+
+/** Fills defaults and validates every field; throws one line naming the field. */
+export function resolveLmConfig(input: LmConfigInput): LmConfig {
+  const c = { ...DEFAULTS, ...input } as Record<string, unknown>;
+  const hiddenSize = c.hiddenSize as number;
+  const config: LmConfig = {
+    ...(c as unknown as LmConfig),
+    mechanism: parseMechanism(String(c.mechanism)),
+    core: parseCore(String(c.core)),
+    embeddingSize: (c.embeddingSize as number | undefined) ?? hiddenSize,
+  };
+  for (const key of [
+    'hiddenSize',
+    'numLayers',
+    'embeddingSize',
+    'bptt',
+    'batchSize',
+    'evalEvery',
+    'checkpointEvery',
+  ] as const)
+    check(positiveInt(config[key]), key, 'a positive integer', config[key]);
+  check(Number.isInteger(config.seed), 'seed', 'an integer', config.seed);
+  check(config.lr > 0 && Number.isFinite(config.lr), 'lr', 'a positive number', config.lr);
+  check(config.clip > 0 && Number.isFinite(config.clip), 'clip', 'a positive number', config.clip);
+  check(config.dropout >= 0 && config.dropout < 1, 'dropout', 'a rate in [0, 1)', config.dropout);
+  check(
+    config.steps === null || positiveInt(config.steps),
+    'steps',
+    'a positive integer',
+    config.steps,
+  );
+  check(
+    config.minutes === null || config.minutes > 0,
+    'minutes',
+    'a positive number',
+    config.minutes,
+  );
+  check(
+    config.steps !== null || config.minutes !== null,
+    'steps/minutes',
+    'at least one budget',
+    null,
+  );
+  if (config.tiedEmbeddings && config.embeddingSize !== hiddenSize)
+    throw new Error(
+      `embeddingSize: tied embeddings need embeddingSize = hiddenSize (${hiddenSize}), got ${config.embeddingSize}`,
+    );
+  return config;
+}

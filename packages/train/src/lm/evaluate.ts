@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  evalBatches,
+  NllAccumulator,
+  type PerplexityReport,
+  type PreparedSplit,
+  perplexityReport,
+} from '@urgate/wikitext';
+import {
+  disposeState,
+  type LmModel,
+  type LmState,
+  lmForward,
+  rowNll,
+  zeroLmState,
+} from './model.js';
+
+export interface LmEvaluation extends PerplexityReport {
+  /** Tokens scored (= the split's token count: every token is a target once). */
+  tokens: number;
+  words: number;
+}
+
+/**
+ * Per-token NLL over a whole split read as one stream (the convention for reported
+ * perplexities): the split preceded by one `<eos>`, state carried across windows and zeroed at
+ * article starts, no dropout. Word-level perplexity divides the total by the split's words
+ * (incl. one `<eos>` per line), so word and subword models compare.
+ */
+export function evaluateLm(
+  model: LmModel,
+  split: PreparedSplit,
+  options: { eosId: number; bptt?: number },
+): LmEvaluation {
+  const nll = new NllAccumulator();
+  let state = zeroLmState(model, 1);
+  let tokens = 0;
+  for (const batch of evalBatches(split.ids, split.articleStarts, {
+    bptt: options.bptt ?? 256,
+    eosId: options.eosId,
+  })) {
+    let logits: Float32Array = new Float32Array(0);
+    const next = tf.tidy(() => {
+      const out = lmForward(model, batch, state, { training: false });
+      logits = out.logits.dataSync() as Float32Array;
+      return out.state as unknown as tf.TensorContainer;
+    }) as unknown as LmState;
+    disposeState(state);
+    state = next;
+    nll.add(rowNll(logits, model.arch.vocabSize, batch.targets), batch.mask);
+    for (const m of batch.mask) tokens += m;
+  }
+  disposeState(state);
+  const counts = split.manifest.counts;
+  return { ...perplexityReport(nll.total, counts), tokens, words: counts.words };
+}

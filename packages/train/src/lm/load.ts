@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { loadCheckpoint } from '@urgate/cells';
+import { useNativeKernels } from '@urgate/kernels';
+import { restoreTokenizer, type SerializedTokenizer, type Tokenizer } from '@urgate/wikitext';
+import { cacheTokenizer, loadLmSplit } from './data.js';
+import { evaluateLm, type LmEvaluation } from './evaluate.js';
+import { assignLmParams, createLmModel, type LmModel, lmArchitectureFromMeta } from './model.js';
+
+export interface LoadedLm {
+  model: LmModel;
+  /** The tokenizer stored in the checkpoint (model.safetensors); null in a training state. */
+  tokenizer: Tokenizer | null;
+  training: Record<string, unknown> | null;
+}
+
+/** A language model from a checkpoint (model file or training state); one-line errors. */
+export async function loadLmCheckpoint(path: string): Promise<LoadedLm> {
+  if (!existsSync(path)) throw new Error(`checkpoint ${path} does not exist`);
+  const { tensors, meta } = await loadCheckpoint(path);
+  const model = createLmModel(lmArchitectureFromMeta(meta.model, path), 0);
+  assignLmParams(model, tensors, path);
+  const tokenizer = meta.tokenizer
+    ? await restoreTokenizer(meta.tokenizer as SerializedTokenizer)
+    : null;
+  return { model, tokenizer, training: (meta.training as Record<string, unknown>) ?? null };
+}
+
+/**
+ * The trainer's evaluation of a checkpoint on a prepared split; the cache defaults to the one
+ * the run trained on, and must have been made by the checkpoint's tokenizer.
+ */
+export async function evaluateLmCheckpoint(
+  checkpoint: string,
+  split: 'valid' | 'test',
+  cacheDir?: string,
+): Promise<LmEvaluation> {
+  useNativeKernels();
+  const loaded = await loadLmCheckpoint(checkpoint);
+  const cache = cacheDir ?? (loaded.training?.cacheDir as string | undefined);
+  if (cache === undefined)
+    throw new Error(`${checkpoint} does not name its corpus cache: pass --cache DIR`);
+  const tokenizer = loaded.tokenizer ?? (await cacheTokenizer(cache));
+  if (tokenizer.vocabSize !== loaded.model.arch.vocabSize)
+    throw new Error(
+      `${checkpoint} has a vocabulary of ${loaded.model.arch.vocabSize} but the tokenizer of ${cache} has ${tokenizer.vocabSize}`,
+    );
+  const data = await loadLmSplit(cache, split, tokenizer);
+  return evaluateLm(loaded.model, data, { eosId: tokenizer.eosId });
+}

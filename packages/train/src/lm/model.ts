@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  type CheckpointTensors,
+  type Core,
+  initLayerParams,
+  type LayerParams,
+  type Mechanism,
+  parseCore,
+  parseMechanism,
+  type ResolvedLayerConfig,
+  runStack,
+  SeededRandom,
+  type State,
+  stackLayerConfigs,
+  zeroState,
+} from '@urgate/cells';
+import { deriveSeed, dropoutMask } from '../seeds.js';
+
+/** What defines the function of a language model (LAYOUT.md "Models", kind "lm"). */
+export interface LmArchitecture {
+  core: Core;
+  mechanism: Mechanism;
+  numLayers: number;
+  vocabSize: number;
+  embeddingSize: number;
+  hiddenSize: number;
+  layerNorm: boolean;
+  tiedEmbeddings: boolean;
+}
+
+/**
+ * Embedding -> stacked gated layers -> optional layer norm -> softmax layer (tied to the
+ * embedding or its own `output.W`). Parameters are tf.Variables under their checkpoint names,
+ * in a fixed order (the optimizer's).
+ */
+export interface LmModel {
+  arch: LmArchitecture;
+  layers: ResolvedLayerConfig[];
+  params: Record<string, tf.Variable>;
+}
+
+/** Recurrent state of every layer, [B, d] each. */
+export type LmState = State[];
+
+const LN_EPSILON = 1e-5;
+const EMBEDDING_INIT = 0.1;
+const PURPOSE = { embeddingDropout: 1, outputDropout: 2, output: 3 } as const;
+
+function uniform(shape: [number, number], limit: number, seed: number): tf.Tensor2D {
+  const rng = new SeededRandom(seed);
+  const data = Float32Array.from({ length: shape[0] * shape[1] }, () => rng.uniform(-limit, limit));
+  return tf.tensor2d(data, shape);
+}
+
+function stackConfig(arch: LmArchitecture) {
+  return {
+    core: arch.core,
+    mechanism: arch.mechanism,
+    inputSize: arch.embeddingSize,
+    hiddenSize: arch.hiddenSize,
+    numLayers: arch.numLayers,
+  };
+}
+
+export function createLmModel(arch: LmArchitecture, seed: number): LmModel {
+  if (arch.tiedEmbeddings && arch.embeddingSize !== arch.hiddenSize)
+    throw new Error(
+      `embeddingSize: tied embeddings need embeddingSize = hiddenSize (${arch.hiddenSize}), got ${arch.embeddingSize}`,
+    );
+  const layers = stackLayerConfigs(stackConfig(arch));
+  const { vocabSize: V, embeddingSize: E, hiddenSize: d } = arch;
+  const params: Record<string, tf.Variable> = {
+    embedding: tf.variable(uniform([V, E], EMBEDDING_INIT, deriveSeed(seed, 0))),
+  };
+  layers.forEach((cfg, l) => {
+    const p = initLayerParams(cfg, seed + l);
+    params[`layers.${l}.W`] = tf.variable(p.W);
+    params[`layers.${l}.b`] = tf.variable(p.b);
+  });
+  if (arch.layerNorm) {
+    params['norm.gamma'] = tf.variable(tf.ones([d]));
+    params['norm.beta'] = tf.variable(tf.zeros([d]));
+  }
+  if (!arch.tiedEmbeddings)
+    params['output.W'] = tf.variable(
+      uniform([d, V], Math.sqrt(6 / (d + V)), deriveSeed(seed, PURPOSE.output)),
+    );
+  params['output.b'] = tf.variable(tf.zeros([V]));
+  return { arch, layers, params };
+}
+
+/** LAYOUT.md `model` section of the checkpoint metadata. */
+export function lmModelMeta(model: LmModel): Record<string, unknown> {
+  const first = model.layers[0];
+  return {
+    kind: 'lm',
+    ...model.arch,
+    downsize: first.downsize,
+    tMax: first.tMax,
+    fixedGateOffset: false,
+    zoneout: null,
+  };
+}
+
+/** Architecture from a checkpoint's `model` section; one-line error when it is not an LM. */
+export function lmArchitectureFromMeta(
+  meta: Record<string, unknown>,
+  source: string,
+): LmArchitecture {
+  if (meta?.kind !== 'lm')
+    throw new Error(
+      `${source}: not a language-model checkpoint (model.kind is ${JSON.stringify(meta?.kind)})`,
+    );
+  const int = (key: string) => {
+    const v = meta[key];
+    if (!Number.isInteger(v) || (v as number) <= 0)
+      throw new Error(
+        `${source}: model.${key} must be a positive integer, got ${JSON.stringify(v)}`,
+      );
+    return v as number;
+  };
+  return {
+    core: parseCore(String(meta.core)),
+    mechanism: parseMechanism(String(meta.mechanism)),
+    numLayers: int('numLayers'),
+    vocabSize: int('vocabSize'),
+    embeddingSize: int('embeddingSize'),
+    hiddenSize: int('hiddenSize'),
+    layerNorm: meta.layerNorm === true,
+    tiedEmbeddings: meta.tiedEmbeddings === true,
+  };
+}
+
+/** Replaces the parameter values by checkpoint tensors of the same names and shapes. */
+export function assignLmParams(model: LmModel, tensors: CheckpointTensors, source: string): void {
+  for (const [name, v] of Object.entries(model.params)) {
+    const t = tensors[name];
+    if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
+      throw new Error(`${source}: tensor ${name} missing or not of shape [${v.shape}]`);
+    v.assign(tf.tensor(t.data, v.shape));
+  }
+}
+
+export function zeroLmState(model: LmModel, batch: number): LmState {
+  return model.layers.map((cfg) => zeroState(cfg, batch));
+}
+
+export function disposeState(state: LmState): void {
+  for (const s of state) tf.dispose(s.c ? [s.h, s.c] : [s.h]);
+}
+
+export function layerParamsOf(model: LmModel): LayerParams[] {
+  return model.layers.map((_, l) => ({
+    W: model.params[`layers.${l}.W`] as unknown as tf.Tensor2D,
+    b: model.params[`layers.${l}.b`] as unknown as tf.Tensor1D,
+  }));
+}
+
+/** One window, time-major [T, B] (element t * B + b), as @urgate/wikitext's batches give it. */
+export interface LmWindow {
+  steps: number;
+  batch: number;
+  inputs: Int32Array;
+  /** 1 = zero that row's state before step t (an article starts there). */
+  resets: Uint8Array;
+}
+
+/** Training: dropout masks drawn from (seed, step); evaluation: no dropout. */
+export type LmMode =
+  | { training: true; dropout: number; seed: number; step: number }
+  | { training: false };
+
+function dropout(x: tf.Tensor, mode: LmMode, purpose: number): tf.Tensor {
+  if (!mode.training || mode.dropout === 0) return x;
+  return tf.mul(x, dropoutMask(mode.dropout, x.shape, deriveSeed(mode.seed, mode.step, purpose)));
+}
+
+/**
+ * Rows `ids` of the embedding. tfjs' gradient of gather on the cpu backend runs one op per
+ * vocabulary entry (unsortedSegmentSum), minutes per step at V = 10^4; this scatter-adds the
+ * rows' gradients in one pass instead.
+ */
+export function embeddingLookup(embedding: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
+  const [V, E] = embedding.shape;
+  const lookup = tf.customGrad(((table: tf.Tensor) => ({
+    value: tf.gather(table, tf.tensor1d(ids, 'int32')),
+    gradFunc: (dy: tf.Tensor) => {
+      const rows = dy.dataSync() as Float32Array;
+      const grad = new Float32Array(V * E);
+      for (let r = 0; r < ids.length; r++) {
+        const to = ids[r] * E;
+        const from = r * E;
+        for (let k = 0; k < E; k++) grad[to + k] += rows[from + k];
+      }
+      return tf.tensor2d(grad, [V, E]);
+    },
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return lookup(embedding) as tf.Tensor2D;
+}
+
+/** Logits [T·B, V] (row t·B + b) of one window and the state after it. Call inside a tidy. */
+export function lmForward(
+  model: LmModel,
+  window: LmWindow,
+  state: LmState,
+  mode: LmMode,
+): { logits: tf.Tensor2D; state: LmState } {
+  const { steps: T, batch: B } = window;
+  const { embeddingSize: E, hiddenSize: d } = model.arch;
+  const embedding = model.params.embedding as unknown as tf.Tensor2D;
+  const x = dropout(embeddingLookup(embedding, window.inputs), mode, PURPOSE.embeddingDropout);
+  const reset = window.resets.includes(1)
+    ? tf.tensor2d(Float32Array.from(window.resets), [T, B])
+    : undefined;
+  const { outputs, states } = runStack(
+    stackConfig(model.arch),
+    layerParamsOf(model),
+    x.reshape([T, B, E]) as tf.Tensor3D,
+    state,
+    reset ? { reset } : {},
+  );
+  let h: tf.Tensor = dropout(outputs.reshape([T * B, d]), mode, PURPOSE.outputDropout);
+  if (model.arch.layerNorm) {
+    const { mean, variance } = tf.moments(h, -1, true);
+    h = tf.add(
+      tf.mul(
+        tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, LN_EPSILON))),
+        model.params['norm.gamma'],
+      ),
+      model.params['norm.beta'],
+    );
+  }
+  const tied = model.arch.tiedEmbeddings;
+  const logits = tf.fused.matMul({
+    a: h as tf.Tensor2D,
+    b: tied ? embedding : (model.params['output.W'] as unknown as tf.Tensor2D),
+    transposeB: tied,
+    bias: model.params['output.b'],
+  }) as tf.Tensor2D;
+  return { logits, state: states };
+}
+
+/** Natural-log NLL of each row's target, in float64 from the logits (logsumexp − logit). */
+export function rowNll(logits: Float32Array, vocabSize: number, targets: Int32Array): Float64Array {
+  const out = new Float64Array(targets.length);
+  for (let r = 0; r < targets.length; r++) {
+    const base = r * vocabSize;
+    let max = -Infinity;
+    for (let k = 0; k < vocabSize; k++) if (logits[base + k] > max) max = logits[base + k];
+    let sum = 0;
+    for (let k = 0; k < vocabSize; k++) sum += Math.exp(logits[base + k] - max);
+    out[r] = max + Math.log(sum) - logits[base + targets[r]];
+  }
+  return out;
+}
