@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { gatesCommand } from './commands/gates.js';
@@ -21,6 +22,7 @@ const program = new Command('urgate')
   .addCommand(evalCommand())
   .addCommand(generateCommand())
   .addCommand(serveCommand())
-  .addCommand(lmCommand());
+  .addCommand(lmCommand())
+  .addCommand(demoCommand());
 
 await program.parseAsync(process.argv);

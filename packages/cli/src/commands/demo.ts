@@ -1,0 +1,119 @@
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { port, positiveInteger, processIO, reportErrors } from './common.js';
+import { describeRun, prepareLmCorpus } from './lm.js';
+
+// tfjs, the kernels, onnxruntime and the server load inside the action only.
+
+interface DemoFlags {
+  minutes: number;
+  hiddenSize: number;
+  out: string;
+  serve: boolean;
+  port: number;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/**
+ * The root `npm start`: embedded corpus -> small UR-LSTM language model -> perplexity ->
+ * ONNX export -> the same perplexity from onnxruntime -> an HTTP server on localhost.
+ */
+async function runDemo(flags: DemoFlags): Promise<void> {
+  const train = await import('@urgate/train');
+  const cacheDir = join(flags.out, 'cache');
+  say(
+    `1/5 preparing the embedded corpus (word level, words seen < 10 times -> <unk>) in ${cacheDir}`,
+  );
+  const corpus = await prepareLmCorpus({
+    tokenizer: 'word',
+    minCount: 10,
+    cache: cacheDir,
+    log: say,
+  });
+  say(`    vocabulary ${corpus.vocabSize}, ${corpus.splits.train?.counts.tokens} training tokens`);
+
+  say(
+    `2/5 training a UR-LSTM language model (hidden ${flags.hiddenSize}) for ${flags.minutes} min`,
+  );
+  const config = train.resolveLmConfig({
+    mechanism: 'UR-',
+    hiddenSize: flags.hiddenSize,
+    minutes: flags.minutes,
+    bptt: 64,
+    batchSize: 32,
+    evalEvery: 1_000_000,
+    checkpointEvery: 500,
+  });
+  const runDir = join(flags.out, 'urlstm');
+  const result = await train.trainLm(config, { cacheDir, outDir: runDir });
+  say(describeRun(result).replace(/^/gm, '    '));
+  if (result.outcome === 'diverged' || !result.test) throw new Error('training diverged');
+
+  say('3/5 exporting to ONNX');
+  const { exportCheckpoint } = await import('@urgate/onnx');
+  const files = await exportCheckpoint(
+    join(runDir, train.LM_FILES.model),
+    join(flags.out, 'onnx'),
+    {
+      name: 'urlstm',
+    },
+  );
+  say(`    ${files.step}\n    ${files.sequence}`);
+
+  say(
+    '4/5 test perplexity from onnxruntime (the whole split as one stream, state reset at articles)',
+  );
+  const { openModel, scoreTokens } = await import('@urgate/onnx/runtime');
+  const tokenizer = await train.cacheTokenizer(cacheDir);
+  const test = await train.loadLmSplit(cacheDir, 'test', tokenizer);
+  const tokens = [tokenizer.eosId, ...test.ids];
+  const resets = new Uint8Array(tokens.length);
+  for (const a of test.articleStarts) resets[a + 1] = 1;
+  const session = await openModel(files.sequence);
+  const onnx = await scoreTokens(session, tokens, { resets, words: test.manifest.counts.words });
+  say(
+    `    word ppl: onnxruntime ${onnx.wordPerplexity?.toFixed(3)}, trainer ${result.test.wordPerplexity.toFixed(3)}`,
+  );
+
+  if (!flags.serve || files.step === null) {
+    say(`5/5 serve it with: urgate serve --onnx ${files.step}`);
+    return;
+  }
+  const { startServer } = await import('@urgate/serve');
+  const server = await startServer({ modelPath: files.step, port: flags.port });
+  say(`5/5 serving on ${server.url} (Ctrl-C to stop). Try:`);
+  say(
+    `    curl -s ${server.url}/v1/generate -H 'content-type: application/json' -d '{"prompt": "the congress", "maxTokens": 30, "temperature": 0.8}'`,
+  );
+  say(
+    `    curl -s ${server.url}/v1/score -H 'content-type: application/json' -d '{"text": "we the people ."}'`,
+  );
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => {
+      void server.close().then(done);
+    });
+  });
+}
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description(
+      'end to end on the embedded State of the Union corpus: prepare, train a small UR-LSTM LM, word-level perplexity, ONNX export, onnxruntime perplexity, serve on localhost',
+    )
+    .option(
+      '--minutes <n>',
+      'training time',
+      (v) => {
+        const n = Number(v);
+        if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
+        return n;
+      },
+      3,
+    )
+    .option('--hidden-size <n>', 'hidden units (= embedding size, tied)', positiveInteger, 128)
+    .option('--out <dir>', 'where everything goes', 'runs/demo')
+    .option('--no-serve', 'stop after the ONNX perplexity')
+    .option('--port <n>', 'HTTP port', port, 8080)
+    .action(reportErrors('demo', processIO, runDemo));
+}
