@@ -1,0 +1,243 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { layerStep, type State, zeroState } from '@urgate/cells';
+import { nativeAvailable, softmaxCrossEntropy, useReferenceKernels } from '@urgate/kernels';
+import { exportCheckpoint } from '@urgate/onnx';
+import { openModel, scoreTokens } from '@urgate/onnx/runtime';
+import { prepareCorpus } from '@urgate/wikitext';
+import { describe, expect, it } from 'vitest';
+import { resolveLmConfig } from '../src/lm/config.js';
+import { cacheTokenizer, loadLmSplit } from '../src/lm/data.js';
+import { evaluateLm } from '../src/lm/evaluate.js';
+import { loadLmCheckpoint } from '../src/lm/load.js';
+import { createLmModel, type LmModel, lmForward, zeroLmState } from '../src/lm/model.js';
+import { LM_FILES, trainLm } from '../src/lm/trainer.js';
+
+// A tiny WikiText-format corpus: two articles per split, a repetitive text to overfit.
+const SENTENCE = 'the cat sat on the mat . the dog ran to the cat .';
+function article(title: string, lines: number): string {
+  const body = Array.from({ length: lines }, () => ` ${SENTENCE} \n \n`).join('');
+  return ` \n = ${title} = \n \n${body}`;
+}
+async function tinyCorpus(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'urgate-lm-'));
+  writeFileSync(join(dir, 'wiki.train.tokens'), article('One', 30) + article('Two', 30));
+  writeFileSync(join(dir, 'wiki.valid.tokens'), article('Three', 3) + article('Four', 2));
+  writeFileSync(join(dir, 'wiki.test.tokens'), article('Five', 2) + article('Six', 3));
+  await prepareCorpus({ dataDir: dir, cacheDir: join(dir, 'cache'), tokenizer: { kind: 'word' } });
+  return dir;
+}
+
+function smallConfig(steps: number, extra = {}) {
+  return resolveLmConfig({
+    hiddenSize: 12,
+    bptt: 8,
+    batchSize: 4,
+    steps,
+    dropout: 0,
+    evalEvery: 1000,
+    checkpointEvery: 1000,
+    ...extra,
+  });
+}
+
+/** Independent truth: cells' layerStep one token at a time, logits and log-softmax in float64. */
+function referenceTotalNll(model: LmModel, stream: number[], resetAt: Set<number>): number {
+  const { params, layers, arch } = model;
+  const E = params.embedding.arraySync() as number[][];
+  const outW = arch.tiedEmbeddings ? null : (params['output.W'].arraySync() as number[][]);
+  const outB = params['output.b'].arraySync() as number[];
+  let states: State[] = layers.map((cfg) => zeroState(cfg, 1));
+  let total = 0;
+  for (let i = 0; i + 1 < stream.length; i++) {
+    if (resetAt.has(i)) states = layers.map((cfg) => zeroState(cfg, 1));
+    let x = tf.tensor2d([E[stream[i]]]);
+    states = layers.map((cfg, l) => {
+      const s = layerStep(
+        cfg,
+        {
+          W: params[`layers.${l}.W`] as unknown as tf.Tensor2D,
+          b: params[`layers.${l}.b`] as unknown as tf.Tensor1D,
+        },
+        x,
+        states[l],
+      );
+      x = s.h;
+      return s;
+    });
+    const h = Array.from(x.dataSync());
+    const logits = outB.map(
+      (b, v) => b + h.reduce((acc, hk, k) => acc + hk * (outW ? outW[k][v] : E[v][k]), 0),
+    );
+    const max = Math.max(...logits);
+    const lse = max + Math.log(logits.reduce((acc, z) => acc + Math.exp(z - max), 0));
+    total += lse - logits[stream[i + 1]];
+  }
+  return total;
+}
+
+describe.skipIf(!nativeAvailable)('language model', () => {
+  it('word-level perplexity of the trainer equals a direct per-token computation', async () => {
+    const dir = await tinyCorpus();
+    const cache = join(dir, 'cache');
+    const out = join(dir, 'run');
+    const result = await trainLm(
+      smallConfig(3, { tiedEmbeddings: false, embeddingSize: 6, numLayers: 2 }),
+      {
+        cacheDir: cache,
+        outDir: out,
+        progress: null,
+      },
+    );
+    const { model } = await loadLmCheckpoint(join(out, LM_FILES.model));
+    const tokenizer = await cacheTokenizer(cache);
+    const valid = await loadLmSplit(cache, 'valid', tokenizer);
+    const ours = evaluateLm(model, valid, { eosId: tokenizer.eosId });
+    expect(ours.wordPerplexity).toBeCloseTo(result.valid?.wordPerplexity as number, 6);
+    useReferenceKernels();
+    const stream = [tokenizer.eosId, ...valid.ids];
+    const total = referenceTotalNll(
+      model,
+      stream,
+      new Set([...valid.articleStarts].map((a) => a + 1)),
+    );
+    const direct = Math.exp(total / valid.manifest.counts.words);
+    expect(Math.abs(ours.wordPerplexity - direct) / direct).toBeLessThan(1e-4);
+  });
+
+  it('a reset row equals a fresh zero state', () => {
+    const model = createLmModel(
+      {
+        core: 'lstm',
+        mechanism: 'UR-',
+        numLayers: 2,
+        vocabSize: 9,
+        embeddingSize: 5,
+        hiddenSize: 5,
+        layerNorm: true,
+        tiedEmbeddings: true,
+      },
+      3,
+    );
+    const T = 4;
+    const B = 2;
+    const inputs = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    tf.tidy(() => {
+      const warm = lmForward(
+        model,
+        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
+        zeroLmState(model, B),
+        { training: false },
+      ).state;
+      const resets = new Uint8Array(T * B);
+      resets[0 * B + 1] = 1; // row 1 restarts at t = 0
+      const a = lmForward(model, { steps: T, batch: B, inputs, resets }, warm, {
+        training: false,
+      }).logits.arraySync() as number[][];
+      const b = lmForward(
+        model,
+        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
+        zeroLmState(model, B),
+        { training: false },
+      ).logits.arraySync() as number[][];
+      const c = lmForward(
+        model,
+        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
+        warm,
+        { training: false },
+      ).logits.arraySync() as number[][];
+      for (let t = 0; t < T; t++) {
+        a[t * B + 1].forEach((v, k) => expect(v).toBeCloseTo(b[t * B + 1][k], 5));
+        a[t * B].forEach((v, k) => expect(v).toBeCloseTo(c[t * B][k], 5)); // row 0 keeps its state
+      }
+      expect(Math.abs(a[1][0] - c[1][0])).toBeGreaterThan(1e-6); // the warm state mattered
+    });
+  });
+
+  it('tied embeddings are one tensor whose gradient sums the input and output ends', () => {
+    const model = createLmModel(
+      {
+        core: 'lstm',
+        mechanism: 'UR-',
+        numLayers: 1,
+        vocabSize: 7,
+        embeddingSize: 4,
+        hiddenSize: 4,
+        layerNorm: false,
+        tiedEmbeddings: true,
+      },
+      5,
+    );
+    expect(model.params['output.W']).toBeUndefined();
+    const inputs = Int32Array.from([1, 2, 3, 1]);
+    const targets = tf.tensor1d([2, 3, 1, 6], 'int32'); // token 6 is only a target, token 3 both
+    const window = { steps: 4, batch: 1, inputs, resets: new Uint8Array(4) };
+    const emb = model.params.embedding;
+    const loss = () =>
+      softmaxCrossEntropy(
+        lmForward(model, window, zeroLmState(model, 1), { training: false }).logits,
+        targets,
+      );
+    const { grads } = tf.variableGrads(loss, [emb]);
+    const g = grads[emb.name].arraySync() as number[][];
+    const base = emb.arraySync() as number[][];
+    const lossAt = (row: number, k: number, delta: number) => {
+      const moved = base.map((r) => r.slice());
+      moved[row][k] += delta;
+      emb.assign(tf.tensor2d(moved));
+      const v = loss().dataSync()[0];
+      emb.assign(tf.tensor2d(base));
+      return v;
+    };
+    for (const [row, k] of [
+      [3, 0],
+      [6, 1],
+      [1, 2],
+    ]) {
+      const eps = 1e-2;
+      const fd = (lossAt(row, k, eps) - lossAt(row, k, -eps)) / (2 * eps);
+      expect(Math.abs(g[row][k] - fd)).toBeLessThan(2e-3 + 2e-2 * Math.abs(fd));
+    }
+    expect(Math.abs(g[6][1])).toBeGreaterThan(1e-5); // output end reaches a row never read as input
+  });
+
+  it('a tiny LM overfits a tiny corpus', async () => {
+    const dir = await tinyCorpus();
+    const result = await trainLm(smallConfig(150, { hiddenSize: 24, lr: 1e-2, clip: 1 }), {
+      cacheDir: join(dir, 'cache'),
+      outDir: join(dir, 'run'),
+      progress: null,
+      test: false,
+    });
+    const V = (await cacheTokenizer(join(dir, 'cache'))).vocabSize;
+    // Valid is the same text: the per-token NLL ends well below the uniform log V.
+    expect(result.valid?.nllPerToken as number).toBeLessThan(0.25 * Math.log(V));
+  });
+
+  it('checkpoint -> ONNX -> onnxruntime NLL equals the trainer evaluation', async () => {
+    const dir = await tinyCorpus();
+    const cache = join(dir, 'cache');
+    const out = join(dir, 'run');
+    const result = await trainLm(smallConfig(4, { layerNorm: true }), {
+      cacheDir: cache,
+      outDir: out,
+      progress: null,
+    });
+    const files = await exportCheckpoint(join(out, LM_FILES.model), join(dir, 'onnx'), {
+      name: 'lm',
+    });
+    const tokenizer = await cacheTokenizer(cache);
+    const test = await loadLmSplit(cache, 'test', tokenizer);
+    const tokens = [tokenizer.eosId, ...test.ids];
+    const resets = new Uint8Array(tokens.length);
+    for (const a of test.articleStarts) resets[a + 1] = 1;
+    const scored = await scoreTokens(await openModel(files.sequence), tokens, {
+      resets,
+      words: test.manifest.counts.words,
+    });
+    const ours = result.test?.totalNll as number;
+    expect(Math.abs(scored.nll - ours) / ours).toBeLessThan(1e-4);
+  });
+});
