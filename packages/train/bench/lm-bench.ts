@@ -31,7 +31,10 @@ function urgateTokensPerSecond(mechanism: '-' | 'UR-'): number {
   const vars = Object.values(model.params);
   const adam = new FusedAdam(vars, { lr: 1e-3, clipNorm: 0.1 });
   let seed = 1;
-  const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % V;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % V;
+  };
   let state: LmState = zeroLmState(model, B);
   const step = () => {
     const inputs = Int32Array.from({ length: T * B }, random);

@@ -149,8 +149,13 @@ describe.skipIf(!nativeAvailable)('language model', () => {
         { training: false },
       ).logits.arraySync() as number[][];
       for (let t = 0; t < T; t++) {
-        a[t * B + 1].forEach((v, k) => expect(v).toBeCloseTo(b[t * B + 1][k], 5));
-        a[t * B].forEach((v, k) => expect(v).toBeCloseTo(c[t * B][k], 5)); // row 0 keeps its state
+        a[t * B + 1].forEach((v, k) => {
+          expect(v).toBeCloseTo(b[t * B + 1][k], 5);
+        });
+        // row 0 keeps its state
+        a[t * B].forEach((v, k) => {
+          expect(v).toBeCloseTo(c[t * B][k], 5);
+        });
       }
       expect(Math.abs(a[1][0] - c[1][0])).toBeGreaterThan(1e-6); // the warm state mattered
     });

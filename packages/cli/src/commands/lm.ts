@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { nonNegativeNumber, positiveInteger, processIO, reportErrors } from './common.js';
+import { positiveInteger, processIO, reportErrors } from './common.js';
 
 // @urgate/train (tfjs, native kernels) and @urgate/wikitext load inside the actions only.
 
