@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { releaseNativeMemory } from '../native-memory.js';
 import {
   evalBatches,
   NllAccumulator,
@@ -27,11 +28,11 @@ export interface LmEvaluation extends PerplexityReport {
  * article starts, no dropout. Word-level perplexity divides the total by the split's words
  * (incl. one `<eos>` per line), so word and subword models compare.
  */
-export function evaluateLm(
+export async function evaluateLm(
   model: LmModel,
   split: PreparedSplit,
   options: { eosId: number; bptt?: number },
-): LmEvaluation {
+): Promise<LmEvaluation> {
   const nll = new NllAccumulator();
   let state = zeroLmState(model, 1);
   let tokens = 0;
@@ -47,6 +48,8 @@ export function evaluateLm(
     }) as unknown as LmState;
     disposeState(state);
     state = next;
+    // Forward passes without a backward leave their kernel tapes to a finalizer: free them.
+    if (batch.index % 16 === 15) await releaseNativeMemory();
     nll.add(rowNll(logits, model.arch.vocabSize, batch.targets), batch.mask);
     for (const m of batch.mask) tokens += m;
   }

@@ -7,6 +7,7 @@ import { FusedAdam, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernel
 import { type Batch, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import { divergenceReason, type RunOutcome } from '../divergence.js';
 import { MetricsWriter } from '../metrics.js';
+import { releaseNativeMemory } from '../native-memory.js';
 import { ProgressReporter } from '../progress.js';
 import { loadTrainingState, restoreOptimizer, saveTrainingState } from '../training-state.js';
 import type { LmConfig } from './config.js';
@@ -235,7 +236,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       },
     );
     if (pos.step % config.evalEvery === 0 && !done) {
-      const e = evaluateLm(model, valid, { eosId: tokenizer.eosId });
+      const e = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
       metrics.write({
         step: pos.step,
         kind: 'valid',
@@ -247,6 +248,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       });
     }
     if (pos.step % config.checkpointEvery === 0 || done) await saveState();
+    if (pos.step % 50 === 0) await releaseNativeMemory();
   }
   disposeState(state);
   progress?.stop();
@@ -254,7 +256,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   let validEval: LmEvaluation | null = null;
   let testEval: LmEvaluation | null = null;
   if (!divergence) {
-    validEval = evaluateLm(model, valid, { eosId: tokenizer.eosId });
+    validEval = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
     metrics.write({
       step: pos.step,
       kind: 'valid',
@@ -262,7 +264,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       nllPerToken: validEval.nllPerToken,
     });
     if (options.test ?? true) {
-      testEval = evaluateLm(model, await loadLmSplit(cacheDir, 'test', tokenizer), {
+      testEval = await evaluateLm(model, await loadLmSplit(cacheDir, 'test', tokenizer), {
         eosId: tokenizer.eosId,
       });
       metrics.write({
