@@ -4,14 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import {
-  addTrainingOptions,
-  nonNegativeInteger,
-  oneLineErrors,
-  positiveInteger,
-  type TrainingFlags,
-  trainingInput,
-} from './train.js';
+import { nonNegativeInteger, positiveInteger } from './common.js';
+import { addTrainingOptions, oneLineErrors, type TrainingFlags, trainingInput } from './train.js';
 
 interface SweepFlags extends TrainingFlags {
   mechanisms: string[];

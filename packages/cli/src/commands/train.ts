@@ -1,38 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { finiteNumber, nonNegativeInteger, positiveInteger, positiveNumber } from './common.js';
 
 // @urgate/train (and with it tfjs and the native kernels) loads inside the actions only.
 
 const TASK_HELP =
   'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST)';
-
-export function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
-    throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-export function nonNegativeInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
-    throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
-
-export function finiteNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new InvalidArgumentError('expected a number');
-  return n;
-}
-
-export function positiveNumber(value: string): number {
-  const n = finiteNumber(value);
-  if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
 
 /** Options shared by `train` and `sweep` (everything but mechanism, lr and seed in a sweep). */
 export interface TrainingFlags {
