@@ -1,4 +1,5 @@
 export * from './divergence.js';
+export * from './lm/index.js';
 export * from './metrics.js';
 export * from './native-memory.js';
 export * from './plot.js';
@@ -11,4 +12,3 @@ export * from './tasks/data.js';
 export * from './tasks/model.js';
 export * from './tasks/trainer.js';
 export * from './training-state.js';
-export * from './lm/index.js';

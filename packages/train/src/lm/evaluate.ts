@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { releaseNativeMemory } from '../native-memory.js';
 import {
   evalBatches,
   NllAccumulator,
@@ -7,6 +6,7 @@ import {
   type PreparedSplit,
   perplexityReport,
 } from '@urgate/wikitext';
+import { releaseNativeMemory } from '../native-memory.js';
 import {
   disposeState,
   type LmModel,
