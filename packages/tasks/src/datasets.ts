@@ -53,16 +53,26 @@ async function findIdxFile(dir: string, prefix: string, kind: 'images-idx3' | 'l
   );
 }
 
+/**
+ * Like Promise.all, but when several files are bad the error is the first one in argument
+ * order, so the same input always reports the same file (not whichever read finished first).
+ */
+async function allInOrder<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** An IDX images/labels pair as an image set (1 channel, 10 classes). */
 export async function readIdxImageSet(
   imagesPath: string,
   labelsPath: string,
   name: string,
 ): Promise<ImageSet> {
-  const [images, labels] = await Promise.all([
-    readIdxImages(imagesPath),
-    readIdxLabels(labelsPath),
-  ]);
+  const [images, labels] = await allInOrder([readIdxImages(imagesPath), readIdxLabels(labelsPath)]);
   if (labels.length !== images.count) {
     throw new Error(
       `${labelsPath}: ${labels.length} labels, expected ${images.count} to match ${imagesPath}`,
@@ -82,7 +92,7 @@ async function readIdxSplit(dir: string, dataset: DatasetName, prefix: 'train' |
 
 /** CIFAR-10 batch files concatenated into one set (32x32x3, 10 classes). */
 export async function readCifar10Files(paths: string[], name: string): Promise<ImageSet> {
-  const batches = await Promise.all(paths.map(readCifar10Batch));
+  const batches = await allInOrder(paths.map(readCifar10Batch));
   const count = batches.reduce((a, b) => a + b.count, 0);
   const pixels = new Uint8Array(count * CIFAR10_SIDE * CIFAR10_SIDE * 3);
   const labels = new Uint8Array(count);
