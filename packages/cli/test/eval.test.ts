@@ -7,16 +7,10 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type TinyModel, tinyModel, WORDS } from '../../serve/test/fixture.js';
 import { evalCommand, runEval } from '../src/commands/eval.js';
+import { runCommand } from './runCommand.js';
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const r = { out: '', err: '', code: 0 };
-  const io = {
-    out: (t: string) => (r.out += t),
-    err: (t: string) => (r.err += t),
-    fail: (c: number) => (r.code = c),
-  };
-  await evalCommand(io).exitOverride().parseAsync(args, { from: 'user' });
-  return r;
+function run(args: string[]) {
+  return runCommand(evalCommand, args);
 }
 
 // Two articles; tokens per line 5, 1, 8, 5, 8 (words + <eos>): 27 tokens and words, articles at 0 and 14.

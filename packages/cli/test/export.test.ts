@@ -5,16 +5,10 @@ import { openModel } from '@urgate/onnx/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { exportCommand } from '../src/commands/export.js';
+import { runCommand } from './runCommand.js';
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const r = { out: '', err: '', code: 0 };
-  const io = {
-    out: (t: string) => (r.out += t),
-    err: (t: string) => (r.err += t),
-    fail: (c: number) => (r.code = c),
-  };
-  await exportCommand(io).exitOverride().parseAsync(args, { from: 'user' });
-  return r;
+function run(args: string[]) {
+  return runCommand(exportCommand, args);
 }
 
 describe('urgate export', () => {
