@@ -4,6 +4,7 @@
 // With `split`, programs whose text hashes to another split are redrawn, so train,
 // validation and test programs never overlap.
 
+import { Random } from '@urgate/random';
 import {
   DEEPMIND_PAD,
   DEEPMIND_START,
@@ -15,7 +16,6 @@ import {
   generateDeepMindProgram,
 } from './deepmind.js';
 import type { DeepMindCurriculum } from './deepmindCurriculum.js';
-import { Random } from './random.js';
 import { checkSplit, type Split, splitOf } from './split.js';
 import {
   generateZarembaProgram,

@@ -11,7 +11,7 @@
 // The target is the final value modulo 10^(length+1) (non-negative) for the program
 // tasks and the text itself for the memory tasks.
 
-import type { Random } from './random.js';
+import type { Random } from '@urgate/random';
 
 export type DeepMindOp = '+' | '-' | '*' | 'if' | 'for' | 'copy' | 'double' | 'reverse';
 

@@ -8,7 +8,7 @@
 // minTries calls on a level, the mean of successive differences of the window divided by
 // its mean loss is compared with the threshold; below it the level is finished.
 
-import type { Random } from './random.js';
+import type { Random } from '@urgate/random';
 
 export type DeepMindCurriculumKind = 'baseline' | 'naive' | 'mix' | 'combine';
 export const DEEPMIND_CURRICULA: readonly DeepMindCurriculumKind[] = [

@@ -29,7 +29,6 @@ export {
   type DeepMindCurriculumOptions,
   type Level,
 } from './deepmindCurriculum.js';
-export { Random, SplitMix64 } from './random.js';
 export { fnv1a32, SPLITS, type Split, splitOf } from './split.js';
 export {
   generateZarembaProgram,

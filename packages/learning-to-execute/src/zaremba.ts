@@ -19,7 +19,7 @@
 // Each draw of `length` asks the curriculum again (so "mix" resamples it per literal);
 // the nesting is drawn once per program.
 
-import type { Random } from './random.js';
+import type { Random } from '@urgate/random';
 
 export type ZarembaBlock = 'pair' | 'smallmul' | 'equality' | 'vars' | 'smallloop' | 'ifstat';
 export const ZAREMBA_BLOCKS: readonly ZarembaBlock[] = [

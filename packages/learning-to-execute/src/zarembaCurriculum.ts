@@ -9,7 +9,7 @@
 // nesting; it returns false at the target. The original calls it when the validation
 // accuracy exceeds 95% or the training accuracy is lower than 5 evaluations before.
 
-import type { Random } from './random.js';
+import type { Random } from '@urgate/random';
 import { checkZarembaNesting, ZAREMBA_MAX_LENGTH, type ZarembaHardness } from './zaremba.js';
 
 export type ZarembaCurriculumKind = 'baseline' | 'naive' | 'mix' | 'combined';

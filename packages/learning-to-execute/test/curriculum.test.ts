@@ -1,5 +1,6 @@
+import { Random } from '@urgate/random';
 import { describe, expect, it } from 'vitest';
-import { DeepMindCurriculum, Random, ZarembaCurriculum } from '../src/index.js';
+import { DeepMindCurriculum, ZarembaCurriculum } from '../src/index.js';
 
 describe('DeepMind curricula', () => {
   it('baseline stays at the target level', () => {

@@ -1,3 +1,4 @@
+import { Random } from '@urgate/random';
 import { describe, expect, it } from 'vitest';
 import {
   DEEPMIND_VOCABULARY,
@@ -5,7 +6,6 @@ import {
   deepMindBatch,
   deepMindSequenceLengths,
   generateDeepMindProgram,
-  Random,
 } from '../src/index.js';
 import { evaluateDeepMind } from './deepmindEvaluator.js';
 

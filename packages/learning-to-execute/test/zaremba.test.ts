@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Random } from '@urgate/random';
 import { describe, expect, it } from 'vitest';
 import {
   generateZarembaProgram,
-  Random,
   ZAREMBA_GO,
   ZAREMBA_VOCABULARY,
   ZarembaCurriculum,

@@ -3,8 +3,8 @@
 // left-to-right, top-to-bottom, values scaled from 0..255 to [0, 1].
 // Batches are time-major like @urgate/cells: inputs[(t * batch + b) * channels + c].
 
+import { Random } from '@urgate/random';
 import { bitReversalPermutation } from './permutation.js';
-import { Random } from './random.js';
 
 export interface ImageSet {
   name: string;

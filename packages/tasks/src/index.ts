@@ -31,7 +31,6 @@ export {
   sliceImageSet,
 } from './images.js';
 export { bitReversalPermutation, bitWidth, reverseBits } from './permutation.js';
-export { Random, SplitMix64 } from './random.js';
 export {
   ADDING_BASELINE_MSE,
   type AddingBatch,

@@ -6,7 +6,7 @@
 //
 // Layout is time-major like @urgate/cells: inputs[(t * batch + b) * inputSize + c].
 
-import { Random } from './random.js';
+import { Random } from '@urgate/random';
 
 /** Copy alphabet: 0 blank, 1..8 data symbols, 9 cue. */
 export const COPY_VOCAB_SIZE = 10;

@@ -1,5 +1,4 @@
-// Seeded pseudo-random numbers for the program generators (the same construction as
-// @urgate/tasks; duplicated because data packages depend on nothing of ours).
+// Seeded pseudo-random numbers shared by the data generators (tasks, learning-to-execute).
 //
 // Generator: xoshiro128** 1.1 (Blackman & Vigna, https://prng.di.unimi.it/), 32-bit
 // outputs with Math.imul, fast enough for millions of draws per batch.
@@ -87,6 +86,11 @@ export class Random {
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
     return result;
+  }
+
+  /** Uniform on [0, 1) with 24 random bits, so the value is exact in a Float32Array. */
+  uniform(): number {
+    return (this.uint32() >>> 8) / 16777216;
   }
 
   /** Uniform integer in [0, n), unbiased (rejection of the incomplete last block). */

@@ -1,0 +1,1 @@
+export { Random, SplitMix64 } from './random.js';
