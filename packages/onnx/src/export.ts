@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { writeFileAtomic } from '@urgate/files';
 import { type LoadedModel, readCheckpoint } from './checkpoint.js';
-import { writeFilesAtomic } from './files.js';
 import { classifierGraph } from './graph/classifier.js';
 import { languageModelSequenceGraph, languageModelStepGraph } from './graph/language-model.js';
 import { encodeModel } from './graph/model.js';
@@ -85,7 +85,7 @@ export async function exportCheckpoint(
   const name = opts.name ?? basename(ckptPath).replace(/\.[^.]*$/, '');
   const sequence = join(outDir, `${name}.sequence.onnx`);
   if (source.loaded.spec.kind === 'classifier') {
-    await writeFilesAtomic([{ path: sequence, data: encodeGraph(source, 'classifier') }]);
+    await writeFileAtomic(sequence, encodeGraph(source, 'classifier'));
     return { kind: 'classifier', step: null, sequence };
   }
   const step = join(outDir, `${name}.step.onnx`);
@@ -93,6 +93,6 @@ export async function exportCheckpoint(
     { path: step, data: encodeGraph(source, 'lm-step') },
     { path: sequence, data: encodeGraph(source, 'lm-sequence') },
   ];
-  await writeFilesAtomic(files);
+  for (const f of files) await writeFileAtomic(f.path, f.data);
   return { kind: 'lm', step, sequence };
 }
