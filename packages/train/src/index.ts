@@ -1,5 +1,6 @@
 export * from './divergence.js';
 export * from './lm/index.js';
+export * from './loop.js';
 export * from './metrics.js';
 export * from './native-memory.js';
 export * from './plot.js';
