@@ -132,6 +132,8 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     hiddenSize,
     layerNorm,
     tiedEmbeddings,
+    ...(config.downsize !== null ? { downsize: config.downsize } : {}),
+    ...(config.tMax !== null ? { tMax: config.tMax } : {}),
   };
   const model = createLmModel(arch, config.seed);
   const eval1 = () => evaluateLm(model, valid, { eosId: tokenizer.eosId });
