@@ -1,5 +1,7 @@
 // The tfjs reference of the cells; the tfjs-free contract (mechanism table, layout, checkpoint
 // names, safetensors) lives in @urgate/spec and is re-exported here.
+import './tfjs-node-notice.js';
+
 export * from '@urgate/spec';
 export * from './analysis.js';
 export {
