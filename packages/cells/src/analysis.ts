@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '@urgate/random';
 import { type Core, MECHANISMS, type Mechanism, resolveLayerConfig } from '@urgate/spec';
 import { gate, type PreActivations, refineGate } from './gate.js';
 import { initLayerParams } from './init.js';
-import { SeededRandom } from './random.js';
 import { prepareParams } from './step.js';
 
 /**

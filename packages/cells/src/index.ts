@@ -2,6 +2,7 @@
 // names, safetensors) lives in @urgate/spec and is re-exported here.
 import './tfjs-node-notice.js';
 
+export { SeededRandom } from '@urgate/random';
 export * from '@urgate/spec';
 export * from './analysis.js';
 export {
@@ -20,7 +21,6 @@ export {
   STANDARD_FORGET_BIAS,
 } from './init.js';
 export { type GatedCellArgs, GatedGRUCell, GatedLSTMCell } from './layers.js';
-export { SeededRandom } from './random.js';
 export {
   registeredSequenceKernel,
   registerSequenceKernel,
