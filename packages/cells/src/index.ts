@@ -12,6 +12,7 @@ export {
   type PreActivations,
   refineGate,
   repeatMasters,
+  splitBlocks,
 } from './gate.js';
 export {
   type GateBiasInit,
