@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { lmCheckpoint, writeCheckpoint } from './fixtures.js';
+import { lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
 import { tempDir } from './helpers.js';
 
 const serveDir = new URL('../../serve/', import.meta.url);
@@ -13,11 +13,11 @@ describe('@urgate/onnx without tfjs', () => {
   it('exports a checkpoint without loading tfjs, @urgate/cells or the kernels', async () => {
     const dir = tempDir('no-tfjs');
     const ckpt = join(dir, 'lm.safetensors');
-    const m = {
+    const m: TinyLm = {
       ...{ core: 'lstm', mechanism: 'UR-', numLayers: 1, vocabSize: 7, embeddingSize: 4 },
       ...{ hiddenSize: 4, downsize: 2, layerNorm: true, tiedEmbeddings: true },
       ...{ fixedGateOffset: false, zoneout: null },
-    } as const;
+    };
     await writeCheckpoint(ckpt, lmCheckpoint(m, 1));
     const log = join(dir, 'modules.log');
     const child = spawnSync(
