@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '@urgate/files';
 import { Command, InvalidArgumentError } from 'commander';
 import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
 import { addTrainingOptions, type TrainingFlags, trainingInput } from './train.js';
@@ -42,7 +43,7 @@ function childExecutor(jobs: number) {
     const { taskRunInput } = await import('@urgate/train');
     await mkdir(run.dir, { recursive: true });
     const configPath = join(run.dir, 'config.json');
-    await writeFile(configPath, `${JSON.stringify(taskRunInput(run.config), null, 2)}\n`);
+    await writeJsonAtomic(configPath, taskRunInput(run.config));
     const log = createWriteStream(join(run.dir, 'train.log'), { flags: 'a' });
     const args = [
       ...process.execArgv,
