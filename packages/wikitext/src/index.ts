@@ -69,6 +69,7 @@ export {
   type Tokenizer,
   type TokenizerIdentity,
 } from './tokenizer.js';
+export { invalidUtf8Offsets, type TextOptions } from './text.js';
 export { splitSentences, wikitextTokenize } from './wikiTokenize.js';
 export {
   buildWordVocab,
