@@ -63,13 +63,13 @@ export {
   type SplitSource,
 } from './splits.js';
 export { type ModelPiece, parseModelPieces } from './spmModel.js';
+export { invalidUtf8Offsets, type TextOptions } from './text.js';
 export {
   describeTokenizer,
   sameTokenizer,
   type Tokenizer,
   type TokenizerIdentity,
 } from './tokenizer.js';
-export { invalidUtf8Offsets, type TextOptions } from './text.js';
 export { splitSentences, wikitextTokenize } from './wikiTokenize.js';
 export {
   buildWordVocab,
