@@ -91,7 +91,15 @@ function runSpmTrain(args: string[], cwd: string, started: (child: ChildProcess)
       const last = stderr.trim().split('\n').pop() ?? '';
       if (code === 127 && /failed to execute spm_train/.test(last))
         return reject(new Error(SPM_TRAIN_MISSING));
-      reject(new Error(`spm_train exited with code ${code}: ${last}`));
+      // spm_train ends with "Program terminated with an unrecoverable error."; the reason is
+      // the line before, after its source-location prefix ("... [condition] reason").
+      const reason = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('Program terminated'))
+        .pop()
+        ?.replace(/^.*\] /, '');
+      reject(new Error(`spm_train exited with code ${code}: ${reason ?? last}`));
     });
   });
 }

@@ -31,7 +31,7 @@ async function oneLine(promise: Promise<unknown>, pattern: RegExp): Promise<void
   expect((err as Error).message).toMatch(pattern);
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('strict text input', () => {
   it('refuses invalid UTF-8 naming the file, the line and the byte offset', async () => {
@@ -46,7 +46,7 @@ describe('strict text input', () => {
     await writeFile(path, bytes);
     await oneLine(
       collect(readLines(path)),
-      new RegExp(`^${escape(path)} line 3, byte offset 12: invalid UTF-8`),
+      new RegExp(`^${literal(path)} line 3, byte offset 12: invalid UTF-8`),
     );
     // The same in a final line without a newline, found after the last full chunk.
     await writeFile(path, Buffer.concat([Buffer.from('ok\nno'), Buffer.from([0xc3])]));
@@ -153,7 +153,7 @@ describe('parquet errors', () => {
     });
     await oneLine(
       collect(readSplitLines(dir, 'test')),
-      new RegExp(`^parquet file ${escape(path)}, row 6, byte offset 5 of its text: invalid UTF-8`),
+      new RegExp(`^parquet file ${literal(path)}, row 6, byte offset 5 of its text: invalid UTF-8`),
     );
     rows[6] = Buffer.from(' nul \0 \n');
     parquetWriteFile({
@@ -171,7 +171,7 @@ describe('parquet errors', () => {
     await writeFile(path, 'PAR1 this is not a parquet file');
     await oneLine(
       collect(readSplitLines(dir, 'test')),
-      new RegExp(`^parquet file ${escape(path)}: `),
+      new RegExp(`^parquet file ${literal(path)}: `),
     );
   });
 });
@@ -196,7 +196,7 @@ describe('cache checksums', () => {
     await writeFile(mpath, JSON.stringify(manifest, null, 2));
     await oneLine(
       loadPreparedSplit(cacheDir, 'train'),
-      new RegExp(`^${escape(mpath)} was edited or is corrupt`),
+      new RegExp(`^${literal(mpath)} was edited or is corrupt`),
     );
     const again = await prepare();
     expect(again.rebuilt).toBe(true);
@@ -213,7 +213,7 @@ describe('cache checksums', () => {
       await writeFile(path, bytes);
       await oneLine(
         loadPreparedSplit(cacheDir, 'train'),
-        new RegExp(`^${escape(path)} does not match the sha256 recorded in .*train\\.json`),
+        new RegExp(`^${literal(path)} does not match the sha256 recorded in .*train\\.json`),
       );
       const again = await prepare();
       expect(again.rebuilt).toBe(true);
@@ -232,7 +232,7 @@ describe('cache checksums', () => {
     await writeFile(mpath, JSON.stringify(manifest));
     await oneLine(
       loadPreparedSplit(cacheDir, 'train'),
-      new RegExp(`^${escape(mpath)} is a version 1 cache manifest, expected version 2`),
+      new RegExp(`^${literal(mpath)} is a version 1 cache manifest, expected version 2`),
     );
   });
 
