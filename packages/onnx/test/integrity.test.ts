@@ -36,6 +36,12 @@ async function rejection(promise: Promise<unknown>): Promise<string> {
   return message;
 }
 
+/** Initializer `name`'s raw data in an encoded model. */
+function rawData(model: Uint8Array, name: string): Buffer {
+  const t = (ModelProto.decode(model).graph?.initializer ?? []).find((x) => x.name === name);
+  return Buffer.from(t?.rawData ?? []);
+}
+
 let dir: string;
 let step: string;
 let bytes: Buffer;
@@ -48,12 +54,11 @@ beforeAll(async () => {
   await writeCheckpoint(ckpt, lmCheckpoint(m, 3));
   step = (await exportCheckpoint(ckpt, dir)).step as string;
   bytes = readFileSync(step);
-  const model = ModelProto.decode(bytes);
   rawOffset = (name) => {
-    const raw = model.graph?.initializer.find((t) => t.name === name)?.rawData as Uint8Array;
-    const at = bytes.indexOf(Buffer.from(raw));
+    const raw = rawData(bytes, name);
+    const at = bytes.indexOf(raw);
     expect(at).toBeGreaterThan(0);
-    expect(bytes.indexOf(Buffer.from(raw), at + 1)).toBe(-1); // found once: the right place
+    expect(bytes.indexOf(raw, at + 1)).toBe(-1); // found once: the right place
     return at;
   };
 });
@@ -141,10 +146,8 @@ describe('ONNX initializer checksum', () => {
     ]);
     const name = weightName();
     const oldBytes = Buffer.from(readFileSync(old));
-    const raw = ModelProto.decode(oldBytes).graph?.initializer.find((t) => t.name === name)
-      ?.rawData as Uint8Array;
     const inf = Buffer.from(oldBytes);
-    inf.writeFloatLE(Number.NEGATIVE_INFINITY, oldBytes.indexOf(Buffer.from(raw)));
+    inf.writeFloatLE(Number.NEGATIVE_INFINITY, oldBytes.indexOf(rawData(oldBytes, name)));
     expect(() => verifyInitializers('old-inf.onnx', inf, () => {})).toThrow(
       `old-inf.onnx: initializer ${name} holds -Infinity at element 0: refusing non-finite weights`,
     );
