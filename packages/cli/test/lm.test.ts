@@ -187,6 +187,10 @@ describe('urgate lm prepare: bad text', () => {
     expect(lastLine(strict.err)).toMatch(
       /^urgate lm prepare: .*wiki\.valid\.tokens line 3, byte offset 17: invalid UTF-8 \(--lenient-utf8/,
     );
+    // The valid split's cache was not half-written; the finished train split's is intact.
+    expect(readdirSync(cache).filter((n) => n.startsWith('valid') || n.includes('.tmp-'))).toEqual(
+      [],
+    );
     const lenient = await run(['prepare', '--data-dir', dir, '--cache', cache, '--lenient-utf8']);
     expect(lenient.code, lenient.err).toBe(0);
     expect(lenient.out).toMatch(
