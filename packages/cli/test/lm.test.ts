@@ -117,7 +117,7 @@ describe('urgate lm prepare: SentencePiece', () => {
     }
     const [a, b] = caches;
     expect(readdirSync(b).sort()).toEqual(readdirSync(a).sort());
-    for (const file of readdirSync(a).filter((f) => f !== 'tokenizer.json'))
+    for (const file of readdirSync(a))
       expect(readFileSync(join(b, file)), file).toEqual(readFileSync(join(a, file)));
     const out = join(root, 'spm-run');
     expect(
@@ -236,7 +236,7 @@ async function until(what: string, test: () => boolean, seconds = 60): Promise<v
 const serveDir = new URL('../../serve/', import.meta.url);
 
 /** `urgate lm prepare` from the sources, in a child process that can be killed. */
-function prepareProcess(dataDir: string, cache: string): ChildProcess {
+function prepareProcess(dataDir: string, cache: string, tokenizer: string[]): ChildProcess {
   return spawn(
     process.execPath,
     [
@@ -248,10 +248,7 @@ function prepareProcess(dataDir: string, cache: string): ChildProcess {
       'prepare',
       '--data-dir',
       dataDir,
-      '--tokenizer',
-      'sentencepiece',
-      '--vocab-size',
-      '1500',
+      ...tokenizer,
       '--cache',
       cache,
     ],
@@ -259,7 +256,7 @@ function prepareProcess(dataDir: string, cache: string): ChildProcess {
   );
 }
 
-describe('urgate lm prepare: killed while SentencePiece trains', () => {
+describe('urgate lm prepare: killed', () => {
   let big: string;
   beforeAll(async () => {
     big = join(root, 'big');
@@ -268,7 +265,12 @@ describe('urgate lm prepare: killed while SentencePiece trains', () => {
 
   /** Starts a prepare and returns once spm_train runs under it. */
   async function startTraining(cache: string) {
-    const child = prepareProcess(big, cache);
+    const child = prepareProcess(big, cache, [
+      '--tokenizer',
+      'sentencepiece',
+      '--vocab-size',
+      '1500',
+    ]);
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       child.on('exit', (_code, signal) => resolve(signal)),
     );
@@ -310,5 +312,19 @@ describe('urgate lm prepare: killed while SentencePiece trains', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     expect((await readdir(cache)).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('SIGTERM while the token ids are written: the temporary ids file is removed', async () => {
+    const cache = join(root, 'ids-cache');
+    const child = prepareProcess(big, cache, ['--tokenizer', 'word']);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    const tmp = () =>
+      (existsSync(cache) ? readdirSync(cache) : []).filter((n) => n.includes('.tmp-'));
+    await until('the temporary ids file', () => tmp().some((n) => n.startsWith('train.ids.i32')));
+    child.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+    expect(tmp()).toEqual([]);
   });
 });
