@@ -68,7 +68,9 @@ let pdeathsig: boolean | undefined;
  * dies, even by SIGKILL, so that no orphan keeps training; used where it exists.
  */
 function spmTrainCommand(args: string[]): [string, string[]] {
-  pdeathsig ??= process.platform === 'linux' && spawnSync('setpriv', ['--version']).status === 0;
+  pdeathsig ??=
+    process.platform === 'linux' &&
+    spawnSync('setpriv', ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig') === true;
   return pdeathsig
     ? ['setpriv', ['--pdeathsig', 'KILL', 'spm_train', ...args]]
     : ['spm_train', args];
