@@ -6,6 +6,7 @@ import { type LoadedModel, readCheckpoint } from './checkpoint.js';
 import { classifierGraph } from './graph/classifier.js';
 import { languageModelSequenceGraph, languageModelStepGraph } from './graph/language-model.js';
 import { encodeModel } from './graph/model.js';
+import { sealInitializers } from './runtime/integrity.js';
 import type { GraphKind, UrgateOnnxMetadata } from './runtime/metadata.js';
 
 export interface ExportOptions {
@@ -35,8 +36,12 @@ export async function loadSource(ckptPath: string): Promise<CheckpointSource> {
   return { loaded, checkpoint: basename(ckptPath), sha256 };
 }
 
-/** Builds and serialises one graph of the model. */
+/** Builds and serialises one graph of the model, with its initializers' checksum in the metadata. */
 export function encodeGraph(source: CheckpointSource, graph: GraphKind): Uint8Array {
+  return sealInitializers(encodeUnsealed(source, graph), source.checkpoint);
+}
+
+function encodeUnsealed(source: CheckpointSource, graph: GraphKind): Uint8Array {
   const { spec, meta } = source.loaded;
   const metadata = (stateLayout: UrgateOnnxMetadata['stateLayout']): UrgateOnnxMetadata => ({
     format: 'urgate-onnx',

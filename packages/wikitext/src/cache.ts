@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { AtomicStreamWriter, writeFileAtomic } from '@urgate/files';
+import { AtomicStreamWriter, sweepStaleTemps, writeFileAtomic } from '@urgate/files';
 import { isArticleHeading, lineWords } from './article.js';
-import { sha256File } from './checksum.js';
+import { sha256File, sha256Text } from './checksum.js';
+import { cleanupOnSignal } from './interrupt.js';
 import {
   locateSplit,
   readSourceLines,
@@ -38,17 +41,26 @@ export interface SplitCounts {
 
 export interface SplitManifest {
   format: 'urgate-wikitext-cache';
-  version: 1;
+  version: typeof MANIFEST_VERSION;
   split: SplitName;
   sourceFormat: SourceFormat;
   sources: SourceFileIdentity[];
   tokenizer: TokenizerIdentity;
   counts: SplitCounts;
+  /** Invalid UTF-8 sequences replaced with U+FFFD (only a `lenientUtf8` preparation has any). */
+  replacedUtf8: number;
   /** Little-endian Int32 token ids, file name relative to the cache directory. */
   idsFile: string;
+  idsSha256: string;
   /** Little-endian Uint32 token offsets at which an article's heading line starts. */
   articlesFile: string;
+  articlesSha256: string;
+  /** sha256 of this manifest's JSON without this field, so that an edited manifest is refused. */
+  checksum: string;
 }
+
+/** Version 2 added the checksums; version 1 caches are rebuilt by prepare and refused by load. */
+const MANIFEST_VERSION = 2;
 
 export interface PreparedSplit {
   manifest: SplitManifest;
@@ -65,6 +77,8 @@ export interface PrepareSplitOptions {
   cacheDir: string;
   /** What to do with a cache made by another tokenizer (default: rebuild, saying why). */
   onTokenizerMismatch?: MismatchPolicy;
+  /** Replace invalid UTF-8 in the sources with U+FFFD (counted in the manifest) instead of refusing them. */
+  lenientUtf8?: boolean;
   onLog?: (message: string) => void;
   /** Called about every million tokens and at the end while a cache is built. */
   onProgress?: (progress: PrepareProgress) => void;
@@ -109,6 +123,12 @@ function sameSources(a: SourceFileIdentity[], b: SourceFileIdentity[]): boolean 
   );
 }
 
+function manifestChecksum(manifest: Omit<SplitManifest, 'checksum'> & { checksum?: string }) {
+  const { checksum: _, ...content } = manifest;
+  return sha256Text(JSON.stringify(content));
+}
+
+/** The manifest at `path`, or null when there is none; throws on one that is not intact. */
 async function readManifest(path: string): Promise<SplitManifest | null> {
   let text: string;
   try {
@@ -122,8 +142,17 @@ async function readManifest(path: string): Promise<SplitManifest | null> {
   } catch (err) {
     throw new Error(`${path} is not valid JSON (${(err as Error).message})`);
   }
-  if (manifest?.format !== 'urgate-wikitext-cache' || manifest.version !== 1) {
-    throw new Error(`${path} is not an urgate-wikitext-cache version 1 manifest`);
+  if (manifest?.format !== 'urgate-wikitext-cache')
+    throw new Error(`${path} is not an urgate-wikitext-cache manifest`);
+  if (manifest.version !== MANIFEST_VERSION) {
+    throw new Error(
+      `${path} is a version ${manifest.version} cache manifest, expected version ${MANIFEST_VERSION} (with checksums): prepare the split again`,
+    );
+  }
+  if (manifest.checksum !== manifestChecksum(manifest)) {
+    throw new Error(
+      `${path} was edited or is corrupt: its content does not match its checksum (prepare the split again)`,
+    );
   }
   return manifest;
 }
@@ -143,6 +172,7 @@ async function staleReason(
   sources: SourceFileIdentity[],
   tokenizer: TokenizerIdentity,
   policy: MismatchPolicy,
+  lenientUtf8: boolean,
 ): Promise<string | null> {
   if (!old) return 'no cache yet';
   if (!sameSources(old.sources, sources)) {
@@ -154,10 +184,16 @@ async function staleReason(
       throw new Error(`${why}; delete the cache directory or allow a rebuild`);
     return why;
   }
-  if ((await fileSize(join(cacheDir, old.idsFile))) !== old.counts.tokens * 4)
-    return `${old.idsFile} is missing or truncated`;
-  if ((await fileSize(join(cacheDir, old.articlesFile))) !== old.counts.articles * 4) {
-    return `${old.articlesFile} is missing or truncated`;
+  if (old.replacedUtf8 > 0 && !lenientUtf8)
+    return `it holds ${old.replacedUtf8} replaced invalid UTF-8 sequences and strict UTF-8 was asked for`;
+  for (const [file, bytes, sha256] of [
+    [old.idsFile, old.counts.tokens * 4, old.idsSha256],
+    [old.articlesFile, old.counts.articles * 4, old.articlesSha256],
+  ] as const) {
+    const path = join(cacheDir, file);
+    if ((await fileSize(path)) !== bytes) return `${file} is missing or truncated`;
+    if ((await sha256File(path)) !== sha256)
+      return `${file} does not match the sha256 in ${manifestPath(cacheDir, old.split)}`;
   }
   return null;
 }
@@ -169,6 +205,8 @@ async function staleReason(
  */
 export async function prepareSplit(options: PrepareSplitOptions): Promise<PrepareSplitResult> {
   const { dataDir, split, tokenizer, cacheDir } = options;
+  const lenientUtf8 = options.lenientUtf8 === true;
+  sweepStaleTemps(cacheDir);
   const source = await locateSplit(dataDir, split);
   const sources = await identifySources(source);
   const mpath = manifestPath(cacheDir, split);
@@ -182,6 +220,7 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
       sources,
       tokenizer.identity,
       options.onTokenizerMismatch ?? 'rebuild',
+      lenientUtf8,
     );
   } catch (err) {
     if (old) throw err; // the tokenizer-mismatch refusal
@@ -197,6 +236,9 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   const idsFile = `${split}.ids.i32`;
   const articlesFile = `${split}.articles.u32`;
   const idsOut = new AtomicStreamWriter(join(cacheDir, idsFile));
+  const releaseSignals = cleanupOnSignal(() => rmSync(idsOut.tmp, { force: true }));
+  const idsHash = createHash('sha256');
+  const replaced = { replaced: 0 };
   const counts: SplitCounts = { lines: 0, tokens: 0, words: 0, bytes: 0, articles: 0 };
   const articleStarts: number[] = [];
   const eos = tokenizer.eosId;
@@ -205,13 +247,18 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   let filled = 0;
   const totalBytes = source.format === 'parquet' ? null : sources.reduce((n, s) => n + s.bytes, 0);
   const flush = async () => {
-    await idsOut.write(new Uint8Array(buffer.buffer, 0, filled * 4));
+    const bytes = new Uint8Array(buffer.buffer, 0, filled * 4);
+    idsHash.update(bytes);
+    await idsOut.write(bytes);
     buffer = new Int32Array(FLUSH_TOKENS);
     filled = 0;
     options.onProgress?.({ split, lines: counts.lines, bytes: counts.bytes, totalBytes });
   };
   try {
-    for await (const line of readSourceLines(source)) {
+    for await (const line of readSourceLines(
+      source,
+      lenientUtf8 ? { lenientUtf8: replaced } : {},
+    )) {
       const words = lineWords(line);
       counts.lines++;
       counts.words += words.length + 1;
@@ -234,26 +281,38 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   } catch (err) {
     await idsOut.abort();
     throw err;
+  } finally {
+    releaseSignals();
   }
   counts.articles = articleStarts.length;
-  const starts = Uint32Array.from(articleStarts);
-  await writeFileAtomic(join(cacheDir, articlesFile), new Uint8Array(starts.buffer));
-  const manifest: SplitManifest = {
+  const starts = new Uint8Array(Uint32Array.from(articleStarts).buffer);
+  await writeFileAtomic(join(cacheDir, articlesFile), starts);
+  const content: Omit<SplitManifest, 'checksum'> = {
     format: 'urgate-wikitext-cache',
-    version: 1,
+    version: MANIFEST_VERSION,
     split,
     sourceFormat: source.format,
     sources,
     tokenizer: tokenizer.identity,
     counts,
+    replacedUtf8: replaced.replaced,
     idsFile,
+    idsSha256: idsHash.digest('hex'),
     articlesFile,
+    articlesSha256: sha256Text(starts),
   };
+  const manifest: SplitManifest = { ...content, checksum: manifestChecksum(content) };
   await writeFileAtomic(mpath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest, rebuilt: true, reason: reason ?? 'rebuilt' };
 }
 
-async function readTyped(path: string, bytes: number): Promise<ArrayBuffer> {
+/** Reads a cache file whole, refusing it unless its size and sha256 are the manifest's. */
+async function readChecked(
+  path: string,
+  bytes: number,
+  sha256: string,
+  mpath: string,
+): Promise<ArrayBuffer> {
   const out = new ArrayBuffer(bytes);
   const handle = await open(path, 'r');
   try {
@@ -267,8 +326,15 @@ async function readTyped(path: string, bytes: number): Promise<ArrayBuffer> {
         throw new Error(`${path} is shorter than its manifest says (${offset} of ${bytes} bytes)`);
       offset += bytesRead;
     }
+    if ((await handle.stat()).size !== bytes)
+      throw new Error(`${path} is longer than its manifest ${mpath} says (${bytes} bytes)`);
   } finally {
     await handle.close();
+  }
+  if (createHash('sha256').update(new Uint8Array(out)).digest('hex') !== sha256) {
+    throw new Error(
+      `${path} does not match the sha256 recorded in ${mpath}: changed or corrupt since it was prepared (prepare the split again)`,
+    );
   }
   return out;
 }
@@ -285,10 +351,20 @@ export async function loadPreparedSplit(
       `no prepared ${split} split in ${cacheDir}: ${mpath} is missing (run prepare first)`,
     );
   const ids = new Int32Array(
-    await readTyped(join(cacheDir, manifest.idsFile), manifest.counts.tokens * 4),
+    await readChecked(
+      join(cacheDir, manifest.idsFile),
+      manifest.counts.tokens * 4,
+      manifest.idsSha256,
+      mpath,
+    ),
   );
   const articleStarts = new Uint32Array(
-    await readTyped(join(cacheDir, manifest.articlesFile), manifest.counts.articles * 4),
+    await readChecked(
+      join(cacheDir, manifest.articlesFile),
+      manifest.counts.articles * 4,
+      manifest.articlesSha256,
+      mpath,
+    ),
   );
   return { manifest, ids, articleStarts };
 }

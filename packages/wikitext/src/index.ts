@@ -63,6 +63,7 @@ export {
   type SplitSource,
 } from './splits.js';
 export { type ModelPiece, parseModelPieces } from './spmModel.js';
+export { invalidUtf8Offsets, type TextOptions } from './text.js';
 export {
   describeTokenizer,
   sameTokenizer,

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AtomicStreamWriter, writeFileAtomic } from '@urgate/files';
+import { tempPathFor } from '@urgate/files';
 import { lineWords } from './article.js';
 import { sha256Text } from './checksum.js';
+import { cleanupOnSignal } from './interrupt.js';
 import { parseModelPieces } from './spmModel.js';
 import type { Tokenizer, TokenizerIdentity } from './tokenizer.js';
 
@@ -57,26 +58,50 @@ export function splitLongLine(line: string, maxBytes: number): string[] {
   return out;
 }
 
-function runSpmTrain(args: string[]): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('spm_train', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+const SPM_TRAIN_MISSING =
+  'spm_train not found on PATH: install the sentencepiece package (apt-get install sentencepiece)';
+
+let pdeathsig: boolean | undefined;
+
+/**
+ * `setpriv --pdeathsig KILL` (util-linux) has the kernel kill spm_train when this process
+ * dies, even by SIGKILL, so that no orphan keeps training; used where it exists.
+ */
+function spmTrainCommand(args: string[]): [string, string[]] {
+  pdeathsig ??=
+    process.platform === 'linux' &&
+    spawnSync('setpriv', ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig') === true;
+  return pdeathsig
+    ? ['setpriv', ['--pdeathsig', 'KILL', 'spm_train', ...args]]
+    : ['spm_train', args];
+}
+
+function runSpmTrain(args: string[], cwd: string, started: (child: ChildProcess) => void) {
+  return new Promise<void>((resolvePromise, reject) => {
+    const [command, commandArgs] = spmTrainCommand(args);
+    const child = spawn(command, commandArgs, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    started(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        err.code === 'ENOENT'
-          ? new Error(
-              'spm_train not found on PATH: install the sentencepiece package (apt-get install sentencepiece)',
-            )
-          : err,
-      ),
+      reject(err.code === 'ENOENT' ? new Error(SPM_TRAIN_MISSING) : err),
     );
     child.on('close', (code) => {
       if (code === 0) return resolvePromise();
       const last = stderr.trim().split('\n').pop() ?? '';
-      reject(new Error(`spm_train exited with code ${code}: ${last}`));
+      if (code === 127 && /failed to execute spm_train/.test(last))
+        return reject(new Error(SPM_TRAIN_MISSING));
+      // spm_train ends with "Program terminated with an unrecoverable error."; the reason is
+      // the line before, after its source-location prefix ("... [condition] reason").
+      const reason = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('Program terminated'))
+        .pop()
+        ?.replace(/^.*\] /, '');
+      reject(new Error(`spm_train exited with code ${code}: ${reason ?? last}`));
     });
   });
 }
@@ -88,6 +113,12 @@ function runSpmTrain(args: string[]): Promise<void> {
  * `<spm-unk>` (id 0), `<eos>` is id 1 and there is no BOS. Lines longer than
  * maxSentenceLength, which spm_train would skip with only a log line, are cut at word
  * boundaries and reported through onWarning.
+ *
+ * spm_train runs in a work folder beside the model (`<modelPrefix>.train.tmp-<pid>-<hex>`) on
+ * file names relative to it, with a fixed random seed: the model records its training
+ * arguments, so the same lines and options give the same model bytes wherever it is trained.
+ * The folder (a full copy of the training text) is removed when training ends, on SIGINT or
+ * SIGTERM (spm_train is killed first), or, after a SIGKILL, by the next prepare's sweep.
  */
 export async function trainSentencePiece(
   lines: AsyncIterable<string>,
@@ -100,45 +131,52 @@ export async function trainSentencePiece(
     );
   }
   const maxBytes = options.maxSentenceLength ?? 4192;
-  const work = await mkdtemp(join(tmpdir(), 'urgate-spm-'));
+  const work = tempPathFor(`${modelPrefix}.train`);
+  let child: ChildProcess | null = null;
+  const releaseSignals = cleanupOnSignal(() => {
+    child?.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  });
   try {
-    const inputPath = join(work, 'input.txt');
-    const input = new AtomicStreamWriter(inputPath);
+    await mkdir(work, { recursive: true });
+    // Everything in the work folder is temporary: plain writes, no rename needed.
+    const input = await open(join(work, 'input.txt'), 'w');
     let linesSplit = 0;
     let pending: string[] = [];
     let pendingBytes = 0;
     const flush = async () => {
-      await input.write(Buffer.from(pending.join('')));
+      await input.writeFile(pending.join(''));
       pending = [];
       pendingBytes = 0;
     };
-    for await (const line of lines) {
-      const text = line.trim();
-      if (text === '') continue;
-      const parts = Buffer.byteLength(text) > maxBytes ? splitLongLine(text, maxBytes) : [text];
-      if (parts.length > 1) linesSplit++;
-      for (const part of parts) {
-        pending.push(`${part}\n`);
-        pendingBytes += part.length + 1;
+    try {
+      for await (const line of lines) {
+        const text = line.trim();
+        if (text === '') continue;
+        const parts = Buffer.byteLength(text) > maxBytes ? splitLongLine(text, maxBytes) : [text];
+        if (parts.length > 1) linesSplit++;
+        for (const part of parts) {
+          pending.push(`${part}\n`);
+          pendingBytes += part.length + 1;
+        }
+        if (pendingBytes > 1 << 20) await flush();
       }
-      if (pendingBytes > 1 << 20) await flush();
+      await flush();
+    } finally {
+      await input.close();
     }
-    await flush();
-    await input.commit();
     if (linesSplit > 0) {
       options.onWarning?.(
         `${linesSplit} training lines were longer than max_sentence_length (${maxBytes} bytes) and were cut at word boundaries`,
       );
     }
-    const symbolsPath = join(work, 'symbols.txt');
-    await writeFileAtomic(symbolsPath, `${WIKITEXT_SYMBOLS.join('\n')}\n`);
-    const prefix = join(work, 'model');
-    await runSpmTrain([
-      `--input=${inputPath}`,
-      `--model_prefix=${prefix}`,
+    await writeFile(join(work, 'symbols.txt'), `${WIKITEXT_SYMBOLS.join('\n')}\n`);
+    const trainArgs = [
+      '--input=input.txt',
+      '--model_prefix=model',
       `--vocab_size=${vocabSize}`,
       `--model_type=${options.modelType ?? 'unigram'}`,
-      `--user_defined_symbols_file=${symbolsPath}`,
+      '--user_defined_symbols_file=symbols.txt',
       `--unk_piece=${SPM_UNK_PIECE}`,
       `--eos_piece=${SPM_EOS_PIECE}`,
       '--unk_id=0',
@@ -148,19 +186,21 @@ export async function trainSentencePiece(
       `--max_sentence_length=${maxBytes}`,
       `--input_sentence_size=${options.inputSentenceSize ?? 0}`,
       `--character_coverage=${options.characterCoverage ?? 1}`,
+      '--random_seed=1',
       '--minloglevel=1',
       ...(options.extraArgs ?? []),
-    ]);
+    ];
+    await runSpmTrain(trainArgs, work, (started) => {
+      child = started;
+    });
+    // The work folder is beside the model: renames within one file system, atomic.
     const modelPath = `${modelPrefix}.model`;
     const vocabPath = `${modelPrefix}.vocab`;
-    await rename(`${prefix}.model`, modelPath).catch(async () =>
-      writeFileAtomic(modelPath, await readFile(`${prefix}.model`)),
-    );
-    await rename(`${prefix}.vocab`, vocabPath).catch(async () =>
-      writeFileAtomic(vocabPath, await readFile(`${prefix}.vocab`)),
-    );
+    await rename(join(work, 'model.vocab'), vocabPath);
+    await rename(join(work, 'model.model'), modelPath);
     return { modelPath, vocabPath, linesSplit };
   } finally {
+    releaseSignals();
     await rm(work, { recursive: true, force: true });
   }
 }

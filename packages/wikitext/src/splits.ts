@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLines } from './lines.js';
 import { readParquetTextLines } from './parquet.js';
+import type { TextOptions } from './text.js';
 
 export type SplitName = 'train' | 'valid' | 'test';
 export const SPLITS: readonly SplitName[] = ['train', 'valid', 'test'];
@@ -61,13 +62,22 @@ export async function locateSplit(dir: string, split: SplitName): Promise<SplitS
  * Streams the lines of a split, each without its newline. Parquet's blank rows ("") come
  * back as the " " of the text releases, so all formats of one release yield identical lines.
  */
-export async function* readSourceLines(source: SplitSource): AsyncGenerator<string> {
+export async function* readSourceLines(
+  source: SplitSource,
+  options: TextOptions = {},
+): AsyncGenerator<string> {
   for (const file of source.files) {
-    yield* source.format === 'parquet' ? readParquetTextLines(file) : readLines(file);
+    yield* source.format === 'parquet'
+      ? readParquetTextLines(file, options)
+      : readLines(file, options);
   }
 }
 
 /** Convenience: locate and stream a split in one call. */
-export async function* readSplitLines(dir: string, split: SplitName): AsyncGenerator<string> {
-  yield* readSourceLines(await locateSplit(dir, split));
+export async function* readSplitLines(
+  dir: string,
+  split: SplitName,
+  options: TextOptions = {},
+): AsyncGenerator<string> {
+  yield* readSourceLines(await locateSplit(dir, split), options);
 }

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   loadPreparedSplit,
   loadSentencePiece,
   parseModelPieces,
+  prepareCorpus,
   prepareSplit,
   readLines,
   restoreTokenizer,
@@ -127,6 +129,60 @@ describe('SentencePiece', () => {
     const expected = FIXTURE.train.flatMap((l) => [...tok.encodeLine(l), 1]);
     expect(Array.from(split.ids)).toEqual(expected);
     expect(split.articleStarts[0]).toBe(1); // after the first blank line's <eos>
+  });
+
+  it('identical prepares in two places give byte-identical models and caches', async () => {
+    // The sotu valid split as the train split: enough text for a 300-piece model.
+    const data = join(root, 'spm-data');
+    await writeTextRelease(data, 'tokens');
+    await writeFile(
+      join(data, 'wiki.train.tokens'),
+      await readFile(join(root, 'sotu', 'wiki.valid.tokens')),
+    );
+    const caches = [join(root, 'spm-a'), join(root, 'elsewhere', 'spm-b')];
+    const prepared = [];
+    for (const cacheDir of caches) {
+      prepared.push(
+        await prepareCorpus({
+          dataDir: data,
+          cacheDir,
+          tokenizer: { kind: 'sentencepiece', vocabSize: 300 },
+        }),
+      );
+    }
+    expect(prepared[1].tokenizer.identity).toEqual(prepared[0].tokenizer.identity);
+    const [a, b] = caches;
+    const model = await readFile(join(a, 'spm.model'));
+    expect(model.includes(Buffer.from(a))).toBe(false); // no temp or cache path inside
+    for (const file of ['spm.model', 'train.ids.i32', 'valid.json', 'test.articles.u32'])
+      expect(await readFile(join(b, file)), file).toEqual(await readFile(join(a, file)));
+    // Training left nothing behind but the model, its .vocab and the caches.
+    expect((await readdir(a)).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('uses a given model: copied into the cache, its checksum the cache identity', async () => {
+    const cacheDir = join(root, 'given');
+    const data = join(root, 'fixture-given');
+    await writeTextRelease(data, 'tokens');
+    const corpus = await prepareCorpus({
+      dataDir: data,
+      cacheDir,
+      tokenizer: { kind: 'sentencepiece', model: modelPath },
+    });
+    const bytes = await readFile(modelPath);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(await readFile(join(cacheDir, 'spm.model'))).toEqual(bytes);
+    expect(corpus.splits.train?.tokenizer).toEqual({
+      kind: 'sentencepiece',
+      checksum: sha256,
+      vocabSize: 400,
+    });
+    expect(JSON.parse(await readFile(join(cacheDir, 'tokenizer.json'), 'utf8'))).toEqual({
+      spec: { kind: 'sentencepiece', copiedFrom: modelPath },
+      trainSources: [],
+      file: 'spm.model',
+      sha256,
+    });
   });
 
   it('rejects files that are not models, naming them', async () => {

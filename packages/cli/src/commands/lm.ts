@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import {
+  type CliIO,
   integer,
   positiveInteger,
   positiveNumber,
@@ -15,11 +16,36 @@ export const LM_DEFAULT_CACHE = 'runs/lm/cache';
 
 export interface LmPrepareOptions {
   dataDir?: string;
-  tokenizer: 'word' | 'sentencepiece';
+  /** Default: word, or sentencepiece when spmModel is given. */
+  tokenizer?: 'word' | 'sentencepiece';
+  /** Train a SentencePiece model of this size on the train split. */
   vocabSize?: number;
+  /** Use this SentencePiece model (copied into the cache). */
+  spmModel?: string;
   minCount?: number;
+  /** Replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file. */
+  lenientUtf8?: boolean;
   cache: string;
   log?: (line: string) => void;
+}
+
+function tokenizerSpec(options: LmPrepareOptions) {
+  const kind = options.tokenizer ?? (options.spmModel !== undefined ? 'sentencepiece' : 'word');
+  if (kind === 'word') {
+    if (options.spmModel !== undefined)
+      throw new Error('--spm-model is a SentencePiece model: it needs --tokenizer sentencepiece');
+    return { kind, minCount: options.minCount ?? 1 };
+  }
+  if (options.spmModel !== undefined) {
+    if (options.vocabSize !== undefined)
+      throw new Error(
+        '--vocab-size sets the size of a model to train; --spm-model gives a trained one: pass one of them',
+      );
+    return { kind, model: options.spmModel };
+  }
+  if (options.vocabSize === undefined)
+    throw new Error('--tokenizer sentencepiece needs --vocab-size (to train one) or --spm-model');
+  return { kind, vocabSize: options.vocabSize };
 }
 
 /**
@@ -27,6 +53,7 @@ export interface LmPrepareOptions {
  * (written next to the cache). Returns the cache directory and each split's counts.
  */
 export async function prepareLmCorpus(options: LmPrepareOptions) {
+  const spec = tokenizerSpec(options);
   const wikitext = await import('@urgate/wikitext');
   const log = options.log ?? (() => {});
   let dataDir = options.dataDir;
@@ -38,16 +65,11 @@ export async function prepareLmCorpus(options: LmPrepareOptions) {
       `embedded corpus (State of the Union addresses) in ${dataDir}: train ${s.train.firstYear}-${s.train.lastYear}, valid ${s.valid.firstYear}-${s.valid.lastYear}, test ${s.test.firstYear}-${s.test.lastYear}`,
     );
   }
-  if (options.tokenizer === 'sentencepiece' && options.vocabSize === undefined)
-    throw new Error('--tokenizer sentencepiece needs --vocab-size');
-  const spec =
-    options.tokenizer === 'word'
-      ? { kind: 'word' as const, minCount: options.minCount ?? 1 }
-      : { kind: 'sentencepiece' as const, vocabSize: options.vocabSize as number };
   const corpus = await wikitext.prepareCorpus({
     dataDir,
     cacheDir: options.cache,
     tokenizer: spec,
+    lenientUtf8: options.lenientUtf8,
     onLog: log,
   });
   return { cacheDir: options.cache, vocabSize: corpus.tokenizer.vocabSize, splits: corpus.splits };
@@ -104,7 +126,7 @@ export function lmTrainInput(flags: TrainFlags) {
 
 const fmt = (x: number) => x.toFixed(2);
 
-function prepareCommand(): Command {
+function prepareCommand(io: CliIO): Command {
   return new Command('prepare')
     .description(
       'tokenize a corpus into a cache for `lm train`: WikiText-103 from --data-dir, or by default the embedded State of the Union corpus',
@@ -114,25 +136,35 @@ function prepareCommand(): Command {
       'WikiText directory (wiki.*.tokens, wiki.*.raw or Hugging Face parquet shards)',
     )
     .addOption(
-      new Option('--tokenizer <kind>', 'word level or a SentencePiece model trained on train')
-        .choices(['word', 'sentencepiece'])
-        .default('word'),
+      new Option(
+        '--tokenizer <kind>',
+        'word level, or SentencePiece (a model trained on train, or --spm-model) (default: word, sentencepiece with --spm-model)',
+      ).choices(['word', 'sentencepiece']),
     )
-    .option('--vocab-size <n>', 'SentencePiece vocabulary size', positiveInteger)
+    .option('--vocab-size <n>', 'train a SentencePiece model of this size', positiveInteger)
+    .option('--spm-model <file>', 'use this SentencePiece .model (copied into the cache)')
     .option(
       '--min-count <n>',
       'word level: words seen fewer times become <unk> (default 1)',
       positiveInteger,
     )
+    .option(
+      '--lenient-utf8',
+      'replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file',
+    )
     .option('--cache <dir>', 'cache directory', LM_DEFAULT_CACHE)
     .action(
-      reportErrors('lm prepare', processIO, async (flags: LmPrepareOptions) => {
-        const r = await prepareLmCorpus({ ...flags, log: (l) => process.stderr.write(`${l}\n`) });
-        process.stdout.write(`cache ${r.cacheDir}: vocabulary ${r.vocabSize}\n`);
-        for (const [split, m] of Object.entries(r.splits))
-          process.stdout.write(
-            `  ${split}: ${m?.counts.tokens} tokens, ${m?.counts.words} words, ${m?.counts.articles} articles\n`,
+      reportErrors('lm prepare', io, async (flags: LmPrepareOptions) => {
+        const r = await prepareLmCorpus({ ...flags, log: (l) => io.err(`${l}\n`) });
+        io.out(`cache ${r.cacheDir}: vocabulary ${r.vocabSize}\n`);
+        for (const [split, m] of Object.entries(r.splits)) {
+          const replaced = m?.replacedUtf8
+            ? `, ${m.replacedUtf8} invalid UTF-8 sequences replaced with U+FFFD`
+            : '';
+          io.out(
+            `  ${split}: ${m?.counts.tokens} tokens, ${m?.counts.words} words, ${m?.counts.articles} articles${replaced}\n`,
           );
+        }
       }),
     );
 }
@@ -173,7 +205,7 @@ export function addLmTrainOptions(cmd: Command): Command {
     .option('--seed <n>', 'random seed', integer, 1);
 }
 
-function trainCommand(): Command {
+function trainCommand(io: CliIO): Command {
   return addLmTrainOptions(
     new Command('train').description(
       'train a word/subword language model with truncated BPTT (state reset at article starts); writes <out>/model.safetensors, checkpoint.safetensors, metrics.jsonl, result.json',
@@ -182,7 +214,7 @@ function trainCommand(): Command {
     .option('--out <dir>', 'run directory (default runs/lm/<mechanism><core>)')
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .action(
-      reportErrors('lm train', processIO, async (flags: TrainFlags) => {
+      reportErrors('lm train', io, async (flags: TrainFlags) => {
         const train = await import('@urgate/train');
         const config = train.resolveLmConfig(lmTrainInput(flags));
         const out =
@@ -192,8 +224,8 @@ function trainCommand(): Command {
           outDir: out,
           resume: flags.resume,
         });
-        process.stdout.write(`${describeRun(r)}\n`);
-        if (r.outcome === 'diverged') process.exitCode = 2;
+        io.out(`${describeRun(r)}\n`);
+        if (r.outcome === 'diverged') io.fail(2);
       }),
     );
 }
@@ -215,7 +247,7 @@ export function describeRun(r: import('@urgate/train').LmRunResult): string {
   return lines.join('\n');
 }
 
-function evalCommand(): Command {
+function evalCommand(io: CliIO): Command {
   return new Command('eval')
     .description('word-level perplexity of a checkpoint on a split, read as one stream')
     .argument('<checkpoint>', 'model.safetensors or checkpoint.safetensors of an lm run')
@@ -225,14 +257,14 @@ function evalCommand(): Command {
     .action(
       reportErrors(
         'lm eval',
-        processIO,
+        io,
         async (
           checkpoint: string,
           flags: { split: 'valid' | 'test'; cache?: string; json?: boolean },
         ) => {
           const { evaluateLmCheckpoint } = await import('@urgate/train');
           const e = await evaluateLmCheckpoint(checkpoint, flags.split, flags.cache);
-          process.stdout.write(
+          io.out(
             flags.json
               ? `${JSON.stringify({ split: flags.split, ...e })}\n`
               : `${flags.split}: word ppl ${fmt(e.wordPerplexity)} (${e.words} words), token ppl ${fmt(e.tokenPerplexity)} (${e.tokens} tokens), ${e.bitsPerByte.toFixed(3)} bits/byte\n`,
@@ -242,10 +274,10 @@ function evalCommand(): Command {
     );
 }
 
-export function lmCommand(): Command {
+export function lmCommand(io: CliIO = processIO): Command {
   return new Command('lm')
     .description('language models on WikiText-103 (or the embedded corpus): prepare, train, eval')
-    .addCommand(prepareCommand())
-    .addCommand(trainCommand())
-    .addCommand(evalCommand());
+    .addCommand(prepareCommand(io))
+    .addCommand(trainCommand(io))
+    .addCommand(evalCommand(io));
 }

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { verifyInitializers } from './integrity.js';
 import { METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
 
 export type Provider = 'cpu' | 'cuda';
@@ -84,6 +85,7 @@ export async function openModel(onnxPath: string, opts: OpenOptions = {}): Promi
     throw new Error(`openModel: cannot read ${onnxPath}: ${(e as Error).message}`);
   }
   const metadata = readMetadata(onnxPath, bytes);
+  verifyInitializers(onnxPath, bytes);
   const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider] };
   if (opts.intraOpThreads !== undefined) options.intraOpNumThreads = opts.intraOpThreads;
   let session: ort.InferenceSession;
