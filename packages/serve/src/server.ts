@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { basename } from 'node:path';
 import type { Provider, UrgateOnnxMetadata } from '@urgate/onnx/runtime';
 import type { Tokenizer } from '@urgate/wikitext';
@@ -153,9 +154,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       bodyLimit: Math.max(1 << 20, limits.maxPromptTokens * 16 + (1 << 16)),
       // Unknown fields are an error, not silently dropped: a misspelt `max_token` must not pass.
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-      // Node's own timer for receiving a whole request (a body sent byte by byte is cut).
-      requestTimeout: bodyTimeout,
-      http: { connectionsCheckingInterval: Math.min(1000, bodyTimeout) },
+      // Node's own timer for receiving a whole request: a body sent byte by byte is cut (408).
+      serverFactory: (handler) =>
+        createServer(
+          {
+            requestTimeout: bodyTimeout,
+            headersTimeout: bodyTimeout,
+            connectionsCheckingInterval: Math.min(1000, bodyTimeout),
+          },
+          handler,
+        ),
     });
     installErrorHandling(app);
     installStrictJson(app);
