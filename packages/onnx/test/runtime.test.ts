@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '@urgate/cells';
 import {
+  batchSampler,
   generate,
   openModel,
   prefillRows,
@@ -215,6 +216,43 @@ describe('batched rows (stepRows, prefillRows)', () => {
         { state: first.states[1], tokens: [1], targets: [2] },
       ]),
     ).rejects.toThrow(/row 1 continues a sequence with 1 tokens where the call runs 4/);
+  });
+});
+
+describe('BatchSampler', () => {
+  it('draws each row from softmax(logits / temperature) with its own stream; greedy rows take the argmax', async () => {
+    const sampler = await batchSampler();
+    // logits (0, ln 3, -inf-ish): p = (1/4, 3/4, 0); at temperature 2: weights (1, √3, 0).
+    const row = [0, Math.log(3), -80];
+    const B = 2000;
+    for (const [temperature, p1] of [
+      [1, 0.75],
+      [2, Math.sqrt(3) / (1 + Math.sqrt(3))],
+    ]) {
+      const uniform = seededUniform(3);
+      const logits = Float32Array.from({ length: B * 3 }, (_, k) => row[k % 3]);
+      let ones = 0;
+      for (let call = 0; call < 10; call++) {
+        const out = await sampler.sample(
+          logits,
+          3,
+          Array.from({ length: B }, () => ({
+            options: { temperature, topK: 0, topP: 1 },
+            uniform,
+          })),
+        );
+        expect(out.every((t) => t === 0 || t === 1)).toBe(true);
+        ones += out.filter((t) => t === 1).length;
+      }
+      expect(ones / (10 * B)).toBeCloseTo(p1, 1);
+    }
+    const mixed = await sampler.sample(Float32Array.from([0, 1, 5, 9, 2, 0, 0, 0, 0]), 3, [
+      { options: { temperature: 0, topK: 0, topP: 1 }, uniform: seededUniform(1) },
+      null,
+      { options: { temperature: 1, topK: 1, topP: 1 }, uniform: seededUniform(1) },
+    ]);
+    expect(mixed.slice(0, 2)).toEqual([2, -1]);
+    expect(mixed[2]).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -4,11 +4,12 @@
 // iterations; session.run blocks this thread, not the server's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  type BatchSampler,
+  batchSampler,
   LOGIT_BUDGET,
   openModel,
   prefillRows,
   type RowState,
-  sampleToken,
   seededUniform,
   stepRows,
   tokenLogprobs,
@@ -55,7 +56,7 @@ async function open(path: string): Promise<UrgateModel> {
   return openModel(path, { provider: config.provider, intraOpThreads: config.intraOpThreads });
 }
 
-function scheduler(step: UrgateModel, sequence: UrgateModel | null) {
+function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: BatchSampler) {
   const V = step.metadata.model.vocabSize as number;
   const rows = new Map<number, Row>();
   let running = false;
@@ -139,13 +140,19 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null) {
       fail(batch, e, events);
       return batch.length;
     }
+    // Rows that read a prompt token other than the last only score the next prompt token.
+    for (const row of batch) if (row.read < row.spec.prompt.length) row.read++;
+    const samples = await sampler.sample(
+      logits,
+      V,
+      batch.map((row) =>
+        row.read < row.spec.prompt.length ? null : { options: row.spec, uniform: row.uniform },
+      ),
+    );
     batch.forEach((row, b) => {
       const { spec } = row;
       const rowLogits = logits.subarray(b * V, (b + 1) * V);
-      const n = spec.prompt.length;
-      if (row.read < n) row.read++;
-      if (row.read < n) {
-        // Read a prompt token that is not the last: the logits predict the next prompt token.
+      if (samples[b] < 0) {
         if (spec.promptLogprobs) {
           const lp = tokenLogprobs(rowLogits, spec.prompt[row.read], spec.logprobs ?? 0);
           events.push({
@@ -159,7 +166,7 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null) {
         if (scored(row)) done(row, events);
         return;
       }
-      const token = sampleToken(rowLogits, spec, row.uniform);
+      const token = samples[b];
       const lp = spec.logprobs === null ? null : tokenLogprobs(rowLogits, token, spec.logprobs);
       events.push({
         kind: 'token',
@@ -233,7 +240,7 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null) {
 try {
   const step = await open(config.stepPath);
   const sequence = config.sequencePath ? await open(config.sequencePath) : null;
-  port.on('message', scheduler(step, sequence));
+  port.on('message', scheduler(step, sequence, await batchSampler()));
   post({ type: 'ready', step: step.metadata, sequence: sequence?.metadata ?? null });
 } catch (e) {
   post({ type: 'failed', message: (e as Error).message });

@@ -1,5 +1,6 @@
 import { stepRows, zeroRowState } from './batch.js';
-import { rowSeed, type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
+import { batchSampler } from './sampler.js';
+import { rowSeed, type SamplingOptions, seededUniform } from './sampling.js';
 import { checkToken, requireGraph, type UrgateModel } from './session.js';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
@@ -59,6 +60,7 @@ export async function generate(
   const V = model.metadata.model.vocabSize as number;
   const out: number[][] = prompts.map(() => []);
   const states = prompts.map(() => zeroRowState(model));
+  const sampler = await batchSampler();
   // Rows still running; a row leaves the batch when it is done.
   let active = opts.maxTokens === 0 ? [] : prompts.map((_, b) => b);
   for (let t = 0; active.length > 0; t++) {
@@ -70,11 +72,17 @@ export async function generate(
       tokens,
       active.map((b) => states[b]),
     );
+    const sampled = await sampler.sample(
+      logits,
+      V,
+      active.map((b) =>
+        t < prompts[b].length - 1 ? null : { options: sampling, uniform: uniforms[b] },
+      ),
+    );
     active = active.filter((b, i) => {
       if (t < prompts[b].length - 1) return true;
-      const token = sampleToken(logits.subarray(i * V, (i + 1) * V), sampling, uniforms[b]);
-      out[b].push(token);
-      return !(out[b].length >= opts.maxTokens || token === opts.stopToken);
+      out[b].push(sampled[i]);
+      return !(out[b].length >= opts.maxTokens || sampled[i] === opts.stopToken);
     });
   }
   return out;

@@ -11,6 +11,7 @@ export {
 export { classify } from './classify.js';
 export { type GenerateOptions, generate } from './generate.js';
 export { type GraphKind, METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
+export { BatchSampler, batchSampler, type SampleRow } from './sampler.js';
 export {
   rowSeed,
   type SamplingOptions,

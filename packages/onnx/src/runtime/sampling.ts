@@ -66,31 +66,6 @@ function topIndices(logits: Float32Array, k: number): number[] {
   return heap;
 }
 
-// Scratch for sampleAll's weights: the full-vocabulary draw runs once per sequence per step.
-let scratch = new Float64Array(0);
-
-/**
- * The draw over every token (no top-k, no top-p) without per-call arrays: the same weights, sum
- * and walk as the general path below, so the same uniform gives the same token.
- */
-function sampleAll(logits: Float32Array, temperature: number, uniform: () => number): number {
-  const V = logits.length;
-  if (scratch.length < V) scratch = new Float64Array(V);
-  let max = Number.NEGATIVE_INFINITY;
-  for (let v = 0; v < V; v++) max = Math.max(max, logits[v]);
-  let total = 0;
-  for (let v = 0; v < V; v++) {
-    scratch[v] = Math.exp((logits[v] - max) / temperature);
-    total += scratch[v];
-  }
-  let u = uniform() * total;
-  for (let v = 0; v < V; v++) {
-    u -= scratch[v];
-    if (u < 0) return v;
-  }
-  return V - 1;
-}
-
 /**
  * The log-probability (log-softmax at temperature 1, the model's own distribution) of `token` in a
  * row of logits, and the `k` most likely tokens with theirs, most likely first.
@@ -121,8 +96,6 @@ export function sampleToken(
   uniform: () => number,
 ): number {
   if (opts.temperature === 0) return argmax(logits);
-  if ((opts.topK === 0 || opts.topK >= logits.length) && opts.topP >= 1)
-    return sampleAll(logits, opts.temperature, uniform);
   let candidates =
     opts.topK > 0 && opts.topK < logits.length
       ? topIndices(logits, opts.topK)
