@@ -1,14 +1,14 @@
-// Sampling a batch of logit rows with the softmax and its running sum computed by onnxruntime:
-// over a vocabulary of thousands, exp() per token per row in JavaScript costs more than the step
-// graph's whole batch. A tiny graph built here (Mul, Softmax, CumSum) does that part natively.
+// Sampling a batch of logit rows with the softmax computed by onnxruntime: over a vocabulary of
+// thousands, exp() per token per row in JavaScript costs more than the step graph's whole batch.
+// A tiny graph built here (Mul, Softmax) does that part natively; the draw walks the probabilities.
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { type SamplingOptions, sampleToken } from './sampling.js';
 
 const { onnx } = onnxProto;
 
-/** (logits [B, V], inv_temperature [B, 1]) -> cdf [B, V]: running sums of softmax(logits / T). */
-function cdfGraph(): Uint8Array {
+/** (logits [B, V], inv_temperature [B, 1]) -> p [B, V] = softmax(logits / T). */
+function softmaxGraph(): Uint8Array {
   const tensor = (name: string, dims: (string | number)[]) => ({
     name,
     type: {
@@ -30,13 +30,9 @@ function cdfGraph(): Uint8Array {
         output: ['p'],
         attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
       },
-      { opType: 'CumSum', input: ['p', 'axis'], output: ['cdf'] },
-    ],
-    initializer: [
-      { name: 'axis', dataType: onnx.TensorProto.DataType.INT64, dims: [], int64Data: [1] },
     ],
     input: [tensor('logits', ['batch', 'vocab']), tensor('inv_temperature', ['batch', 1])],
-    output: [tensor('cdf', ['batch', 'vocab'])],
+    output: [tensor('p', ['batch', 'vocab'])],
   };
   const model = onnx.ModelProto.create({
     irVersion: 8,
@@ -53,16 +49,18 @@ function argmax(row: Float32Array): number {
   return best;
 }
 
-/** The first index whose running sum exceeds u (the inverse of the cdf). */
-function search(cdf: Float32Array, u: number): number {
-  let lo = 0;
-  let hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cdf[mid] > u) hi = mid;
-    else lo = mid + 1;
+/** The first index where the running sum of `p` exceeds `uniform` × its total (the inverse cdf). */
+function draw(p: Float32Array, uniform: number): number {
+  let total = 0;
+  for (let v = 0; v < p.length; v++) total += p[v];
+  let u = uniform * total;
+  for (let v = 0; v < p.length; v++) {
+    u -= p[v];
+    if (u < 0) return v;
   }
-  return lo;
+  let last = p.length - 1;
+  while (last > 0 && p[last] === 0) last--;
+  return last;
 }
 
 /** One row to sample: its options and its own random stream; null: a row that is not sampled. */
@@ -70,7 +68,7 @@ export type SampleRow = { options: SamplingOptions; uniform: () => number } | nu
 
 /**
  * Draws one token per row of a batch of logits. Full-vocabulary rows (no top-k, no top-p) draw
- * from the native cdf with one uniform each; greedy rows take the argmax; top-k / top-p rows go
+ * from the native softmax with one uniform each; greedy rows take the argmax; top-k / top-p rows go
  * through `sampleToken`. A row's draw depends only on its logits and its own stream.
  */
 export class BatchSampler {
@@ -78,7 +76,7 @@ export class BatchSampler {
 
   static async create(): Promise<BatchSampler> {
     return new BatchSampler(
-      await ort.InferenceSession.create(cdfGraph(), {
+      await ort.InferenceSession.create(softmaxGraph(), {
         intraOpNumThreads: 1,
         executionProviders: ['cpu'],
       }),
@@ -108,10 +106,9 @@ export class BatchSampler {
       logits: new ort.Tensor('float32', picked, [full.length, V]),
       inv_temperature: new ort.Tensor('float32', inv, [full.length, 1]),
     });
-    const cdf = r.cdf.data as Float32Array;
+    const p = r.p.data as Float32Array;
     full.forEach((b, i) => {
-      const row = cdf.subarray(i * V, (i + 1) * V);
-      out[b] = search(row, (rows[b]?.uniform() as number) * row[V - 1]);
+      out[b] = draw(p.subarray(i * V, (i + 1) * V), rows[b]?.uniform() as number);
     });
     return out;
   }
