@@ -4,7 +4,8 @@
 //
 //   npm run bench -w @urgate/serve
 //   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
-//          URGATE_BENCH_TOKENS (256), URGATE_BENCH_ROUNDS (2: requests per client per level),
+//          URGATE_BENCH_TOKENS (256), URGATE_BENCH_REQUESTS (at least this many per level, 16;
+//          at concurrency c each client sends max(2, ceil(REQUESTS / c)) one after another),
 //          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1)
 //
 // The model (random UR-LSTM weights, word vocabulary w2..wV) is built with @urgate/cells here, so
@@ -23,7 +24,8 @@ const V = env('VOCAB', 8000);
 const HIDDEN = env('HIDDEN', 256);
 const LAYERS = env('LAYERS', 2);
 const TOKENS = env('TOKENS', 256);
-const ROUNDS = env('ROUNDS', 2);
+const REQUESTS = env('REQUESTS', 16);
+const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
 const WORKERS = env('WORKERS', 1);
 const THREADS = env('THREADS', 1);
 const CONCURRENCY = [1, 16, 64];
@@ -97,7 +99,7 @@ const model = await lmModel({
 const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
 
 console.log(
-  `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; ${ROUNDS} requests per client`,
+  `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
   `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
@@ -107,7 +109,7 @@ console.log(header);
 // Reference: generate() in this process for one sequence at a time (1 onnxruntime thread).
 const direct = await openModel(model.step, { intraOpThreads: THREADS });
 await generate(direct, [prompt], { maxTokens: 16 }); // warm-up
-const reference = await load(1, 4, async (k) => {
+const reference = await load(1, rounds(1), async (k) => {
   const [out] = await generate(direct, [prompt], { maxTokens: TOKENS, seed: k });
   return { tokens: out.length, ttft: null };
 });
@@ -169,7 +171,7 @@ try {
   await load(4, 1, call); // warm-up
   let base: number | null = null;
   for (const c of CONCURRENCY) {
-    const s = await load(c, ROUNDS, call);
+    const s = await load(c, rounds(c), call);
     base ??= s.tokens / s.seconds;
     console.log(row(`HTTP streamed, concurrency ${c}`, s, base));
   }

@@ -60,6 +60,8 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
   const V = step.metadata.model.vocabSize as number;
   const rows = new Map<number, Row>();
   let running = false;
+  /** Prefill calls so far: with room for one row per call, the oldest and the shortest alternate. */
+  let calls = 0;
 
   const fail = (batch: Row[], e: unknown, events: SequenceEvent[]) => {
     for (const row of batch) {
@@ -90,7 +92,14 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
       1,
       Math.min(Math.floor(config.prefillTokens / C), Math.floor(LOGIT_BUDGET / (C * V))),
     );
-    const batch = waiting.slice(0, maxRows);
+    // The oldest prompt always advances (no starvation); the other rows go to the prompts with the
+    // fewest tokens left, so a short prompt is not stuck behind a long one (low time to first token).
+    const [oldest, ...others] = waiting;
+    others.sort((a, b) => toPrefill(a) - toPrefill(b));
+    const batch =
+      maxRows === 1 && others.length > 0 && calls++ % 2 === 1
+        ? [others[0]]
+        : [oldest, ...others].slice(0, maxRows);
     const pieces = batch.map((r) => {
       const n = piece(r);
       const p = r.spec.prompt;

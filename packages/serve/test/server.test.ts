@@ -241,6 +241,34 @@ describe('@urgate/serve: OpenAI completions', () => {
     expect(Number(/urgate_batch_size_bucket\{le="8"\} (\d+)/.exec(text)?.[1])).toBeLessThan(count);
   });
 
+  it('a long prompt is prefilled in chunks interleaved with the others: a short request sent after it finishes first', async () => {
+    const s = await startServer({
+      modelPath: tiny.step,
+      port: 0,
+      prefillChunk: 4,
+      prefillTokens: 8,
+    });
+    try {
+      const order: string[] = [];
+      const longPrompt = Array.from({ length: 8000 }, (_, i) => (i * 5) % 16);
+      const long = post(s.url, { model: 'tiny', prompt: longPrompt, max_tokens: 1 }).then((r) => {
+        order.push('long');
+        return r;
+      });
+      await until(
+        async () => (await metric(s.url, 'urgate_active_sequences')) === 1,
+        'the long prompt to run',
+      );
+      const short = await post(s.url, { model: 'tiny', prompt: [1, 2, 3, 4, 5, 6], max_tokens: 2 });
+      order.push('short');
+      expect([short.status, (await long).status]).toEqual([200, 200]);
+      expect(order).toEqual(['short', 'long']);
+      expect((await long).json.usage.prompt_tokens).toBe(8000);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('bad input: 400 in the OpenAI error shape naming the field', async () => {
     const ok = { model: 'tiny', prompt: 'the cat' };
     const cases: [unknown, string | null, RegExp][] = [
