@@ -1,6 +1,7 @@
 // Load benchmark of the HTTP server: streamed POST /v1/completions (max_tokens 256) at concurrency
 // 1, 16 and 64 on loopback against a server in a child process (its own event loop, as deployed),
-// next to generate() called in this process for one sequence at a time, in the same run.
+// next to generate() called in this process for one sequence at a time and for 64 at once (what
+// the worker's compute allows), in the same run.
 //
 //   npm run bench -w @urgate/serve
 //   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
@@ -114,6 +115,12 @@ const reference = await load(1, rounds(1), async (k) => {
   return { tokens: out.length, ttft: null };
 });
 console.log(row('in-process generate(), B = 1', reference, null));
+// The compute ceiling of one worker at the largest concurrency: 64 sequences in one generate().
+const wide = await load(1, 2, async (k) => {
+  const out = await generate(direct, Array(64).fill(prompt), { maxTokens: TOKENS, seed: k });
+  return { tokens: out.reduce((s, o) => s + o.length, 0), ttft: null };
+});
+console.log(row('in-process generate(), B = 64', wide, reference.tokens / reference.seconds));
 await direct.close();
 
 const child = spawn(
@@ -157,7 +164,10 @@ const call = async (k: number) => {
     const events = buffered.split('\n\n');
     buffered = events.pop() as string;
     for (const e of events) {
-      if (!e.startsWith('data: {')) continue;
+      // Only the usage chunk and errors are read: parsing every chunk would take CPU from the
+      // server on the same cores.
+      if (!e.startsWith('data: {') || !(e.includes('"usage":{') || e.includes('"error":{')))
+        continue;
       const chunk = JSON.parse(e.slice(6));
       if (chunk.error) throw new Error(`request ${k}: ${chunk.error.message}`);
       if (chunk.usage) tokens = chunk.usage.completion_tokens;

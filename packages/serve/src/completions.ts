@@ -220,16 +220,6 @@ class Choice {
     return this.detok.peek(token);
   }
 
-  private addLogprob(text: string, logprob: number | null, top: [number, number][] | null) {
-    if (!this.logprobs) return;
-    this.logprobs.tokens.push(text);
-    this.logprobs.token_logprobs.push(logprob);
-    this.logprobs.top_logprobs.push(
-      top === null ? null : Object.fromEntries(top.map(([t, lp]) => [this.tokenText(t), lp])),
-    );
-    this.logprobs.text_offset.push(this.offset);
-  }
-
   /** Echoes prompt tokens up to `upto` (exclusive), with the log-probabilities given for them. */
   echoPrompt(upto: number, logprobs?: number[], top?: [number, number][][] | null, from = 0) {
     for (; this.echoed < upto; this.echoed++) {
@@ -262,10 +252,18 @@ class Choice {
   /** A sampled token; returns true when a stop string ended the choice. */
   token(token: number, logprob: number | null, top: [number, number][] | null): boolean {
     this.tokens++;
+    // Alternatives are rendered in the context before the token, so before reading it.
     const withSampled = top ? [...top, [token, logprob ?? 0] as [number, number]] : null;
-    const piece = this.detok.peek(token);
-    this.addLogprob(piece, logprob, withSampled);
-    this.detok.push(token);
+    const topEntry = withSampled
+      ? Object.fromEntries(withSampled.map(([t, lp]) => [this.tokenText(t), lp]))
+      : null;
+    const piece = this.detok.push(token);
+    if (this.logprobs) {
+      this.logprobs.tokens.push(piece);
+      this.logprobs.token_logprobs.push(logprob);
+      this.logprobs.top_logprobs.push(topEntry);
+      this.logprobs.text_offset.push(this.offset);
+    }
     this.offset += piece.length;
     const r = this.stop.push(piece);
     this.text += r.text;

@@ -81,7 +81,7 @@ export function checkTokens(tokens: readonly number[], vocabSize: number, field:
 
 // Text of a token depends on the tokens before it on its line (a space before a word, a
 // SentencePiece "▁"); this many suffice.
-const LINE_WINDOW = 64;
+const LINE_WINDOW = 32;
 
 /**
  * Turns a token stream into text one token at a time: the text each token adds, such that the
