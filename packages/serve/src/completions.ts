@@ -451,7 +451,7 @@ async function complete(
   ctx.metrics.promptTokens.inc(prompts.reduce((s, p) => s + p.ids.length, 0));
   const deadline = setTimeout(() => {
     ctx.metrics.cancelled.inc({ reason: 'deadline' });
-    ticket?.cancel();
+    // Settled first: the cancellations that follow are this request's own, not a shutdown.
     finish(
       new ApiError(
         504,
@@ -461,13 +461,14 @@ async function complete(
         },
       ),
     );
+    ticket?.cancel();
   }, ctx.limits.requestTimeout);
   // A client that goes away cancels its queued or running sequences.
   reply.raw.once('close', () => {
     if (settled || reply.raw.writableFinished) return;
     ctx.metrics.cancelled.inc({ reason: 'disconnect' });
-    ticket?.cancel();
     finish(new ApiError(499, 'client closed the connection'));
+    ticket?.cancel();
   });
   const observeEnd = () =>
     ctx.metrics.requestDuration.observe((performance.now() - arrived) / 1000);

@@ -461,8 +461,8 @@ describe('@urgate/serve under overload and faults', () => {
     expect(text).toMatch(/urgate_responses_total\{status="429"\} 1/);
   });
 
-  it('a body sent too slowly is cut by the body timeout; a request past its deadline gets 504', async () => {
-    const s = await start({ bodyTimeout: 300, requestTimeout: 300 });
+  it('a body sent too slowly is cut by the body timeout; a request past its deadline gets 504, running or queued', async () => {
+    const s = await start({ bodyTimeout: 300, requestTimeout: 300, maxBatch: 1 });
     const { port } = new URL(s.url);
     const socket = connect(Number(port), '127.0.0.1');
     let answer = '';
@@ -475,8 +475,15 @@ describe('@urgate/serve under overload and faults', () => {
     await closed;
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
-    const late = await post(s.url, { model: 'tiny', prompt: [1], max_tokens: LONG });
-    expect([late.status, late.json.error.code]).toEqual([504, 'deadline_exceeded']);
+    // One runs, one waits for the single batch row: both past their deadline, both 504.
+    const late = await Promise.all(
+      [0, 1].map(() => post(s.url, { model: 'tiny', prompt: [1], max_tokens: LONG })),
+    );
+    expect(late.map((r) => [r.status, r.json.error.code])).toEqual([
+      [504, 'deadline_exceeded'],
+      [504, 'deadline_exceeded'],
+    ]);
+    expect(await metric(s.url, 'urgate_cancelled_requests_total{reason="deadline"}')).toBe(2);
     await until(
       async () => (await metric(s.url, 'urgate_active_sequences')) === 0,
       'the late sequence to leave',
