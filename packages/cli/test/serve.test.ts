@@ -17,7 +17,7 @@ describe('urgate serve', () => {
     tiny = await tinyModel();
   });
 
-  it('serves generation and (sibling sequence graph found) scoring on loopback', async () => {
+  it('serves the model (sibling sequence graph found for prefill) with the limits given', async () => {
     const server = await runServe({
       onnx: tiny.step,
       host: '127.0.0.1',
@@ -25,11 +25,14 @@ describe('urgate serve', () => {
       workers: 1,
       provider: 'cpu',
       maxTokensLimit: 64,
+      maxQueue: 3,
+      requestTimeout: 2.5,
     });
     try {
-      const info = (await (await fetch(`${server.url}/v1/model`)).json()) as Json;
-      expect(info.endpoints).toEqual({ generate: true, score: true });
-      expect(info.limits.maxTokens).toBe(64);
+      const [info] = ((await (await fetch(`${server.url}/v1/models`)).json()) as Json).data;
+      expect(info.id).toBe('tiny');
+      expect(info.urgate.prefill).toBe('sequence graph');
+      expect(info.urgate.limits).toMatchObject({ maxTokens: 64, requestTimeout: 2500 });
     } finally {
       await server.close();
     }
@@ -70,6 +73,8 @@ describe('urgate serve', () => {
         '0',
         '--workers',
         '1',
+        '--max-tokens-limit',
+        '20000',
       ],
       { env: { ...process.env, URGATE_MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -77,16 +82,25 @@ describe('urgate serve', () => {
     const first = (await lines.next()).value as string;
     const url = /at (http:\/\/\S+)$/.exec(first)?.[1] as string;
     expect(first).toMatch(
-      /^serving .*tiny\.step\.onnx \(lstm UR-, 2 layers, vocabulary 16\) at http/,
+      /^serving .*tiny\.step\.onnx as "tiny" \(lstm UR-, 2 layers, vocabulary 16\) at http/,
     );
-    const r = await fetch(`${url}/v1/generate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'the cat', maxTokens: 4, seed: 2 }),
-    });
-    expect(((await r.json()) as Json).tokens).toHaveLength(4);
+    const complete = (max_tokens: number) =>
+      fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny', prompt: 'the cat', max_tokens, seed: 2 }),
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as Json }));
+    expect((await complete(4)).json.usage.completion_tokens).toBe(4);
+    // SIGTERM drains: a request that runs when it arrives still finishes, then the process exits 0.
+    const running = complete(20_000);
+    for (;;) {
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      if (/^urgate_active_sequences 1$/m.test(metrics)) break;
+    }
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
+    const r = await running;
+    expect([r.status, r.json.usage.completion_tokens]).toEqual([200, 20_000]);
     expect(await exited).toBe(0);
     const esm = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
     expect(esm.some((u) => u.includes('/onnxruntime-node/'))).toBe(true);

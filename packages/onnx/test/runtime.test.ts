@@ -3,17 +3,23 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '@urgate/cells';
 import {
+  batchSampler,
   generate,
   openModel,
+  prefillRows,
+  type RowState,
   sampleToken,
   scoreTokens,
   seededUniform,
+  stepRows,
+  tokenLogprobs,
   type UrgateModel,
+  zeroRowState,
 } from '@urgate/onnx/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
 import { type Checkpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
-import { tempDir } from './helpers.js';
+import { expectClose, tempDir } from './helpers.js';
 import { type RefState, referenceStep } from './reference.js';
 
 const m: TinyLm = {
@@ -145,6 +151,119 @@ describe('generate', () => {
       stopToken: stop,
     });
     expect(stopped[0]).toEqual(a[0].slice(0, a[0].indexOf(stop) + 1));
+  });
+});
+
+/** Reference logits after reading `tokens` from a zero state. */
+function referenceLogits(tokens: number[]): Float32Array {
+  let state = zeroRef(1);
+  let logits: tf.Tensor2D | null = null;
+  for (const t of tokens) ({ logits, state } = referenceStep(ckpt, [t], state));
+  return (logits as tf.Tensor2D).dataSync() as Float32Array;
+}
+
+describe('batched rows (stepRows, prefillRows)', () => {
+  it('stepRows advances each row from its own state: a batch equals each row alone', async () => {
+    const prompts = [[3, 1, 4], [9], [2, 7]];
+    const states = prompts.map(() => zeroRowState(step));
+    const V = m.vocabSize;
+    // Row b reads prompts[b] one token per call, rows of different lengths sharing the calls.
+    let logits: Float32Array = new Float32Array(0);
+    const last: Float32Array[] = [];
+    for (let t = 0; t < 3; t++) {
+      const rows = prompts.map((_, b) => b).filter((b) => t < prompts[b].length);
+      logits = await stepRows(
+        step,
+        rows.map((b) => prompts[b][t]),
+        rows.map((b) => states[b]),
+      );
+      rows.forEach((b, i) => {
+        if (t === prompts[b].length - 1) last[b] = logits.slice(i * V, (i + 1) * V);
+      });
+    }
+    prompts.forEach((p, b) => {
+      expectClose(last[b], referenceLogits(p), 1e-5);
+    });
+  });
+
+  it('prefillRows scores pieces of several sequences in one call, a shorter starting piece left-padded', async () => {
+    const a = stream(12, 3);
+    const b = stream(5, 4);
+    // Call 1: a's first 4 inputs and b's first 2 (shorter, starting: padded). Call 2: both go on by 3.
+    const first = await prefillRows(sequence, [
+      { state: null, tokens: a.slice(0, 4), targets: a.slice(1, 5) },
+      { state: null, tokens: b.slice(0, 2), targets: b.slice(1, 3) },
+    ]);
+    const second = await prefillRows(sequence, [
+      { state: first.states[0], tokens: a.slice(4, 7), targets: a.slice(5, 8) },
+      {
+        state: first.states[1],
+        tokens: b.slice(2, 4).concat([b[4]]),
+        targets: b.slice(3, 5).concat([0]),
+      },
+    ]);
+    const nllA = [...first.nll[0], ...second.nll[0]].reduce((s, x) => s + x, 0);
+    expect(nllA).toBeCloseTo(referenceNll(a.slice(0, 8)), 4);
+    const nllB = [...first.nll[1], ...second.nll[1].subarray(0, 2)].reduce((s, x) => s + x, 0);
+    expect(nllB).toBeCloseTo(referenceNll(b), 4);
+    // The state after a piece continues in the step graph: a's 8th token after 7 prefilled.
+    const state: RowState = second.states[0];
+    const logits = await stepRows(step, [a[7]], [state]);
+    expectClose(logits, referenceLogits(a.slice(0, 8)), 1e-5);
+    await expect(
+      prefillRows(sequence, [
+        { state: null, tokens: a.slice(0, 4), targets: a.slice(1, 5) },
+        { state: first.states[1], tokens: [1], targets: [2] },
+      ]),
+    ).rejects.toThrow(/row 1 continues a sequence with 1 tokens where the call runs 4/);
+  });
+});
+
+describe('BatchSampler', () => {
+  it('draws each row from softmax(logits / temperature) with its own stream; greedy rows take the argmax', async () => {
+    const sampler = await batchSampler();
+    // logits (0, ln 3, -inf-ish): p = (1/4, 3/4, 0); at temperature 2: weights (1, √3, 0).
+    const row = [0, Math.log(3), -80];
+    const B = 2000;
+    for (const [temperature, p1] of [
+      [1, 0.75],
+      [2, Math.sqrt(3) / (1 + Math.sqrt(3))],
+    ]) {
+      const uniform = seededUniform(3);
+      const logits = Float32Array.from({ length: B * 3 }, (_, k) => row[k % 3]);
+      let ones = 0;
+      for (let call = 0; call < 10; call++) {
+        const out = await sampler.sample(
+          logits,
+          3,
+          Array.from({ length: B }, () => ({
+            options: { temperature, topK: 0, topP: 1 },
+            uniform,
+          })),
+        );
+        expect(out.every((t) => t === 0 || t === 1)).toBe(true);
+        ones += out.filter((t) => t === 1).length;
+      }
+      expect(ones / (10 * B)).toBeCloseTo(p1, 1);
+    }
+    const mixed = await sampler.sample(Float32Array.from([0, 1, 5, 9, 2, 0, 0, 0, 0]), 3, [
+      { options: { temperature: 0, topK: 0, topP: 1 }, uniform: seededUniform(1) },
+      null,
+      { options: { temperature: 1, topK: 1, topP: 1 }, uniform: seededUniform(1) },
+    ]);
+    expect(mixed.slice(0, 2)).toEqual([2, -1]);
+    expect(mixed[2]).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('tokenLogprobs', () => {
+  it('is the log-softmax at the token, with the k most likely tokens first', () => {
+    const logits = Float32Array.from([0, Math.log(3), Math.log(2), Math.log(2)]);
+    const r = tokenLogprobs(logits, 2, 3);
+    expect(r.logprob).toBeCloseTo(Math.log(2 / 8), 6);
+    expect(r.top.map(([v]) => v)).toEqual([1, 2, 3]);
+    expect(r.top[0][1]).toBeCloseTo(Math.log(3 / 8), 6);
+    expect(tokenLogprobs(logits, 0, 0).top).toEqual([]);
   });
 });
 

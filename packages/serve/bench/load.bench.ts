@@ -1,17 +1,22 @@
-// Load benchmark of the HTTP server: POST /v1/generate (32 tokens) at concurrency 1, 4 and 16 on
-// loopback, a bounded number of requests per level, next to generate() called directly in this
-// process (the same onnxruntime work without HTTP, JSON and worker messages) in the same run.
+// Load benchmark of the HTTP server: streamed POST /v1/completions (max_tokens 256) at concurrency
+// 1, 16 and 64 on loopback against a server in a child process (its own event loop, as deployed),
+// next to generate() called in this process for one sequence at a time and for 64 at once (what
+// the worker's compute allows), in the same run.
 //
 //   npm run bench -w @urgate/serve
 //   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
-//          URGATE_BENCH_REQUESTS per level (48), URGATE_BENCH_WORKERS (2), URGATE_BENCH_TOKENS (32)
+//          URGATE_BENCH_TOKENS (256), URGATE_BENCH_REQUESTS (at least this many per level, 16;
+//          at concurrency c each client sends max(2, ceil(REQUESTS / c)) one after another),
+//          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1)
 //
 // The model (random UR-LSTM weights, word vocabulary w2..wV) is built with @urgate/cells here, so
-// this process holds tfjs; the inference workers do not load it.
+// this process holds tfjs; the server process does not load it.
+import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { generate, openModel } from '@urgate/onnx/runtime';
 import { WordTokenizer } from '@urgate/wikitext';
-import { startServer } from '../src/index.js';
 import { lmModel } from '../test/fixture.js';
 
 const env = (name: string, fallback: number) =>
@@ -19,53 +24,71 @@ const env = (name: string, fallback: number) =>
 const V = env('VOCAB', 8000);
 const HIDDEN = env('HIDDEN', 256);
 const LAYERS = env('LAYERS', 2);
-const REQUESTS = env('REQUESTS', 48);
-const WORKERS = env('WORKERS', 2);
-const TOKENS = env('TOKENS', 32);
-const CONCURRENCY = [1, 4, 16];
+const TOKENS = env('TOKENS', 256);
+const REQUESTS = env('REQUESTS', 16);
+const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
+const WORKERS = env('WORKERS', 1);
+const THREADS = env('THREADS', 1);
+const CONCURRENCY = [1, 16, 64];
 
 interface Stats {
-  requests: number;
+  tokens: number;
   seconds: number;
   latencies: number[];
+  ttft: number[];
 }
 
-function quantile(sorted: number[], q: number): number {
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-function row(label: string, s: Stats): string {
-  const sorted = [...s.latencies].sort((a, b) => a - b);
-  const cells = [
-    label.padEnd(28),
-    (s.requests / s.seconds).toFixed(1).padStart(8),
-    ((s.requests * TOKENS) / s.seconds).toFixed(0).padStart(9),
-    ...[0.5, 0.9, 0.99].map((q) => quantile(sorted, q).toFixed(1).padStart(8)),
-    sorted[sorted.length - 1].toFixed(1).padStart(8),
-  ];
-  return cells.join(' ');
+const header = [
+  'case'.padEnd(34),
+  'requests'.padStart(8),
+  'tokens/s'.padStart(9),
+  'x conc.1'.padStart(8),
+  'p50 ms'.padStart(8),
+  'p99 ms'.padStart(8),
+  'TTFT p50'.padStart(9),
+  'TTFT p99'.padStart(9),
+].join(' ');
+
+function row(label: string, s: Stats, base: number | null): string {
+  const rate = s.tokens / s.seconds;
+  return [
+    label.padEnd(34),
+    String(s.latencies.length).padStart(8),
+    rate.toFixed(0).padStart(9),
+    (base ? `${(rate / base).toFixed(2)}x` : '').padStart(8),
+    quantile(s.latencies, 0.5).toFixed(0).padStart(8),
+    quantile(s.latencies, 0.99).toFixed(0).padStart(8),
+    (s.ttft.length ? quantile(s.ttft, 0.5).toFixed(1) : '').padStart(9),
+    (s.ttft.length ? quantile(s.ttft, 0.99).toFixed(1) : '').padStart(9),
+  ].join(' ');
 }
 
-/** Runs `total` calls of `once`, at most `concurrency` at a time; latency per call in ms. */
-async function bounded(
-  total: number,
-  concurrency: number,
-  once: (k: number) => Promise<void>,
+/** `clients` loops of `rounds` calls each, all at once; latency and TTFT per call in ms. */
+async function load(
+  clients: number,
+  rounds: number,
+  once: (k: number) => Promise<{ tokens: number; ttft: number | null }>,
 ): Promise<Stats> {
-  const latencies: number[] = [];
-  let next = 0;
+  const stats: Stats = { tokens: 0, seconds: 0, latencies: [], ttft: [] };
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const k = next++;
+    Array.from({ length: clients }, async (_, c) => {
+      for (let r = 0; r < rounds; r++) {
         const t0 = performance.now();
-        await once(k);
-        latencies.push(performance.now() - t0);
+        const { tokens, ttft } = await once(c * rounds + r);
+        stats.latencies.push(performance.now() - t0);
+        if (ttft !== null) stats.ttft.push(ttft - t0);
+        stats.tokens += tokens;
       }
     }),
   );
-  return { requests: total, seconds: (performance.now() - started) / 1000, latencies };
+  stats.seconds = (performance.now() - started) / 1000;
+  return stats;
 }
 
 const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
@@ -74,52 +97,95 @@ const model = await lmModel({
   hiddenSize: HIDDEN,
   numLayers: LAYERS,
 });
-const prompt = [1, 2, 3, 4];
-const options = (k: number) => ({ maxTokens: TOKENS, temperature: 1, topK: 40, seed: k });
+const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
 
 console.log(
-  `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; ${TOKENS} tokens per request after a ${prompt.length}-token prompt; ${REQUESTS} requests per level`,
+  `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
-  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server: ${WORKERS} workers, 1 onnxruntime thread each`,
+  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
 );
-console.log(
-  `${'case'.padEnd(28)} ${'req/s'.padStart(8)} ${'tokens/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
-);
+console.log(header);
 
-// Reference: the same generate() in this process, one request after another (1 onnxruntime thread).
-const direct = await openModel(model.step, { intraOpThreads: 1 });
-await generate(direct, [prompt], options(0)); // warm-up
-console.log(
-  row(
-    'direct generate(), serial',
-    await bounded(REQUESTS, 1, async (k) => {
-      await generate(direct, [prompt], options(k));
-    }),
-  ),
-);
+// Reference: generate() in this process for one sequence at a time (1 onnxruntime thread).
+const direct = await openModel(model.step, { intraOpThreads: THREADS });
+await generate(direct, [prompt], { maxTokens: 16 }); // warm-up
+const reference = await load(1, rounds(1), async (k) => {
+  const [out] = await generate(direct, [prompt], { maxTokens: TOKENS, seed: k });
+  return { tokens: out.length, ttft: null };
+});
+console.log(row('in-process generate(), B = 1', reference, null));
+// The compute ceiling of one worker at the largest concurrency: 64 sequences in one generate().
+const wide = await load(1, 2, async (k) => {
+  const out = await generate(direct, Array(64).fill(prompt), { maxTokens: TOKENS, seed: k });
+  return { tokens: out.reduce((s, o) => s + o.length, 0), ttft: null };
+});
+console.log(row('in-process generate(), B = 64', wide, reference.tokens / reference.seconds));
 await direct.close();
 
-const server = await startServer({
-  modelPath: model.step,
-  port: 0,
-  workers: WORKERS,
-  intraOpThreads: 1,
-});
+const child = spawn(
+  process.execPath,
+  [
+    '--import',
+    fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
+    '--conditions=@urgate/source',
+    fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
+    model.step,
+    JSON.stringify({ workers: WORKERS, intraOpThreads: THREADS, maxBatch: 64, maxQueue: 256 }),
+  ],
+  { stdio: ['pipe', 'pipe', 'inherit'] },
+);
+const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+const { url } = JSON.parse((await lines.next()).value);
+
+/** One streamed completion: tokens from the usage chunk, time of the first chunk with text. */
 const call = async (k: number) => {
-  const r = await fetch(`${server.url}/v1/generate`, {
+  const r = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tokens: prompt, ...options(k) }),
+    body: JSON.stringify({
+      model: 'tiny',
+      prompt,
+      max_tokens: TOKENS,
+      seed: k,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
   });
-  const body = (await r.json()) as { tokens?: number[]; message?: string };
-  if (r.status !== 200 || body.tokens?.length !== TOKENS)
-    throw new Error(`request ${k}: HTTP ${r.status} ${body.message ?? ''}`);
+  if (r.status !== 200 || !r.body)
+    throw new Error(`request ${k}: HTTP ${r.status} ${await r.text()}`);
+  let ttft: number | null = null;
+  let buffered = '';
+  let tokens = 0;
+  const decoder = new TextDecoder();
+  for await (const bytes of r.body) {
+    ttft ??= performance.now();
+    buffered += decoder.decode(bytes, { stream: true });
+    const events = buffered.split('\n\n');
+    buffered = events.pop() as string;
+    for (const e of events) {
+      // Only the usage chunk and errors are read: parsing every chunk would take CPU from the
+      // server on the same cores.
+      if (!e.startsWith('data: {') || !(e.includes('"usage":{') || e.includes('"error":{')))
+        continue;
+      const chunk = JSON.parse(e.slice(6));
+      if (chunk.error) throw new Error(`request ${k}: ${chunk.error.message}`);
+      if (chunk.usage) tokens = chunk.usage.completion_tokens;
+    }
+  }
+  if (tokens !== TOKENS) throw new Error(`request ${k}: ${tokens} tokens, expected ${TOKENS}`);
+  return { tokens, ttft };
 };
+
 try {
-  await bounded(2 * WORKERS, WORKERS, call); // warm-up: every worker has run once
-  for (const c of CONCURRENCY)
-    console.log(row(`HTTP /v1/generate, conc. ${c}`, await bounded(REQUESTS, c, call)));
+  await load(4, 1, call); // warm-up
+  let base: number | null = null;
+  for (const c of CONCURRENCY) {
+    const s = await load(c, rounds(c), call);
+    base ??= s.tokens / s.seconds;
+    console.log(row(`HTTP streamed, concurrency ${c}`, s, base));
+  }
 } finally {
-  await server.close();
+  child.stdin.write('stop\n');
+  await lines.next();
 }

@@ -1,6 +1,20 @@
-// HTTP inference over exported urgate ONNX models. Loads onnxruntime (in worker threads), fastify
-// and @urgate/wikitext's tokenizers — never tfjs, @urgate/cells or the native kernels.
-export { type PoolMetadata, WorkerPool } from './pool.js';
-export type { GenerateTask, ScoreOutput, ScoreTask, Task, WorkerConfig } from './protocol.js';
+// HTTP inference over exported urgate ONNX models: the OpenAI completions API with continuous
+// batching. Loads onnxruntime (in worker threads), fastify, prom-client and @urgate/wikitext's
+// tokenizers — never tfjs, @urgate/cells or the native kernels.
+
+export type { SequenceEvent, SequenceSpec, WorkerConfig } from './protocol.js';
+export {
+  type ModelMetadata,
+  QueueFullError,
+  Scheduler,
+  type SchedulerOptions,
+} from './scheduler.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
-export { BadRequestError, checkTokens, encodePrompt, encodeText, modelTokenizer } from './text.js';
+export {
+  BadRequestError,
+  checkTokens,
+  Detokenizer,
+  encodePrompt,
+  modelTokenizer,
+  StopMatcher,
+} from './text.js';

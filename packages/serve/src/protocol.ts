@@ -7,40 +7,71 @@ export interface WorkerConfig {
   provider: Provider;
   /** onnxruntime intra-op threads per worker session. */
   intraOpThreads: number;
+  /** Prompt tokens a sequence reads per sequence-graph call. */
+  prefillChunk: number;
+  /** Most prompt tokens one prefill call reads, over all its rows (bounds the pause of decoding). */
+  prefillTokens: number;
 }
 
-export interface GenerateTask {
-  kind: 'generate';
+/**
+ * How a sequence's prompt is read: `sequence` in chunks through the sequence graph (each prompt
+ * token's log-probability comes with it), `step` one token per step in the decoding batch (where
+ * the full distribution at each prompt position is known: top alternatives).
+ */
+export type PromptPath = 'sequence' | 'step';
+
+/** One sequence (one choice of a completion) as the worker runs it. */
+export interface SequenceSpec {
+  id: number;
+  /** At least one token; the last one is read by the step graph before the first sample. */
   prompt: number[];
   maxTokens: number;
   temperature: number;
   topK: number;
   topP: number;
+  /** Seed of this sequence's own random stream. */
   seed: number;
-  stopToken?: number;
+  /** Top alternatives per generated (and, with `promptLogprobs`, prompt) token; null: no logprobs. */
+  logprobs: number | null;
+  /** Send the log-probability of every prompt token after the first. */
+  promptLogprobs: boolean;
+  promptPath: PromptPath;
 }
 
-export interface ScoreTask {
-  kind: 'score';
-  tokens: number[];
-  words?: number;
+export type WorkerRequest =
+  | { type: 'add'; sequence: SequenceSpec }
+  | { type: 'cancel'; id: number };
+
+/** `top`: [token, logprob] pairs, most likely first. */
+export interface TokenEvent {
+  kind: 'token';
+  id: number;
+  token: number;
+  logprob: number | null;
+  top: [number, number][] | null;
 }
 
-export type Task = GenerateTask | ScoreTask;
-
-export interface ScoreOutput {
-  tokens: number;
-  nll: number;
-  tokenPerplexity: number;
-  wordPerplexity: number | null;
+/** Log-probabilities of prompt tokens `from`, `from + 1`, ... (index 0 is never scored). */
+export interface PromptEvent {
+  kind: 'prompt';
+  id: number;
+  from: number;
+  logprobs: number[];
+  top: [number, number][][] | null;
 }
 
-export type TaskOutput = number[] | ScoreOutput;
+/** A sequence left the batch: it reached its length, was cancelled, or failed. */
+export interface DoneEvent {
+  kind: 'done';
+  id: number;
+  reason: 'length' | 'cancelled' | 'error';
+  message?: string;
+}
 
-export type WorkerRequest = { id: number; task: Task };
+export type SequenceEvent = TokenEvent | PromptEvent | DoneEvent;
 
 export type WorkerMessage =
   | { type: 'ready'; step: UrgateOnnxMetadata; sequence: UrgateOnnxMetadata | null }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; output: TaskOutput }
-  | { type: 'error'; id: number; message: string };
+  /** One scheduler iteration: `batch` rows in its step-graph call, `prefilled` prompt tokens read. */
+  | { type: 'events'; batch: number; prefilled: number; events: SequenceEvent[] };

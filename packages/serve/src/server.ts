@@ -1,34 +1,52 @@
-import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { createServer } from 'node:http';
+import { basename } from 'node:path';
 import type { Provider, UrgateOnnxMetadata } from '@urgate/onnx/runtime';
 import type { Tokenizer } from '@urgate/wikitext';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { WorkerPool } from './pool.js';
-import type { ScoreOutput } from './protocol.js';
-import { BadRequestError, checkTokens, encodePrompt, encodeText, modelTokenizer } from './text.js';
+import { completionsRoute } from './completions.js';
+import { ApiError, installErrorHandling } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { Scheduler } from './scheduler.js';
+import { modelTokenizer } from './text.js';
 
 export interface ServerOptions {
   /** The step graph (`<name>.step.onnx`) used for generation. */
   modelPath: string;
   /**
-   * The sequence graph (`<name>.sequence.onnx`) used for scoring. Default: the file of that name
-   * next to `modelPath` when it exists; `null`: no scoring endpoint.
+   * The sequence graph (`<name>.sequence.onnx`) that prefills prompts in chunks. Default: the file
+   * of that name next to `modelPath` when it exists; `null`: prompts are read by the step graph.
    */
   sequencePath?: string | null;
+  /** The `model` clients name (default: `<name>` of `<name>.step.onnx`). */
+  modelId?: string;
   /** Default 127.0.0.1 (loopback only). */
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
-  /** Inference worker threads, each with its own sessions. Default: 2, or 1 on a single core. */
+  /** Inference worker threads, each batching its own sequences (default 1). */
   workers?: number;
   provider?: Provider;
-  /** onnxruntime threads inside one operator, per worker (default 1: the workers are the parallelism). */
+  /** onnxruntime threads inside one operator, per worker (default 1). */
   intraOpThreads?: number;
-  /** Largest `maxTokens` a generate request may ask for (default 1024). */
+  /** Sequences one worker advances per step at most (default 64). */
+  maxBatch?: number;
+  /** Requests that may wait for a batch row; beyond it, 429 with Retry-After (default 256). */
+  maxQueue?: number;
+  /** Largest `max_tokens` (default 1024). */
   maxTokensLimit?: number;
-  /** Largest number of tokens a request may send or a text may encode to (default 100000). */
-  maxInputTokens?: number;
+  /** Largest prompt, in tokens (default 100000). */
+  maxPromptTokens?: number;
+  /** Prompt tokens per sequence-graph call and sequence (default 64). */
+  prefillChunk?: number;
+  /** Prompt tokens per sequence-graph call over all sequences: how long decoding pauses for prefill (default 512). */
+  prefillTokens?: number;
+  /** Milliseconds a completion may take from arrival to last token, else 504 (default 300000). */
+  requestTimeout?: number;
+  /** Milliseconds to receive a request's headers and body, else 408 and the connection closes (default 30000). */
+  bodyTimeout?: number;
+  /** Milliseconds `close()` lets running requests go on before cancelling them (default 30000). */
+  drainTimeout?: number;
   /** Log requests with fastify's logger (default false). */
   logger?: boolean;
 }
@@ -36,26 +54,16 @@ export interface ServerOptions {
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8080 */
   url: string;
+  /** The `model` of /v1/completions. */
+  modelId: string;
   /** The step graph's metadata (model, tokenizer, training, source). */
   metadata: UrgateOnnxMetadata;
-  /** Stops accepting connections, lets running requests finish, stops the workers. */
-  close(): Promise<void>;
-}
-
-interface GenerateBody {
-  prompt?: string;
-  tokens?: number[];
-  maxTokens: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  seed?: number;
-  stopToken?: number;
-}
-
-interface ScoreBody {
-  text?: string;
-  tokens?: number[];
+  /**
+   * Graceful stop: /ready turns 503 and new completions are refused (503) while running ones
+   * finish, for at most `timeoutMs` (default `drainTimeout`); then what still runs is cancelled,
+   * the listener closes and the workers stop.
+   */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 function defaultSequencePath(modelPath: string): string | null {
@@ -90,230 +98,179 @@ function tokenizerInfo(tokenizer: Tokenizer | null, reason: string | null) {
   return { available: true, ...tokenizer.identity, eosId: tokenizer.eosId, unkId: tokenizer.unkId };
 }
 
+function positive(name: string, value: number, min = 1): number {
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min}, got ${value}`);
+  return value;
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8080;
-  const maxTokensLimit = options.maxTokensLimit ?? 1024;
-  const maxInputTokens = options.maxInputTokens ?? 100_000;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`port must be an integer in [0, 65535], got ${port}`);
-  for (const [name, value] of [
-    ['maxTokensLimit', maxTokensLimit],
-    ['maxInputTokens', maxInputTokens],
-  ] as const)
-    if (!Number.isInteger(value) || value < 1)
-      throw new Error(`${name} must be a positive integer, got ${value}`);
+  const maxBatch = positive('maxBatch', options.maxBatch ?? 64);
+  const limits = {
+    maxTokens: positive('maxTokensLimit', options.maxTokensLimit ?? 1024),
+    maxPromptTokens: positive('maxPromptTokens', options.maxPromptTokens ?? 100_000),
+    maxSequences: maxBatch,
+    requestTimeout: positive('requestTimeout', options.requestTimeout ?? 300_000),
+  };
+  const bodyTimeout = positive('bodyTimeout', options.bodyTimeout ?? 30_000);
+  const drainTimeout = positive('drainTimeout', options.drainTimeout ?? 30_000, 0);
   const sequencePath =
     options.sequencePath === undefined
       ? defaultSequencePath(options.modelPath)
       : options.sequencePath;
+  const modelId = options.modelId ?? basename(options.modelPath).replace(/(\.step)?\.onnx$/, '');
 
-  const pool = await WorkerPool.start(
+  let metrics: ServerMetrics | null = null;
+  const scheduler = await Scheduler.start(
     {
       stepPath: options.modelPath,
       sequencePath,
       provider: options.provider ?? 'cpu',
-      intraOpThreads: options.intraOpThreads ?? 1,
+      intraOpThreads: positive('intraOpThreads', options.intraOpThreads ?? 1),
+      prefillChunk: positive('prefillChunk', options.prefillChunk ?? 64),
+      prefillTokens: positive('prefillTokens', options.prefillTokens ?? 512),
     },
-    options.workers ?? Math.min(2, availableParallelism()),
+    {
+      workers: options.workers ?? 1,
+      maxBatch,
+      maxQueue: positive('maxQueue', options.maxQueue ?? 256, 0),
+      onStep: (batch, _prefilled, sampled) => metrics?.step(batch, sampled),
+    },
   );
+  metrics = new ServerMetrics({ queued: () => scheduler.queued, active: () => scheduler.active });
   let app: FastifyInstance | null = null;
   try {
-    const { step, sequence } = pool.metadata;
+    const { step, sequence } = scheduler.metadata;
     checkGraphs(options.modelPath, sequencePath, step, sequence);
     const { tokenizer, reason } = await modelTokenizer(step.tokenizer);
     const vocabSize = step.model.vocabSize as number;
     app = Fastify({
       logger: options.logger ?? false,
-      // Room for the largest allowed text (textField's maxLength) plus the other fields.
-      bodyLimit: Math.max(1 << 20, maxInputTokens * 16 + (1 << 16)),
-      // Unknown fields are an error, not silently dropped: a misspelt `max_tokens` must not pass.
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+      // Room for the largest allowed prompt as text or as ids, plus the other fields.
+      bodyLimit: Math.max(1 << 20, limits.maxPromptTokens * 16 + (1 << 16)),
+      // Unknown fields are an error, not silently dropped: a misspelt `max_token` must not pass.
+      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+      // Node's own timer for receiving a whole request: a body sent byte by byte is cut (408).
+      serverFactory: (handler) =>
+        createServer(
+          {
+            requestTimeout: bodyTimeout,
+            headersTimeout: bodyTimeout,
+            connectionsCheckingInterval: Math.min(1000, bodyTimeout),
+          },
+          handler,
+        ),
     });
-    routes(app, {
-      pool,
-      step,
-      sequence,
-      tokenizer,
-      reason,
-      vocabSize,
-      maxTokensLimit,
-      maxInputTokens,
+    installErrorHandling(app);
+    installStrictJson(app);
+    let draining = false;
+    const server = app;
+    const counters = metrics;
+    app.addHook('onResponse', async (_request, reply) => {
+      counters.responses.inc({ status: String(reply.statusCode) });
     });
-    // Responses finishing after close() end their keep-alive connection, so that closing does not
-    // wait for the idle timeout of the connections it let finish.
-    let closing = false;
+    // Responses finishing while draining end their keep-alive connection.
     app.addHook('onSend', async (_request, reply) => {
-      if (closing) reply.header('connection', 'close');
+      if (draining) reply.header('connection', 'close');
+    });
+
+    app.get('/health', async () => ({ status: 'ok' }));
+    app.get('/ready', async (_request, reply) => {
+      const why = draining ? 'draining' : scheduler.full ? 'queue full' : null;
+      if (why) reply.code(503);
+      return {
+        status: why ? 'not ready' : 'ready',
+        reason: why,
+        queued: scheduler.queued,
+        active: scheduler.active,
+      };
+    });
+    app.get('/metrics', async (_request, reply) => {
+      reply.header('content-type', counters.registry.contentType);
+      return counters.registry.metrics();
+    });
+    app.get('/v1/models', async () => ({
+      object: 'list',
+      data: [
+        {
+          id: modelId,
+          object: 'model',
+          created: 0,
+          owned_by: 'urgate',
+          // Beyond the OpenAI fields: what the model is and what this server takes.
+          urgate: {
+            model: step.model,
+            source: step.source,
+            training: step.training,
+            tokenizer: tokenizerInfo(tokenizer, reason),
+            prefill: sequence ? 'sequence graph' : 'step graph',
+            limits: { ...limits, maxBatch, workers: options.workers ?? 1 },
+          },
+        },
+      ],
+    }));
+    completionsRoute(app, {
+      scheduler,
+      metrics,
+      modelId,
+      tokenizer,
+      tokenizerReason: reason,
+      vocabSize,
+      hasSequenceGraph: sequence !== null,
+      limits,
+      draining: () => draining,
     });
     const url = await app.listen({ host, port });
-    const server = app;
+    let closing: Promise<void> | null = null;
     return {
       url,
+      modelId,
       metadata: step,
-      close: async () => {
-        closing = true;
-        await server.close();
-        await pool.close();
+      close: (timeoutMs = drainTimeout) => {
+        closing ??= (async () => {
+          draining = true;
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            scheduler.idle(),
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, timeoutMs);
+            }),
+          ]);
+          clearTimeout(timer);
+          await scheduler.close(); // cancels what still runs: those requests get a 503
+          await server.close();
+        })();
+        return closing;
       },
     };
   } catch (e) {
     await app?.close();
-    await pool.close();
+    await scheduler.close();
     throw e;
   }
 }
 
-interface Context {
-  pool: WorkerPool;
-  step: UrgateOnnxMetadata;
-  sequence: UrgateOnnxMetadata | null;
-  tokenizer: Tokenizer | null;
-  reason: string | null;
-  vocabSize: number;
-  maxTokensLimit: number;
-  maxInputTokens: number;
-}
-
-function routes(app: FastifyInstance, ctx: Context): void {
-  const { pool, tokenizer, vocabSize } = ctx;
-  const tokenArray = (minItems: number) => ({
-    type: 'array',
-    items: { type: 'integer' },
-    minItems,
-    maxItems: ctx.maxInputTokens,
-  });
-  const textField = (minLength: number) => ({
-    type: 'string',
-    minLength,
-    maxLength: ctx.maxInputTokens * 16,
-  });
-
-  const requireTokenizer = (field: string): Tokenizer => {
-    if (!tokenizer)
-      throw new BadRequestError(
-        `${field} (text) cannot be encoded: ${ctx.reason}; send tokens (ids) instead`,
-      );
-    return tokenizer;
-  };
-  const oneInput = (body: object, text: string) => {
-    const given = [text, 'tokens'].filter((k) => k in body);
-    if (given.length !== 1)
-      throw new BadRequestError(
-        `body must have exactly one of ${text} (text) or tokens (ids), got ${given.length === 0 ? 'neither' : 'both'}`,
-      );
-  };
-  const limitLength = (ids: number[], field: string) => {
-    if (ids.length > ctx.maxInputTokens)
-      throw new BadRequestError(
-        `${field} encodes to ${ids.length} tokens, more than this server's limit of ${ctx.maxInputTokens}`,
-      );
-  };
-
-  app.get('/health', async () => ({ status: 'ok', workers: pool.size, pending: pool.pending }));
-
-  app.get('/v1/model', async () => ({
-    model: ctx.step.model,
-    source: ctx.step.source,
-    training: ctx.step.training,
-    tokenizer: tokenizerInfo(tokenizer, ctx.reason),
-    endpoints: { generate: true, score: ctx.sequence !== null },
-    workers: pool.size,
-    limits: { maxTokens: ctx.maxTokensLimit, maxInputTokens: ctx.maxInputTokens },
-  }));
-
-  app.post<{ Body: GenerateBody }>(
-    '/v1/generate',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            prompt: textField(0),
-            tokens: tokenArray(1),
-            maxTokens: { type: 'integer', minimum: 0, maximum: ctx.maxTokensLimit, default: 32 },
-            temperature: { type: 'number', minimum: 0, default: 1 },
-            topK: { type: 'integer', minimum: 0, default: 0 },
-            topP: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 1 },
-            seed: { type: 'integer', minimum: 0, maximum: 0xffffffff },
-            stopToken: { type: 'integer' },
-          },
-        },
-      },
-    },
-    async (request) => {
-      const body = request.body;
-      oneInput(body, 'prompt');
-      let prompt: number[];
-      if (body.tokens) {
-        checkTokens(body.tokens, vocabSize, 'tokens');
-        prompt = body.tokens;
-      } else {
-        prompt = encodePrompt(requireTokenizer('prompt'), body.prompt as string);
-        limitLength(prompt, 'prompt');
+/** JSON bodies must be valid UTF-8: a replacement character would silently change a prompt. */
+function installStrictJson(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer' },
+    (request, body: Buffer, done) => {
+      let text: string;
+      try {
+        text = utf8.decode(body);
+      } catch {
+        done(new ApiError(400, 'body: not valid UTF-8', { code: 'invalid_utf8' }), undefined);
+        return;
       }
-      if (body.stopToken !== undefined) checkTokens([body.stopToken], vocabSize, 'stopToken');
-      const seed = body.seed ?? randomInt(0x100000000);
-      const tokens = (await pool.run({
-        kind: 'generate',
-        prompt,
-        maxTokens: body.maxTokens,
-        temperature: body.temperature,
-        topK: body.topK,
-        topP: body.topP,
-        seed,
-        stopToken: body.stopToken,
-      })) as number[];
-      return {
-        text: tokenizer ? tokenizer.decode(tokens) : null,
-        tokens,
-        seed,
-        promptTokens: prompt.length,
-      };
-    },
-  );
-
-  app.post<{ Body: ScoreBody }>(
-    '/v1/score',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { text: textField(1), tokens: tokenArray(2) },
-        },
-      },
-    },
-    async (request, reply) => {
-      if (!ctx.sequence) {
-        reply.code(501);
-        return {
-          statusCode: 501,
-          error: 'Not Implemented',
-          message:
-            'this server has no sequence model: start it with the <name>.sequence.onnx graph to score',
-        };
-      }
-      const body = request.body;
-      oneInput(body, 'text');
-      let task: { kind: 'score'; tokens: number[]; words?: number };
-      if (body.tokens) {
-        checkTokens(body.tokens, vocabSize, 'tokens');
-        task = { kind: 'score', tokens: body.tokens };
-      } else {
-        const { ids, words } = encodeText(requireTokenizer('text'), body.text as string);
-        limitLength(ids, 'text');
-        task = { kind: 'score', tokens: ids, words };
-      }
-      const r = (await pool.run(task)) as ScoreOutput;
-      return {
-        nll: r.nll,
-        tokens: r.tokens,
-        tokenPerplexity: r.tokenPerplexity,
-        words: task.words ?? null,
-        wordPerplexity: r.wordPerplexity,
-      };
+      parseJson(request, text, done);
     },
   );
 }

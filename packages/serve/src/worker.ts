@@ -1,48 +1,255 @@
-// One inference worker: its own onnxruntime sessions, one task at a time (session.run blocks this
-// thread, not the server's event loop).
+// One inference worker: a continuous-batching scheduler over its own onnxruntime sessions.
+// Each iteration reads one chunk of waiting prompts through the sequence graph, then advances every
+// decoding sequence by one token in a single step-graph call. Sequences join and leave between
+// iterations; session.run blocks this thread, not the server's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx/runtime';
-import type { Task, TaskOutput, WorkerConfig, WorkerMessage, WorkerRequest } from './protocol.js';
+import {
+  type BatchSampler,
+  batchSampler,
+  LOGIT_BUDGET,
+  openModel,
+  prefillRows,
+  type RowState,
+  seededUniform,
+  stepRows,
+  tokenLogprobs,
+  type UrgateModel,
+  zeroRowState,
+} from '@urgate/onnx/runtime';
+import type {
+  SequenceEvent,
+  SequenceSpec,
+  WorkerConfig,
+  WorkerMessage,
+  WorkerRequest,
+} from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('@urgate/serve worker must run in a worker thread');
 const post = (m: WorkerMessage) => port.postMessage(m);
 const config = workerData as WorkerConfig;
 
+interface Row {
+  spec: SequenceSpec;
+  /** null: nothing read yet (the zero state). */
+  state: RowState | null;
+  /** Prompt tokens read into `state`. */
+  read: number;
+  generated: number;
+  last: number;
+  uniform: () => number;
+  cancelled: boolean;
+}
+
+/** Prompt tokens this row still reads through the sequence graph (all but the last). */
+function toPrefill(row: Row): number {
+  if (row.spec.promptPath !== 'sequence') return 0;
+  return Math.max(0, row.spec.prompt.length - 1 - row.read);
+}
+
+/** A pure scoring row (no tokens to sample) is done once every prompt token after the first is scored. */
+function scored(row: Row): boolean {
+  return row.spec.maxTokens === 0 && row.read >= row.spec.prompt.length - 1;
+}
+
 async function open(path: string): Promise<UrgateModel> {
   return openModel(path, { provider: config.provider, intraOpThreads: config.intraOpThreads });
 }
 
-async function run(
-  step: UrgateModel,
-  sequence: UrgateModel | null,
-  task: Task,
-): Promise<TaskOutput> {
-  if (task.kind === 'generate') {
-    const { prompt, kind: _, ...options } = task;
-    const [tokens] = await generate(step, [prompt], options);
-    return tokens;
+function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: BatchSampler) {
+  const V = step.metadata.model.vocabSize as number;
+  const rows = new Map<number, Row>();
+  let running = false;
+  /** Prefill calls so far: with room for one row per call, the oldest and the shortest alternate. */
+  let calls = 0;
+
+  const fail = (batch: Row[], e: unknown, events: SequenceEvent[]) => {
+    for (const row of batch) {
+      rows.delete(row.spec.id);
+      events.push({
+        kind: 'done',
+        id: row.spec.id,
+        reason: 'error',
+        message: (e as Error).message,
+      });
+    }
+  };
+
+  const done = (row: Row, events: SequenceEvent[]) => {
+    rows.delete(row.spec.id);
+    events.push({ kind: 'done', id: row.spec.id, reason: 'length' });
+  };
+
+  /** One sequence-graph call over the oldest waiting prompts; returns the tokens read. */
+  async function prefill(model: UrgateModel, events: SequenceEvent[]): Promise<number> {
+    const C = config.prefillChunk;
+    const waiting = [...rows.values()].filter((r) => toPrefill(r) > 0);
+    if (waiting.length === 0) return 0;
+    // A sequence's first piece is the remainder, so that every later piece is a full chunk and
+    // rows that carry state all run exactly C steps; only starting pieces are shorter (padded).
+    const piece = (r: Row) => (r.read > 0 ? C : toPrefill(r) % C || C);
+    const maxRows = Math.max(
+      1,
+      Math.min(Math.floor(config.prefillTokens / C), Math.floor(LOGIT_BUDGET / (C * V))),
+    );
+    // The oldest prompt always advances (no starvation); the other rows go to the prompts with the
+    // fewest tokens left, so a short prompt is not stuck behind a long one (low time to first token).
+    const [oldest, ...others] = waiting;
+    others.sort((a, b) => toPrefill(a) - toPrefill(b));
+    const batch =
+      maxRows === 1 && others.length > 0 && calls++ % 2 === 1
+        ? [others[0]]
+        : [oldest, ...others].slice(0, maxRows);
+    const pieces = batch.map((r) => {
+      const n = piece(r);
+      const p = r.spec.prompt;
+      return {
+        state: r.state,
+        tokens: p.slice(r.read, r.read + n),
+        targets: p.slice(r.read + 1, r.read + n + 1),
+      };
+    });
+    try {
+      const r = await prefillRows(model, pieces);
+      batch.forEach((row, i) => {
+        if (row.spec.promptLogprobs)
+          events.push({
+            kind: 'prompt',
+            id: row.spec.id,
+            from: row.read + 1,
+            logprobs: Array.from(r.nll[i], (x: number) => -x),
+            top: null,
+          });
+        row.state = r.states[i];
+        row.read += pieces[i].tokens.length;
+        if (scored(row)) done(row, events);
+      });
+    } catch (e) {
+      fail(batch, e, events);
+    }
+    return pieces.reduce((s, p) => s + p.tokens.length, 0);
   }
-  if (!sequence) throw new Error('this server has no sequence model to score with');
-  const r = await scoreTokens(sequence, task.tokens, { words: task.words });
-  return {
-    tokens: r.tokens,
-    nll: r.nll,
-    tokenPerplexity: r.tokenPerplexity,
-    wordPerplexity: r.wordPerplexity,
+
+  /** One step-graph call advancing every sequence done prefilling; returns its batch size. */
+  async function decode(events: SequenceEvent[]): Promise<number> {
+    const batch = [...rows.values()].filter((r) => toPrefill(r) === 0);
+    if (batch.length === 0) return 0;
+    const inputs = batch.map((r) =>
+      r.read < r.spec.prompt.length ? r.spec.prompt[r.read] : r.last,
+    );
+    for (const r of batch) r.state ??= zeroRowState(step);
+    let logits: Float32Array;
+    try {
+      logits = await stepRows(
+        step,
+        inputs,
+        batch.map((r) => r.state as RowState),
+      );
+    } catch (e) {
+      fail(batch, e, events);
+      return batch.length;
+    }
+    // Rows that read a prompt token other than the last only score the next prompt token.
+    for (const row of batch) if (row.read < row.spec.prompt.length) row.read++;
+    const samples = await sampler.sample(
+      logits,
+      V,
+      batch.map((row) =>
+        row.read < row.spec.prompt.length ? null : { options: row.spec, uniform: row.uniform },
+      ),
+    );
+    batch.forEach((row, b) => {
+      const { spec } = row;
+      const rowLogits = logits.subarray(b * V, (b + 1) * V);
+      if (samples[b] < 0) {
+        if (spec.promptLogprobs) {
+          const lp = tokenLogprobs(rowLogits, spec.prompt[row.read], spec.logprobs ?? 0);
+          events.push({
+            kind: 'prompt',
+            id: spec.id,
+            from: row.read,
+            logprobs: [lp.logprob],
+            top: spec.logprobs ? [lp.top] : null,
+          });
+        }
+        if (scored(row)) done(row, events);
+        return;
+      }
+      const token = samples[b];
+      const lp = spec.logprobs === null ? null : tokenLogprobs(rowLogits, token, spec.logprobs);
+      events.push({
+        kind: 'token',
+        id: spec.id,
+        token,
+        logprob: lp?.logprob ?? null,
+        top: lp?.top ?? null,
+      });
+      row.last = token;
+      if (++row.generated >= spec.maxTokens) done(row, events);
+    });
+    return batch.length;
+  }
+
+  async function iterate(): Promise<void> {
+    while (rows.size > 0) {
+      // Let add/cancel messages in between calls: new sequences join at the next step.
+      await new Promise(setImmediate);
+      const events: SequenceEvent[] = [];
+      for (const [id, row] of rows)
+        if (row.cancelled) {
+          rows.delete(id);
+          events.push({ kind: 'done', id, reason: 'cancelled' });
+        }
+      const prefilled = sequence ? await prefill(sequence, events) : 0;
+      const batch = await decode(events);
+      if (events.length > 0 || batch > 0 || prefilled > 0)
+        post({ type: 'events', batch, prefilled, events });
+    }
+  }
+
+  async function loop(): Promise<void> {
+    running = true;
+    try {
+      await iterate();
+    } finally {
+      running = false;
+    }
+  }
+
+  return (m: WorkerRequest) => {
+    if (m.type === 'cancel') {
+      const row = rows.get(m.id);
+      if (row) row.cancelled = true;
+      return;
+    }
+    const spec = m.sequence;
+    const row: Row = {
+      spec,
+      state: null,
+      read: 0,
+      generated: 0,
+      last: 0,
+      uniform: seededUniform(spec.seed),
+      cancelled: false,
+    };
+    if (scored(row)) {
+      post({
+        type: 'events',
+        batch: 0,
+        prefilled: 0,
+        events: [{ kind: 'done', id: spec.id, reason: 'length' }],
+      });
+      return;
+    }
+    rows.set(spec.id, row);
+    if (!running) void loop();
   };
 }
 
 try {
   const step = await open(config.stepPath);
   const sequence = config.sequencePath ? await open(config.sequencePath) : null;
-  port.on('message', async ({ id, task }: WorkerRequest) => {
-    try {
-      post({ type: 'result', id, output: await run(step, sequence, task) });
-    } catch (e) {
-      post({ type: 'error', id, message: (e as Error).message });
-    }
-  });
+  port.on('message', scheduler(step, sequence, await batchSampler()));
   post({ type: 'ready', step: step.metadata, sequence: sequence?.metadata ?? null });
 } catch (e) {
   post({ type: 'failed', message: (e as Error).message });

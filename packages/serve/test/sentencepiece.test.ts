@@ -48,43 +48,41 @@ describe.skipIf(noSpm !== null)(
       await server?.close();
     });
 
-    it('encodes prompts and texts with the SentencePiece model from the metadata, decodes the samples', async () => {
+    it('encodes prompts with the SentencePiece model from the metadata, decodes the samples, scores the echo', async () => {
       const tok = model.tokenizer;
-      const info = (await (await fetch(`${server.url}/v1/model`)).json()) as Json;
-      expect(info.tokenizer).toMatchObject({
+      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as Json;
+      expect(models.data[0].urgate.tokenizer).toMatchObject({
         kind: 'sentencepiece',
         checksum: tok.identity.checksum,
         vocabSize: 60,
       });
-      const post = async (path: string, body: unknown): Promise<Json> =>
+      const post = async (body: object): Promise<Json> =>
         (
-          await fetch(`${server.url}${path}`, {
+          await fetch(`${server.url}/v1/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(body),
+            body: JSON.stringify({ model: 'tiny', ...body }),
           })
         ).json();
 
-      const g = await post('/v1/generate', {
-        prompt: 'the president said',
-        maxTokens: 10,
-        seed: 4,
-      });
+      const g = await post({ prompt: 'the president said', max_tokens: 10, seed: 4 });
       const prompt = [tok.eosId, ...tok.encodeLine('the president said')];
-      expect(g.promptTokens).toBe(prompt.length);
+      expect(g.usage.prompt_tokens).toBe(prompt.length);
       const step = await openModel(model.step);
       const [direct] = await generate(step, [prompt], { maxTokens: 10, seed: 4 });
-      expect(g.tokens).toEqual(direct);
-      expect(g.text).toBe(tok.decode(direct));
+      const before = tok.decode(prompt);
+      expect(g.choices[0].text).toBe(tok.decode([...prompt, ...direct]).slice(before.length));
 
-      const s = await post('/v1/score', { text: 'the nation agreed .' });
-      const ids = [tok.eosId, ...tok.encodeLine('the nation agreed .'), tok.eosId];
+      const text = 'the nation agreed .';
+      const ids = [tok.eosId, ...tok.encodeLine(text)];
+      const s = await post({ prompt: text, max_tokens: 0, echo: true, logprobs: 0 });
+      const lp = s.choices[0].logprobs;
+      expect(s.choices[0].text).toBe(tok.decode(ids).replace(/^\n/, ''));
+      expect(lp.tokens.join('')).toBe(s.choices[0].text);
       const sequence = await openModel(model.sequence);
-      const expected = await scoreTokens(sequence, ids, { words: 5 });
-      expect(s.tokens).toBe(ids.length - 1);
-      expect(s.words).toBe(5);
-      expect(s.nll).toBeCloseTo(expected.nll, 10);
-      expect(s.wordPerplexity).toBeCloseTo(Math.exp(expected.nll / 5), 10);
+      const expected = await scoreTokens(sequence, ids);
+      const sum = lp.token_logprobs.slice(1).reduce((a: number, b: number) => a + b, 0);
+      expect(sum).toBeCloseTo(-expected.nll, 4);
       await step.close();
       await sequence.close();
     });

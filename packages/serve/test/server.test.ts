@@ -1,38 +1,69 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx/runtime';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../src/index.js';
+import { type RunningServer, type ServerOptions, startServer } from '../src/index.js';
 import { type TinyModel, tinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
 
+const LONG = 200_000;
+
 async function post(
   url: string,
   body: unknown,
 ): Promise<{ status: number; json: Json; headers: Headers }> {
-  const r = await fetch(url, {
+  const r = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   return { status: r.status, json: await r.json(), headers: r.headers };
 }
 
-const LONG = 20_000;
+/** The value of an unlabelled (or exactly labelled) sample in Prometheus text. */
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
 
-describe('@urgate/serve', () => {
+async function until(check: () => Promise<boolean>, what: string, seconds = 20): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const client = (server: RunningServer) =>
+  new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+
+describe('@urgate/serve: OpenAI completions', () => {
   let tiny: TinyModel;
   let server: RunningServer;
+  let openai: OpenAI;
   let step: UrgateModel;
   let sequence: UrgateModel;
+  /** The text the server gives for sampled ids after a prompt: the decoding's continuation. */
+  const continuation = (prompt: number[], ids: number[]) =>
+    tiny.tokenizer.decode([...prompt, ...ids]).slice(tiny.tokenizer.decode(prompt).length);
 
   beforeAll(async () => {
     tiny = await tinyModel();
-    server = await startServer({ modelPath: tiny.step, port: 0, workers: 2, maxTokensLimit: LONG });
+    // Chunks of 3 prompt tokens: the prompts below are prefilled over several sequence-graph calls.
+    server = await startServer({
+      modelPath: tiny.step,
+      port: 0,
+      prefillChunk: 3,
+      maxTokensLimit: LONG,
+    });
+    openai = client(server);
     step = await openModel(tiny.step);
     sequence = await openModel(tiny.sequence);
   });
@@ -42,225 +73,448 @@ describe('@urgate/serve', () => {
     await sequence?.close();
   });
 
-  it('answers /health and describes the model on /v1/model (tokenizer identity, not its vocabulary)', async () => {
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const health = (await (await fetch(`${server.url}/health`)).json()) as Json;
-    expect(health).toEqual({ status: 'ok', workers: 2, pending: 0 });
-    const info = (await (await fetch(`${server.url}/v1/model`)).json()) as Json;
-    expect(info.model).toMatchObject({ kind: 'lm', core: 'lstm', mechanism: 'UR-', vocabSize: 16 });
-    expect(info.tokenizer).toEqual({
-      available: true,
-      kind: 'word',
-      checksum: tiny.tokenizer.identity.checksum,
-      vocabSize: 16,
-      eosId: 1,
-      unkId: 0,
-    });
-    expect(info.endpoints).toEqual({ generate: true, score: true });
+  it('lists the model, is alive and ready', async () => {
+    const models = await openai.models.list();
+    expect(models.data.map((m) => [m.id, m.object])).toEqual([['tiny', 'model']]);
+    expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${server.url}/ready`);
+    expect([ready.status, ((await ready.json()) as Json).status]).toEqual([200, 'ready']);
   });
 
-  it('generate: a prompt is <eos> + its word ids; seeded sampling repeats and equals onnx generate', async () => {
+  it('a completion: <eos> + the prompt words, then seeded samples equal to onnx generate; same seed, same text', async () => {
     const request = {
-      prompt: 'the cat sat',
-      maxTokens: 12,
+      model: 'tiny',
+      prompt: 'the cat sat on the mat',
+      max_tokens: 12,
       temperature: 0.9,
-      topK: 8,
-      topP: 0.95,
+      top_p: 0.95,
       seed: 42,
     };
-    const a = await post(`${server.url}/v1/generate`, request);
-    const b = await post(`${server.url}/v1/generate`, request);
-    expect(a.status).toBe(200);
-    expect(b.json).toEqual(a.json);
-    const [direct] = await generate(step, [[1, 2, 3, 4]], {
+    const a = await openai.completions.create(request);
+    const b = await openai.completions.create(request);
+    const prompt = [1, 2, 3, 4, 5, 2, 6];
+    const [direct] = await generate(step, [prompt], {
       maxTokens: 12,
       temperature: 0.9,
-      topK: 8,
       topP: 0.95,
       seed: 42,
     });
-    expect(a.json.tokens).toEqual(direct);
-    expect(a.json.text).toBe(tiny.tokenizer.decode(direct));
-    expect(a.json.seed).toBe(42);
-    expect(a.json.promptTokens).toBe(4);
+    expect(a.choices[0].text).toBe(continuation(prompt, direct));
+    expect(a.choices[0].finish_reason).toBe('length');
+    expect(a.usage).toEqual({ prompt_tokens: 7, completion_tokens: 12, total_tokens: 19 });
+    expect(b.choices[0].text).toBe(a.choices[0].text);
+    const other = await openai.completions.create({ ...request, seed: 43 });
+    expect(other.choices[0].text).not.toBe(a.choices[0].text);
   });
 
-  it('generate: greedy decoding (temperature 0) from token ids equals onnx generate', async () => {
-    const r = await post(`${server.url}/v1/generate`, {
-      tokens: [1, 8, 9],
-      maxTokens: 10,
-      temperature: 0,
+  it('n: 2 gives two choices, the rows of onnx generate for the same seed', async () => {
+    const r = await openai.completions.create({
+      model: 'tiny',
+      prompt: [1, 8, 9],
+      max_tokens: 10,
+      n: 2,
+      seed: 7,
     });
-    const [direct] = await generate(step, [[1, 8, 9]], { maxTokens: 10, temperature: 0 });
-    expect(r.json.tokens).toEqual(direct);
+    const direct = await generate(
+      step,
+      [
+        [1, 8, 9],
+        [1, 8, 9],
+      ],
+      { maxTokens: 10, seed: 7 },
+    );
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1]);
+    expect(r.choices.map((c) => c.text)).toEqual(direct.map((d) => continuation([1, 8, 9], d)));
+    expect(r.usage?.completion_tokens).toBe(20);
   });
 
-  it('generate: a multi-line prompt puts <eos> between lines; stopToken ends the row', async () => {
-    const r = await post(`${server.url}/v1/generate`, {
-      prompt: 'the dog\nran to',
-      maxTokens: 30,
-      temperature: 0,
-      stopToken: 1,
+  it('streams: chunks arrive while the sequence still runs, join to the unstreamed text, then usage and [DONE]', async () => {
+    const request = { model: 'tiny', prompt: 'the dog ran', max_tokens: 3000, seed: 3 } as const;
+    const stream = await openai.completions.create({
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
     });
-    const [direct] = await generate(step, [[1, 2, 8, 1, 9, 10]], {
-      maxTokens: 30,
-      temperature: 0,
-      stopToken: 1,
-    });
-    expect(r.json.promptTokens).toBe(6);
-    expect(r.json.tokens).toEqual(direct);
+    let text = '';
+    let chunks = 0;
+    let runningAtFirst = -1;
+    let usage: Json = null;
+    for await (const chunk of stream) {
+      if (chunks++ === 0) runningAtFirst = await metric(server.url, 'urgate_active_sequences');
+      for (const c of chunk.choices) text += c.text;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(runningAtFirst).toBe(1); // the first chunk came before the generation ended
+    expect(chunks).toBeGreaterThan(100);
+    expect(usage).toMatchObject({ completion_tokens: 3000 });
+    const whole = await openai.completions.create(request);
+    expect(text).toBe(whole.choices[0].text);
   });
 
-  it('score: text is scored as <eos> + ids + <eos> per line, words = words + one <eos> per line', async () => {
-    const r = await post(`${server.url}/v1/score`, { text: 'the cat sat on the mat\na dog .\n' });
-    const ids = [1, 2, 3, 4, 5, 2, 6, 1, 7, 8, 15, 1];
-    const direct = await scoreTokens(sequence, ids, { words: 6 + 1 + 3 + 1 });
-    expect(r.status).toBe(200);
-    expect(r.json.tokens).toBe(11);
-    expect(r.json.words).toBe(11);
-    expect(r.json.nll).toBeCloseTo(direct.nll, 10);
-    expect(r.json.tokenPerplexity).toBeCloseTo(Math.exp(direct.nll / 11), 10);
-    expect(r.json.wordPerplexity).toBeCloseTo(Math.exp(direct.nll / 11), 10);
+  it('stop: the text ends before the first stop string, finish_reason "stop", streamed or not', async () => {
+    const base = { model: 'tiny', prompt: [1, 2, 3], max_tokens: 40, temperature: 0 };
+    const full = (await openai.completions.create(base)).choices[0].text;
+    const words = full.split(' ').filter(Boolean);
+    const stopWord = ` ${words[3]}`;
+    const expected = full.slice(0, full.indexOf(stopWord));
+    const r = await openai.completions.create({ ...base, stop: [' zebra', stopWord] });
+    expect(r.choices[0]).toMatchObject({ text: expected, finish_reason: 'stop' });
+    const stream = await openai.completions.create({ ...base, stop: stopWord, stream: true });
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream)
+      for (const c of chunk.choices) {
+        text += c.text;
+        finish = c.finish_reason ?? finish;
+      }
+    expect([text, finish]).toEqual([expected, 'stop']);
   });
 
-  it('score: token ids are scored as given, without a word count', async () => {
-    const tokens = [1, 7, 8, 9, 10, 2, 11, 15, 1];
-    const r = await post(`${server.url}/v1/score`, { tokens });
-    const direct = await scoreTokens(sequence, tokens);
-    expect(r.json.nll).toBeCloseTo(direct.nll, 10);
-    expect(r.json.tokens).toBe(8);
-    expect(r.json.wordPerplexity).toBeNull();
-  });
-
-  it('bad requests get 400 and a message naming the problem', async () => {
-    const cases: [string, unknown, RegExp][] = [
-      [
-        '/v1/generate',
-        { maxTokens: 4 },
-        /exactly one of prompt \(text\) or tokens \(ids\), got neither/,
-      ],
-      ['/v1/generate', { prompt: 'a', tokens: [1], maxTokens: 4 }, /got both/],
-      [
-        '/v1/generate',
-        { tokens: [1, 16], maxTokens: 4 },
-        /tokens\[1\] = 16 is outside the vocabulary \[0, 16\)/,
-      ],
-      ['/v1/generate', { tokens: [1, -1] }, /tokens\[1\] = -1 is outside the vocabulary/],
-      [
-        '/v1/generate',
-        { tokens: [1], stopToken: 99 },
-        /stopToken\[0\] = 99 is outside the vocabulary/,
-      ],
-      ['/v1/generate', { tokens: [] }, /body\/tokens must NOT have fewer than 1 items/],
-      ['/v1/generate', { tokens: [1.5] }, /body\/tokens\/0 must be integer/],
-      ['/v1/generate', { prompt: 'a', temperature: -1 }, /body\/temperature must be >= 0/],
-      ['/v1/generate', { prompt: 'a', topP: 0 }, /body\/topP must be > 0/],
-      ['/v1/generate', { prompt: 'a', maxTokens: LONG + 1 }, /body\/maxTokens must be <= 20000/],
-      ['/v1/generate', { prompt: 'a', max_tokens: 3 }, /must NOT have additional properties/],
-      ['/v1/generate', { prompt: 7 }, /body\/prompt must be string/],
-      [
-        '/v1/generate',
-        '{"prompt": "\\ud800 cat"}',
-        /prompt cannot be encoded: it holds a lone UTF-16 surrogate/,
-      ],
-      ['/v1/generate', '{"prompt": ', /Unexpected end of JSON|Body is not valid JSON/],
-      ['/v1/score', { tokens: [1] }, /body\/tokens must NOT have fewer than 2 items/],
-      [
-        '/v1/score',
-        { tokens: [1, 2, 300] },
-        /tokens\[2\] = 300 is outside the vocabulary \[0, 16\)/,
-      ],
-      ['/v1/score', { text: '' }, /body\/text must NOT have fewer than 1 characters/],
-      [
-        '/v1/score',
-        { text: 'a', tokens: [1, 2] },
-        /exactly one of text \(text\) or tokens \(ids\), got both/,
-      ],
-    ];
-    for (const [path, body, message] of cases) {
-      const r = await post(`${server.url}${path}`, body);
-      expect({ path, body, status: r.status }).toEqual({ path, body, status: 400 });
-      expect(r.json.message).toMatch(message);
+  it('echo + logprobs + max_tokens 0 scores a text the OpenAI way: the logprobs sum to -scoreTokens nll', async () => {
+    const ids = [1, 2, 3, 4, 5, 2, 6, 1, 7, 8, 15];
+    const direct = await scoreTokens(sequence, ids);
+    for (const logprobs of [0, 2]) {
+      // 0: prompt read by the sequence graph; 2: by the step graph (top alternatives need the full distribution).
+      const r = await openai.completions.create({
+        model: 'tiny',
+        prompt: ids,
+        max_tokens: 0,
+        echo: true,
+        logprobs,
+      });
+      const lp = r.choices[0].logprobs as Json;
+      expect(lp.tokens).toHaveLength(ids.length);
+      expect(lp.token_logprobs[0]).toBeNull();
+      const sum = lp.token_logprobs.slice(1).reduce((s: number, x: number) => s + x, 0);
+      expect(sum).toBeCloseTo(-direct.nll, 4);
+      expect(r.choices[0].text).toBe(tiny.tokenizer.decode(ids).replace(/^\n/, ''));
+      expect(lp.tokens.join('')).toBe(r.choices[0].text);
+      expect(r.usage).toEqual({ prompt_tokens: 11, completion_tokens: 0, total_tokens: 11 });
+      // The token itself is always among its top_logprobs, with its logprob; at most logprobs + 1 entries.
+      lp.top_logprobs.slice(1).forEach((top: Record<string, number>, k: number) => {
+        expect(top[lp.tokens[k + 1]]).toBeCloseTo(lp.token_logprobs[k + 1], 6);
+        expect(Object.keys(top).length).toBeLessThanOrEqual(logprobs + 1);
+      });
     }
   });
 
-  it('stays responsive while a long generation runs in a worker: /health and a short request finish first', async () => {
-    const finished: string[] = [];
-    const long = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: LONG, seed: 1 }).then(
-      (r) => {
-        finished.push('long');
-        return r;
-      },
-    );
-    // Wait until the long request is running in a worker before asking anything else.
-    while (
-      finished.length === 0 &&
-      ((await (await fetch(`${server.url}/health`)).json()) as Json).pending === 0
-    );
-    const health = fetch(`${server.url}/health`).then(async (r) => {
-      finished.push('health');
-      return (await r.json()) as Json;
+  it('logprobs of sampled tokens are the model’s log-softmax; echo puts the prompt first', async () => {
+    const r = await openai.completions.create({
+      model: 'tiny',
+      prompt: 'a dog',
+      max_tokens: 5,
+      temperature: 0,
+      logprobs: 1,
+      echo: true,
     });
-    const short = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: 5, seed: 1 }).then(
-      (r) => {
-        finished.push('short');
-        return r;
-      },
-    );
-    const [l, h, s] = await Promise.all([long, health, short]);
-    expect(finished.at(-1)).toBe('long');
-    expect(h.status).toBe('ok');
-    expect(l.json.tokens).toHaveLength(LONG);
-    expect(s.json.tokens).toHaveLength(5);
+    const lp = r.choices[0].logprobs as Json;
+    expect(lp.tokens).toHaveLength(3 + 5);
+    // Greedy: each sampled token is the most likely one, so it is its own top-1.
+    for (let k = 3; k < 8; k++) expect(Object.keys(lp.top_logprobs[k])).toEqual([lp.tokens[k]]);
+    expect(r.choices[0].text.startsWith('a dog')).toBe(true);
+    expect(lp.text_offset.slice(0, 4)).toEqual([0, 0, 1, 5]);
   });
 
-  it('a model without a tokenizer takes token ids only; without a sequence graph /v1/score is 501', async () => {
-    const bare = await tinyModel({ withTokenizer: false });
-    const s = await startServer({ modelPath: bare.step, sequencePath: null, port: 0, workers: 1 });
+  it('batched generation gives the same tokens as one request at a time', async () => {
+    const requests = Array.from({ length: 12 }, (_, k) => ({
+      model: 'tiny',
+      prompt: Array.from({ length: 1 + ((k * 5) % 17) }, (_, i) => (i * 7 + k) % 16),
+      max_tokens: 200 + k,
+      seed: 100 + k,
+    }));
+    const alone: string[] = [];
+    for (const q of requests) alone.push((await openai.completions.create(q)).choices[0].text);
+    const steps = async () => ({
+      all: await metric(server.url, 'urgate_batch_size_count'),
+      single: await metric(server.url, 'urgate_batch_size_bucket{le="1"}'),
+    });
+    const before = await steps();
+    const together = await Promise.all(requests.map((q) => openai.completions.create(q)));
+    expect(together.map((r) => r.choices[0].text)).toEqual(alone);
+    const after = await steps();
+    // They were batched: some steps advanced more than one sequence.
+    expect(after.single - before.single).toBeLessThan(after.all - before.all);
+    // The first request is row 0 of a generate() batch seeded 100.
+    const direct = await generate(step, [requests[0].prompt], { maxTokens: 200, seed: 100 });
+    expect(alone[0]).toBe(continuation(requests[0].prompt, direct[0]));
+  });
+
+  it('a long prompt is prefilled in chunks interleaved with the others: a short request sent after it finishes first', async () => {
+    const s = await startServer({
+      modelPath: tiny.step,
+      port: 0,
+      prefillChunk: 4,
+      prefillTokens: 8,
+    });
     try {
-      const text = await post(`${s.url}/v1/generate`, { prompt: 'the cat' });
-      expect(text.status).toBe(400);
-      expect(text.json.message).toMatch(
-        /prompt \(text\) cannot be encoded: the model metadata carries no tokenizer; send tokens/,
+      const order: string[] = [];
+      const longPrompt = Array.from({ length: 8000 }, (_, i) => (i * 5) % 16);
+      const long = post(s.url, { model: 'tiny', prompt: longPrompt, max_tokens: 1 }).then((r) => {
+        order.push('long');
+        return r;
+      });
+      await until(
+        async () => (await metric(s.url, 'urgate_active_sequences')) === 1,
+        'the long prompt to run',
       );
-      const ids = await post(`${s.url}/v1/generate`, { tokens: [1, 2], maxTokens: 3, seed: 5 });
-      expect(ids.status).toBe(200);
-      expect(ids.json.text).toBeNull();
-      expect(ids.json.tokens).toHaveLength(3);
-      const score = await post(`${s.url}/v1/score`, { tokens: [1, 2, 3] });
-      expect(score.status).toBe(501);
-      expect(score.json.message).toMatch(/no sequence model/);
+      const short = await post(s.url, { model: 'tiny', prompt: [1, 2, 3, 4, 5, 6], max_tokens: 2 });
+      order.push('short');
+      expect([short.status, (await long).status]).toEqual([200, 200]);
+      expect(order).toEqual(['short', 'long']);
+      expect((await long).json.usage.prompt_tokens).toBe(8000);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('bad input: 400 in the OpenAI error shape naming the field', async () => {
+    const ok = { model: 'tiny', prompt: 'the cat' };
+    const cases: [unknown, string | null, RegExp][] = [
+      [{ ...ok, max_tokns: 3 }, 'max_tokns', /max_tokns: unknown field/],
+      [{ prompt: 'a' }, 'model', /model: required/],
+      [{ model: 'tiny' }, 'prompt', /prompt: required/],
+      [{ ...ok, max_tokens: '3' }, 'max_tokens', /max_tokens: must be integer/],
+      [{ ...ok, max_tokens: LONG + 1 }, 'max_tokens', /max_tokens: must be <= 200000/],
+      [{ ...ok, temperature: -1 }, 'temperature', /temperature: must be >= 0/],
+      [{ ...ok, top_p: 0 }, 'top_p', /top_p: must be > 0/],
+      [{ ...ok, n: 0 }, 'n', /n: must be >= 1/],
+      [{ ...ok, logprobs: 6 }, 'logprobs', /logprobs: must be <= 5/],
+      [{ ...ok, stream: 'yes' }, 'stream', /stream: must be boolean/],
+      [
+        { ...ok, stream_options: { include_usage: true, x: 1 } },
+        'stream_options.x',
+        /unknown field/,
+      ],
+      [
+        { ...ok, stream_options: { include_usage: true } },
+        'stream_options',
+        /only allowed with stream: true/,
+      ],
+      [{ ...ok, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop', /at most 4 strings/],
+      [{ ...ok, stop: [''] }, 'stop', /stop\[0\]: must not be empty/],
+      [{ ...ok, best_of: 3 }, 'best_of', /only best_of = n/],
+      [{ ...ok, presence_penalty: 0.5 }, 'presence_penalty', /only 0/],
+      [{ ...ok, logit_bias: { '3': 1 } }, 'logit_bias', /not supported/],
+      [{ ...ok, prompt: 7 }, 'prompt', /prompt: must be a string, an array of strings/],
+      [{ ...ok, prompt: [] }, 'prompt', /not empty/],
+      [{ ...ok, prompt: [1, 'a'] }, 'prompt', /prompt: must be a string/],
+      [
+        { ...ok, prompt: [1, 16] },
+        'prompt',
+        /prompt\[1\] = 16 is outside the vocabulary \[0, 16\)/,
+      ],
+      [{ ...ok, prompt: [[1], [2, -1]] }, 'prompt[1]', /prompt\[1\]\[1\] = -1 is outside/],
+      [{ ...ok, prompt: '\ud800 cat' }, 'prompt', /lone UTF-16 surrogate/],
+      [{ ...ok, prompt: ['a', 'b'], n: 40 }, 'n', /n: must be <= 64|more than this server/],
+      ['{"model": "tiny", "prompt": ', null, /JSON/],
+      [
+        Buffer.from('{"model": "tiny", "prompt": "the \xff cat"}', 'latin1'),
+        null,
+        /body: not valid UTF-8/,
+      ],
+    ];
+    for (const [body, param, message] of cases) {
+      const r = await post(server.url, body);
+      expect({
+        body: String(body instanceof Uint8Array ? 'bytes' : JSON.stringify(body)),
+        status: r.status,
+      }).toEqual({
+        body: String(body instanceof Uint8Array ? 'bytes' : JSON.stringify(body)),
+        status: 400,
+      });
+      expect(r.json.error.type).toBe('invalid_request_error');
+      expect(r.json.error.message).toMatch(message);
+      if (param) expect(r.json.error.param).toBe(param);
+    }
+    const unknownModel = await post(server.url, { ...ok, model: 'gpt-4' });
+    expect([unknownModel.status, unknownModel.json.error.code]).toEqual([404, 'model_not_found']);
+    // The official client surfaces the same error.
+    await expect(
+      openai.completions.create({ model: 'tiny', prompt: 'a', temperature: 3 }),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: 'temperature',
+    });
+  });
+
+  it('a disconnected client’s sequence leaves the batch', async () => {
+    const cancelled = await metric(
+      server.url,
+      'urgate_cancelled_requests_total{reason="disconnect"}',
+    );
+    const controller = new AbortController();
+    const stream = await openai.completions.create(
+      { model: 'tiny', prompt: 'the', max_tokens: LONG, stream: true },
+      { signal: controller.signal },
+    );
+    for await (const _ of stream) break; // the first chunk, then the client goes
+    controller.abort();
+    await until(
+      async () => (await metric(server.url, 'urgate_active_sequences')) === 0,
+      'the sequence to leave',
+    );
+    expect(await metric(server.url, 'urgate_cancelled_requests_total{reason="disconnect"}')).toBe(
+      cancelled + 1,
+    );
+    // It stopped long before its 200,000 tokens.
+    const generated = await metric(server.url, 'urgate_generated_tokens_total');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await metric(server.url, 'urgate_generated_tokens_total')).toBe(generated);
+  });
+
+  it('a model without a tokenizer takes token ids (its text is the ids); without a sequence graph prompts go through the step graph', async () => {
+    const bare = await tinyModel({ withTokenizer: false });
+    const s = await startServer({ modelPath: bare.step, sequencePath: null, port: 0 });
+    try {
+      const text = await post(s.url, { model: 'tiny', prompt: 'the cat' });
+      expect(text.status).toBe(400);
+      expect(text.json.error.message).toMatch(
+        /the model metadata carries no tokenizer; send token ids/,
+      );
+      const r = await client(s).completions.create({
+        model: 'tiny',
+        prompt: [1, 2, 3],
+        max_tokens: 6,
+        seed: 5,
+      });
+      const [direct] = await generate(step, [[1, 2, 3]], { maxTokens: 6, seed: 5 });
+      expect(r.choices[0].text).toBe(direct.map((t) => ` ${t}`).join(''));
+      const scored = await client(s).completions.create({
+        model: 'tiny',
+        prompt: [1, 2, 3, 4],
+        max_tokens: 0,
+        echo: true,
+        logprobs: 0,
+      });
+      const sum = (scored.choices[0].logprobs?.token_logprobs ?? [])
+        .slice(1)
+        .reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(-(await scoreTokens(sequence, [1, 2, 3, 4])).nll, 4);
     } finally {
       await s.close();
     }
   });
 
   it('refuses to start on a graph that is not a step graph, with one clear line', async () => {
-    await expect(startServer({ modelPath: tiny.sequence, port: 0, workers: 1 })).rejects.toThrow(
+    await expect(startServer({ modelPath: tiny.sequence, port: 0 })).rejects.toThrow(
       /is a lm-sequence graph; serving needs a language model's step graph/,
     );
     await expect(
-      startServer({ modelPath: `${tiny.dir}/missing.step.onnx`, port: 0, workers: 1 }),
+      startServer({ modelPath: `${tiny.dir}/missing.step.onnx`, port: 0 }),
     ).rejects.toThrow(/openModel: cannot read .*missing\.step\.onnx/);
   });
+});
 
-  it('close() lets a running request finish and ends its keep-alive connection', async () => {
+describe('@urgate/serve under overload and faults', () => {
+  let tiny: TinyModel;
+  const servers: RunningServer[] = [];
+  const start = async (options: Partial<ServerOptions>) => {
     const s = await startServer({
       modelPath: tiny.step,
       port: 0,
-      workers: 1,
       maxTokensLimit: LONG,
+      ...options,
     });
-    let settled = false;
-    const running = post(`${s.url}/v1/generate`, { tokens: [1], maxTokens: LONG, seed: 3 }).finally(
-      () => (settled = true),
+    servers.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    tiny = await tinyModel();
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.close(0);
+  });
+
+  it('with one batch row and a queue of N = 2: one runs, two wait, the next gets 429 with Retry-After; /ready says the queue is full', async () => {
+    const s = await start({ maxBatch: 1, maxQueue: 2 });
+    const controllers = [0, 1, 2].map(() => new AbortController());
+    const running = controllers.map((c, k) =>
+      fetch(`${s.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny', prompt: [1], max_tokens: LONG, seed: k }),
+        signal: c.signal,
+      }).catch(() => null),
     );
-    while (!settled && ((await (await fetch(`${s.url}/health`)).json()) as Json).pending === 0);
-    await s.close();
+    await until(
+      async () => (await metric(s.url, 'urgate_queue_depth')) === 2,
+      'two queued requests',
+    );
+    const refused = await post(s.url, { model: 'tiny', prompt: [1], max_tokens: 1 });
+    expect(refused.status).toBe(429);
+    expect(refused.json.error).toMatchObject({ type: 'rate_limit_error', code: 'queue_full' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const ready = await fetch(`${s.url}/ready`);
+    expect([ready.status, ((await ready.json()) as Json).reason]).toEqual([503, 'queue full']);
+    // The clients go: the queued requests leave the queue, the running one the batch.
+    for (const c of controllers) c.abort();
+    await Promise.all(running);
+    await until(
+      async () =>
+        (await metric(s.url, 'urgate_queue_depth')) +
+          (await metric(s.url, 'urgate_active_sequences')) ===
+        0,
+      'queue and batch to empty',
+    );
+    expect((await post(s.url, { model: 'tiny', prompt: [1], max_tokens: 2 })).status).toBe(200);
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    expect(text).toMatch(/urgate_responses_total\{status="429"\} 1/);
+  });
+
+  it('a body sent too slowly is cut by the body timeout; a request past its deadline gets 504, running or queued', async () => {
+    const s = await start({ bodyTimeout: 300, requestTimeout: 300, maxBatch: 1 });
+    const { port } = new URL(s.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      'POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mod',
+    );
+    const t0 = Date.now();
+    await closed;
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    // One runs, one waits for the single batch row: both past their deadline, both 504.
+    const late = await Promise.all(
+      [0, 1].map(() => post(s.url, { model: 'tiny', prompt: [1], max_tokens: LONG })),
+    );
+    expect(late.map((r) => [r.status, r.json.error.code])).toEqual([
+      [504, 'deadline_exceeded'],
+      [504, 'deadline_exceeded'],
+    ]);
+    expect(await metric(s.url, 'urgate_cancelled_requests_total{reason="deadline"}')).toBe(2);
+    await until(
+      async () => (await metric(s.url, 'urgate_active_sequences')) === 0,
+      'the late sequence to leave',
+    );
+  });
+
+  it('draining: /ready turns 503, new completions get 503, the running one finishes; past the drain deadline what runs is cut', async () => {
+    const s = await start({});
+    const running = post(s.url, { model: 'tiny', prompt: [1], max_tokens: 30_000, seed: 1 });
+    await until(
+      async () => (await metric(s.url, 'urgate_active_sequences')) === 1,
+      'the request to run',
+    );
+    const closing = s.close(60_000);
+    const ready = await fetch(`${s.url}/ready`);
+    expect([ready.status, ((await ready.json()) as Json).reason]).toEqual([503, 'draining']);
+    const refused = await post(s.url, { model: 'tiny', prompt: [1], max_tokens: 1 });
+    expect([refused.status, refused.json.error.code]).toEqual([503, 'draining']);
     const r = await running;
-    expect(r.status).toBe(200);
-    expect(r.json.tokens).toHaveLength(LONG);
-    expect(r.headers.get('connection')).toBe('close');
+    expect([r.status, r.json.usage.completion_tokens]).toEqual([200, 30_000]);
+    await closing;
+
+    const t = await start({});
+    const cut = post(t.url, { model: 'tiny', prompt: [1], max_tokens: LONG });
+    await until(
+      async () => (await metric(t.url, 'urgate_active_sequences')) === 1,
+      'the request to run',
+    );
+    await t.close(50);
+    const c = await cut;
+    expect([c.status, c.json.error.code]).toEqual([503, 'shutdown']);
   });
 
   it('the serving process loads neither tfjs, @urgate/cells nor the native kernels', async () => {
@@ -280,9 +534,16 @@ describe('@urgate/serve', () => {
     );
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const { url } = JSON.parse((await lines.next()).value);
-    const g = await post(`${url}/v1/generate`, { prompt: 'the cat', maxTokens: 3, seed: 1 });
-    const sc = await post(`${url}/v1/score`, { text: 'the cat' });
+    const g = await post(url, { model: 'tiny', prompt: 'the cat', max_tokens: 3, seed: 1 });
+    const sc = await post(url, {
+      model: 'tiny',
+      prompt: 'the cat',
+      max_tokens: 0,
+      echo: true,
+      logprobs: 0,
+    });
     expect([g.status, sc.status]).toEqual([200, 200]);
+    expect((await fetch(`${url}/metrics`)).status).toBe(200);
     child.stdin.write('stop\n');
     const { closed, cjs } = JSON.parse((await lines.next()).value);
     expect(closed).toBe(true);

@@ -83,10 +83,10 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const server = await startServer({ modelPath: files.step, port: flags.port });
   say(`5/5 serving on ${server.url} (Ctrl-C to stop). Try:`);
   say(
-    `    curl -s ${server.url}/v1/generate -H 'content-type: application/json' -d '{"prompt": "the congress", "maxTokens": 30, "temperature": 0.8}'`,
+    `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "the congress", "max_tokens": 30, "temperature": 0.8}'`,
   );
   say(
-    `    curl -s ${server.url}/v1/score -H 'content-type: application/json' -d '{"text": "we the people ."}'`,
+    `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "we the people .", "max_tokens": 0, "echo": true, "logprobs": 0}'`,
   );
   await new Promise<void>((done) => {
     process.once('SIGINT', () => {

@@ -1,16 +1,37 @@
 import type { RunningServer } from '@urgate/serve';
 import { Command, Option } from 'commander';
-import { type CliIO, port, positiveInteger, processIO, reportErrors } from './common.js';
+import {
+  type CliIO,
+  nonNegativeInteger,
+  port,
+  positiveInteger,
+  positiveNumber,
+  processIO,
+  reportErrors,
+} from './common.js';
 
 export interface ServeCommandOptions {
   onnx: string;
   sequence?: string;
+  modelId?: string;
   host: string;
   port: number;
   workers?: number;
   provider: 'cpu' | 'cuda';
   maxTokensLimit: number;
+  maxPromptTokens?: number;
+  maxBatch?: number;
+  maxQueue?: number;
+  /** Seconds. */
+  requestTimeout?: number;
+  /** Seconds. */
+  bodyTimeout?: number;
+  /** Seconds. */
+  drainTimeout?: number;
 }
+
+const ms = (seconds: number | undefined) =>
+  seconds === undefined ? undefined : Math.round(seconds * 1000);
 
 /** Starts the HTTP server (@urgate/serve: onnxruntime in worker threads; no tfjs is loaded). */
 export async function runServe(options: ServeCommandOptions): Promise<RunningServer> {
@@ -18,24 +39,32 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
   return startServer({
     modelPath: options.onnx,
     sequencePath: options.sequence,
+    modelId: options.modelId,
     host: options.host,
     port: options.port,
     workers: options.workers,
     provider: options.provider,
     maxTokensLimit: options.maxTokensLimit,
+    maxPromptTokens: options.maxPromptTokens,
+    maxBatch: options.maxBatch,
+    maxQueue: options.maxQueue,
+    requestTimeout: ms(options.requestTimeout),
+    bodyTimeout: ms(options.bodyTimeout),
+    drainTimeout: ms(options.drainTimeout),
   });
 }
 
 export function serveCommand(io: CliIO = processIO): Command {
   return new Command('serve')
     .description(
-      'Serve an exported language model over HTTP: GET /health, GET /v1/model, POST /v1/generate, POST /v1/score',
+      'Serve an exported language model over HTTP, OpenAI-compatible: POST /v1/completions (streaming, continuous batching), GET /v1/models, /health, /ready, /metrics',
     )
     .requiredOption('--onnx <file>', 'the exported step graph (<name>.step.onnx), for generation')
     .option(
       '--sequence <file>',
-      'the sequence graph, for scoring (default: <name>.sequence.onnx next to --onnx, if present)',
+      'the sequence graph, to prefill prompts in chunks (default: <name>.sequence.onnx next to --onnx, if present)',
     )
+    .option('--model-id <id>', 'the model name clients send (default: <name>)')
     .option(
       '--host <host>',
       'address to listen on (loopback by default; 0.0.0.0 exposes it)',
@@ -44,7 +73,7 @@ export function serveCommand(io: CliIO = processIO): Command {
     .option('--port <n>', 'port (0: any free port)', port, 8080)
     .option(
       '--workers <n>',
-      'inference worker threads, each with its own session (default: 2, 1 on one core)',
+      'inference worker threads, each batching its own sequences (default 1)',
       positiveInteger,
     )
     .addOption(
@@ -52,31 +81,57 @@ export function serveCommand(io: CliIO = processIO): Command {
         .choices(['cpu', 'cuda'])
         .default('cpu'),
     )
+    .option('--max-batch <n>', 'sequences per worker step (default 64)', positiveInteger)
+    .option(
+      '--max-queue <n>',
+      'requests that may wait for a batch row; beyond it 429 (default 256)',
+      nonNegativeInteger,
+    )
     .option(
       '--max-tokens-limit <n>',
-      'largest maxTokens a request may ask for',
+      'largest max_tokens a request may ask for',
       positiveInteger,
       1024,
+    )
+    .option('--max-prompt-tokens <n>', 'largest prompt in tokens (default 100000)', positiveInteger)
+    .option(
+      '--request-timeout <s>',
+      'seconds a completion may take before 504 (default 300)',
+      positiveNumber,
+    )
+    .option(
+      '--body-timeout <s>',
+      'seconds to receive a request before 408 (default 30)',
+      positiveNumber,
+    )
+    .option(
+      '--drain-timeout <s>',
+      'on SIGTERM / Ctrl-C, seconds running requests may finish before they are cut (default 30)',
+      positiveNumber,
     )
     .addHelpText(
       'after',
       `
 Example:
-  urgate serve --onnx exported/urlstm.step.onnx --port 8080 --workers 2
-  curl -s localhost:8080/v1/generate -H 'content-type: application/json' \\
-       -d '{"prompt": "The president said", "maxTokens": 32, "temperature": 0.8, "seed": 1}'
-  curl -s localhost:8080/v1/score -H 'content-type: application/json' -d '{"text": "the state of the union"}'
-Stops cleanly on Ctrl-C / SIGTERM (running requests finish first).`,
+  urgate serve --onnx exported/urlstm.step.onnx --port 8080
+  curl -s localhost:8080/v1/completions -H 'content-type: application/json' \\
+       -d '{"model": "urlstm", "prompt": "The president said", "max_tokens": 32, "temperature": 0.8, "seed": 1}'
+  curl -sN localhost:8080/v1/completions -H 'content-type: application/json' \\
+       -d '{"model": "urlstm", "prompt": "The president said", "max_tokens": 32, "stream": true}'
+  curl -s localhost:8080/v1/completions -H 'content-type: application/json' \\
+       -d '{"model": "urlstm", "prompt": "the state of the union", "max_tokens": 0, "echo": true, "logprobs": 0}'
+On SIGTERM / Ctrl-C it drains: /ready turns 503, new requests get 503, running ones finish
+(at most --drain-timeout), then it exits.`,
     )
     .action(
       reportErrors('serve', io, async (options: ServeCommandOptions) => {
         const server = await runServe(options);
         const { model } = server.metadata;
         io.out(
-          `serving ${options.onnx} (${model.core} ${model.mechanism}, ${model.numLayers} layers, vocabulary ${model.vocabSize}) at ${server.url}\n`,
+          `serving ${options.onnx} as "${server.modelId}" (${model.core} ${model.mechanism}, ${model.numLayers} layers, vocabulary ${model.vocabSize}) at ${server.url}\n`,
         );
         const stop = async (signal: string) => {
-          io.out(`${signal}: finishing running requests and stopping\n`);
+          io.out(`${signal}: draining (running requests finish first) and stopping\n`);
           await server.close();
           io.out('stopped\n');
         };

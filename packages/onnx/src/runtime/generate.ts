@@ -1,12 +1,7 @@
-import * as ort from 'onnxruntime-node';
-import { type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
-import {
-  checkToken,
-  hasCellState,
-  requireGraph,
-  type UrgateModel,
-  zeroStateTensor,
-} from './session.js';
+import { stepRows, zeroRowState } from './batch.js';
+import { batchSampler } from './sampler.js';
+import { rowSeed, type SamplingOptions, seededUniform } from './sampling.js';
+import { checkToken, requireGraph, type UrgateModel } from './session.js';
 
 export interface GenerateOptions extends Partial<SamplingOptions> {
   /** Tokens to sample after each prompt. */
@@ -61,36 +56,34 @@ export async function generate(
   const sampling = checkOptions(model, prompts, opts);
   // One random stream per row: a row's samples do not depend on when the other rows stop.
   const seed = opts.seed ?? 0;
-  const uniforms = prompts.map((_, b) =>
-    seededUniform((seed ^ Math.imul(b + 1, 0x9e3779b9)) >>> 0),
-  );
+  const uniforms = prompts.map((_, b) => seededUniform(rowSeed(seed, b)));
   const V = model.metadata.model.vocabSize as number;
-  const B = prompts.length;
   const out: number[][] = prompts.map(() => []);
-  const done = prompts.map(() => opts.maxTokens === 0);
-  let h = zeroStateTensor(model, B);
-  let c = hasCellState(model) ? zeroStateTensor(model, B) : null;
-  const tokens = new BigInt64Array(B);
-  for (let t = 0; !done.every(Boolean); t++) {
-    for (let b = 0; b < B; b++) {
-      const p = prompts[b];
-      tokens[b] = BigInt(t < p.length ? p[t] : (out[b][out[b].length - 1] ?? 0));
-    }
-    const feeds: Record<string, ort.Tensor> = {
-      tokens: new ort.Tensor('int64', tokens, [B]),
-      h_in: h,
-    };
-    if (c) feeds.c_in = c;
-    const r = await model.session.run(feeds);
-    h = r.h_out;
-    if (c) c = r.c_out;
-    const logits = r.logits.data as Float32Array;
-    for (let b = 0; b < B; b++) {
-      if (done[b] || t < prompts[b].length - 1) continue;
-      const token = sampleToken(logits.subarray(b * V, (b + 1) * V), sampling, uniforms[b]);
-      out[b].push(token);
-      if (out[b].length >= opts.maxTokens || token === opts.stopToken) done[b] = true;
-    }
+  const states = prompts.map(() => zeroRowState(model));
+  const sampler = await batchSampler();
+  // Rows still running; a row leaves the batch when it is done.
+  let active = opts.maxTokens === 0 ? [] : prompts.map((_, b) => b);
+  for (let t = 0; active.length > 0; t++) {
+    const tokens = active.map((b) =>
+      t < prompts[b].length ? prompts[b][t] : (out[b].at(-1) as number),
+    );
+    const logits = await stepRows(
+      model,
+      tokens,
+      active.map((b) => states[b]),
+    );
+    const sampled = await sampler.sample(
+      logits,
+      V,
+      active.map((b) =>
+        t < prompts[b].length - 1 ? null : { options: sampling, uniform: uniforms[b] },
+      ),
+    );
+    active = active.filter((b, i) => {
+      if (t < prompts[b].length - 1) return true;
+      out[b].push(sampled[i]);
+      return !(out[b].length >= opts.maxTokens || sampled[i] === opts.stopToken);
+    });
   }
   return out;
 }

@@ -1,9 +1,24 @@
 // The serving side: onnxruntime sessions, scoring and sampling. Imports neither tfjs nor @urgate/cells.
 
+export {
+  LOGIT_BUDGET,
+  type PrefillRow,
+  prefillRows,
+  type RowState,
+  stepRows,
+  zeroRowState,
+} from './batch.js';
 export { classify } from './classify.js';
 export { type GenerateOptions, generate } from './generate.js';
 export { type GraphKind, METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
-export { type SamplingOptions, sampleToken, seededUniform } from './sampling.js';
+export { BatchSampler, batchSampler, type SampleRow } from './sampler.js';
+export {
+  rowSeed,
+  type SamplingOptions,
+  sampleToken,
+  seededUniform,
+  tokenLogprobs,
+} from './sampling.js';
 export { type ScoreOptions, type ScoreResult, scoreTokens } from './score.js';
 export {
   type OpenOptions,

@@ -10,6 +10,14 @@ export function seededUniform(seed: number): () => number {
   };
 }
 
+/**
+ * The seed of row `row`'s random stream in a batch sampled with `seed`: rows draw independently, so
+ * a row's samples do not depend on the other rows or on when they stop.
+ */
+export function rowSeed(seed: number, row: number): number {
+  return (seed ^ Math.imul(row + 1, 0x9e3779b9)) >>> 0;
+}
+
 export interface SamplingOptions {
   /** Softmax temperature; 0 picks the most likely token. */
   temperature: number;
@@ -56,6 +64,29 @@ function topIndices(logits: Float32Array, k: number): number[] {
     }
   }
   return heap;
+}
+
+/**
+ * The log-probability (log-softmax at temperature 1, the model's own distribution) of `token` in a
+ * row of logits, and the `k` most likely tokens with theirs, most likely first.
+ */
+export function tokenLogprobs(
+  logits: Float32Array,
+  token: number,
+  k: number,
+): { logprob: number; top: [number, number][] } {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]);
+  let sum = 0;
+  for (let v = 0; v < logits.length; v++) sum += Math.exp(logits[v] - max);
+  const logZ = max + Math.log(sum);
+  const top =
+    k > 0
+      ? topIndices(logits, Math.min(k, logits.length))
+          .sort((a, b) => logits[b] - logits[a] || a - b)
+          .map((v): [number, number] => [v, logits[v] - logZ])
+      : [];
+  return { logprob: logits[token] - logZ, top };
 }
 
 /** Draws one token id from a row of logits. */

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { LOGIT_BUDGET } from './batch.js';
 import {
   checkToken,
   hasCellState,
@@ -33,9 +34,6 @@ export interface ScoreResult {
   /** exp(nll / words). */
   wordPerplexity: number | null;
 }
-
-// Logits of one call are [T·B, V] floats, several times over inside onnxruntime: keep them near 64 MB.
-const LOGIT_BUDGET = 1 << 24;
 
 /**
  * Perplexity of a token stream with the sequence graph: token i is predicted from tokens 0..i-1
