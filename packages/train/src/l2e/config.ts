@@ -58,8 +58,11 @@ export interface L2eRunConfig {
   checkpointEvery: number;
 }
 
-export type L2eRunInput = Partial<Omit<L2eRunConfig, 'rmc' | 'task'>> & {
-  task?: string;
+type Named = 'grammar' | 'programTask' | 'curriculum' | 'core' | 'mechanism';
+/** What a user gives: names as strings (checked by resolveL2eRunConfig), RMC sizes flat. */
+export type L2eRunInput = Partial<Omit<L2eRunConfig, 'rmc' | 'task' | Named>> & {
+  [K in Named | 'task']?: string;
+} & {
   memSlots?: number;
   headSize?: number;
   numHeads?: number;
