@@ -224,30 +224,38 @@ export interface L2eData {
   alphabet: L2eAlphabet;
   curriculum: L2eCurriculum;
   trainBatch(step: number): L2eBatch;
-  /** Fixed: the same `evalSize` batches at every evaluation. */
+  /** Fixed: the same `evalSize` test batches at every evaluation. */
   testBatches(): L2eBatch[];
+  /** `count` batches of one held-out split at the hardest level (test: testBatches' programs). */
+  heldOutBatches(split: Split, count: number): L2eBatch[];
   validationBatch(evaluation: number): L2eBatch;
 }
 
-const PURPOSE = { test: 0x7e57, validation: 0x7a11d } as const;
+// Seeds of the held-out programs per split, and of the curriculum's validation programs.
+const PURPOSE = {
+  validation: 0x7a11d,
+  heldOut: { train: 1, validation: 2, test: 0x7e57 },
+} as const;
 
 export function openL2eData(config: L2eRunConfig): L2eData {
   const alphabet = l2eAlphabet(config.grammar);
   const train = grammarOf(config, config.curriculum);
   const test = grammarOf(config, 'baseline');
-  const testSeed = deriveSeed(config.seed, PURPOSE.test);
   const validationSeed = deriveSeed(config.seed, PURPOSE.validation);
+  const heldOutBatches = (split: Split, count: number) => {
+    const seed = deriveSeed(config.seed, PURPOSE.heldOut[split]);
+    return Array.from({ length: count }, (_, k) => l2eBatch(alphabet, test.draw(seed, k, split)));
+  };
   let tests: L2eBatch[] | null = null;
   return {
     alphabet,
     curriculum: train.curriculum,
     trainBatch: (step) => l2eBatch(alphabet, train.draw(config.seed, step, 'train')),
     testBatches: () => {
-      tests ??= Array.from({ length: config.evalSize }, (_, k) =>
-        l2eBatch(alphabet, test.draw(testSeed, k, 'test')),
-      );
+      tests ??= heldOutBatches('test', config.evalSize);
       return tests;
     },
+    heldOutBatches,
     validationBatch: (k) => l2eBatch(alphabet, train.draw(validationSeed, k, 'validation')),
   };
 }
