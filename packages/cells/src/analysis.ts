@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { resolveLayerConfig } from './config.js';
+import { type Core, MECHANISMS, type Mechanism, resolveLayerConfig } from '@urgate/spec';
 import { gate, type PreActivations, refineGate } from './gate.js';
 import { initLayerParams } from './init.js';
-import { type Core, MECHANISMS, type Mechanism } from './mechanisms.js';
 import { SeededRandom } from './random.js';
 import { prepareParams } from './step.js';
 

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BlockName } from './layout.js';
-import { CORES, type Core, isCore, isMechanism, MECHANISMS, type Mechanism } from './mechanisms.js';
+import {
+  type BlockName,
+  CORES,
+  type Core,
+  gateFamily,
+  isCore,
+  isMechanism,
+  MECHANISMS,
+  type Mechanism,
+} from '@urgate/spec';
 
 export type PreActivations = Partial<Record<BlockName, tf.Tensor2D>>;
 export interface EffectiveGates {
@@ -64,31 +72,29 @@ export function gate(
   };
   const baseInput = (f: tf.Tensor2D) => (core === 'lstm' ? tf.sigmoid(block('i')) : oneMinus(f));
 
-  switch (mechanism) {
-    case '-':
-    case 'C-':
-    case 'U-': {
-      // Chrono and UGI differ from the standard gate only in their initial biases.
+  // Mechanisms of one family (MECHANISM_TABLE) differ only in their initial biases.
+  const family = gateFamily(mechanism);
+  switch (family) {
+    case 'plain': {
       const f = tf.sigmoid(block('f'));
       return { forget: f, input: baseInput(f) };
     }
-    case 'O-': {
+    case 'ordered': {
       const f = cumax(block('f'));
       return { forget: f, input: core === 'lstm' ? oneMinus(cumax(block('i'))) : oneMinus(f) };
     }
-    case 'R-':
-    case 'UR-':
-    case 'OR-': {
-      const f = mechanism === 'OR-' ? cumax(block('f')) : tf.sigmoid(block('f'));
+    case 'refine':
+    case 'orderedRefine': {
+      const f = family === 'orderedRefine' ? cumax(block('f')) : tf.sigmoid(block('f'));
       const g = refineGate(f, tf.sigmoid(block('r')));
       return { forget: g, input: oneMinus(g) };
     }
-    case 'OM-':
-    case 'UM-': {
+    case 'cumaxMaster':
+    case 'sigmoidMaster': {
       if (!Number.isInteger(downsize) || downsize <= 0)
         throw new Error(`downsize: expected a positive integer, got ${JSON.stringify(downsize)}`);
       const f = tf.sigmoid(block('f'));
-      const ordered = mechanism === 'OM-';
+      const ordered = family === 'cumaxMaster';
       const masterF = repeatMasters(
         ordered ? cumax(block('mf')) : tf.sigmoid(block('mf')),
         downsize,

@@ -1,6 +1,7 @@
+// The tfjs reference of the cells; the tfjs-free contract (mechanism table, layout, checkpoint
+// names, safetensors) lives in @urgate/spec and is re-exported here.
+export * from '@urgate/spec';
 export * from './analysis.js';
-export * from './checkpoint.js';
-export * from './config.js';
 export {
   cumax,
   type EffectiveGates,
@@ -17,8 +18,6 @@ export {
   STANDARD_FORGET_BIAS,
 } from './init.js';
 export { type GatedCellArgs, GatedGRUCell, GatedLSTMCell } from './layers.js';
-export * from './layout.js';
-export * from './mechanisms.js';
 export { SeededRandom } from './random.js';
 export {
   registeredSequenceKernel,

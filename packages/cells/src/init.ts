@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
-import { type BlockName, layerLayout } from './layout.js';
+import {
+  type BlockName,
+  hasRefineGate,
+  type LayerConfig,
+  layerLayout,
+  MECHANISM_TABLE,
+  type ResolvedLayerConfig,
+  resolveLayerConfig,
+} from '@urgate/spec';
 import { SeededRandom } from './random.js';
 import type { LayerParams } from './types.js';
 
@@ -37,29 +44,29 @@ export function gateBiasInit(cfg: ResolvedLayerConfig, rng: SeededRandom): GateB
   const m = d / cfg.downsize;
   const lstm = cfg.core === 'lstm';
   const constant = (value: number) => new Float64Array(d).fill(value);
-  switch (cfg.mechanism) {
-    case '-':
-    case 'R-':
-    case 'OM-':
+  switch (MECHANISM_TABLE[cfg.mechanism].init) {
+    case 'standard':
       return { trainable: { f: constant(STANDARD_FORGET_BIAS) }, uniform: {} };
-    case 'O-':
-    case 'OR-':
+    case 'zero':
       return { trainable: {}, uniform: {} };
-    case 'C-': {
+    case 'chrono': {
       const f = perUnit(d, () => Math.log(rng.uniform(1, cfg.tMax - 1)));
       return { trainable: lstm ? { f, i: negate(f) } : { f }, uniform: {} };
     }
-    case 'U-':
-    case 'UR-': {
+    case 'uniform': {
       if (d < 2)
         throw new Error(
           `hiddenSize: uniform gate initialisation ('${cfg.mechanism}') needs hiddenSize >= 2, got ${d}`,
         );
       const f = perUnit(d, () => uniformGateBias(rng, d));
-      const tied: BlockName | undefined = cfg.mechanism === 'UR-' ? 'r' : lstm ? 'i' : undefined;
+      const tied: BlockName | undefined = hasRefineGate(cfg.mechanism)
+        ? 'r'
+        : lstm
+          ? 'i'
+          : undefined;
       return { trainable: {}, uniform: tied === undefined ? { f } : { f, [tied]: negate(f) } };
     }
-    case 'UM-': {
+    case 'uniformMaster': {
       if (m < 2)
         throw new Error(
           `downsize: 'UM-' initialises its ${m} master unit(s) uniformly on [1/m, 1-1/m] and needs hiddenSize/downsize >= 2`,

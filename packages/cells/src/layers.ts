@@ -1,8 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
+import {
+  type Core,
+  type LayerConfig,
+  layerLayout,
+  type Mechanism,
+  parseMechanism,
+  type ResolvedLayerConfig,
+  resolveLayerConfig,
+} from '@urgate/spec';
 import { initLayerParams } from './init.js';
-import { layerLayout } from './layout.js';
-import { type Core, type Mechanism, parseMechanism } from './mechanisms.js';
 import { layerStep } from './step.js';
 import type { LayerParams } from './types.js';
 

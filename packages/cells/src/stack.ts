@@ -1,9 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import * as tfc from '@tensorflow/tfjs';
-import type { CheckpointTensors } from './checkpoint.js';
-import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
+import type { CheckpointTensors } from '@urgate/spec';
+import {
+  type LayerConfig,
+  layerLayout,
+  type ResolvedLayerConfig,
+  resolveLayerConfig,
+} from '@urgate/spec';
 import { initLayerParams } from './init.js';
-import { layerLayout } from './layout.js';
 import { runLayer } from './sequence.js';
 import type { LayerParams, SequenceResult, State } from './types.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerConfig, resolveLayerConfig } from './config.js';
+import { type LayerConfig, resolveLayerConfig } from '@urgate/spec';
 import { SeededRandom } from './random.js';
 import type { State } from './types.js';
 

@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
+import {
+  type LayerConfig,
+  type Layout,
+  layerLayout,
+  type ResolvedLayerConfig,
+  resolveLayerConfig,
+} from '@urgate/spec';
 import { gate, type PreActivations } from './gate.js';
-import { type Layout, layerLayout } from './layout.js';
 import type { LayerParams, State, StepExtras } from './types.js';
 import { checkStep } from './validate.js';
 

@@ -1,11 +1,14 @@
 import {
   type CheckpointMeta,
+  CLASSIFIER_TENSORS,
   type Core,
+  LM_TENSORS,
   layerLayout,
+  layerTensorName,
   loadCheckpoint,
   type Mechanism,
   resolveLayerConfig,
-} from '@urgate/cells';
+} from '@urgate/spec';
 import type {
   ClassifierSpec,
   ExportLayer,
@@ -85,11 +88,11 @@ function layers(
       fail(path, `model.${(e as Error).message}`);
     }
     const { cols, blocks } = layerLayout(cfg);
-    const W = tensor(path, tensors, `layers.${l}.W`, [inputSize + d, cols]);
-    const b = tensor(path, tensors, `layers.${l}.b`, [cols]);
+    const W = tensor(path, tensors, layerTensorName(l, 'W'), [inputSize + d, cols]);
+    const b = tensor(path, tensors, layerTensorName(l, 'b'), [cols]);
     const bias = Float32Array.from(b);
-    if (tensors[`layers.${l}.bOffset`]) {
-      const offset = tensor(path, tensors, `layers.${l}.bOffset`, [cols]);
+    if (tensors[layerTensorName(l, 'bOffset')]) {
+      const offset = tensor(path, tensors, layerTensorName(l, 'bOffset'), [cols]);
       for (let k = 0; k < cols; k++) bias[k] += offset[k];
     }
     return {
@@ -122,17 +125,17 @@ function languageModel(
     vocabSize: V,
     embeddingSize: E,
     hiddenSize: d,
-    embedding: tensor(path, tensors, 'embedding', [V, E]),
+    embedding: tensor(path, tensors, LM_TENSORS.embedding, [V, E]),
     norm:
       model.layerNorm === true
         ? {
-            gamma: tensor(path, tensors, 'norm.gamma', [d]),
-            beta: tensor(path, tensors, 'norm.beta', [d]),
+            gamma: tensor(path, tensors, LM_TENSORS.normGamma, [d]),
+            beta: tensor(path, tensors, LM_TENSORS.normBeta, [d]),
           }
         : null,
     output: {
-      W: tied ? null : tensor(path, tensors, 'output.W', [d, V]),
-      b: tensor(path, tensors, 'output.b', [V]),
+      W: tied ? null : tensor(path, tensors, LM_TENSORS.outputW, [d, V]),
+      b: tensor(path, tensors, LM_TENSORS.outputB, [V]),
     },
     zoneout: zoneoutRates(path, model),
   };
@@ -146,7 +149,7 @@ function classifier(
   const n = positiveInt(path, model, 'inputSize');
   const d = positiveInt(path, model, 'hiddenSize');
   const K = positiveInt(path, model, 'numClasses');
-  const w1 = tensors['head.W1'];
+  const w1 = tensors[CLASSIFIER_TENSORS.W1];
   if (!w1) fail(path, `missing tensor head.W1 (expected shape [${d}, hidden])`);
   const hidden = w1.shape[1];
   return {
@@ -157,10 +160,10 @@ function classifier(
     numClasses: K,
     head: {
       hidden,
-      W1: tensor(path, tensors, 'head.W1', [d, hidden]),
-      b1: tensor(path, tensors, 'head.b1', [hidden]),
-      W2: tensor(path, tensors, 'head.W2', [hidden, K]),
-      b2: tensor(path, tensors, 'head.b2', [K]),
+      W1: tensor(path, tensors, CLASSIFIER_TENSORS.W1, [d, hidden]),
+      b1: tensor(path, tensors, CLASSIFIER_TENSORS.b1, [hidden]),
+      W2: tensor(path, tensors, CLASSIFIER_TENSORS.W2, [hidden, K]),
+      b2: tensor(path, tensors, CLASSIFIER_TENSORS.b2, [K]),
     },
     zoneout: zoneoutRates(path, model),
   };

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { writeFileAtomic } from '@urgate/files';
 import { type LoadedModel, readCheckpoint } from './checkpoint.js';
-import { writeFilesAtomic } from './files.js';
 import { classifierGraph } from './graph/classifier.js';
 import { l2eGraph } from './graph/l2e.js';
 import { languageModelSequenceGraph, languageModelStepGraph } from './graph/language-model.js';
@@ -97,7 +97,7 @@ export async function exportCheckpoint(
   const sequence = join(outDir, `${name}.sequence.onnx`);
   const { kind } = source.loaded.spec;
   if (kind === 'classifier' || kind === 'l2e') {
-    await writeFilesAtomic([{ path: sequence, data: encodeGraph(source, kind) }]);
+    await writeFileAtomic(sequence, encodeGraph(source, kind));
     return { kind, step: null, sequence };
   }
   const step = join(outDir, `${name}.step.onnx`);
@@ -105,6 +105,6 @@ export async function exportCheckpoint(
     { path: step, data: encodeGraph(source, 'lm-step') },
     { path: sequence, data: encodeGraph(source, 'lm-sequence') },
   ];
-  await writeFilesAtomic(files);
+  for (const f of files) await writeFileAtomic(f.path, f.data);
   return { kind: 'lm', step, sequence };
 }

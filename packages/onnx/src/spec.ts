@@ -1,4 +1,4 @@
-import type { Block, Core, Mechanism } from '@urgate/cells';
+import type { Block, Core, Mechanism } from '@urgate/spec';
 
 /** One recurrent layer as the exporter needs it: the checkpoint's W and b + bOffset, with its column layout. */
 export interface ExportLayer {

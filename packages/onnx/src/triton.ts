@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import { writeFileAtomic } from '@urgate/files';
 import { type CheckpointSource, encodeGraph, loadSource } from './export.js';
-import { writeFilesAtomic } from './files.js';
 import type { ModelSpec } from './spec.js';
 
 export interface TritonOptions {
@@ -172,6 +172,6 @@ export async function writeTritonRepository(
       encodeGraph(source, 'classifier'),
     );
   }
-  await writeFilesAtomic(files);
+  for (const f of files) await writeFileAtomic(f.path, f.data);
   return { models };
 }

@@ -1,6 +1,7 @@
 export * from './divergence.js';
 export * from './l2e/index.js';
 export * from './lm/index.js';
+export * from './loop.js';
 export * from './metrics.js';
 export * from './native-memory.js';
 export * from './plot.js';

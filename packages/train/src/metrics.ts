@@ -1,53 +1,78 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '@urgate/files';
 
 export interface MetricRecord {
   step: number;
   [key: string]: unknown;
 }
 
-/** Reads a JSON-lines metrics file; a torn last line (killed mid-write) is ignored. */
+/**
+ * Reads a JSON-lines metrics file. Only a torn last line (a process killed mid-append leaves
+ * one, without its newline) is dropped; any other line that is not a JSON object with a
+ * numeric step, or a missing file, is an error naming the file and line.
+ */
 export function readMetrics(path: string): MetricRecord[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is unreadable';
+    throw new Error(`${path}: the metrics file ${why}`);
   }
+  const lines = text.split('\n');
+  const torn = lines.length - 1; // the text after the last newline ('' when the file ends cleanly)
   const out: MetricRecord[] = [];
-  for (const line of text.split('\n')) {
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k];
     if (line.trim() === '') continue;
+    let record: unknown;
     try {
-      out.push(JSON.parse(line));
+      record = JSON.parse(line);
     } catch {
-      // Only a process killed mid-append leaves an unparsable line; it is always the last.
+      if (k === torn) continue;
+      throw new Error(`${path}:${k + 1}: not a JSON line (the metrics file is corrupt)`);
     }
+    if (
+      record === null ||
+      typeof record !== 'object' ||
+      typeof (record as MetricRecord).step !== 'number'
+    )
+      throw new Error(`${path}:${k + 1}: expected a JSON object with a numeric step`);
+    out.push(record as MetricRecord);
   }
   return out;
 }
 
 /**
  * Appends one JSON object per line, written through to the file on each call (appendFileSync),
- * so a killed run keeps every record it reported. Resuming at step k keeps the records with
- * step <= k and drops later ones, which the resumed run writes again.
+ * so a killed run keeps every record it reported. A fresh run starts an empty file; a resumed
+ * run keeps the first `keep` records (the count its checkpoint recorded) or, for checkpoints
+ * without a count, those with step <= `resumeAtStep`, and writes the rest again.
  */
 export class MetricsWriter {
   readonly path: string;
+  /** Records in the file (kept + written by this writer). */
+  count: number;
 
-  constructor(path: string, options: { resumeAtStep?: number } = {}) {
+  constructor(path: string, options: { resumeAtStep?: number; keep?: number } = {}) {
     this.path = path;
-    mkdirSync(dirname(path), { recursive: true });
-    const kept =
-      options.resumeAtStep === undefined
-        ? []
-        : readMetrics(path).filter((r) => r.step <= (options.resumeAtStep as number));
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    renameSync(temporary, path);
+    let kept: MetricRecord[] = [];
+    if (options.keep !== undefined) {
+      kept = readMetrics(path);
+      if (kept.length < options.keep)
+        throw new Error(
+          `${path}: holds ${kept.length} records but the checkpoint was saved after ${options.keep}; the metrics file does not belong to this checkpoint`,
+        );
+      kept = kept.slice(0, options.keep);
+    } else if (options.resumeAtStep !== undefined) {
+      kept = readMetrics(path).filter((r) => r.step <= (options.resumeAtStep as number));
+    }
+    writeFileAtomicSync(path, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    this.count = kept.length;
   }
 
   write(record: MetricRecord): void {
     appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    this.count += 1;
   }
 }

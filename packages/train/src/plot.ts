@@ -1,6 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
+import { writeFileAtomic } from '@urgate/files';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
@@ -33,12 +34,6 @@ export function svgToPng(svg: string, options: PngOptions = {}): Uint8Array {
     .asPng();
 }
 
-async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(temporary, data);
-  await rename(temporary, path);
-}
-
 /** Writes `<basePath>.svg` and `<basePath>.png` for a spec; returns both paths. */
 export async function writeFigure(
   basePath: string,
@@ -52,8 +47,8 @@ export async function writeFigure(
   const svgText = await renderSvg(spec);
   const paths = { svg: `${basePath}.svg`, png: `${basePath}.png` };
   await mkdir(dirname(basePath), { recursive: true });
-  await writeAtomically(paths.svg, svgText);
-  await writeAtomically(paths.png, svgToPng(svgText, options));
+  await writeFileAtomic(paths.svg, svgText);
+  await writeFileAtomic(paths.png, svgToPng(svgText, options));
   return paths;
 }
 

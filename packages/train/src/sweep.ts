@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Mechanism, parseMechanism } from '@urgate/cells';
+import { writeFileAtomic } from '@urgate/files';
 import { readMetrics } from './metrics.js';
 import {
   isPixelTask,
@@ -234,15 +235,11 @@ export function sweepMarkdown(groups: SweepGroup[], config: TaskRunConfig): stri
 /** Per-run evaluation curve (step, metric) from metrics.jsonl. */
 export function evalCurve(run: SweepRun): { step: number; value: number }[] {
   const { key } = sweepMetric(run.config);
-  return readMetrics(join(run.dir, RUN_FILES.metrics))
+  const path = join(run.dir, RUN_FILES.metrics);
+  if (!existsSync(path)) return []; // a run not started yet
+  return readMetrics(path)
     .filter((r) => r.kind === 'eval' && typeof r[key] === 'number')
     .map((r) => ({ step: r.step, value: r[key] as number }));
-}
-
-async function writeText(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
 }
 
 /** Writes results.json and results.md into outDir; returns the groups. */
@@ -251,7 +248,7 @@ export async function writeSweepResults(outDir: string, runs: SweepRun[]): Promi
   const results = runs.map(readRunResult);
   const groups = aggregateSweep(runs, results);
   const config = runs[0].config;
-  await writeText(
+  await writeFileAtomic(
     join(outDir, 'results.json'),
     `${JSON.stringify(
       {
@@ -264,6 +261,6 @@ export async function writeSweepResults(outDir: string, runs: SweepRun[]): Promi
       2,
     )}\n`,
   );
-  await writeText(join(outDir, 'results.md'), sweepMarkdown(groups, config));
+  await writeFileAtomic(join(outDir, 'results.md'), sweepMarkdown(groups, config));
   return groups;
 }

@@ -1,12 +1,14 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type CheckpointTensors, loadCheckpoint, saveCheckpoint } from '@urgate/cells';
 import type { FusedAdam } from '@urgate/kernels';
+import { type CheckpointTensors, loadCheckpoint, saveCheckpoint } from '@urgate/spec';
 
 /**
  * Training-state checkpoints: model parameters (LAYOUT.md names, so the file also exports and
  * loads as a model), FusedAdam's moments as `optimizer.m.<name>` / `optimizer.v.<name>`, and a
- * `training` metadata section with the step, data position and run config. Randomness in the
- * trainers is a pure function of (seed, step), so the step and data position are the RNG state.
+ * `training` metadata section with the step, data position and run config, and whatever else
+ * the next step depends on as `carry.<name>` tensors (the LM's recurrent state between
+ * windows). Randomness in the trainers is a pure function of (seed, step), so the step and data
+ * position are the RNG state.
  */
 export interface TrainingProgress {
   /** Optimizer steps taken. */
@@ -20,6 +22,8 @@ export interface TrainingSnapshot {
   /** Parameters by checkpoint name, in the optimizer's variable order. */
   params: Record<string, tf.Tensor>;
   optimizer?: FusedAdam;
+  /** Tensors carried from one step to the next (not parameters), by name. */
+  carried?: CheckpointTensors;
   training: TrainingProgress;
 }
 
@@ -35,6 +39,8 @@ export interface LoadedTrainingState {
   /** Model parameters only (optimizer tensors removed). */
   params: CheckpointTensors;
   optimizer?: OptimizerMoments;
+  /** The snapshot's `carried` tensors (empty when it had none). */
+  carried: CheckpointTensors;
 }
 
 // FusedAdam keeps its moments and step count private; an exact resume needs them. The field
@@ -53,6 +59,7 @@ function internals(optimizer: FusedAdam): AdamInternals {
 
 const M_PREFIX = 'optimizer.m.';
 const V_PREFIX = 'optimizer.v.';
+const CARRY_PREFIX = 'carry.';
 
 /** Writes the state atomically (temporary file + rename): a failed write leaves the old file. */
 export async function saveTrainingState(path: string, snapshot: TrainingSnapshot): Promise<void> {
@@ -82,6 +89,7 @@ export async function saveTrainingState(path: string, snapshot: TrainingSnapshot
     });
     optimizerMeta = { steps: adam.steps, names };
   }
+  for (const [name, t] of Object.entries(snapshot.carried ?? {})) tensors[CARRY_PREFIX + name] = t;
   await saveCheckpoint(path, tensors, {
     model: snapshot.model,
     training: { ...snapshot.training, ...(optimizerMeta ? { optimizer: optimizerMeta } : {}) },
@@ -94,8 +102,10 @@ export async function loadTrainingState(path: string): Promise<LoadedTrainingSta
   if (!training || !Number.isInteger(training.step))
     throw new Error(`checkpoint ${path}: no training section with a step (not a training state)`);
   const params: CheckpointTensors = {};
+  const carried: CheckpointTensors = {};
   for (const [name, t] of Object.entries(tensors))
-    if (!name.startsWith(M_PREFIX) && !name.startsWith(V_PREFIX)) params[name] = t;
+    if (name.startsWith(CARRY_PREFIX)) carried[name.slice(CARRY_PREFIX.length)] = t;
+    else if (!name.startsWith(M_PREFIX) && !name.startsWith(V_PREFIX)) params[name] = t;
   const { optimizer: optimizerMeta, ...progress } = training as TrainingProgress & {
     optimizer?: { steps: number; names: string[] };
   };
@@ -110,7 +120,7 @@ export async function loadTrainingState(path: string): Promise<LoadedTrainingSta
       optimizer.v[name] = v.data;
     }
   }
-  return { model: meta.model, training: progress as TrainingProgress, params, optimizer };
+  return { model: meta.model, training: progress as TrainingProgress, params, optimizer, carried };
 }
 
 /** Puts saved moments back into an optimizer built over the variables named `names`, in order. */

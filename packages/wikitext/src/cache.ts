@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { AtomicStreamWriter, writeFileAtomic } from '@urgate/files';
 import { isArticleHeading, lineWords } from './article.js';
-import { AtomicStreamWriter, writeFileAtomic } from './atomic.js';
 import { sha256File } from './checksum.js';
 import {
   locateSplit,

@@ -1,5 +1,4 @@
 export { isArticleHeading, lineWords } from './article.js';
-export { writeFileAtomic } from './atomic.js';
 export {
   type Batch,
   evalBatches,

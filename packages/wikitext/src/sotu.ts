@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '@urgate/files';
 import type { SplitName } from './splits.js';
 import { splitSentences, wikitextTokenize } from './wikiTokenize.js';
 

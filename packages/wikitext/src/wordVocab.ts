@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@urgate/files';
 import { lineWords } from './article.js';
-import { writeFileAtomic } from './atomic.js';
 import { sha256Text } from './checksum.js';
 import type { Tokenizer, TokenizerIdentity } from './tokenizer.js';
 

@@ -73,6 +73,13 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
+export function rate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n < 1))
+    throw new InvalidArgumentError('expected a rate in [0, 1)');
+  return n;
+}
+
 export function probability(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !(n > 0 && n <= 1))

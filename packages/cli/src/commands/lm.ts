@@ -1,24 +1,10 @@
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { positiveInteger, processIO, reportErrors } from './common.js';
+import { Command, Option } from 'commander';
+import { positiveInteger, positiveNumber, processIO, rate, reportErrors } from './common.js';
 
 // @urgate/train (tfjs, native kernels) and @urgate/wikitext load inside the actions only.
 
 export const LM_DEFAULT_CACHE = 'runs/lm/cache';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
-
-function rate(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n < 1))
-    throw new InvalidArgumentError('expected a rate in [0, 1)');
-  return n;
-}
 
 export interface LmPrepareOptions {
   dataDir?: string;
@@ -78,6 +64,8 @@ interface TrainFlags {
   steps?: number;
   evalEvery: number;
   checkpointEvery: number;
+  downsize?: number;
+  tMax?: number;
   out?: string;
   resume?: boolean;
   seed: number;
@@ -101,6 +89,8 @@ export function lmTrainInput(flags: TrainFlags) {
     minutes: flags.minutes ?? (flags.steps === undefined ? 5 : null),
     evalEvery: flags.evalEvery,
     checkpointEvery: flags.checkpointEvery,
+    ...(flags.downsize !== undefined ? { downsize: flags.downsize } : {}),
+    ...(flags.tMax !== undefined ? { tMax: flags.tMax } : {}),
     seed: flags.seed,
   };
 }
@@ -167,6 +157,12 @@ export function addLmTrainOptions(cmd: Command): Command {
     .option('--steps <n>', 'optimizer steps budget', positiveInteger)
     .option('--eval-every <n>', 'validation every n steps', positiveInteger, 500)
     .option('--checkpoint-every <n>', 'training state every n steps', positiveInteger, 200)
+    .option(
+      '--downsize <C>',
+      'OM-/UM-: master gates hidden/C wide (default 16; paper LM 32)',
+      positiveInteger,
+    )
+    .option('--t-max <T>', 'C-: chrono horizon Tmax (default the hidden size)', positiveNumber)
     .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1);
 }
 

@@ -4,8 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { nonNegativeInteger, positiveInteger } from './common.js';
-import { addTrainingOptions, oneLineErrors, type TrainingFlags, trainingInput } from './train.js';
+import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
+import { addTrainingOptions, type TrainingFlags, trainingInput } from './train.js';
 
 interface SweepFlags extends TrainingFlags {
   mechanisms: string[];
@@ -111,7 +111,7 @@ export function sweepCommand(): Command {
       '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy',
     )
     .action(
-      oneLineErrors('sweep', async (task: string, flags: SweepFlags) => {
+      reportErrors('sweep', processIO, async (task: string, flags: SweepFlags) => {
         const { planSweep, runSweep, writeSweepFigures, writeSweepResults } = await import(
           '@urgate/train'
         );

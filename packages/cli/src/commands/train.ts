@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { finiteNumber, nonNegativeInteger, positiveInteger, positiveNumber } from './common.js';
+import {
+  finiteNumber,
+  nonNegativeInteger,
+  positiveInteger,
+  positiveNumber,
+  processIO,
+  reportErrors,
+} from './common.js';
 import { addL2eOptions, type L2eFlags, l2eInput, trainL2eRun } from './l2e.js';
 
 // @urgate/train (and with it tfjs and the native kernels) loads inside the actions only.
@@ -25,6 +32,8 @@ export interface TrainingFlags {
   evalEvery?: number;
   evalSize?: number;
   checkpointEvery?: number;
+  downsize?: number;
+  tMax?: number;
 }
 
 export function addTrainingOptions(cmd: Command): Command {
@@ -80,6 +89,16 @@ export function addTrainingOptions(cmd: Command): Command {
       '--checkpoint-every <n>',
       'save the training state every n steps (default 500)',
       positiveInteger,
+    )
+    .option(
+      '--downsize <C>',
+      'OM-/UM-: master gates are hidden/C wide (default 16)',
+      positiveInteger,
+    )
+    .option(
+      '--t-max <T>',
+      'C-: chrono initialisation horizon Tmax (default the hidden size)',
+      positiveNumber,
     );
 }
 
@@ -102,23 +121,9 @@ export function trainingInput(task: string, flags: TrainingFlags): Record<string
     evalEvery: flags.evalEvery,
     evalSize: flags.evalSize,
     checkpointEvery: flags.checkpointEvery,
+    downsize: flags.downsize,
+    tMax: flags.tMax,
   });
-}
-
-/** Runs an action and turns any error into one line on stderr and exit status 1 (no stack trace). */
-export function oneLineErrors<A extends unknown[]>(
-  name: string,
-  action: (...args: A) => Promise<void>,
-): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await action(...args);
-    } catch (e) {
-      const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
-      process.stderr.write(`urgate ${name}: ${message}\n`);
-      process.exitCode = 1;
-    }
-  };
 }
 
 interface TrainFlags extends TrainingFlags, L2eFlags {
@@ -181,7 +186,7 @@ export function trainCommand(): Command {
       '\nExamples:\n  urgate train copy --mechanism UR- --length 100 --hidden-size 128 --steps 4000 --out runs/copy-ur\n  urgate train sfmnist --mechanism - --hidden-size 64 --epochs 1 --out runs/fmnist\n  urgate train pmnist --data-dir ~/data/mnist --zoneout --epochs 150 --hidden-size 512 --batch-size 50\n  urgate train l2e --program-task all --length 4 --nesting 2 --curriculum mix --mechanism UR- --hidden-size 256',
     )
     .action(
-      oneLineErrors('train', async (task: string | undefined, flags: TrainFlags) => {
+      reportErrors('train', processIO, async (task: string | undefined, flags: TrainFlags) => {
         const { resolveL2eRunConfig, resolveTaskRunConfig, trainTask } = await import(
           '@urgate/train'
         );

@@ -1,3 +1,4 @@
+import { LAYER_NORM_EPSILON } from '@urgate/spec';
 import type { LanguageModelSpec } from '../spec.js';
 import { GraphBuilder, GraphScope, valueInfo } from './builder.js';
 import { type CellState, cellStep } from './layer.js';
@@ -48,7 +49,10 @@ function headInitializers(scope: GraphScope, spec: LanguageModelSpec): Head {
 /** `LN?(h)·output.W + output.b` on `[N, d]` rows. */
 function logits(g: GraphBuilder, head: Head, h: string, output?: string): string {
   const normed = head.gamma
-    ? g.op1('LayerNormalization', [h, head.gamma, head.beta as string], { axis: -1, epsilon: 1e-5 })
+    ? g.op1('LayerNormalization', [h, head.gamma, head.beta as string], {
+        axis: -1,
+        epsilon: LAYER_NORM_EPSILON,
+      })
     : h;
   const inputs = [normed, head.outW, head.outB];
   const attrs = { transB: head.tied ? 1 : 0 };

@@ -1,4 +1,4 @@
-import type { BlockName } from '@urgate/cells';
+import { type BlockName, gateFamily } from '@urgate/spec';
 import type { ExportLayer, Zoneout } from '../spec.js';
 import type { GraphBuilder, GraphScope } from './builder.js';
 
@@ -96,9 +96,12 @@ function gates(
     if (!v) throw new Error(`layer has no ${name} block`);
     return v;
   };
-  const mech = layer.mechanism;
-  const f = mech === 'O-' || mech === 'OR-' ? g.cumax(block('f'), 'f') : g.sigmoid(block('f'), 'f');
-  if (mech === 'R-' || mech === 'UR-' || mech === 'OR-') {
+  const family = gateFamily(layer.mechanism);
+  const f =
+    family === 'ordered' || family === 'orderedRefine'
+      ? g.cumax(block('f'), 'f')
+      : g.sigmoid(block('f'), 'f');
+  if (family === 'refine' || family === 'orderedRefine') {
     const r = g.sigmoid(block('r'), 'r');
     // g = 2·r·f + (1 - 2r)·f² = f² + 2r·(f - f²)
     const f2 = g.mul(f, f);
@@ -106,12 +109,12 @@ function gates(
     const refined = g.add(f2, g.mul(twoR, g.sub(f, f2)), 'g');
     return { F: refined, I: g.oneMinus(refined, 'i_eff') };
   }
-  if (mech === 'O-') {
+  if (family === 'ordered') {
     return { F: f, I: lstm ? g.oneMinus(g.cumax(block('i')), 'i_eff') : g.oneMinus(f, 'i_eff') };
   }
   const base = lstm ? g.sigmoid(block('i'), 'i') : g.oneMinus(f, 'i');
-  if (mech === 'OM-' || mech === 'UM-') {
-    const ordered = mech === 'OM-';
+  if (family === 'cumaxMaster' || family === 'sigmoidMaster') {
+    const ordered = family === 'cumaxMaster';
     const mf = ordered ? g.cumax(block('mf')) : g.sigmoid(block('mf'));
     const mi = ordered ? g.oneMinus(g.cumax(block('mi'))) : g.sigmoid(block('mi'));
     const fm = expandMaster(g, mf, layer.downsize, layer.hiddenSize);

@@ -25,6 +25,10 @@ export interface LmConfig {
   evalEvery: number;
   /** Training-state checkpoint every this many steps (and at the end). */
   checkpointEvery: number;
+  /** Master-gate downsize C of OM-/UM- (null: the cells' default, 16; the paper's LMs use 32). */
+  downsize: number | null;
+  /** Chrono horizon Tmax of C- (null: the hidden size). */
+  tMax: number | null;
   seed: number;
 }
 
@@ -49,6 +53,8 @@ const DEFAULTS = {
   minutes: null,
   evalEvery: 500,
   checkpointEvery: 200,
+  downsize: null,
+  tMax: null,
   seed: 1,
 } as const;
 
@@ -79,6 +85,13 @@ export function resolveLmConfig(input: LmConfigInput): LmConfig {
   ] as const)
     check(positiveInt(config[key]), key, 'a positive integer', config[key]);
   check(Number.isInteger(config.seed), 'seed', 'an integer', config.seed);
+  check(
+    config.downsize === null || positiveInt(config.downsize),
+    'downsize',
+    'a positive integer',
+    config.downsize,
+  );
+  check(config.tMax === null || config.tMax > 0, 'tMax', 'a positive number', config.tMax);
   check(config.lr > 0 && Number.isFinite(config.lr), 'lr', 'a positive number', config.lr);
   check(config.clip > 0 && Number.isFinite(config.clip), 'clip', 'a positive number', config.clip);
   check(config.dropout >= 0 && config.dropout < 1, 'dropout', 'a rate in [0, 1)', config.dropout);

@@ -26,6 +26,9 @@ export interface LmArchitecture {
   hiddenSize: number;
   layerNorm: boolean;
   tiedEmbeddings: boolean;
+  /** Master-gate downsize C and chrono Tmax (absent: the cells' defaults). */
+  downsize?: number;
+  tMax?: number;
 }
 
 /**
@@ -59,6 +62,8 @@ function stackConfig(arch: LmArchitecture) {
     inputSize: arch.embeddingSize,
     hiddenSize: arch.hiddenSize,
     numLayers: arch.numLayers,
+    ...(arch.downsize !== undefined ? { downsize: arch.downsize } : {}),
+    ...(arch.tMax !== undefined ? { tMax: arch.tMax } : {}),
   };
 }
 
@@ -92,9 +97,10 @@ export function createLmModel(arch: LmArchitecture, seed: number): LmModel {
 /** LAYOUT.md `model` section of the checkpoint metadata. */
 export function lmModelMeta(model: LmModel): Record<string, unknown> {
   const first = model.layers[0];
+  const { downsize: _d, tMax: _t, ...arch } = model.arch;
   return {
     kind: 'lm',
-    ...model.arch,
+    ...arch,
     downsize: first.downsize,
     tMax: first.tMax,
     fixedGateOffset: false,
@@ -128,6 +134,8 @@ export function lmArchitectureFromMeta(
     hiddenSize: int('hiddenSize'),
     layerNorm: meta.layerNorm === true,
     tiedEmbeddings: meta.tiedEmbeddings === true,
+    ...(typeof meta.downsize === 'number' ? { downsize: meta.downsize } : {}),
+    ...(typeof meta.tMax === 'number' ? { tMax: meta.tMax } : {}),
   };
 }
 

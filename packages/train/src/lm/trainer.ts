@@ -1,20 +1,15 @@
-import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { saveCheckpoint } from '@urgate/cells';
-import { FusedAdam, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
-import { type Batch, serializeTokenizer, trainBatches } from '@urgate/wikitext';
-import { divergenceReason, type RunOutcome } from '../divergence.js';
-import { MetricsWriter } from '../metrics.js';
-import { releaseNativeMemory } from '../native-memory.js';
-import { ProgressReporter } from '../progress.js';
-import { loadTrainingState, restoreOptimizer, saveTrainingState } from '../training-state.js';
+import { writeJsonAtomic } from '@urgate/files';
+import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
+import { serializeTokenizer, trainBatches } from '@urgate/wikitext';
+import type { RunOutcome } from '../divergence.js';
+import { type DataState, LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
 import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type LmEvaluation } from './evaluate.js';
 import {
-  assignLmParams,
   createLmModel,
   disposeState,
   type LmModel,
@@ -26,11 +21,9 @@ import {
 
 /** Files of an LM run directory. */
 export const LM_FILES = {
-  /** Training state: parameters + Adam moments + data position (resume). */
-  checkpoint: 'checkpoint.safetensors',
+  ...LOOP_FILES,
   /** The trained model with its tokenizer (export, eval, serve). */
   model: 'model.safetensors',
-  metrics: 'metrics.jsonl',
   result: 'result.json',
 } as const;
 
@@ -41,6 +34,7 @@ export interface LmRunResult {
   divergence?: { step: number; reason: string };
   steps: number;
   epochs: number;
+  /** Training seconds of this process (a resumed run counts only its own). */
   trainSeconds: number;
   /** Training tokens per second of training time (this process). */
   tokensPerSecond: number;
@@ -54,72 +48,69 @@ export interface TrainLmOptions {
   outDir: string;
   /** Continue from outDir's training state when there is one. */
   resume?: boolean;
+  /** Stop (with a checkpoint) after this many steps in this process: tests of resume. */
+  stopAfter?: number;
   /** Progress output (default stderr); null: silent. */
   progress?: NodeJS.WriteStream | null;
   /** Evaluate the test split at the end too (default true). */
   test?: boolean;
 }
 
-/** Where training is in the data and the budget; saved in `training` for resume. */
-interface Position {
-  step: number;
-  epoch: number;
-  /** Windows of this epoch already trained on. */
-  window: number;
-  trainMs: number;
+// Everything that changes what a step computes; steps, minutes and the cadences may change.
+const RESUME_KEYS = [
+  'mechanism',
+  'core',
+  'hiddenSize',
+  'numLayers',
+  'embeddingSize',
+  'bptt',
+  'batchSize',
+  'lr',
+  'clip',
+  'dropout',
+  'layerNorm',
+  'tiedEmbeddings',
+  'seed',
+  'downsize',
+  'tMax',
+  'cacheDir',
+  'tokenizer',
+] as const;
+
+function pick<T, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 }
 
-function* epochWindows(ids: Int32Array, articles: Uint32Array, config: LmConfig, skip: number) {
-  let k = 0;
-  for (const batch of trainBatches(ids, articles, {
-    batchSize: config.batchSize,
-    bptt: config.bptt,
-  }))
-    if (k++ >= skip) yield batch;
+/** The recurrent state as checkpoint tensors `<l>.h`, `<l>.c`, and back. */
+function stateTensors(state: LmState): CheckpointTensors {
+  const out: CheckpointTensors = {};
+  state.forEach((s, l) => {
+    for (const [key, t] of Object.entries(s) as [string, tf.Tensor2D][])
+      out[`${l}.${key}`] = {
+        shape: [...t.shape],
+        data: Float32Array.from(t.dataSync() as Float32Array),
+      };
+  });
+  return out;
 }
-
-/** One optimizer step on one window: returns the loss, gradient norm and the carried state. */
-function trainStep(
-  model: LmModel,
-  adam: FusedAdam,
-  batch: Batch,
-  state: LmState,
-  config: LmConfig,
-  step: number,
-) {
-  const vars = Object.values(model.params);
-  let next: LmState = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const out = lmForward(model, batch, state, {
-      training: true,
-      dropout: config.dropout,
-      seed: config.seed,
-      step,
-    });
-    // Truncated BPTT: the state goes on to the next window, its gradient stops here.
-    next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-    return softmaxCrossEntropy(out.logits, tf.tensor1d(batch.targets, 'int32'));
-  }, vars);
-  const loss = value.dataSync()[0];
-  const gradNorm = Number.isFinite(loss)
-    ? adam.step(vars.map((v) => grads[v.name])).gradNorm
-    : Number.NaN;
-  tf.dispose([value, grads]);
-  return { loss, gradNorm, next };
-}
-
-async function writeJson(path: string, value: unknown): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temporary, path);
+function stateFrom(model: LmModel, tensors: CheckpointTensors, batch: number): LmState {
+  return zeroLmState(model, batch).map((zero, l) => {
+    const out: LmState[number] = { ...zero };
+    for (const [key, t] of Object.entries(zero) as ['h' | 'c', tf.Tensor2D][]) {
+      const saved = tensors[`${l}.${key}`];
+      if (!saved) continue; // a checkpoint from before the state was saved: zero, as it was then
+      out[key] = tf.tensor2d(saved.data, t.shape);
+      t.dispose();
+    }
+    return out;
+  });
 }
 
 /**
- * Trains a language model with truncated BPTT (state carried between windows, rows zeroed at
- * article starts), Adam with global-norm clipping, until `steps` or `minutes` of training time
- * (evaluation excluded) are used; then evaluates valid (and test) as one stream each and writes
- * model.safetensors with the tokenizer. Resume restores parameters, Adam moments and the data
- * position exactly; the recurrent state restarts from zero at the resumed window.
+ * A language model on the shared loop (loop.ts): truncated BPTT over the training stream in
+ * windows, the recurrent state carried from window to window (zeroed at article starts and
+ * at each epoch) and saved with the data position, so a resumed run continues exactly. At the
+ * end: valid and test as one stream each, model.safetensors with the tokenizer, result.json.
  */
 export async function trainLm(config: LmConfig, options: TrainLmOptions): Promise<LmRunResult> {
   if (!useNativeKernels())
@@ -130,177 +121,131 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   const tokenizer = await cacheTokenizer(cacheDir);
   const train = await loadLmSplit(cacheDir, 'train', tokenizer);
   const valid = await loadLmSplit(cacheDir, 'valid', tokenizer);
-  const model = createLmModel(
-    {
-      core: config.core,
-      mechanism: config.mechanism,
-      numLayers: config.numLayers,
-      vocabSize: tokenizer.vocabSize,
-      embeddingSize: config.embeddingSize,
-      hiddenSize: config.hiddenSize,
-      layerNorm: config.layerNorm,
-      tiedEmbeddings: config.tiedEmbeddings,
-    },
-    config.seed,
-  );
-  const names = Object.keys(model.params);
-  const vars = Object.values(model.params);
-  const adam = new FusedAdam(vars, { lr: config.lr, clipNorm: config.clip });
-  const { outDir } = options;
-  await mkdir(outDir, { recursive: true });
-  const checkpointPath = join(outDir, LM_FILES.checkpoint);
-
-  let pos: Position = { step: 0, epoch: 0, window: 0, trainMs: 0 };
-  if (options.resume && existsSync(checkpointPath)) {
-    const saved = await loadTrainingState(checkpointPath);
-    assignLmParams(model, saved.params, checkpointPath);
-    if (saved.optimizer) restoreOptimizer(adam, names, saved.optimizer);
-    pos = saved.training.position as Position;
-  }
-  const metrics = new MetricsWriter(
-    join(outDir, LM_FILES.metrics),
-    pos.step > 0 ? { resumeAtStep: pos.step } : {},
-  );
-  const training = () => ({
-    step: pos.step,
-    position: pos,
-    config,
-    cacheDir,
-    tokenizer: tokenizer.identity,
-  });
-  const saveState = () =>
-    saveTrainingState(checkpointPath, {
-      model: lmModelMeta(model),
-      params: model.params,
-      optimizer: adam,
-      training: training(),
+  const { core, mechanism, numLayers, embeddingSize, hiddenSize, layerNorm, tiedEmbeddings } =
+    config;
+  const arch = {
+    core,
+    mechanism,
+    numLayers,
+    vocabSize: tokenizer.vocabSize,
+    embeddingSize,
+    hiddenSize,
+    layerNorm,
+    tiedEmbeddings,
+    ...(config.downsize !== null ? { downsize: config.downsize } : {}),
+    ...(config.tMax !== null ? { tMax: config.tMax } : {}),
+  };
+  const model = createLmModel(arch, config.seed);
+  const eval1 = () => evaluateLm(model, valid, { eosId: tokenizer.eosId });
+  const epochWindows = (skip: number) => {
+    const all = trainBatches(train.ids, train.articleStarts, {
+      batchSize: config.batchSize,
+      bptt: config.bptt,
     });
-
-  const budgetMs = config.minutes === null ? Infinity : config.minutes * 60_000;
-  const maxSteps = config.steps ?? Infinity;
-  const timeBudget = config.steps === null;
-  const progress =
-    options.progress === null
-      ? null
-      : new ProgressReporter({
-          total: timeBudget ? Math.round(budgetMs / 1000) : maxSteps,
-          start: timeBudget ? Math.round(pos.trainMs / 1000) : pos.step,
-          label: `lm ${config.mechanism}${config.core.toUpperCase()}${timeBudget ? ' (seconds)' : ''}`,
-          ...(options.progress ? { stream: options.progress } : {}),
-        });
-
-  const tokensPerStep = config.batchSize * config.bptt;
-  let msHere = 0;
-  let stepsHere = 0;
-  let divergence: LmRunResult['divergence'];
-  let windows = epochWindows(train.ids, train.articleStarts, config, pos.window);
+    for (let k = 0; k < skip; k++) all.next();
+    return all;
+  };
+  let at = { epoch: 0, window: 0 };
+  let windows = epochWindows(0);
   let state = zeroLmState(model, config.batchSize);
-  while (pos.step < maxSteps && pos.trainMs < budgetMs) {
-    let item = windows.next();
-    if (item.done) {
-      // A new epoch: every stream starts over, so does its state.
-      pos = { ...pos, epoch: pos.epoch + 1, window: 0 };
-      windows = epochWindows(train.ids, train.articleStarts, config, 0);
-      disposeState(state);
-      state = zeroLmState(model, config.batchSize);
-      item = windows.next();
-    }
-    const started = performance.now();
-    const { loss, gradNorm, next } = trainStep(
-      model,
-      adam,
-      item.value as Batch,
-      state,
-      config,
-      pos.step,
-    );
-    const ms = performance.now() - started;
-    disposeState(state);
-    state = next;
-    msHere += ms;
-    stepsHere += 1;
-    pos = { ...pos, step: pos.step + 1, window: pos.window + 1, trainMs: pos.trainMs + ms };
-    metrics.write({ step: pos.step, kind: 'train', loss, gradNorm, epoch: pos.epoch });
-    const reason = divergenceReason(loss, gradNorm);
-    if (reason) {
-      divergence = { step: pos.step, reason };
-      break;
-    }
-    const done = pos.step >= maxSteps || pos.trainMs >= budgetMs;
-    progress?.update(
-      timeBudget ? Math.min(Math.round(pos.trainMs / 1000), Math.round(budgetMs / 1000)) : pos.step,
-      {
-        step: pos.step,
-        loss,
-        'tok/s': Math.round((tokensPerStep * stepsHere) / (msHere / 1000)),
-      },
-    );
-    if (pos.step % config.evalEvery === 0 && !done) {
-      const e = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
-      metrics.write({
-        step: pos.step,
-        kind: 'valid',
-        wordPerplexity: e.wordPerplexity,
-        nllPerToken: e.nllPerToken,
-      });
-      progress?.update(timeBudget ? Math.round(pos.trainMs / 1000) : pos.step, {
-        validPpl: e.wordPerplexity,
-      });
-    }
-    if (pos.step % config.checkpointEvery === 0 || done) await saveState();
-    if (pos.step % 50 === 0) await releaseNativeMemory();
-  }
-  disposeState(state);
-  progress?.stop();
-
+  let next: LmState = [];
   let validEval: LmEvaluation | null = null;
+
+  const run = await runTrainingLoop(
+    {
+      label: `lm ${mechanism}${core.toUpperCase()}`,
+      params: model.params,
+      modelMeta: lmModelMeta(model),
+      loss(step) {
+        let item = windows.next();
+        if (item.done) {
+          // A new epoch: every stream starts over, so does its state.
+          at = { epoch: at.epoch + 1, window: 0 };
+          windows = epochWindows(0);
+          disposeState(state);
+          state = zeroLmState(model, config.batchSize);
+          item = windows.next();
+        }
+        const batch = item.value;
+        const out = lmForward(model, batch, state, {
+          training: true,
+          dropout: config.dropout,
+          seed: config.seed,
+          step,
+        });
+        // Truncated BPTT: the state goes on to the next window, its gradient stops here.
+        next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
+        return softmaxCrossEntropy(out.logits, tf.tensor1d(batch.targets, 'int32'));
+      },
+      advance() {
+        disposeState(state);
+        state = next;
+        at = { ...at, window: at.window + 1 };
+      },
+      trainFields: () => ({ epoch: at.epoch }),
+      saveData: () => ({ position: at, tensors: stateTensors(state) }),
+      restoreData(saved: DataState) {
+        at = saved.position as typeof at;
+        windows = epochWindows(at.window);
+        disposeState(state);
+        state = stateFrom(model, saved.tensors, config.batchSize);
+      },
+      async evaluate() {
+        validEval = await eval1();
+        const { wordPerplexity, nllPerToken } = validEval;
+        return {
+          record: { kind: 'valid', wordPerplexity, nllPerToken },
+          show: { validPpl: wordPerplexity },
+        };
+      },
+    },
+    {
+      ...options,
+      config: { ...config, cacheDir, tokenizer: tokenizer.identity },
+      resumeKeys: RESUME_KEYS,
+      ...pick(config, ['lr', 'clip', 'steps', 'minutes', 'evalEvery', 'checkpointEvery']),
+      gcEvery: 50,
+      itemsPerStep: { name: 'tok/s', count: config.batchSize * config.bptt },
+    },
+  );
+  disposeState(state);
+
   let testEval: LmEvaluation | null = null;
-  if (!divergence) {
-    validEval = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
-    metrics.write({
-      step: pos.step,
-      kind: 'valid',
-      wordPerplexity: validEval.wordPerplexity,
-      nllPerToken: validEval.nllPerToken,
-    });
+  if (!run.divergence && !run.stopped) {
+    validEval ??= await eval1(); // a run resumed after its final validation
     if (options.test ?? true) {
       testEval = await evaluateLm(model, await loadLmSplit(cacheDir, 'test', tokenizer), {
         eosId: tokenizer.eosId,
       });
-      metrics.write({
-        step: pos.step,
-        kind: 'test',
-        wordPerplexity: testEval.wordPerplexity,
-        nllPerToken: testEval.nllPerToken,
-      });
+      const { wordPerplexity, nllPerToken } = testEval;
+      run.metrics.write({ step: run.step, kind: 'test', wordPerplexity, nllPerToken });
     }
-    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [name, v] of Object.entries(model.params))
-      tensors[name] = {
-        shape: [...v.shape],
-        data: Float32Array.from(v.dataSync() as Float32Array),
-      };
-    await saveCheckpoint(join(outDir, LM_FILES.model), tensors, {
+    await saveCheckpoint(join(options.outDir, LM_FILES.model), paramTensors(model.params), {
       model: lmModelMeta(model),
       tokenizer: serializeTokenizer(tokenizer),
-      training: training(),
+      training: { step: run.step, config, cacheDir, tokenizer: tokenizer.identity },
     });
   }
+  const windowsPerEpoch = Math.max(
+    1,
+    Math.floor((train.ids.length - 1) / config.batchSize / config.bptt),
+  );
   const result: LmRunResult = {
     config,
     cacheDir,
-    outcome: divergence ? 'diverged' : 'finished',
-    ...(divergence ? { divergence } : {}),
-    steps: pos.step,
-    epochs:
-      pos.epoch +
-      pos.window / Math.max(1, Math.floor((train.ids.length - 1) / config.batchSize / config.bptt)),
-    trainSeconds: pos.trainMs / 1000,
-    tokensPerSecond: stepsHere > 0 ? (tokensPerStep * stepsHere) / (msHere / 1000) : Number.NaN,
+    outcome: run.divergence ? 'diverged' : 'finished',
+    ...(run.divergence ? { divergence: run.divergence } : {}),
+    steps: run.step,
+    epochs: at.epoch + at.window / windowsPerEpoch,
+    trainSeconds: run.msHere / 1000,
+    tokensPerSecond:
+      run.stepsHere > 0
+        ? (config.batchSize * config.bptt * run.stepsHere) / (run.msHere / 1000)
+        : Number.NaN,
     valid: validEval,
     test: testEval,
   };
-  await writeJson(join(outDir, LM_FILES.result), result);
-  tf.dispose(vars);
+  if (!run.stopped) await writeJsonAtomic(join(options.outDir, LM_FILES.result), result);
+  tf.dispose(Object.values(model.params));
   return result;
 }

@@ -68,6 +68,10 @@ export interface TaskRunConfig {
   checkpointEvery: number;
   /** Every gate bias set to this value at init (the forgetting task's extreme setting), or null. */
   gateBias: number | null;
+  /** Master-gate downsize C of OM-/UM- (null: the cells' default, 16). */
+  downsize: number | null;
+  /** Chrono horizon Tmax of C- (null: the hidden size; the paper uses the task's delay). */
+  tMax: number | null;
 }
 
 const SYNTHETIC_DEFAULT_LENGTH = { copy: 100, adding: 200, forgetting: FORGETTING_SETTINGS.length };
@@ -166,6 +170,8 @@ export function resolveTaskRunConfig(input: TaskRunInput): TaskRunConfig {
       `eval-size: expected a ${pixel ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(evalSize)}`,
     );
   const checkpointEvery = positiveInt('checkpoint-every', input.checkpointEvery ?? 500);
+  const downsize = input.downsize == null ? null : positiveInt('downsize', input.downsize);
+  const tMax = input.tMax == null ? null : positiveNumber('t-max', input.tMax);
   return {
     task,
     core,
@@ -185,17 +191,21 @@ export function resolveTaskRunConfig(input: TaskRunInput): TaskRunConfig {
     evalSize,
     checkpointEvery,
     gateBias,
+    downsize,
+    tMax,
   };
 }
 
 /** The input that resolves back to `config` (what a sweep writes as a run's config.json). */
 export function taskRunInput(config: TaskRunConfig): TaskRunInput {
-  const { length, steps, epochs, dataDir, gateBias, ...rest } = config;
+  const { length, steps, epochs, dataDir, gateBias, downsize, tMax, ...rest } = config;
   return {
     ...rest,
     ...(isPixelTask(config.task) ? {} : { length }),
     ...(epochs !== null ? { epochs } : { steps }),
     ...(dataDir !== null ? { dataDir } : {}),
     ...(gateBias !== null ? { gateBias } : {}),
+    ...(downsize !== null ? { downsize } : {}),
+    ...(tMax !== null ? { tMax } : {}),
   };
 }

@@ -66,6 +66,8 @@ export function createTaskModel(
     inputSize,
     hiddenSize: config.hiddenSize,
     numLayers: config.numLayers,
+    ...(config.downsize !== null ? { downsize: config.downsize } : {}),
+    ...(config.tMax !== null ? { tMax: config.tMax } : {}),
   });
   const params: Record<string, tf.Variable> = {};
   layers.forEach((cfg, l) => {

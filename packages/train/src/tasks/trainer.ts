@@ -1,20 +1,17 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { saveCheckpoint } from '@urgate/cells';
-import { FusedAdam, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { writeJsonAtomic } from '@urgate/files';
+import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
-import { divergenceReason, type RunOutcome } from '../divergence.js';
-import { MetricsWriter, readMetrics } from '../metrics.js';
+import type { RunOutcome } from '../divergence.js';
+import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { readMetrics } from '../metrics.js';
 import { releaseNativeMemory } from '../native-memory.js';
-import { ProgressReporter } from '../progress.js';
-import { loadTrainingState, restoreOptimizer, saveTrainingState } from '../training-state.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
 import { openTaskData, type TaskBatch } from './data.js';
 import {
   addingPrediction,
-  assignParams,
   classifierLogits,
   copyLogits,
   createTaskModel,
@@ -27,9 +24,8 @@ import {
 
 /** Files of a run directory. */
 export const RUN_FILES = {
-  checkpoint: 'checkpoint.safetensors',
+  ...LOOP_FILES,
   model: 'model.safetensors',
-  metrics: 'metrics.jsonl',
   result: 'result.json',
   forget: 'forget-gates.json',
 } as const;
@@ -82,6 +78,8 @@ const RESUME_KEYS = [
   'seed',
   'zoneout',
   'gateBias',
+  'downsize',
+  'tMax',
 ] as const;
 
 function batchInputs(batch: TaskBatch): tf.Tensor3D {
@@ -145,12 +143,6 @@ export async function evaluate(
   return { loss: lossSum / weight, ...(count > 0 ? { accuracy: correct / count } : {}) };
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temporary, path);
-}
-
 function bestOf(pixel: boolean, records: Record<string, unknown>[]): TaskRunResult['best'] {
   let best: TaskRunResult['best'] = null;
   for (const r of records) {
@@ -168,10 +160,15 @@ function bestOf(pixel: boolean, records: Record<string, unknown>[]): TaskRunResu
   return best;
 }
 
+const evalMetrics = (r: Record<string, unknown>): EvalMetrics => ({
+  loss: r.loss as number,
+  ...(r.accuracy !== undefined ? { accuracy: r.accuracy as number } : {}),
+});
+
 /**
- * Trains one model on one task: Adam with global-norm clipping, periodic evaluation, atomic
- * training-state checkpoints, exact resume. A non-finite loss or gradient norm ends the run
- * with outcome "diverged" (recorded in result.json), not an exception.
+ * Trains one model on one task with the shared loop (loop.ts): the task's batches are a pure
+ * function of the step, so the step is the whole data position. Writes the forget-gate
+ * distribution before and after training (paper Figure 4), the model and result.json.
  */
 export async function trainTask(
   config: TaskRunConfig,
@@ -184,150 +181,73 @@ export async function trainTask(
   const { outDir } = options;
   const pixel = isPixelTask(config.task);
   const data = await openTaskData(config, options.dataset);
-  const totalSteps =
+  const steps =
     config.epochs !== null
       ? Math.ceil(config.epochs * (data.stepsPerEpoch as number))
       : config.steps;
-  const cfg = { ...config, steps: totalSteps };
-  await mkdir(outDir, { recursive: true });
+  const cfg = { ...config, steps };
   const model = createTaskModel(cfg, data.inputSize, data.outputSize);
-  const names = Object.keys(model.params);
-  const checkpointPath = join(outDir, RUN_FILES.checkpoint);
+  const forgetNow = () =>
+    tf.tidy(() => Array.from(meanForgetPerUnit(model, batchInputs(data.trainBatch(0)))));
+  const before = forgetNow(); // the initialisation is a function of the seed: the same on resume
 
-  let step = 0;
-  let state: Awaited<ReturnType<typeof loadTrainingState>> | null = null;
-  if (options.resume && existsSync(checkpointPath)) {
-    state = await loadTrainingState(checkpointPath);
-    const saved = (state.training.config ?? {}) as Record<string, unknown>;
-    for (const key of RESUME_KEYS)
-      if (saved[key] !== cfg[key])
-        throw new Error(
-          `--resume: ${checkpointPath} was trained with ${key} ${JSON.stringify(saved[key])}, this run has ${JSON.stringify(cfg[key])}; use another --out or the same settings`,
-        );
-    assignParams(model, state.params);
-    step = state.training.step;
-  }
-  const adam = new FusedAdam(Object.values(model.params), { lr: cfg.lr, clipNorm: cfg.clip });
-  if (state?.optimizer) restoreOptimizer(adam, names, state.optimizer);
-  const metrics = new MetricsWriter(
-    join(outDir, RUN_FILES.metrics),
-    state ? { resumeAtStep: step } : {},
-  );
-
-  const forgetPath = join(outDir, RUN_FILES.forget);
-  const forgetBatch = () => tf.tidy(() => batchInputs(data.trainBatch(0)));
-  if (step === 0) {
-    const xs = forgetBatch();
-    await writeJson(forgetPath, { layer: 0, before: Array.from(meanForgetPerUnit(model, xs)) });
-    xs.dispose();
-  }
-  const save = () =>
-    saveTrainingState(checkpointPath, {
-      model: modelMeta(model),
+  const run = await runTrainingLoop(
+    {
+      label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
       params: model.params,
-      optimizer: adam,
-      training: { step, config: cfg },
-    });
-
-  const progress =
-    options.progress === null
-      ? null
-      : new ProgressReporter({
-          total: totalSteps,
-          start: step,
-          label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
-          ...(options.progress ? { stream: options.progress } : {}),
-        });
-  let divergence: TaskRunResult['divergence'];
-  let trainMs = 0;
-  let stepsHere = 0;
-  const vars = Object.values(model.params);
-  // A collection costs a few ms: every step when a step's tape is large, else now and then.
-  const gcEvery = pixel ? 1 : 50;
-  while (step < totalSteps) {
-    const batch = data.trainBatch(step);
-    const started = performance.now();
-    const { value, grads } = tf.variableGrads(
-      () => taskLoss(model, batch, { training: true, step }).loss,
-      vars,
-    );
-    const loss = value.dataSync()[0];
-    const gradNorm = Number.isFinite(loss)
-      ? adam.step(vars.map((v) => grads[v.name])).gradNorm
-      : Number.NaN;
-    tf.dispose([value, grads]);
-    if (step % gcEvery === 0) await releaseNativeMemory();
-    trainMs += performance.now() - started;
-    stepsHere += 1;
-    step += 1;
-    metrics.write({ step, kind: 'train', loss, gradNorm });
-    const reason = divergenceReason(loss, gradNorm);
-    if (reason) {
-      divergence = { step, reason };
-      break;
-    }
-    progress?.update(step, { loss });
-    if (step % cfg.evalEvery === 0 || step === totalSteps) {
-      const e = await evaluate(model, data.evalBatches());
-      metrics.write({ step, kind: 'eval', ...e });
-      progress?.update(step, {
-        evalLoss: e.loss,
-        ...(e.accuracy !== undefined ? { evalAcc: e.accuracy } : {}),
-      });
-    }
-    if (step % cfg.checkpointEvery === 0 || step === totalSteps) await save();
-    if (options.stopAfter !== undefined && stepsHere >= options.stopAfter && step < totalSteps) {
-      await save();
-      progress?.stop();
-      tf.dispose(vars);
-      return {
-        config: cfg,
-        outcome: 'finished',
-        steps: step,
-        final: null,
-        best: null,
-        test: null,
-        msPerStep: trainMs / stepsHere,
-      };
-    }
-  }
-  progress?.stop();
-
-  const records = readMetrics(metrics.path);
-  const evals = records.filter((r) => r.kind === 'eval');
-  const last = evals[evals.length - 1];
+      modelMeta: modelMeta(model),
+      loss: (step) => taskLoss(model, data.trainBatch(step), { training: true, step }).loss,
+      async evaluate() {
+        const e = await evaluate(model, data.evalBatches());
+        return {
+          record: { kind: 'eval', ...e },
+          show: { evalLoss: e.loss, ...(e.accuracy !== undefined ? { evalAcc: e.accuracy } : {}) },
+        };
+      },
+    },
+    {
+      ...options,
+      config: cfg as unknown as Record<string, unknown>,
+      resumeKeys: RESUME_KEYS,
+      lr: cfg.lr,
+      clip: cfg.clip,
+      steps,
+      minutes: null,
+      evalEvery: cfg.evalEvery,
+      checkpointEvery: cfg.checkpointEvery,
+      // A collection costs a few ms: every step when a step's tape is large, else now and then.
+      gcEvery: pixel ? 1 : 50,
+    },
+  );
+  const msPerStep = run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN;
   const result: TaskRunResult = {
     config: cfg,
-    outcome: divergence ? 'diverged' : 'finished',
-    steps: step,
-    ...(divergence ? { divergence } : {}),
-    final: last
-      ? {
-          loss: last.loss as number,
-          ...(last.accuracy !== undefined ? { accuracy: last.accuracy as number } : {}),
-        }
-      : null,
-    best: bestOf(pixel, records),
-    test: !divergence && data.testBatches ? await evaluate(model, data.testBatches()) : null,
-    msPerStep: stepsHere > 0 ? trainMs / stepsHere : Number.NaN,
+    outcome: run.divergence ? 'diverged' : 'finished',
+    steps: run.step,
+    ...(run.divergence ? { divergence: run.divergence } : {}),
+    final: null,
+    best: null,
+    test: null,
+    msPerStep,
   };
-  if (!divergence) {
-    const xs = forgetBatch();
-    const before = JSON.parse(await readFile(forgetPath, 'utf8'));
-    await writeJson(forgetPath, { ...before, after: Array.from(meanForgetPerUnit(model, xs)) });
-    xs.dispose();
-    await saveCheckpoint(join(outDir, RUN_FILES.model), await paramTensors(model), {
+  if (run.stopped) {
+    tf.dispose(Object.values(model.params));
+    return result;
+  }
+  const records = readMetrics(run.metrics.path);
+  const evals = records.filter((r) => r.kind === 'eval');
+  result.final = evals.length > 0 ? evalMetrics(evals[evals.length - 1]) : null;
+  result.best = bestOf(pixel, records);
+  if (!run.divergence) {
+    result.test = data.testBatches ? await evaluate(model, data.testBatches()) : null;
+    await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
+    await saveCheckpoint(join(outDir, RUN_FILES.model), paramTensors(model.params), {
       model: modelMeta(model),
     });
+  } else {
+    await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before });
   }
-  await writeJson(join(outDir, RUN_FILES.result), result);
-  tf.dispose(vars);
+  await writeJsonAtomic(join(outDir, RUN_FILES.result), result);
+  tf.dispose(Object.values(model.params));
   return result;
-}
-
-async function paramTensors(model: TaskModel) {
-  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, v] of Object.entries(model.params))
-    out[name] = { shape: [...v.shape], data: Float32Array.from(await v.data()) };
-  return out;
 }

@@ -15,10 +15,48 @@ export const MECHANISMS: readonly Mechanism[] = [
 export type Core = 'lstm' | 'gru';
 export const CORES: readonly Core[] = ['lstm', 'gru'];
 
+/**
+ * How a mechanism forms its effective gates (LAYOUT.md "Gate mechanisms"); the native kernels
+ * (packages/kernels/csrc/layout.h `GateFamily`) and the ONNX builder switch on the same split.
+ */
+export type GateFamily =
+  | 'plain' // σ forget, standard input
+  | 'ordered' // cumax forget and input
+  | 'refine' // refine gate r on σ(a_f)
+  | 'orderedRefine' // refine gate r on cumax(a_f)
+  | 'cumaxMaster' // ON-LSTM master gates (cumax), d/C wide
+  | 'sigmoidMaster'; // master gates as sigmoids, d/C wide
+
+/** How the gate biases start (LAYOUT.md "Initialisation"). */
+export type GateInit =
+  | 'standard' // b_f = 1
+  | 'zero' // all gate biases 0
+  | 'chrono' // b_f = log U[1, Tmax - 1], b_i = -b_f
+  | 'uniform' // UGI: b_f = σ⁻¹(U[1/d, 1 - 1/d]), tied gate = -b_f
+  | 'uniformMaster'; // b_f = 1, masters UGI over the m = d/C master units
+
+/** The paper's Table 1 as data: one row per mechanism. */
+export const MECHANISM_TABLE: Readonly<Record<Mechanism, { family: GateFamily; init: GateInit }>> =
+  {
+    '-': { family: 'plain', init: 'standard' },
+    'C-': { family: 'plain', init: 'chrono' },
+    'O-': { family: 'ordered', init: 'zero' },
+    'OM-': { family: 'cumaxMaster', init: 'standard' },
+    'U-': { family: 'plain', init: 'uniform' },
+    'R-': { family: 'refine', init: 'standard' },
+    'UR-': { family: 'refine', init: 'uniform' },
+    'UM-': { family: 'sigmoidMaster', init: 'uniformMaster' },
+    'OR-': { family: 'orderedRefine', init: 'zero' },
+  };
+
+export function gateFamily(mechanism: Mechanism): GateFamily {
+  return MECHANISM_TABLE[mechanism].family;
+}
+
 /** Mechanisms whose input gate is replaced by a refine gate `r` (same parameter count as the base core). */
-export const REFINE_MECHANISMS: readonly Mechanism[] = ['R-', 'UR-', 'OR-'];
+export const REFINE_MECHANISMS: readonly Mechanism[] = MECHANISMS.filter((m) => hasRefineGate(m));
 /** Mechanisms with ON-LSTM-style master gates `mf`, `mi` of width d/C. */
-export const MASTER_MECHANISMS: readonly Mechanism[] = ['OM-', 'UM-'];
+export const MASTER_MECHANISMS: readonly Mechanism[] = MECHANISMS.filter((m) => hasMasterGates(m));
 
 export function isMechanism(value: unknown): value is Mechanism {
   return typeof value === 'string' && (MECHANISMS as readonly string[]).includes(value);
@@ -29,11 +67,13 @@ export function isCore(value: unknown): value is Core {
 }
 
 export function hasRefineGate(mechanism: Mechanism): boolean {
-  return REFINE_MECHANISMS.includes(mechanism);
+  const family = gateFamily(mechanism);
+  return family === 'refine' || family === 'orderedRefine';
 }
 
 export function hasMasterGates(mechanism: Mechanism): boolean {
-  return MASTER_MECHANISMS.includes(mechanism);
+  const family = gateFamily(mechanism);
+  return family === 'cumaxMaster' || family === 'sigmoidMaster';
 }
 
 /**

@@ -1,13 +1,16 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from '@urgate/files';
 
 /**
  * Checkpoints in the safetensors format (https://huggingface.co/docs/safetensors):
  * an 8-byte little-endian header length N, N bytes of JSON header
  * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {string: string}}`,
  * then the raw little-endian tensor bytes. urgate keeps its own metadata as one JSON
- * string under `__metadata__.urgate` (LAYOUT.md "Checkpoint file").
+ * string under `__metadata__.urgate` (LAYOUT.md "Checkpoint file"); that JSON also holds
+ * `dataSha256`, the SHA-256 of the tensor data, checked on load (and not returned in `meta`). Loading also refuses
+ * non-finite values, naming the tensor.
  */
 export interface CheckpointTensor {
   shape: number[];
@@ -24,6 +27,7 @@ export interface CheckpointMeta {
 export const CHECKPOINT_FORMAT = 'urgate-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 const METADATA_KEY = 'urgate';
+const CHECKSUM_KEY = 'dataSha256';
 // safetensors readers refuse headers above 100 MB.
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -55,15 +59,8 @@ export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint
     throw new Error(`meta: expected an object, got ${JSON.stringify(meta)}`);
   if (tensors === null || typeof tensors !== 'object')
     throw new Error(`tensors: expected a record of {shape, data}, got ${JSON.stringify(tensors)}`);
-  const header: Record<string, unknown> = {
-    __metadata__: {
-      [METADATA_KEY]: JSON.stringify({
-        ...meta,
-        format: CHECKPOINT_FORMAT,
-        version: CHECKPOINT_VERSION,
-      }),
-    },
-  };
+  const metadata: Record<string, string> = {};
+  const header: Record<string, unknown> = { __metadata__: metadata };
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
@@ -89,6 +86,14 @@ export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint
     chunks.push(littleEndianBytes(t.data));
     offset += t.data.byteLength;
   }
+  const hash = createHash('sha256');
+  for (const chunk of chunks) hash.update(chunk);
+  metadata[METADATA_KEY] = JSON.stringify({
+    ...meta,
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    [CHECKSUM_KEY]: hash.digest('hex'),
+  });
   let json = JSON.stringify(header);
   // Pad with spaces (allowed by the spec) so that the data starts 8-byte aligned.
   const jsonBytes0 = new TextEncoder().encode(json);
@@ -105,7 +110,7 @@ export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint
   return out;
 }
 
-/** Writes a checkpoint atomically: to a temporary name in the same directory, then renamed. */
+/** Writes a checkpoint atomically (@urgate/files: a temporary name, then renamed). */
 export async function saveCheckpoint(
   path: string,
   tensors: CheckpointTensors,
@@ -113,22 +118,35 @@ export async function saveCheckpoint(
 ): Promise<void> {
   if (typeof path !== 'string' || path === '')
     throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
-  const bytes = encodeCheckpoint(tensors, meta);
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    const file = await open(temporary, 'w');
-    try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
+  await writeFileAtomic(path, encodeCheckpoint(tensors, meta));
+}
+
+const notedUnchecked = new Set<string>();
+
+/** The data must match the header's checksum; a file from before checksums loads with a note. */
+function checkData(data: Uint8Array, expected: unknown, source: string) {
+  if (expected === undefined) {
+    if (!notedUnchecked.has(source)) {
+      notedUnchecked.add(source);
+      process.stderr.write(
+        `note: ${source} has no data checksum (written before urgate checksummed its files); loaded unchecked\n`,
+      );
     }
-    await rename(temporary, path);
-  } catch (err) {
-    await unlink(temporary).catch(() => undefined);
-    throw err;
+    return;
   }
+  const actual = createHash('sha256').update(data).digest('hex');
+  if (actual !== expected)
+    throw new Error(
+      `${source}: the tensor data does not match the file's checksum (sha256 ${actual.slice(0, 12)}…, recorded ${String(expected).slice(0, 12)}…): the file is corrupt`,
+    );
+}
+
+function checkFinite(name: string, values: Float32Array, source: string): void {
+  for (let k = 0; k < values.length; k++)
+    if (!Number.isFinite(values[k]))
+      throw new Error(
+        `${source}: tensor ${name} holds a non-finite value (${values[k]} at element ${k}); refusing to load it`,
+      );
 }
 
 /** Parses safetensors bytes; `source` names the file in error messages. */
@@ -225,7 +243,10 @@ export function decodeCheckpoint(
     throw new Error(
       `${source}: checkpoint version ${JSON.stringify(meta.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`,
     );
-  return { tensors, meta };
+  const { [CHECKSUM_KEY]: checksum, ...described } = meta;
+  checkData(data, checksum, source);
+  for (const [name, t] of Object.entries(tensors)) checkFinite(name, t.data, source);
+  return { tensors, meta: described as CheckpointMeta };
 }
 
 export async function loadCheckpoint(

@@ -1,0 +1,33 @@
+/**
+ * Tensor names of urgate checkpoints (LAYOUT.md "Parameters of one layer", "Models built from
+ * the layers"): the only place they are spelled, for the trainers, the ONNX reader and tests.
+ */
+export type LayerTensor = 'W' | 'b' | 'bOffset';
+
+/** `layers.<l>.W`, `layers.<l>.b`, `layers.<l>.bOffset`. */
+export function layerTensorName(layer: number, tensor: LayerTensor): string {
+  return `layers.${layer}.${tensor}`;
+}
+
+/** Language model (`kind: "lm"`) tensors besides the layers. */
+export const LM_TENSORS = {
+  embedding: 'embedding',
+  normGamma: 'norm.gamma',
+  normBeta: 'norm.beta',
+  outputW: 'output.W',
+  outputB: 'output.b',
+} as const;
+
+/** Sequence classifier (`kind: "classifier"`) head tensors. */
+export const CLASSIFIER_TENSORS = {
+  W1: 'head.W1',
+  b1: 'head.b1',
+  W2: 'head.W2',
+  b2: 'head.b2',
+} as const;
+
+/** Copy and adding task heads (`kind: "task"`). */
+export const TASK_HEAD_TENSORS = { W: 'head.W', b: 'head.b' } as const;
+
+/** Epsilon of the language model's layer norm (trainer and ONNX graph alike). */
+export const LAYER_NORM_EPSILON = 1e-5;
