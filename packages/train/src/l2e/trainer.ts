@@ -1,30 +1,20 @@
-import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { saveCheckpoint } from '@urgate/cells';
-import { FusedAdam, useNativeKernels } from '@urgate/kernels';
-import { divergenceReason, type RunOutcome } from '../divergence.js';
-import { MetricsWriter, readMetrics } from '../metrics.js';
+import { writeJsonAtomic } from '@urgate/files';
+import { useNativeKernels } from '@urgate/kernels';
+import { saveCheckpoint } from '@urgate/spec';
+import type { RunOutcome } from '../divergence.js';
+import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { readMetrics } from '../metrics.js';
 import { releaseNativeMemory } from '../native-memory.js';
-import { ProgressReporter } from '../progress.js';
-import { loadTrainingState, restoreOptimizer, saveTrainingState } from '../training-state.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
 import { type L2eBatch, type L2eCurriculumState, openL2eData } from './data.js';
-import {
-  assignL2eParams,
-  createL2eModel,
-  type L2eModel,
-  l2eLoss,
-  l2eModelMeta,
-  scoreLogits,
-} from './model.js';
+import { createL2eModel, type L2eModel, l2eLoss, l2eModelMeta, scoreLogits } from './model.js';
 
 /** Files of an l2e run directory (as the other trainers'). */
 export const L2E_FILES = {
-  checkpoint: 'checkpoint.safetensors',
+  ...LOOP_FILES,
   model: 'model.safetensors',
-  metrics: 'metrics.jsonl',
   result: 'result.json',
 } as const;
 
@@ -106,12 +96,6 @@ export async function evaluateL2e(model: L2eModel, batches: L2eBatch[]): Promise
   };
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(temporary, path);
-}
-
 function evaluationOf(r: Record<string, unknown>): L2eEvaluation {
   return {
     loss: r.loss as number,
@@ -123,10 +107,10 @@ function evaluationOf(r: Record<string, unknown>): L2eEvaluation {
 }
 
 /**
- * Trains an encoder-decoder on generated programs: Adam with global-norm clipping, evaluation
- * on held-out test programs at the hardest level, the curriculum fed by validation programs,
- * atomic training-state checkpoints (parameters, Adam moments, curriculum state) and exact
- * resume. A non-finite loss or gradient norm ends the run as "diverged", recorded, not thrown.
+ * Trains an encoder-decoder on generated programs with the shared loop (loop.ts): held-out
+ * test programs at the hardest level are evaluated, validation programs of the training
+ * curriculum feed its level decisions, and the curriculum's state is the data position of a
+ * checkpoint (a batch is a pure function of (seed, step) and that state), so resume is exact.
  */
 export async function trainL2e(
   config: L2eRunConfig,
@@ -136,141 +120,93 @@ export async function trainL2e(
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
-  const { outDir } = options;
   const data = openL2eData(config);
-  await mkdir(outDir, { recursive: true });
   const model = createL2eModel(config, data.alphabet.vocabulary.length);
-  const names = Object.keys(model.params);
-  const checkpointPath = join(outDir, L2E_FILES.checkpoint);
-
-  let step = 0;
-  let state: Awaited<ReturnType<typeof loadTrainingState>> | null = null;
-  if (options.resume && existsSync(checkpointPath)) {
-    state = await loadTrainingState(checkpointPath);
-    const saved = (state.training.config ?? {}) as Record<string, unknown>;
-    for (const key of RESUME_KEYS)
-      if (JSON.stringify(saved[key]) !== JSON.stringify(config[key]))
-        throw new Error(
-          `--resume: ${checkpointPath} was trained with ${key} ${JSON.stringify(saved[key])}, this run has ${JSON.stringify(config[key])}; use another --out or the same settings`,
-        );
-    assignL2eParams(model, state.params, checkpointPath);
-    data.curriculum.restore(state.training.curriculum as L2eCurriculumState);
-    step = state.training.step;
-  }
-  const vars = Object.values(model.params);
-  const adam = new FusedAdam(vars, { lr: config.lr, clipNorm: config.clip });
-  if (state?.optimizer) restoreOptimizer(adam, names, state.optimizer);
-  const metrics = new MetricsWriter(
-    join(outDir, L2E_FILES.metrics),
-    state ? { resumeAtStep: step } : {},
-  );
-  const save = () =>
-    saveTrainingState(checkpointPath, {
-      model: l2eModelMeta(model),
+  let trained = 0;
+  const run = await runTrainingLoop(
+    {
+      label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
       params: model.params,
-      optimizer: adam,
-      training: { step, config, curriculum: data.curriculum.state() },
-    });
-  const progress =
-    options.progress === null
-      ? null
-      : new ProgressReporter({
-          total: config.steps,
-          start: step,
-          label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
-          ...(options.progress ? { stream: options.progress } : {}),
-        });
-
-  let divergence: L2eRunResult['divergence'];
-  let trainMs = 0;
-  let stepsHere = 0;
-  while (step < config.steps) {
-    const batch = data.trainBatch(step);
-    const started = performance.now();
-    const { value, grads } = tf.variableGrads(() => l2eLoss(model, batch).loss, vars);
-    const loss = value.dataSync()[0];
-    const gradNorm = Number.isFinite(loss)
-      ? adam.step(vars.map((v) => grads[v.name])).gradNorm
-      : Number.NaN;
-    tf.dispose([value, grads]);
-    await releaseNativeMemory();
-    trainMs += performance.now() - started;
-    stepsHere += 1;
-    step += 1;
-    metrics.write({ step, kind: 'train', loss, gradNorm });
-    const reason = divergenceReason(loss, gradNorm);
-    if (reason) {
-      divergence = { step, reason };
-      break;
-    }
-    progress?.update(step, { loss });
-    if (step % config.evalEvery === 0 || step === config.steps) {
-      const test = await evaluateL2e(model, data.testBatches());
-      let validation: L2eEvaluation | null = null;
-      let advanced = false;
-      if (data.curriculum.advances) {
-        validation = await evaluateL2e(model, [data.validationBatch(step)]);
-        advanced = data.curriculum.observe(validation);
-      }
-      const level = data.curriculum.level();
-      metrics.write({
-        step,
-        kind: 'eval',
-        ...test,
-        length: level.length,
-        nesting: level.nesting,
-        ...(validation ? { validationLoss: validation.loss, advanced } : {}),
-      });
-      progress?.update(step, {
-        charAcc: test.charAccuracy,
-        progAcc: test.programAccuracy,
-        level: `${level.nesting}.${level.length}`,
-      });
-    }
-    if (step % config.checkpointEvery === 0 || step === config.steps) await save();
-    if (options.stopAfter !== undefined && stepsHere >= options.stopAfter && step < config.steps) {
-      await save();
-      progress?.stop();
-      tf.dispose(vars);
-      return {
-        config,
-        outcome: 'finished',
-        steps: step,
-        final: null,
-        best: null,
-        level: data.curriculum.level(),
-        msPerStep: trainMs / stepsHere,
-      };
-    }
-  }
-  progress?.stop();
-
-  const evals = readMetrics(metrics.path).filter((r) => r.kind === 'eval');
-  const last = evals[evals.length - 1];
-  let best: L2eRunResult['best'] = null;
-  for (const r of evals)
-    if (best === null || (r.charAccuracy as number) > best.charAccuracy)
-      best = { step: r.step, ...evaluationOf(r) };
+      modelMeta: l2eModelMeta(model),
+      loss(step) {
+        trained = step + 1;
+        return l2eLoss(model, data.trainBatch(step)).loss;
+      },
+      saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
+      restoreData: (state) =>
+        data.curriculum.restore(state.position.curriculum as L2eCurriculumState),
+      async evaluate() {
+        const test = await evaluateL2e(model, data.testBatches());
+        let validation: L2eEvaluation | null = null;
+        let advanced = false;
+        if (data.curriculum.advances) {
+          validation = await evaluateL2e(model, [data.validationBatch(trained)]);
+          advanced = data.curriculum.observe(validation);
+        }
+        const level = data.curriculum.level();
+        return {
+          record: {
+            kind: 'eval',
+            ...test,
+            length: level.length,
+            nesting: level.nesting,
+            ...(validation ? { validationLoss: validation.loss, advanced } : {}),
+          },
+          show: { charAcc: test.charAccuracy, progAcc: test.programAccuracy },
+        };
+      },
+    },
+    {
+      ...options,
+      config: config as unknown as Record<string, unknown>,
+      resumeKeys: RESUME_KEYS,
+      lr: config.lr,
+      clip: config.clip,
+      steps: config.steps,
+      minutes: null,
+      evalEvery: config.evalEvery,
+      checkpointEvery: config.checkpointEvery,
+      gcEvery: 10,
+      itemsPerStep: { name: 'programs/s', count: config.batchSize },
+    },
+  );
   const result: L2eRunResult = {
     config,
-    outcome: divergence ? 'diverged' : 'finished',
-    steps: step,
-    ...(divergence ? { divergence } : {}),
-    final: last ? evaluationOf(last) : null,
-    best,
+    outcome: run.divergence ? 'diverged' : 'finished',
+    steps: run.step,
+    ...(run.divergence ? { divergence: run.divergence } : {}),
+    final: null,
+    best: null,
     level: data.curriculum.level(),
-    msPerStep: stepsHere > 0 ? trainMs / stepsHere : Number.NaN,
+    msPerStep: run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN,
   };
-  if (!divergence) {
-    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [name, v] of Object.entries({ ...model.params, ...model.constants }))
-      tensors[name] = { shape: [...v.shape], data: Float32Array.from(await v.data()) };
-    await saveCheckpoint(join(outDir, L2E_FILES.model), tensors, {
-      model: l2eModelMeta(model),
-      training: { config },
-    });
+  const release = () =>
+    tf.dispose([...Object.values(model.params), ...Object.values(model.constants)]);
+  if (run.stopped) {
+    release();
+    return result;
   }
-  await writeJson(join(outDir, L2E_FILES.result), result);
-  tf.dispose(vars);
+  const evals = readMetrics(run.metrics.path).filter((r) => r.kind === 'eval');
+  result.final = evals.length > 0 ? evaluationOf(evals[evals.length - 1]) : null;
+  for (const r of evals)
+    if (result.best === null || (r.charAccuracy as number) > result.best.charAccuracy)
+      result.best = { step: r.step, ...evaluationOf(r) };
+  if (!run.divergence)
+    await saveCheckpoint(
+      join(options.outDir, L2E_FILES.model),
+      { ...paramTensors(model.params), ...constantTensors(model) },
+      { model: l2eModelMeta(model), training: { config } },
+    );
+  await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);
+  release();
   return result;
+}
+
+function constantTensors(model: L2eModel) {
+  return Object.fromEntries(
+    Object.entries(model.constants).map(([name, t]) => [
+      name,
+      { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) },
+    ]),
+  );
 }
