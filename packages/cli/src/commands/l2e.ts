@@ -198,3 +198,42 @@ export function formatL2eEvalReport(r: L2eEvalReport): string {
     `  ${r.seconds.toFixed(1)} s`,
   ].join('\n');
 }
+
+/** `urgate sweep l2e`: cores x mechanisms x lrs x seeds, resumable, then table and figure. */
+export async function sweepL2e(flags: import('./sweep.js').SweepFlags): Promise<void> {
+  const [train, { childExecutor }] = await Promise.all([
+    import('@urgate/train'),
+    import('./sweep.js'),
+  ]);
+  const out = flags.out ?? 'runs/sweep-l2e';
+  const seeds = Array.from({ length: flags.seeds }, (_, k) => flags.firstSeed + k);
+  const runs = train.planL2eSweep(
+    l2eInput(flags),
+    { cores: flags.cores, mechanisms: flags.mechanisms, seeds, lrs: flags.lrs },
+    out,
+  );
+  const say = (line: string) =>
+    process.stderr.write(`[sweep ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  let failed = 0;
+  if (!flags.reportOnly) {
+    say(`${runs.length} runs, ${flags.jobs} at a time, in ${out}`);
+    const progress = await train.runSweep(runs, {
+      jobs: flags.jobs,
+      execute: childExecutor(flags.jobs, (run: import('@urgate/train').L2eSweepRun) =>
+        train.l2eRunInput(run.config),
+      ),
+      onEvent: say,
+    });
+    failed = progress.failed.length;
+  }
+  const groups = await train.writeL2eSweepResults(out, runs);
+  const figure = await train.writeL2eSweepFigures(out, runs);
+  process.stdout.write(`${train.l2eSweepMarkdown(groups, runs)}\n`);
+  process.stdout.write(
+    `results: ${out}/results.md, ${out}/results.json\nfigure: ${figure ? `${figure}.{svg,png}` : 'none (no finished runs)'}\n`,
+  );
+  if (failed > 0)
+    throw new Error(
+      `${failed} run(s) failed; see their train.log, then rerun the same command to resume`,
+    );
+}
