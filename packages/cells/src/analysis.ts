@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '@urgate/random';
 import { type Core, MECHANISMS, type Mechanism, resolveLayerConfig } from '@urgate/spec';
-import { gate, type PreActivations, refineGate } from './gate.js';
+import { gate, refineGate, splitBlocks } from './gate.js';
 import { initLayerParams } from './init.js';
-import { SeededRandom } from './random.js';
 import { prepareParams } from './step.js';
 
 /**
@@ -90,9 +90,7 @@ export function sampleInitialForget(
     );
     // From the zero state the recurrent rows contribute nothing: a = x·W_x + b.
     const a = tf.tensor2d(x, [batch, cfg.inputSize]).matMul(p.Wx).add(p.bias) as tf.Tensor2D;
-    const pre: PreActivations = {};
-    for (const blk of p.layout.blocks) pre[blk.name] = a.slice([0, blk.offset], [batch, blk.width]);
-    return gate(cfg.mechanism, cfg.core, pre, cfg.downsize).forget.mean(0);
+    return gate(cfg.mechanism, cfg.core, splitBlocks(a, p.layout), cfg.downsize).forget.mean(0);
   });
   // Clamp float32 rounding (a cumax's last unit can come out as 1 + 1e-7): F = 1 means D = ∞.
   const values = Float64Array.from(forget.dataSync(), (f) => Math.min(1, Math.max(0, f)));

@@ -6,6 +6,7 @@ import {
   gateFamily,
   isCore,
   isMechanism,
+  type Layout,
   MECHANISMS,
   type Mechanism,
 } from '@urgate/spec';
@@ -16,6 +17,13 @@ export interface EffectiveGates {
   forget: tf.Tensor2D;
   /** Effective input gate I, [B, d]. */
   input: tf.Tensor2D;
+}
+
+/** The named column blocks of pre-activations `[rows, cols]` (LAYOUT.md "Block order"). */
+export function splitBlocks(pre: tf.Tensor2D, layout: Pick<Layout, 'blocks'>): PreActivations {
+  const out: PreActivations = {};
+  for (const blk of layout.blocks) out[blk.name] = pre.slice([0, blk.offset], [-1, blk.width]);
+  return out;
 }
 
 /** cumax(x) = cumsum(softmax(x)) over the units of a block (last axis). */

@@ -1,5 +1,8 @@
 // The tfjs reference of the cells; the tfjs-free contract (mechanism table, layout, checkpoint
 // names, safetensors) lives in @urgate/spec and is re-exported here.
+import './tfjs-node-notice.js';
+
+export { SeededRandom } from '@urgate/random';
 export * from '@urgate/spec';
 export * from './analysis.js';
 export {
@@ -9,6 +12,7 @@ export {
   type PreActivations,
   refineGate,
   repeatMasters,
+  splitBlocks,
 } from './gate.js';
 export {
   type GateBiasInit,
@@ -18,7 +22,6 @@ export {
   STANDARD_FORGET_BIAS,
 } from './init.js';
 export { type GatedCellArgs, GatedGRUCell, GatedLSTMCell } from './layers.js';
-export { SeededRandom } from './random.js';
 export {
   registeredSequenceKernel,
   registerSequenceKernel,

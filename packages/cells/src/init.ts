@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '@urgate/random';
 import {
   type BlockName,
   hasRefineGate,
@@ -8,7 +9,6 @@ import {
   type ResolvedLayerConfig,
   resolveLayerConfig,
 } from '@urgate/spec';
-import { SeededRandom } from './random.js';
 import type { LayerParams } from './types.js';
 
 export const STANDARD_FORGET_BIAS = 1.0;

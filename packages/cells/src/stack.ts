@@ -3,7 +3,9 @@ import * as tfc from '@tensorflow/tfjs';
 import type { CheckpointTensors } from '@urgate/spec';
 import {
   type LayerConfig,
+  type LayerTensor,
   layerLayout,
+  layerTensorName,
   type ResolvedLayerConfig,
   resolveLayerConfig,
 } from '@urgate/spec';
@@ -87,7 +89,7 @@ export async function stackParamsToTensors(params: LayerParams[]): Promise<Check
   for (const [l, p] of params.entries()) {
     for (const [name, t] of Object.entries(p) as [string, tf.Tensor | undefined][]) {
       if (t !== undefined)
-        out[`layers.${l}.${name}`] = {
+        out[layerTensorName(l, name as LayerTensor)] = {
           shape: [...t.shape],
           data: (await t.data()) as Float32Array,
         };
@@ -101,7 +103,7 @@ export function stackParamsFromTensors(
   cfg: StackConfig,
 ): LayerParams[] {
   return stackLayerConfigs(cfg).map((layer, l) => {
-    const get = (name: string) => tensors[`layers.${l}.${name}`];
+    const get = (name: LayerTensor) => tensors[layerTensorName(l, name)];
     const W = get('W');
     const b = get('b');
     if (W === undefined || b === undefined)

@@ -6,7 +6,7 @@ import {
   type ResolvedLayerConfig,
   resolveLayerConfig,
 } from '@urgate/spec';
-import { gate, type PreActivations } from './gate.js';
+import { gate, splitBlocks } from './gate.js';
 import type { LayerParams, State, StepExtras } from './types.js';
 import { checkStep } from './validate.js';
 
@@ -60,8 +60,7 @@ export function stepPrepared(
   const batch = x.shape[0];
   const xProj = x.matMul(p.Wx).add(p.bias) as tf.Tensor2D;
   const a = xProj.add(h.matMul(p.Wh)) as tf.Tensor2D;
-  const pre: PreActivations = {};
-  for (const blk of p.layout.blocks) pre[blk.name] = a.slice([0, blk.offset], [batch, blk.width]);
+  const pre = splitBlocks(a, p.layout);
 
   if (cfg.core === 'gru') {
     // The GRU's update block reads the reset-gated state: a_u = [x, s∘h]·W_u + b_u.

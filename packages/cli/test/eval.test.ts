@@ -32,8 +32,8 @@ async function stepNll(stepPath: string, stream: number[], resetAt: Set<number>)
   const model = await openModel(stepPath);
   const { numLayers: L, hiddenSize: d } = model.metadata.model;
   const zeros = () => new ort.Tensor('float32', new Float32Array(L * d), [L, 1, d]);
-  let h = zeros();
-  let c = zeros();
+  let h: ort.Tensor = zeros();
+  let c: ort.Tensor = zeros();
   let nll = 0;
   for (let i = 0; i + 1 < stream.length; i++) {
     if (resetAt.has(i)) [h, c] = [zeros(), zeros()];

@@ -52,7 +52,6 @@ async function runUntil(args: string[], out: string, point: KillPoint): Promise<
       killed = child.kill('SIGKILL');
     }
   };
-  const waitForDir = setInterval(() => existsSync(out) && clearInterval(waitForDir), 5);
   let watcher: ReturnType<typeof watch> | null = null;
   const attach = setInterval(() => {
     if (!existsSync(out)) return;
@@ -61,19 +60,25 @@ async function runUntil(args: string[], out: string, point: KillPoint): Promise<
   }, 5);
   const r = await done;
   clearInterval(attach);
-  clearInterval(waitForDir);
   (watcher as ReturnType<typeof watch> | null)?.close();
   if (!killed) expect(r.code, r.err).toBe(0);
   return r.signal === 'SIGKILL';
 }
 
-/** Kills at each point in turn (resuming each time), then resumes to the end. */
-async function killedAndResumed(args: string[], out: string, points: KillPoint[]) {
+/**
+ * An uninterrupted run in `<dir>/whole`; in `<dir>/split` the same run killed at each point in
+ * turn (resumed each time), then resumed to the end; returns how many kills landed.
+ */
+async function wholeAndKilled(dir: string, args: (out: string) => string[], points: KillPoint[]) {
+  const whole = join(dir, 'whole');
+  const split = join(dir, 'split');
+  expect((await exited(urgate(args(whole)))).code).toBe(0);
   let kills = 0;
-  for (const point of points) if (await runUntil([...args, '--resume'], out, point)) kills += 1;
-  const last = await exited(urgate([...args, '--resume']));
+  for (const point of points)
+    if (await runUntil([...args(split), '--resume'], split, point)) kills += 1;
+  const last = await exited(urgate([...args(split), '--resume']));
   expect(last.code, last.err).toBe(0);
-  return kills;
+  return { whole, split, kills };
 }
 
 function expectSameRun(a: string, b: string, timings: string[]) {
@@ -114,10 +119,7 @@ describe.skipIf(!nativeAvailable)('SIGKILL and --resume', () => {
       '--out',
       out,
     ];
-    const whole = join(dir, 'whole');
-    const split = join(dir, 'split');
-    expect((await exited(urgate(args(whole)))).code).toBe(0);
-    const kills = await killedAndResumed(args(split), split, [
+    const { whole, split, kills } = await wholeAndKilled(dir, args, [
       { records: 8 },
       'checkpoint-write',
       'checkpoint-write',
@@ -158,10 +160,7 @@ describe.skipIf(!nativeAvailable)('SIGKILL and --resume', () => {
       '--out',
       out,
     ];
-    const whole = join(dir, 'whole');
-    const split = join(dir, 'split');
-    expect((await exited(urgate(args(whole)))).code).toBe(0);
-    const kills = await killedAndResumed(args(split), split, [
+    const { whole, split, kills } = await wholeAndKilled(dir, args, [
       { records: 9 },
       'checkpoint-write',
       'checkpoint-write',

@@ -6,6 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { runServe, serveCommand } from '../src/commands/serve.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
+type Json = any;
+
 const serveDir = new URL('../../serve/', import.meta.url);
 
 describe('urgate serve', () => {
@@ -24,7 +27,7 @@ describe('urgate serve', () => {
       maxTokensLimit: 64,
     });
     try {
-      const info = await (await fetch(`${server.url}/v1/model`)).json();
+      const info = (await (await fetch(`${server.url}/v1/model`)).json()) as Json;
       expect(info.endpoints).toEqual({ generate: true, score: true });
       expect(info.limits.maxTokens).toBe(64);
     } finally {
@@ -81,7 +84,7 @@ describe('urgate serve', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ prompt: 'the cat', maxTokens: 4, seed: 2 }),
     });
-    expect((await r.json()).tokens).toHaveLength(4);
+    expect(((await r.json()) as Json).tokens).toHaveLength(4);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

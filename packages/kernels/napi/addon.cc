@@ -335,6 +335,25 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
   }
 }
 
+// layout(spec) -> {family, cols, masters, f, i, r, s, u, o, mf, mi}: the column
+// layout the kernels use (csrc/layout.cc), so tests can hold it against
+// @urgate/spec's table; absent blocks are -1.
+Napi::Value LayoutOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const urgate::LayerShape s = ParseSpec(info[0]);
+  const urgate::Layout l = urgate::MakeLayout(s.core, s.family, s.hidden, s.downsize);
+  static const char* const kFamilies[] = {"plain",         "ordered",     "refine",
+                                          "orderedRefine", "cumaxMaster", "sigmoidMaster"};
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("family", kFamilies[static_cast<int>(s.family)]);
+  out.Set("cols", l.cols);
+  out.Set("masters", l.masters);
+  const std::pair<const char*, int> blocks[] = {{"f", l.f}, {"i", l.i}, {"r", l.r},   {"s", l.s},
+                                                {"u", l.u}, {"o", l.o}, {"mf", l.mf}, {"mi", l.mi}};
+  for (const auto& [name, offset] : blocks) out.Set(name, offset);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerForward", Napi::Function::New(env, Guarded<LayerForward>));
   exports.Set("layerBackward", Napi::Function::New(env, Guarded<LayerBackward>));
@@ -342,6 +361,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamStep", Napi::Function::New(env, Guarded<AdamStep>));
   exports.Set("matmul", Napi::Function::New(env, Guarded<MatMul>));
   exports.Set("sgemmGflops", Napi::Function::New(env, Guarded<SgemmGflops>));
+  exports.Set("layout", Napi::Function::New(env, Guarded<LayoutOf>));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   urgate_napi::RegisterRmc(env, exports);

@@ -44,8 +44,24 @@ export interface NativeAdamOptions {
   step: number;
 }
 
+/** Column offsets of a layer's blocks in the kernels (csrc/layout.cc); -1 where absent. */
+export interface NativeLayout {
+  family: string;
+  cols: number;
+  masters: number;
+  f: number;
+  i: number;
+  r: number;
+  s: number;
+  u: number;
+  o: number;
+  mf: number;
+  mi: number;
+}
+
 /** The functions napi/addon.cc exports. */
 export interface NativeAddon {
+  layout(spec: NativeLayerSpec): NativeLayout;
   layerForward(
     spec: NativeLayerSpec,
     W: Float32Array,

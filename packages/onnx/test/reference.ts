@@ -112,7 +112,7 @@ export function referenceSequence(
   let xs = tf.gather(
     t2(ckpt.tensors.embedding),
     tf.tensor2d(tokens, [T, B], 'int32'),
-  ) as tf.Tensor3D;
+  ) as tf.Tensor as tf.Tensor3D;
   const next: RefState = { h: [], c: state.c ? [] : null };
   layers(ckpt).forEach(({ cfg, params }, l) => {
     const d = cfg.hiddenSize;

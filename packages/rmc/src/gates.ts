@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { gate, type PreActivations } from '@urgate/cells';
+import { gate, splitBlocks } from '@urgate/cells';
 import type { ResolvedRmcConfig } from './config.js';
 import { gateBlocks } from './layout.js';
 import { linear } from './ops.js';
@@ -25,9 +25,7 @@ export function gatesFromProjected(
     .add(fromInput.reshape([batch, 1, cols]))
     .add(params['gate.offset'])
     .reshape([batch * slots, cols]) as tf.Tensor2D;
-  const named: PreActivations = {};
-  for (const blk of blocks) named[blk.name] = pre.slice([0, blk.offset], [-1, blk.width]);
-  const { forget, input } = gate(cfg.mechanism, 'lstm', named, cfg.downsize);
+  const { forget, input } = gate(cfg.mechanism, 'lstm', splitBlocks(pre, { blocks }), cfg.downsize);
   return {
     forget: forget.reshape([batch, slots, cfg.gateSize]),
     input: input.reshape([batch, slots, cfg.gateSize]),

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/index.js';
 import { lmModel, type TinyModel } from './fixture.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
+type Json = any;
+
 const noSpm =
   spawnSync('spm_train', ['--help']).error === undefined
     ? null
@@ -47,13 +50,13 @@ describe.skipIf(noSpm !== null)(
 
     it('encodes prompts and texts with the SentencePiece model from the metadata, decodes the samples', async () => {
       const tok = model.tokenizer;
-      const info = await (await fetch(`${server.url}/v1/model`)).json();
+      const info = (await (await fetch(`${server.url}/v1/model`)).json()) as Json;
       expect(info.tokenizer).toMatchObject({
         kind: 'sentencepiece',
         checksum: tok.identity.checksum,
         vocabSize: 60,
       });
-      const post = async (path: string, body: unknown) =>
+      const post = async (path: string, body: unknown): Promise<Json> =>
         (
           await fetch(`${server.url}${path}`, {
             method: 'POST',

@@ -44,9 +44,9 @@ describe('@urgate/serve', () => {
 
   it('answers /health and describes the model on /v1/model (tokenizer identity, not its vocabulary)', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const health = await (await fetch(`${server.url}/health`)).json();
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Json;
     expect(health).toEqual({ status: 'ok', workers: 2, pending: 0 });
-    const info = await (await fetch(`${server.url}/v1/model`)).json();
+    const info = (await (await fetch(`${server.url}/v1/model`)).json()) as Json;
     expect(info.model).toMatchObject({ kind: 'lm', core: 'lstm', mechanism: 'UR-', vocabSize: 16 });
     expect(info.tokenizer).toEqual({
       available: true,
@@ -195,11 +195,11 @@ describe('@urgate/serve', () => {
     // Wait until the long request is running in a worker before asking anything else.
     while (
       finished.length === 0 &&
-      (await (await fetch(`${server.url}/health`)).json()).pending === 0
+      ((await (await fetch(`${server.url}/health`)).json()) as Json).pending === 0
     );
     const health = fetch(`${server.url}/health`).then(async (r) => {
       finished.push('health');
-      return r.json();
+      return (await r.json()) as Json;
     });
     const short = post(`${server.url}/v1/generate`, { tokens: [1], maxTokens: 5, seed: 1 }).then(
       (r) => {
@@ -255,7 +255,7 @@ describe('@urgate/serve', () => {
     const running = post(`${s.url}/v1/generate`, { tokens: [1], maxTokens: LONG, seed: 3 }).finally(
       () => (settled = true),
     );
-    while (!settled && (await (await fetch(`${s.url}/health`)).json()).pending === 0);
+    while (!settled && ((await (await fetch(`${s.url}/health`)).json()) as Json).pending === 0);
     await s.close();
     const r = await running;
     expect(r.status).toBe(200);

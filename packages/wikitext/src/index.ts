@@ -37,6 +37,7 @@ export {
   type PerplexityCounts,
   type PerplexityReport,
   perplexityReport,
+  scoringStream,
 } from './perplexity.js';
 export {
   loadSentencePiece,

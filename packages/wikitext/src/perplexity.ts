@@ -59,3 +59,20 @@ export function perplexityReport(totalNll: number, counts: PerplexityCounts): Pe
     bitsPerByte: totalNll / Math.LN2 / counts.bytes,
   };
 }
+
+/**
+ * A split as the one stream reported perplexities score (the convention of `evalBatches`): the
+ * split's ids preceded by one end-of-line token, with the state reset where each article
+ * starts (stream position article start + 1).
+ */
+export function scoringStream(
+  split: { ids: Int32Array; articleStarts: Uint32Array },
+  eosId: number,
+): { tokens: Int32Array; resets: Uint8Array } {
+  const tokens = new Int32Array(split.ids.length + 1);
+  tokens[0] = eosId;
+  tokens.set(split.ids, 1);
+  const resets = new Uint8Array(tokens.length);
+  for (const start of split.articleStarts) resets[start + 1] = 1;
+  return { tokens, resets };
+}

@@ -67,9 +67,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const { openModel, scoreTokens } = await import('@urgate/onnx/runtime');
   const tokenizer = await train.cacheTokenizer(cacheDir);
   const test = await train.loadLmSplit(cacheDir, 'test', tokenizer);
-  const tokens = [tokenizer.eosId, ...test.ids];
-  const resets = new Uint8Array(tokens.length);
-  for (const a of test.articleStarts) resets[a + 1] = 1;
+  const { scoringStream } = await import('@urgate/wikitext');
+  const { tokens, resets } = scoringStream(test, tokenizer.eosId);
   const session = await openModel(files.sequence);
   const onnx = await scoreTokens(session, tokens, { resets, words: test.manifest.counts.words });
   say(

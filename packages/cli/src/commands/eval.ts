@@ -73,14 +73,10 @@ export async function runEval(split: Split, options: EvalCommandOptions): Promis
       throw new Error(
         `${options.onnx} has ${vocabSize} outputs but its tokenizer has ${tokenizer.vocabSize} ids`,
       );
-    const { ids, articleStarts, manifest } = prepared;
-    const stream = new Int32Array(ids.length + 1);
-    stream[0] = tokenizer.eosId;
-    stream.set(ids, 1);
-    const resets = new Uint8Array(stream.length);
-    for (const start of articleStarts) resets[start + 1] = 1;
+    const { manifest } = prepared;
+    const { tokens, resets } = wikitext.scoringStream(prepared, tokenizer.eosId);
     const started = performance.now();
-    const scored = await scoreTokens(model, stream, {
+    const scored = await scoreTokens(model, tokens, {
       batchSize: options.batchSize,
       resets,
       onProgress: options.onProgress,

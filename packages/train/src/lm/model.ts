@@ -3,7 +3,9 @@ import {
   type CheckpointTensors,
   type Core,
   initLayerParams,
+  LAYER_NORM_EPSILON,
   type LayerParams,
+  layerTensorName,
   type Mechanism,
   parseCore,
   parseMechanism,
@@ -45,7 +47,6 @@ export interface LmModel {
 /** Recurrent state of every layer, [B, d] each. */
 export type LmState = State[];
 
-const LN_EPSILON = 1e-5;
 const EMBEDDING_INIT = 0.1;
 const PURPOSE = { embeddingDropout: 1, outputDropout: 2, output: 3 } as const;
 
@@ -79,8 +80,8 @@ export function createLmModel(arch: LmArchitecture, seed: number): LmModel {
   };
   layers.forEach((cfg, l) => {
     const p = initLayerParams(cfg, seed + l);
-    params[`layers.${l}.W`] = tf.variable(p.W);
-    params[`layers.${l}.b`] = tf.variable(p.b);
+    params[layerTensorName(l, 'W')] = tf.variable(p.W);
+    params[layerTensorName(l, 'b')] = tf.variable(p.b);
   });
   if (arch.layerNorm) {
     params['norm.gamma'] = tf.variable(tf.ones([d]));
@@ -159,8 +160,8 @@ export function disposeState(state: LmState): void {
 
 export function layerParamsOf(model: LmModel): LayerParams[] {
   return model.layers.map((_, l) => ({
-    W: model.params[`layers.${l}.W`] as unknown as tf.Tensor2D,
-    b: model.params[`layers.${l}.b`] as unknown as tf.Tensor1D,
+    W: model.params[layerTensorName(l, 'W')] as unknown as tf.Tensor2D,
+    b: model.params[layerTensorName(l, 'b')] as unknown as tf.Tensor1D,
   }));
 }
 
@@ -232,7 +233,7 @@ export function lmForward(
     const { mean, variance } = tf.moments(h, -1, true);
     h = tf.add(
       tf.mul(
-        tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, LN_EPSILON))),
+        tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, LAYER_NORM_EPSILON))),
         model.params['norm.gamma'],
       ),
       model.params['norm.beta'],

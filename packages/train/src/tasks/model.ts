@@ -4,10 +4,11 @@ import {
   initLayerParams,
   type LayerParams,
   layerLayout,
-  type PreActivations,
+  layerTensorName,
   type ResolvedLayerConfig,
   runLayer,
   SeededRandom,
+  splitBlocks,
   stackLayerConfigs,
   zeroState,
   zoneoutMasks,
@@ -73,8 +74,8 @@ export function createTaskModel(
   layers.forEach((cfg, l) => {
     let p = initLayerParams(cfg, config.seed + l);
     if (config.gateBias !== null) p = withGateBias(cfg, p, config.gateBias);
-    params[`layers.${l}.W`] = tf.variable(p.W);
-    params[`layers.${l}.b`] = tf.variable(p.b);
+    params[layerTensorName(l, 'W')] = tf.variable(p.W);
+    params[layerTensorName(l, 'b')] = tf.variable(p.b);
   });
   const d = config.hiddenSize;
   const headSeed = deriveSeed(config.seed, PURPOSE.head);
@@ -127,8 +128,8 @@ export type Mode = { training: true; step: number } | { training: false };
 
 function layerParams(model: TaskModel, l: number): LayerParams {
   return {
-    W: model.params[`layers.${l}.W`] as unknown as tf.Tensor2D,
-    b: model.params[`layers.${l}.b`] as unknown as tf.Tensor1D,
+    W: model.params[layerTensorName(l, 'W')] as unknown as tf.Tensor2D,
+    b: model.params[layerTensorName(l, 'b')] as unknown as tf.Tensor1D,
   };
 }
 
@@ -213,10 +214,7 @@ export function meanForgetPerUnit(model: TaskModel, xs: tf.Tensor3D, l = 0): Flo
     const rows = tf.concat([input, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
     const { W, b } = layerParams(model, l);
     const pre = tf.add(tf.matMul(rows, W), b) as tf.Tensor2D;
-    const blocks: PreActivations = {};
-    for (const block of layerLayout(cfg).blocks)
-      blocks[block.name] = pre.slice([0, block.offset], [-1, block.width]);
-    return gate(cfg.mechanism, cfg.core, blocks, cfg.downsize)
+    return gate(cfg.mechanism, cfg.core, splitBlocks(pre, layerLayout(cfg)), cfg.downsize)
       .forget.mean(0)
       .dataSync() as Float32Array;
   });

@@ -1,0 +1,45 @@
+// The exporter reads checkpoints through @urgate/spec: exporting loads neither tfjs nor the cells.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
+import { tempDir } from './helpers.js';
+
+const serveDir = new URL('../../serve/', import.meta.url);
+
+describe('@urgate/onnx without tfjs', () => {
+  it('exports a checkpoint without loading tfjs, @urgate/cells or the kernels', async () => {
+    const dir = tempDir('no-tfjs');
+    const ckpt = join(dir, 'lm.safetensors');
+    const m: TinyLm = {
+      ...{ core: 'lstm', mechanism: 'UR-', numLayers: 1, vocabSize: 7, embeddingSize: 4 },
+      ...{ hiddenSize: 4, downsize: 2, layerNorm: true, tiedEmbeddings: true },
+      ...{ fixedGateOffset: false, zoneout: null },
+    };
+    await writeCheckpoint(ckpt, lmCheckpoint(m, 1));
+    const log = join(dir, 'modules.log');
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        fileURLToPath(new URL('test/child/record-modules.mjs', serveDir)),
+        '--import',
+        fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
+        '--conditions=@urgate/source',
+        fileURLToPath(new URL('./child/export.ts', import.meta.url)),
+        ckpt,
+        join(dir, 'onnx'),
+      ],
+      { env: { ...process.env, URGATE_MODULE_LOG: log }, encoding: 'utf8' },
+    );
+    expect(child.status, child.stderr).toBe(0);
+    expect(existsSync(join(dir, 'onnx', 'lm.sequence.onnx'))).toBe(true);
+    const esm = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const { cjs } = JSON.parse(child.stdout) as { cjs: string[] };
+    expect(esm.some((u) => u.includes('/packages/spec/'))).toBe(true);
+    const forbidden = /@tensorflow|\/packages\/(cells|kernels)\/|@urgate\/(cells|kernels)/;
+    expect([...esm, ...cjs].filter((u) => forbidden.test(u))).toEqual([]);
+  });
+});
