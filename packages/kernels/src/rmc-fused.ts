@@ -52,13 +52,14 @@ export type RmcFusedResult = {
   memory: tf.Tensor3D;
 };
 
-interface RmcNativeSpec extends RmcKernelSpec {
+/** The spec napi/rmc.cc takes: the kernel spec and the sequence sizes. */
+export interface RmcNativeSpec extends RmcKernelSpec {
   batch: number;
   steps: number;
 }
 
-/** What napi/rmc.cc adds to the addon. */
-interface RmcAddon {
+/** What napi/rmc.cc adds to the addon (weights in csrc/rmc.h's flat order). */
+export interface RmcAddon {
   rmcForward(
     spec: RmcNativeSpec,
     weights: Float32Array[],
