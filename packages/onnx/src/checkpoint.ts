@@ -2,6 +2,7 @@ import {
   type CheckpointMeta,
   CLASSIFIER_TENSORS,
   type Core,
+  L2E_TENSORS,
   LM_TENSORS,
   layerLayout,
   layerTensorName,
@@ -180,8 +181,8 @@ function l2e(path: string, tensors: Tensors, model: Record<string, unknown>): L2
     vocabSize: V,
     hiddenSize: d,
     output: {
-      W: tensor(path, tensors, 'output.W', [d, V]),
-      b: tensor(path, tensors, 'output.b', [V]),
+      W: tensor(path, tensors, L2E_TENSORS.outputW, [d, V]),
+      b: tensor(path, tensors, L2E_TENSORS.outputB, [V]),
     },
   };
 }

@@ -22,6 +22,7 @@ import {
   rmcParamLayout,
   runRmc,
 } from '@urgate/rmc';
+import { L2E_TENSORS, layerTensorName } from '@urgate/spec';
 import { deriveSeed } from '../seeds.js';
 import type { L2eRunConfig } from './config.js';
 import type { L2eBatch } from './data.js';
@@ -82,15 +83,15 @@ export function createL2eModel(config: L2eRunConfig, vocabSize: number): L2eMode
     });
     layers.forEach((cfg, l) => {
       const p = initLayerParams(cfg, config.seed + l);
-      params[`layers.${l}.W`] = tf.variable(p.W);
-      params[`layers.${l}.b`] = tf.variable(p.b);
+      params[layerTensorName(l, 'W')] = tf.variable(p.W);
+      params[layerTensorName(l, 'b')] = tf.variable(p.b);
     });
     outputWidth = config.hiddenSize;
   }
-  params['output.W'] = tf.variable(
+  params[L2E_TENSORS.outputW] = tf.variable(
     glorot(outputWidth, vocabSize, deriveSeed(config.seed, PURPOSE.output)),
   );
-  params['output.b'] = tf.variable(tf.zeros([vocabSize]));
+  params[L2E_TENSORS.outputB] = tf.variable(tf.zeros([vocabSize]));
   return { config, vocabSize, layers, rmc, params, constants, outputWidth };
 }
 
@@ -166,8 +167,8 @@ export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
 
 function layerParams(model: L2eModel): LayerParams[] {
   return model.layers.map((_, l) => ({
-    W: model.params[`layers.${l}.W`] as unknown as tf.Tensor2D,
-    b: model.params[`layers.${l}.b`] as unknown as tf.Tensor1D,
+    W: model.params[layerTensorName(l, 'W')] as unknown as tf.Tensor2D,
+    b: model.params[layerTensorName(l, 'b')] as unknown as tf.Tensor1D,
   }));
 }
 
@@ -177,7 +178,10 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const B = batch.batchSize;
   let outputs: tf.Tensor3D;
   if (model.rmc) {
-    const { 'output.W': _W, 'output.b': _b, ...core } = model.params;
+    const head: string[] = Object.values(L2E_TENSORS);
+    const core = Object.fromEntries(
+      Object.entries(model.params).filter(([name]) => !head.includes(name)),
+    );
     outputs = runRmc(
       model.rmc,
       { ...core, ...model.constants },
@@ -207,8 +211,8 @@ export function l2eLogits(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const rows = gatherRows(coreOutputs(model, batch), batch.targetRows);
   return tf.fused.matMul({
     a: rows,
-    b: model.params['output.W'] as unknown as tf.Tensor2D,
-    bias: model.params['output.b'],
+    b: model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D,
+    bias: model.params[L2E_TENSORS.outputB],
   }) as tf.Tensor2D;
 }
 
