@@ -6,7 +6,7 @@
 # per-character and per-program accuracy on test-split programs at length 4, nesting 2.
 # Paper scale is length 9, nesting 4, LSTM 1024-2048 units for 5e5 iterations and RMC slots of 512
 # for 2e5 (see packages/train/README.md for its cost here); this runs 2000 steps per run: about an
-# hour on 2 cores (measured with one thread: ~80 ms/step LSTM, ~125 ms/step RMC: ~45 minutes).
+# hour on 2 cores (measured with one thread: ~85 ms/step LSTM, ~125-175 ms/step RMC: ~50 minutes).
 # One OpenBLAS thread (URGATE_NUM_THREADS=1), as the other reproductions on shared cores.
 # Resumable: run it again after an interruption and finished runs are kept, unfinished ones resume.
 # The table and the learning-curve figure are copied into $DOCS.
@@ -24,7 +24,10 @@ URGATE_NUM_THREADS="${URGATE_NUM_THREADS:-1}" nice node packages/cli/dist/bin.js
   --batch-size 128 --steps "${STEPS:-2000}" --eval-every 100 --eval-size 4 --checkpoint-every 500 \
   --jobs "${JOBS:-1}" --out "$OUT" "$@"
 DOCS="${DOCS:-packages/train/docs}"
-cp "$OUT/results.md" "$DOCS/repro-l2e-results.md.tmp" && mv "$DOCS/repro-l2e-results.md.tmp" "$DOCS/repro-l2e-results.md"
-cp "$OUT/figures/learning-curves.png" "$DOCS/repro-l2e-learning-curves.png.tmp" &&
-  mv "$DOCS/repro-l2e-learning-curves.png.tmp" "$DOCS/repro-l2e-learning-curves.png"
+mkdir -p "$DOCS"
+# Copied under a temporary name and renamed: a failed copy leaves the previous file.
+cp "$OUT/results.md" "$DOCS/repro-l2e-results.md.tmp"
+mv "$DOCS/repro-l2e-results.md.tmp" "$DOCS/repro-l2e-results.md"
+cp "$OUT/figures/learning-curves.png" "$DOCS/repro-l2e-learning-curves.png.tmp"
+mv "$DOCS/repro-l2e-learning-curves.png.tmp" "$DOCS/repro-l2e-learning-curves.png"
 echo "table and figure: $DOCS/repro-l2e-results.md, $DOCS/repro-l2e-learning-curves.png"
