@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // The package dependency direction of the monorepo, checked from package.json files and the
 // import statements of every package's src/: a package may depend only on packages of a lower
 // layer, every @urgate import in src/ must be a declared dependency, and the packages that
@@ -32,7 +33,12 @@ export const TFJS_FREE = [
 ];
 const TFJS = /^@tensorflow\/tfjs/;
 
+/** @typedef {{ file: string, pkg: string }} Import */
+/** @typedef {{ name: string, dependencies: string[], imports: Import[] }} WorkspacePackage */
+
+/** @param {string} dir @returns {string[]} */
 function sourceFiles(dir) {
+  /** @type {string[]} */
   let out = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
@@ -45,15 +51,25 @@ function sourceFiles(dir) {
 const IMPORT =
   /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*\(?\s*['"]([^'"]+)['"]/gm;
 
-/** The package a specifier names: '@scope/name/sub' -> '@scope/name', 'name/sub' -> 'name'. */
+/**
+ * The package a specifier names: '@scope/name/sub' -> '@scope/name', 'name/sub' -> 'name'.
+ * @param {string} specifier
+ * @returns {string | null}
+ */
 function packageOf(specifier) {
   if (specifier.startsWith('.') || specifier.startsWith('node:')) return null;
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-/** Reads the workspace: packages with their dependencies, and the imports of their src/. */
+/**
+ * Reads the workspace: packages with their dependencies, and the imports of their src/.
+ * @param {string} root
+ * @param {Record<string, string>} [extraFiles] more source files, by path (tests)
+ * @returns {WorkspacePackage[]}
+ */
 export function readWorkspace(root, extraFiles = {}) {
+  /** @type {WorkspacePackage[]} */
   const packages = [];
   for (const dir of readdirSync(join(root, 'packages'))) {
     const manifest = join(root, 'packages', dir, 'package.json');
@@ -64,12 +80,14 @@ export function readWorkspace(root, extraFiles = {}) {
       continue; // not a package (packages/node_modules)
     }
     const src = join(root, 'packages', dir, 'src');
+    /** @type {Record<string, string>} */
     const files = {};
     try {
       for (const f of sourceFiles(src)) files[relative(root, f)] = readFileSync(f, 'utf8');
     } catch {}
     for (const [f, text] of Object.entries(extraFiles))
       if (f.startsWith(`packages/${dir}/src/`)) files[f] = text;
+    /** @type {Import[]} */
     const imports = [];
     for (const [file, text] of Object.entries(files))
       for (const m of text.matchAll(IMPORT)) {
@@ -81,10 +99,17 @@ export function readWorkspace(root, extraFiles = {}) {
   return packages;
 }
 
-/** One line per violation of the rules above. */
+/**
+ * One line per violation of the rules above.
+ * @param {WorkspacePackage[]} packages
+ * @returns {string[]}
+ */
 export function dependencyViolations(packages) {
-  const layer = new Map(LAYERS.flatMap((names, k) => names.map((n) => [n, k])));
+  const layer = new Map(
+    LAYERS.flatMap((names, k) => names.map((n) => /** @type {[string, number]} */ ([n, k]))),
+  );
   const byName = new Map(packages.map((p) => [p.name, p]));
+  /** @type {string[]} */
   const out = [];
   for (const p of packages) {
     const own = layer.get(p.name);
@@ -101,13 +126,14 @@ export function dependencyViolations(packages) {
       if (pkg === p.name) continue;
       if (byName.has(pkg) && !p.dependencies.includes(pkg))
         out.push(`${file} imports ${pkg}, which is not a dependency of ${p.name}`);
-      else if (byName.has(pkg) && layer.get(pkg) >= own)
+      else if (byName.has(pkg) && (layer.get(pkg) ?? -1) >= own)
         out.push(`${file} imports ${pkg}: a wrong-way import (${p.name} is below or beside it)`);
       if (TFJS_FREE.includes(p.name) && TFJS.test(pkg))
         out.push(`${file} imports ${pkg}, but ${p.name} must load without tfjs`);
     }
   }
   // tfjs-free packages must not reach tfjs through their dependencies either.
+  /** @type {(name: string, seen?: Set<string>) => string[] | null} */
   const reachesTfjs = (name, seen = new Set()) => {
     const p = byName.get(name);
     if (!p || seen.has(name)) return null;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Syntax check of the plain JavaScript scripts (.mjs) that tsc does not type-check: `node --check`
-// on every tracked one.
+// @ts-check
+// Syntax check of every tracked plain JavaScript script (.mjs): `node --check`. Scripts that start
+// with `// @ts-check` are also type-checked strictly by tsconfig.check.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const files = execFileSync('git', ['ls-files', '*.mjs'], { encoding: 'utf8' })

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 describe('dependency direction', () => {
   it('holds for the tree, whose imports it reads', () => {
     const packages = readWorkspace(root);
-    const train = packages.find((p: { name: string }) => p.name === '@urgate/train');
+    const train = packages.find((p) => p.name === '@urgate/train');
     expect(train?.imports).toContainEqual({
       file: 'packages/train/src/loop.ts',
       pkg: '@urgate/kernels',
@@ -31,7 +31,7 @@ describe('dependency direction', () => {
   });
 
   it('fails on a wrong-way dependency in package.json, and on tfjs reached through one', () => {
-    const packages = readWorkspace(root).map((p: { name: string; dependencies: string[] }) =>
+    const packages = readWorkspace(root).map((p) =>
       p.name === '@urgate/onnx' ? { ...p, dependencies: [...p.dependencies, '@urgate/cells'] } : p,
     );
     expect(dependencyViolations(packages)).toEqual([

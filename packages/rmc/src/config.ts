@@ -1,4 +1,4 @@
-import { isMechanism, type Mechanism } from '@urgate/cells';
+import { isMechanism, type Mechanism } from '@urgate/spec';
 
 /** `unit`: one gate per memory unit; `memory`: one gate per slot; `none`: no gating. */
 export type GateStyle = 'unit' | 'memory' | 'none';

@@ -1,4 +1,4 @@
-import type { BlockName } from '@urgate/cells';
+import type { BlockName } from '@urgate/spec';
 import type { ResolvedRmcConfig } from './config.js';
 
 /**

@@ -88,6 +88,7 @@ export interface LoopResult {
 
 function checkResume(path: string, saved: Record<string, unknown>, settings: LoopSettings): void {
   for (const key of settings.resumeKeys) {
+    if (!(key in saved)) continue; // a setting newer than the checkpoint: it had the default
     const was = JSON.stringify(saved[key] ?? null);
     const is = JSON.stringify(settings.config[key] ?? null);
     if (was !== is)
@@ -134,7 +135,8 @@ export async function runTrainingLoop(
     trainMs = timed ? Number(saved.training.trainMs ?? 0) : 0;
     keep = saved.training.metricsRecords as number | undefined;
     problem.restoreData?.({
-      position: (saved.training.data ?? {}) as Record<string, unknown>,
+      // `position`: where checkpoints written before the shared loop kept it.
+      position: (saved.training.data ?? saved.training.position ?? {}) as Record<string, unknown>,
       tensors: saved.carried,
     });
   }

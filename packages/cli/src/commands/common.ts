@@ -46,6 +46,13 @@ export function positiveInteger(value: string): number {
   return n;
 }
 
+export function integer(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected an integer');
+  return n;
+}
+
 export function nonNegativeInteger(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { port, positiveInteger, processIO, reportErrors } from './common.js';
+import { Command } from 'commander';
+import { port, positiveInteger, positiveNumber, processIO, reportErrors } from './common.js';
 import { describeRun, prepareLmCorpus } from './lm.js';
 
 // tfjs, the kernels, onnxruntime and the server load inside the action only.
@@ -100,16 +100,7 @@ export function demoCommand(): Command {
     .description(
       'end to end on the embedded State of the Union corpus: prepare, train a small UR-LSTM LM, word-level perplexity, ONNX export, onnxruntime perplexity, serve on localhost',
     )
-    .option(
-      '--minutes <n>',
-      'training time',
-      (v) => {
-        const n = Number(v);
-        if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
-        return n;
-      },
-      3,
-    )
+    .option('--minutes <n>', 'training time', positiveNumber, 3)
     .option('--hidden-size <n>', 'hidden units (= embedding size, tied)', positiveInteger, 128)
     .option('--out <dir>', 'where everything goes', 'runs/demo')
     .option('--no-serve', 'stop after the ONNX perplexity')

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Core, DistributionSummary, Mechanism } from '@urgate/cells';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { integer, nonNegativeNumber, positiveInteger } from './common.js';
 
 // tfjs and the plotting stack load only when the command runs, so that `urgate --help` and
 // other commands (a server must start without tfjs) do not pay for them.
@@ -138,27 +139,6 @@ export function gatesReportJson(report: GatesReport): string {
   );
 }
 
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n <= 0)
-    throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
-    throw new InvalidArgumentError('expected an integer');
-  return n;
-}
-
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n >= 0) || !Number.isFinite(n))
-    throw new InvalidArgumentError('expected a non-negative number');
-  return n;
-}
-
 export interface CommandIO {
   write(text: string): void;
 }
@@ -176,7 +156,7 @@ export function gatesCommand(
     .option(
       '--input-scale <s>',
       'standard deviation of the inputs of the sampled step (0: bias-only gates)',
-      nonNegative,
+      nonNegativeNumber,
       1,
     )
     .option('--json', 'print the report as JSON', false)

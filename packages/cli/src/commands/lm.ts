@@ -1,6 +1,13 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { positiveInteger, positiveNumber, processIO, rate, reportErrors } from './common.js';
+import {
+  integer,
+  positiveInteger,
+  positiveNumber,
+  processIO,
+  rate,
+  reportErrors,
+} from './common.js';
 
 // @urgate/train (tfjs, native kernels) and @urgate/wikitext load inside the actions only.
 
@@ -163,7 +170,7 @@ export function addLmTrainOptions(cmd: Command): Command {
       positiveInteger,
     )
     .option('--t-max <T>', 'C-: chrono horizon Tmax (default the hidden size)', positiveNumber)
-    .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 1);
+    .option('--seed <n>', 'random seed', integer, 1);
 }
 
 function trainCommand(): Command {

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '@urgate/files';
 import { Command, InvalidArgumentError } from 'commander';
 import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
 import { addL2eOptions, type L2eFlags, sweepL2e } from './l2e.js';
@@ -46,7 +47,7 @@ export function childExecutor<R extends { dir: string }>(jobs: number, input: (r
   return async (run: R): Promise<void> => {
     await mkdir(run.dir, { recursive: true });
     const configPath = join(run.dir, 'config.json');
-    await writeFile(configPath, `${JSON.stringify(input(run), null, 2)}\n`);
+    await writeJsonAtomic(configPath, input(run));
     const log = createWriteStream(join(run.dir, 'train.log'), { flags: 'a' });
     const args = [
       ...process.execArgv,

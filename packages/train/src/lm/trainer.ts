@@ -185,7 +185,10 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       trainFields: () => ({ epoch: at.epoch }),
       saveData: () => ({ position: at, tensors: stateTensors(state) }),
       restoreData(saved: DataState) {
-        at = saved.position as typeof at;
+        at = {
+          epoch: Number(saved.position.epoch ?? 0),
+          window: Number(saved.position.window ?? 0),
+        };
         windows = epochWindows(at.window);
         disposeState(state);
         state = stateFrom(model, saved.tensors, config.batchSize);
