@@ -34,7 +34,7 @@ interface RmcShape {
 
 const SHAPES: RmcShape[] = [
   { name: 'rmc-512', n: 64, N: 4, h: 128, H: 4, B: 32, T: 50, iters: 3, tfjsSteps: 2 },
-  { name: 'rmc-1024', n: 64, N: 4, h: 512, H: 2, B: 32, T: 100, iters: 2, tfjsSteps: 1 },
+  { name: 'rmc-1024', n: 64, N: 4, h: 512, H: 2, B: 32, T: 100, iters: 2, tfjsSteps: 2 },
 ].filter(
   (s) => !process.env.BENCH_RMC_SHAPES || process.env.BENCH_RMC_SHAPES.split(',').includes(s.name),
 );

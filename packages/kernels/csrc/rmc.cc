@@ -81,23 +81,37 @@ __attribute__((noinline)) void LayerNormRows(size_t rows, int width, const float
 
 // Backward of LayerNormRows given dL/dy: writes dL/dx to dx (which may be hat
 // itself) and adds to dgamma, dbeta. dx = rstd (dhat - mean(dhat) - hat mean(dhat hat)).
+// Rows are split over the threads, each summing its own dgamma, dbeta.
 __attribute__((noinline)) void LayerNormBackwardRows(size_t rows, int width, const float* dy, const float* hat,
                                                      const float* __restrict rstd, const float* __restrict gamma,
-                                                     float* dx, float* __restrict dgamma, float* __restrict dbeta,
-                                                     float* __restrict dhat) {
-  for (size_t r = 0; r < rows; ++r) {
-    const float* dyr = dy + r * width;
-    const float* hr = hat + r * width;
-    for (int j = 0; j < width; ++j) {
-      dgamma[j] += dyr[j] * hr[j];
-      dbeta[j] += dyr[j];
-      dhat[j] = dyr[j] * gamma[j];
+                                                     float* dx, float* __restrict dgamma, float* __restrict dbeta) {
+  const size_t workers = static_cast<size_t>(NumThreads());
+  std::vector<float> work(Count(workers, 3, width), 0.0f);  // per worker: dgamma, dbeta, dhat
+  ParallelFor(rows, 32, [&](size_t lo, size_t hi, int worker) {
+    float* __restrict dg = work.data() + Count(worker, 3, width);
+    float* __restrict db = dg + width;
+    float* __restrict dhat = db + width;
+    for (size_t r = lo; r < hi; ++r) {
+      const float* dyr = dy + r * width;
+      const float* hr = hat + r * width;
+      for (int j = 0; j < width; ++j) {
+        dg[j] += dyr[j] * hr[j];
+        db[j] += dyr[j];
+        dhat[j] = dyr[j] * gamma[j];
+      }
+      const float m1 = Sum(dhat, width) / width;
+      const float m2 = Dot(dhat, hr, width) / width;
+      const float rs = rstd[r];
+      float* dxr = dx + r * width;
+      for (int j = 0; j < width; ++j) dxr[j] = rs * (dhat[j] - m1 - hr[j] * m2);
     }
-    const float m1 = Sum(dhat, width) / width;
-    const float m2 = Dot(dhat, hr, width) / width;
-    const float rs = rstd[r];
-    float* dxr = dx + r * width;
-    for (int j = 0; j < width; ++j) dxr[j] = rs * (dhat[j] - m1 - hr[j] * m2);
+  });
+  for (size_t k = 0; k < workers; ++k) {
+    const float* __restrict dg = work.data() + Count(k, 3, width);
+    for (int j = 0; j < width; ++j) {
+      dgamma[j] += dg[j];
+      dbeta[j] += dg[width + j];
+    }
   }
 }
 
@@ -338,7 +352,7 @@ template RmcParamSet<float*> RmcParamsFromFlat(const RmcShape&, const std::vecto
 size_t RmcTape::Bytes() const {
   return sizeof(float) * (xhat.size() + block_in.size() + qkv_hat.size() + attn.size() + att_hat.size() +
                           mlp_in.size() + mlp_hat.size() + rstd.size() + tanh_m.size() + gates.size() +
-                          tanh_att.size());
+                          tanh_att.size() + gate_in.size() + d_mlp.size() + d_xhat.size() + d_gate_in.size());
 }
 
 RmcForwardPass::RmcForwardPass(const RmcShape& shape) : shape_(shape) { ValidateRmcShape(shape); }
@@ -371,17 +385,17 @@ void RmcForwardPass::Run(const RmcWeights& w, const float* xs, const float* memo
   float* xhat = tape->xhat.data();
   FillRows(xhat, Count(T, B), D, w.input_b);
   Gemm(false, false, T * B, D, n, 1.0f, xs, n, w.input_W, D, 1.0f, xhat, D);
-  std::vector<float> gate_in(gated ? Count(T, B, G) : 0);
+  tape->gate_in.resize(gated ? Count(T, B, G) : 0);
+  const float* gate_in = tape->gate_in.data();
   if (gated) {
-    FillRows(gate_in.data(), Count(T, B), G, w.gate_bias);
-    Gemm(false, false, T * B, G, D, 1.0f, xhat, D, w.gate_input_W, G, 1.0f, gate_in.data(), G);
+    FillRows(tape->gate_in.data(), Count(T, B), G, w.gate_bias);
+    Gemm(false, false, T * B, G, D, 1.0f, xhat, D, w.gate_input_W, G, 1.0f, tape->gate_in.data(), G);
   }
 
   std::vector<float> qkv(R * F), att(R * D), sum(R * D), out(R * D);
-  std::vector<float> gate_scratch(2 * g + GateScratchSize(gl, g));
-  float* Fg = gate_scratch.data();
-  float* Ig = Fg + g;
-  float* gs = Ig + g;
+  // per thread: F, I and the gate functions' scratch
+  const size_t gate_floats = 2 * g + GateScratchSize(gl, g);
+  std::vector<float> gate_scratch(NumThreads() * gate_floats);
   const float* mprev = memory0;
   for (int t = 0; t < T; ++t) {
     // [M; x̂] for each batch element.
@@ -424,18 +438,21 @@ void RmcForwardPass::Run(const RmcWeights& w, const float* xs, const float* memo
       float* tm = tape->tanh_m.data() + Count(t, Rn, D);
       for (size_t r = 0; r < Rn; ++r) TanhRows(mprev + r * D, tm + r * D, D);
       float* pre = tape->gates.data() + Count(t, Rn, G);
-      for (int b = 0; b < B; ++b) FillRows(pre + Count(b, N, G), N, G, gate_in.data() + Count(t * B + b, G));
+      for (int b = 0; b < B; ++b) FillRows(pre + Count(b, N, G), N, G, gate_in + Count(t * B + b, G));
       Gemm(false, false, Rn, G, D, 1.0f, tm, D, w.gate_memory_W, G, 1.0f, pre, G);
-      for (int b = 0; b < B; ++b) {
-        for (int sl = 0; sl < N; ++sl) {
-          const size_t r = Count(b, N) + sl;
+      ParallelFor(Rn, 16, [&](size_t lo, size_t hi, int worker) {
+        float* Fg = gate_scratch.data() + worker * gate_floats;
+        float* Ig = Fg + g;
+        float* gs = Ig + g;
+        for (size_t r = lo; r < hi; ++r) {
+          const size_t b = r / N, sl = r % N;
           float* row = pre + r * G;
           ActivateGates(Core::kLstm, s.family, gl, g, row);
           EffectiveGates(Core::kLstm, s.family, gl, g, s.downsize, row, Fg, Ig, gs);
           GatedUpdate(D, g > 1, Fg, Ig, out.data() + Count(b * S + sl, D),
                       tape->tanh_att.data() + Count(t, Rn, D) + r * D, mprev + r * D, mnew + r * D);
         }
-      }
+      });
     }
     mprev = mnew;
   }
@@ -459,16 +476,15 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
   }
   // dL/d(MLP layer l's output) of layers 0..L-2 over all blocks and steps
   // (the last layer's is written over mlp_hat): kept for the weight gemms.
-  std::vector<float> dz(Count(L - 1, K, Count(T, R, D)));
-  std::vector<float> dxhat(Count(T, B, D));
+  tape->d_mlp.resize(Count(L - 1, K, Count(T, R, D)));
+  tape->d_xhat.resize(Count(T, B, D));
+  float* dz = tape->d_mlp.data();
+  float* dxhat = tape->d_xhat.data();
   std::vector<float> dM(Rn * D, 0.0f), dmn(Rn * D), dtm(gated ? Rn * D : 0);
-  std::vector<float> dX(R * D), dM1(R * D), Y(R * F), dY(R * F), dhat(std::max(D, F));
-  std::vector<float> gate_scratch(4 * g + GateScratchSize(gl, g));
-  float* Fg = gate_scratch.data();
-  float* Ig = Fg + g;
-  float* dF = Ig + g;
-  float* dI = dF + g;
-  float* gs = dI + g;
+  std::vector<float> dX(R * D), dM1(R * D), Y(R * F), dY(R * F);
+  // per thread: F, I, dF, dI and the gate functions' scratch
+  const size_t gate_floats = 4 * g + GateScratchSize(gl, g);
+  std::vector<float> gate_scratch(NumThreads() * gate_floats);
 
   for (int t = T - 1; t >= 0; --t) {
     const float* dout = d_outputs + Count(t, Rn, D);
@@ -476,9 +492,14 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
     const float* x0 = tape->block_in.data() + at.Block(0, t);  // M_prev rows and x̂ rows
     if (gated) {
       float* dpre = tape->gates.data() + Count(t, Rn, G);
-      for (int b = 0; b < B; ++b) {
-        for (int sl = 0; sl < N; ++sl) {
-          const size_t r = Count(b, N) + sl;
+      ParallelFor(Rn, 16, [&](size_t lo, size_t hi, int worker) {
+        float* Fg = gate_scratch.data() + worker * gate_floats;
+        float* Ig = Fg + g;
+        float* dF = Ig + g;
+        float* dI = dF + g;
+        float* gs = dI + g;
+        for (size_t r = lo; r < hi; ++r) {
+          const size_t b = r / N, sl = r % N;
           float* row = dpre + r * G;
           EffectiveGates(Core::kLstm, s.family, gl, g, s.downsize, row, Fg, Ig, gs);
           GatedUpdateBackward(D, g > 1, Fg, Ig, tape->tanh_att.data() + Count(t, Rn, D) + r * D,
@@ -486,7 +507,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
                               dI, dM.data() + r * D);
           GatesBackward(Core::kLstm, s.family, gl, g, s.downsize, row, dF, dI, gs);
         }
-      }
+      });
       // pre = tanh(M_prev) W_m + ...: back to M_prev.
       Gemm(false, true, Rn, D, G, 1.0f, dpre, G, w.gate_memory_W, G, 0.0f, dtm.data(), D);
       const float* tm = tape->tanh_m.data() + Count(t, Rn, D);
@@ -504,10 +525,10 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
       // dX: dL/d(block output) -> dL/d(mlp_in[0] + MLP), written over mlp_hat.
       float* dU2 = tape->mlp_hat.data() + at.Block(k, t);
       LayerNormBackwardRows(R, D, dX.data(), dU2, tape->rstd.data() + at.Rstd(2, k, t), bw.mlp_gamma, dU2,
-                            bg.mlp_gamma, bg.mlp_beta, dhat.data());
+                            bg.mlp_gamma, bg.mlp_beta);
       const float* dzl = dU2;
       for (int l = L - 1; l >= 1; --l) {
-        float* da = dz.data() + at.Mlp(l - 1, k, t);
+        float* da = dz + at.Mlp(l - 1, k, t);
         Gemm(false, true, R, D, D, 1.0f, dzl, D, w.mlp_W[l], D, 0.0f, da, D);
         ReluBackward(da, tape->mlp_in.data() + at.Mlp(l, k, t), R * D);
         dzl = da;
@@ -517,17 +538,19 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
       // dL/d(block input + attention), written over att_hat.
       float* dU1 = tape->att_hat.data() + at.Block(k, t);
       LayerNormBackwardRows(R, D, dM1.data(), dU1, tape->rstd.data() + at.Rstd(1, k, t), bw.attention_gamma, dU1,
-                            bg.attention_gamma, bg.attention_beta, dhat.data());
+                            bg.attention_gamma, bg.attention_beta);
       // The normalised qkv features again (cheaper to recompute than to keep).
       float* qhat = tape->qkv_hat.data() + at.Qkv(k, t);
-      for (size_t r = 0; r < R; ++r) {
-        const float* __restrict h = qhat + r * F;
-        float* __restrict y = Y.data() + r * F;
-        for (int j = 0; j < F; ++j) y[j] = h[j] * bw.qkv_gamma[j] + bw.qkv_beta[j];
-      }
+      ParallelFor(R, 32, [&](size_t lo, size_t hi, int) {
+        for (size_t r = lo; r < hi; ++r) {
+          const float* __restrict h = qhat + r * F;
+          float* __restrict y = Y.data() + r * F;
+          for (int j = 0; j < F; ++j) y[j] = h[j] * bw.qkv_gamma[j] + bw.qkv_beta[j];
+        }
+      });
       AttentionBackward(s, Y.data(), tape->attn.data() + at.Attn(k, t), dU1, dY.data());
       LayerNormBackwardRows(R, F, dY.data(), qhat, tape->rstd.data() + at.Rstd(0, k, t), bw.qkv_gamma, qhat,
-                            bg.qkv_gamma, bg.qkv_beta, dhat.data());
+                            bg.qkv_gamma, bg.qkv_beta);
       // dL/d(block input): the residual plus the qkv linear.
       std::memcpy(dX.data(), dU1, sizeof(float) * R * D);
       Gemm(false, true, R, D, F, 1.0f, qhat, F, bw.qkv_W, F, 1.0f, dX.data(), D);
@@ -537,7 +560,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
       float* __restrict dm = dM.data() + Count(b, N, D);
       const float* __restrict dx = dX.data() + Count(b, S, D);
       for (size_t j = 0; j < Count(N, D); ++j) dm[j] += dx[j];
-      std::memcpy(dxhat.data() + Count(t * B + b, D), dX.data() + Count(b * S + N, D), sizeof(float) * D);
+      std::memcpy(dxhat + Count(t * B + b, D), dX.data() + Count(b * S + N, D), sizeof(float) * D);
     }
   }
   std::memcpy(dmemory0, dM.data(), sizeof(float) * Rn * D);
@@ -551,7 +574,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
     ColumnSums(dP, TR, F, grad.blocks[k].qkv_b);
   }
   for (int l = 0; l < L; ++l) {
-    const float* dzl = l + 1 < L ? dz.data() + at.Mlp(l, 0, 0) : tape->mlp_hat.data();
+    const float* dzl = l + 1 < L ? dz + at.Mlp(l, 0, 0) : tape->mlp_hat.data();
     Gemm(true, false, D, D, K * TR, 1.0f, tape->mlp_in.data() + at.Mlp(l, 0, 0), D, dzl, D, 0.0f, grad.mlp_W[l], D);
     ColumnSums(dzl, K * TR, D, grad.mlp_b[l]);
   }
@@ -559,20 +582,23 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
     const float* dpre = tape->gates.data();
     Gemm(true, false, D, G, T * Rn, 1.0f, tape->tanh_m.data(), D, dpre, G, 0.0f, grad.gate_memory_W, G);
     // The input term is broadcast over the slots: its gradient sums them.
-    std::vector<float> dgi(Count(T, B, G), 0.0f);
-    for (size_t tb = 0; tb < Count(T, B); ++tb)
+    tape->d_gate_in.resize(Count(T, B, G));
+    float* dgi = tape->d_gate_in.data();
+    for (size_t tb = 0; tb < Count(T, B); ++tb) {
+      float* __restrict dst = dgi + tb * G;
+      std::fill(dst, dst + G, 0.0f);
       for (int sl = 0; sl < N; ++sl) {
         const float* __restrict src = dpre + (tb * N + sl) * G;
-        float* __restrict dst = dgi.data() + tb * G;
         for (int c = 0; c < G; ++c) dst[c] += src[c];
       }
-    Gemm(true, false, D, G, T * B, 1.0f, tape->xhat.data(), D, dgi.data(), G, 0.0f, grad.gate_input_W, G);
-    ColumnSums(dgi.data(), Count(T, B), G, grad.gate_bias);
-    Gemm(false, true, T * B, D, G, 1.0f, dgi.data(), G, w.gate_input_W, G, 1.0f, dxhat.data(), D);
+    }
+    Gemm(true, false, D, G, T * B, 1.0f, tape->xhat.data(), D, dgi, G, 0.0f, grad.gate_input_W, G);
+    ColumnSums(dgi, Count(T, B), G, grad.gate_bias);
+    Gemm(false, true, T * B, D, G, 1.0f, dgi, G, w.gate_input_W, G, 1.0f, dxhat, D);
   }
-  Gemm(true, false, n, D, T * B, 1.0f, xs, n, dxhat.data(), D, 0.0f, grad.input_W, D);
-  ColumnSums(dxhat.data(), Count(T, B), D, grad.input_b);
-  Gemm(false, true, T * B, n, D, 1.0f, dxhat.data(), D, w.input_W, D, 0.0f, dxs, n);
+  Gemm(true, false, n, D, T * B, 1.0f, xs, n, dxhat, D, 0.0f, grad.input_W, D);
+  ColumnSums(dxhat, Count(T, B), D, grad.input_b);
+  Gemm(false, true, T * B, n, D, 1.0f, dxhat, D, w.input_W, D, 0.0f, dxs, n);
 }
 
 }  // namespace urgate

@@ -103,6 +103,12 @@ struct RmcTape {
   FloatBuffer tanh_m;      // [T, B*N, D] tanh(M_prev) (gated styles)
   FloatBuffer gates;       // [T, B*N, G] activated gates (becomes dL/d(pre-activation))
   FloatBuffer tanh_att;    // [T, B*N, D] tanh of the attended memory (gated styles)
+  // Work arrays of the passes, kept with the tape so that a reused tape
+  // (napi/rmc.cc keeps the last one) needs no new pages.
+  FloatBuffer gate_in;     // forward: [T, B, G] x̂ gate.input.W + gate bias
+  FloatBuffer d_mlp;       // backward: [L-1, K, T, B*S, D] dL/d(output of MLP layers 0..L-2)
+  FloatBuffer d_xhat;      // backward: [T, B, D]
+  FloatBuffer d_gate_in;   // backward: [T, B, G]
   size_t Bytes() const;
 };
 

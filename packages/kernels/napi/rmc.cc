@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,25 @@ urgate::RmcWeights Weights(const Napi::Value& v, const urgate::RmcShape& s) {
 
 size_t N(int a, int b, int c = 1) { return static_cast<size_t>(a) * b * c; }
 
+// The buffers of the last tape a backward pass used up, for the next forward
+// pass: a training loop calls with the same shape every iteration, and fresh
+// pages for hundreds of MB of tape cost more than the pointwise work. At most
+// one tape is kept; a call of another shape reallocates its buffers.
+std::mutex g_spare_mutex;
+std::unique_ptr<urgate::RmcTape> g_spare;
+
+std::unique_ptr<urgate::RmcTape> TakeTape() {
+  std::lock_guard<std::mutex> lock(g_spare_mutex);
+  return g_spare ? std::move(g_spare) : std::make_unique<urgate::RmcTape>();
+}
+
+void KeepTape(urgate::RmcTape* used) {
+  auto spare = std::make_unique<urgate::RmcTape>(std::move(*used));
+  *used = urgate::RmcTape{};
+  std::lock_guard<std::mutex> lock(g_spare_mutex);
+  g_spare = std::move(spare);
+}
+
 // rmcForward(spec, weights[], xs, memory0) -> {outputs, tape}
 Napi::Value RmcForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -105,7 +125,7 @@ Napi::Value RmcForward(const Napi::CallbackInfo& info) {
   const float* xs = Floats(info[2], "xs", N(T, B, s.input));
   const float* memory0 = Floats(info[3], "memory0", N(B, s.slots, s.Mem()));
   auto outputs = Napi::Float32Array::New(env, N(T, B, s.slots * s.Mem()));
-  auto tape = std::make_unique<urgate::RmcTape>();
+  auto tape = TakeTape();
   urgate::RmcForwardPass(s).Run(w, xs, memory0, outputs.Data(), tape.get());
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(tape->Bytes()));
   auto external = Napi::External<urgate::RmcTape>::New(env, tape.release(), [](Napi::Env e, urgate::RmcTape* t) {
@@ -144,7 +164,7 @@ Napi::Value RmcBackward(const Napi::CallbackInfo& info) {
   urgate::RmcBackwardPass().Run(tape, w, xs, d_out, dxs.Data(), dmemory0.Data(),
                                 urgate::RmcParamsFromFlat(s, grad_ptrs));
   const int64_t bytes = static_cast<int64_t>(tape->Bytes());
-  *tape = urgate::RmcTape{};
+  KeepTape(tape);
   Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
   Napi::Object result = Napi::Object::New(env);
   result.Set("dxs", dxs);
