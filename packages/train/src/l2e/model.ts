@@ -50,7 +50,7 @@ function glorot(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
   return tf.tensor2d(data, [fanIn, fanOut]);
 }
 
-export function l2eRmcConfig(config: L2eRunConfig, vocabSize: number): RmcConfig | null {
+function l2eRmcConfig(config: L2eRunConfig, vocabSize: number): RmcConfig | null {
   if (config.rmc === null) return null;
   return {
     inputSize: vocabSize,
@@ -130,7 +130,7 @@ export function assignL2eParams(
 }
 
 /** One-hot characters [T, B, V] of the stream (built directly: no op on the tape). */
-export function oneHotStream(batch: L2eBatch): tf.Tensor3D {
+function oneHotStream(batch: L2eBatch): tf.Tensor3D {
   const V = batch.vocabSize;
   const data = new Float32Array(batch.stream.length * V);
   for (let r = 0; r < batch.stream.length; r++) data[r * V + batch.stream[r]] = 1;
@@ -141,7 +141,7 @@ export function oneHotStream(batch: L2eBatch): tf.Tensor3D {
  * Rows `rows` of x [R, d]; the gradient scatters back into [R, d]. Plain copies in both
  * directions: tfjs' gather gradient on the cpu backend is a per-row op loop.
  */
-export function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
+function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
   const [R, d] = x.shape;
   const op = tf.customGrad(((input: tf.Tensor) => {
     const src = input.dataSync() as Float32Array;

@@ -59,7 +59,7 @@ export function planL2eSweep(base: L2eRunInput, axes: L2eSweepAxes, outDir: stri
   return runs;
 }
 
-export function readL2eResult(run: Pick<L2eSweepRun, 'dir'>): L2eRunResult | null {
+function readL2eResult(run: Pick<L2eSweepRun, 'dir'>): L2eRunResult | null {
   const path = join(run.dir, L2E_FILES.result);
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as L2eRunResult) : null;
 }
@@ -77,7 +77,7 @@ export interface L2eSweepGroup {
 }
 
 /** One group per (model, lr), in the runs' order. */
-export function aggregateL2eSweep(runs: L2eSweepRun[]): L2eSweepGroup[] {
+function aggregateL2eSweep(runs: L2eSweepRun[]): L2eSweepGroup[] {
   const groups = new Map<string, L2eSweepRun[]>();
   for (const run of runs) {
     const key = `${l2eModelName(run.config)}|${run.config.lr}`;
@@ -107,7 +107,7 @@ function pct(q: Quartiles | null): string {
 }
 
 /** What every result must name: grammar, task, level, curriculum, steps, batch. */
-export function l2eSettingsLine(c: L2eRunConfig): string {
+function l2eSettingsLine(c: L2eRunConfig): string {
   return `${c.grammar === 'deepmind' ? 'DeepMind (Sonnet)' : 'Zaremba–Sutskever'} grammar, task ${c.programTask}, length ${c.length}, nesting ${c.nesting}, ${c.curriculum} curriculum, ${c.steps} steps of batch ${c.batchSize}, Adam, clip ${c.clip}; held-out test-split programs at the hardest level (${c.evalSize * c.batchSize} programs), teacher-forced decoder`;
 }
 
@@ -183,7 +183,7 @@ const METRICS = [
 ] as const;
 
 /** Rows {model, metric, step, median, q1, q3} over the seeds of each (model, lr). */
-export function l2eCurveRows(runs: L2eSweepRun[]): Record<string, number | string>[] {
+function l2eCurveRows(runs: L2eSweepRun[]): Record<string, number | string>[] {
   const manyLrs = new Set(runs.map((r) => r.config.lr)).size > 1;
   const byGroup = new Map<string, Map<number, number[]>>();
   for (const run of runs) {
@@ -211,7 +211,7 @@ export function l2eCurveRows(runs: L2eSweepRun[]): Record<string, number | strin
 }
 
 /** Held-out accuracy over training, median with the interquartile band over seeds. */
-export function l2eCurveSpec(runs: L2eSweepRun[]): TopLevelSpec {
+function l2eCurveSpec(runs: L2eSweepRun[]): TopLevelSpec {
   const x = { field: 'step', type: 'quantitative', title: 'training step' };
   const color = { field: 'model', type: 'nominal', title: 'model' };
   const c = runs[0].config;
