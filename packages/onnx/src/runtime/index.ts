@@ -10,6 +10,7 @@ export {
 } from './batch.js';
 export { classify } from './classify.js';
 export { type GenerateOptions, generate } from './generate.js';
+export { decodeL2e, type L2eInputs } from './l2e.js';
 export { type GraphKind, METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
 export { BatchSampler, batchSampler, type SampleRow } from './sampler.js';
 export {
