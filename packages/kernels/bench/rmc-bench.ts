@@ -66,12 +66,19 @@ function timeIteration(run: typeof runRmc, shape: RmcShape, steps: number, iters
   const R = tf.randomNormal([steps, shape.B, shape.N * D], 0, 1, 'float32', 2);
   const memory0 = initialMemory(cfg, shape.B);
   const adam = new FusedAdam(vars, { lr: 1e-3, clipNorm: 1 });
+  // R enters as the upstream gradient of the outputs, which is what the loss <R, outputs>
+  // sends back (as torch's backward of (out * R).sum() receives it; the kernels' LSTM bench
+  // does the same): the tfjs cpu backend's broadcasting mul and sum would otherwise add
+  // hundreds of ms of JavaScript to both sides.
   const step = () =>
     tf.tidy(() => {
-      const { grads } = tf.variableGrads(
-        () => run(cfg, named, xs, memory0).outputs.mul(R).sum() as tf.Scalar,
-        vars,
-      );
+      const grads = tf.grads((...ws: tf.Tensor[]) => {
+        const p = { ...named };
+        trainable.forEach((s, k) => {
+          p[s.name] = ws[k];
+        });
+        return run(cfg, p, xs, memory0).outputs;
+      })(vars, R);
       adam.step(grads);
     });
   const times: number[] = [];
