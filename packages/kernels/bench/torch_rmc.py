@@ -4,7 +4,8 @@ The same RMC as @urgate/rmc (packages/rmc/README.md "One step"), written with to
 way one writes it in PyTorch: input projections and their gate terms for all steps at once,
 then per step [M; x̂], multi-head attention, the shared MLP with layer norms, and the gates
 (UR-: refine gate, I = 1 - g; '-': independent sigmoids). ms per training iteration
-(forward, loss = <R, outputs>, backward, Adam). Thread settings come from the caller
+(forward, loss = <R, outputs>, backward, clipping, Adam): the best of `iters` iterations
+after a warm-up (load on a shared machine only ever slows an iteration). Thread settings come from the caller
 (torch.set_num_threads via --threads, OPENBLAS_NUM_THREADS via the environment).
 Prints one JSON object.
 Usage: torch_rmc.py --threads N --shapes '[{"n":64,"N":4,"h":128,"H":4,"B":32,"T":50,"iters":3}]'
@@ -80,8 +81,7 @@ def time_iteration(model, xs, m0, R, iters):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    return times[len(times) // 2]
+    return min(times)
 
 
 def main():

@@ -15,6 +15,14 @@ namespace {
 
 constexpr float kLayerNormEpsilon = 1e-5f;  // @urgate/rmc's LAYER_NORM_EPSILON
 
+// Pointwise loops are split over the threads only where each thread gets at
+// least this many elements of work: a thread's start (and, on a loaded
+// machine, its wait for a core) then stays small against the work. At the
+// benchmark's shapes every per-step loop runs inline.
+constexpr size_t kMinWorkPerThread = size_t{1} << 20;
+
+size_t MinRows(size_t work_per_row) { return std::max<size_t>(1, kMinWorkPerThread / std::max<size_t>(1, work_per_row)); }
+
 size_t Count(size_t a, size_t b, size_t c = 1) { return a * b * c; }
 
 // Rows of a [rows, width] matrix set to one vector (a bias the gemm then adds to).
@@ -61,7 +69,7 @@ inline void Axpy(float alpha, const float* __restrict x, float* __restrict y, in
 __attribute__((noinline)) void LayerNormRows(size_t rows, int width, const float* x, const float* __restrict gamma,
                                              const float* __restrict beta, float* __restrict hat,
                                              float* __restrict rstd, float* y) {
-  ParallelFor(rows, 32, [&](size_t lo, size_t hi, int) {
+  ParallelFor(rows, MinRows(width), [&](size_t lo, size_t hi, int) {
     for (size_t r = lo; r < hi; ++r) {
       const float* xr = x + r * width;
       const float mean = Sum(xr, width) / width;
@@ -87,7 +95,7 @@ __attribute__((noinline)) void LayerNormBackwardRows(size_t rows, int width, con
                                                      float* dx, float* __restrict dgamma, float* __restrict dbeta) {
   const size_t workers = static_cast<size_t>(NumThreads());
   std::vector<float> work(Count(workers, 3, width), 0.0f);  // per worker: dgamma, dbeta, dhat
-  ParallelFor(rows, 32, [&](size_t lo, size_t hi, int worker) {
+  ParallelFor(rows, MinRows(width), [&](size_t lo, size_t hi, int worker) {
     float* __restrict dg = work.data() + Count(worker, 3, width);
     float* __restrict db = dg + width;
     float* __restrict dhat = db + width;
@@ -121,7 +129,7 @@ __attribute__((noinline)) void LayerNormBackwardRows(size_t rows, int width, con
 __attribute__((noinline)) void AttentionForward(const RmcShape& s, const float* Y, float* w, float* out) {
   const int S = s.Rows(), H = s.num_heads, kd = s.key_size, hd = s.head_size, F = s.QkvCols(), D = s.Mem();
   const float scale = 1.0f / std::sqrt(static_cast<float>(kd));
-  ParallelFor(Count(s.batch, H), 8, [&](size_t lo, size_t hi, int) {
+  ParallelFor(Count(s.batch, H), MinRows(Count(S, S, 2 * (kd + hd))), [&](size_t lo, size_t hi, int) {
     for (size_t bh = lo; bh < hi; ++bh) {
       const size_t b = bh / H, head = bh % H;
       const float* base = Y + Count(b, S, F) + head * (2 * kd + hd);
@@ -152,7 +160,7 @@ __attribute__((noinline)) void AttentionBackward(const RmcShape& s, const float*
                                                  float* dY) {
   const int S = s.Rows(), H = s.num_heads, kd = s.key_size, hd = s.head_size, F = s.QkvCols(), D = s.Mem();
   const float scale = 1.0f / std::sqrt(static_cast<float>(kd));
-  ParallelFor(Count(s.batch, H), 8, [&](size_t lo, size_t hi, int) {
+  ParallelFor(Count(s.batch, H), MinRows(Count(S, S, 2 * (kd + hd))), [&](size_t lo, size_t hi, int) {
     std::vector<float> dw(S);
     for (size_t bh = lo; bh < hi; ++bh) {
       const size_t b = bh / H, head = bh % H;
@@ -440,7 +448,7 @@ void RmcForwardPass::Run(const RmcWeights& w, const float* xs, const float* memo
       float* pre = tape->gates.data() + Count(t, Rn, G);
       for (int b = 0; b < B; ++b) FillRows(pre + Count(b, N, G), N, G, gate_in + Count(t * B + b, G));
       Gemm(false, false, Rn, G, D, 1.0f, tm, D, w.gate_memory_W, G, 1.0f, pre, G);
-      ParallelFor(Rn, 16, [&](size_t lo, size_t hi, int worker) {
+      ParallelFor(Rn, MinRows(G + 3 * D), [&](size_t lo, size_t hi, int worker) {
         float* Fg = gate_scratch.data() + worker * gate_floats;
         float* Ig = Fg + g;
         float* gs = Ig + g;
@@ -492,7 +500,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
     const float* x0 = tape->block_in.data() + at.Block(0, t);  // M_prev rows and x̂ rows
     if (gated) {
       float* dpre = tape->gates.data() + Count(t, Rn, G);
-      ParallelFor(Rn, 16, [&](size_t lo, size_t hi, int worker) {
+      ParallelFor(Rn, MinRows(G + 3 * D), [&](size_t lo, size_t hi, int worker) {
         float* Fg = gate_scratch.data() + worker * gate_floats;
         float* Ig = Fg + g;
         float* dF = Ig + g;
@@ -541,7 +549,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
                             bg.attention_gamma, bg.attention_beta);
       // The normalised qkv features again (cheaper to recompute than to keep).
       float* qhat = tape->qkv_hat.data() + at.Qkv(k, t);
-      ParallelFor(R, 32, [&](size_t lo, size_t hi, int) {
+      ParallelFor(R, MinRows(F), [&](size_t lo, size_t hi, int) {
         for (size_t r = lo; r < hi; ++r) {
           const float* __restrict h = qhat + r * F;
           float* __restrict y = Y.data() + r * F;

@@ -113,6 +113,55 @@ describe.skipIf(native === undefined)(
 );
 
 describe.skipIf(native === undefined)(
+  `RMC kernel thread split${native ? '' : ` (skipped: ${nativeLoadError})`}`,
+  () => {
+    // Large enough that the qkv norms, attention, gates and the qkv recompute are split
+    // over two threads (each gets >= 2^20 elements): the result must equal one thread's,
+    // whose arithmetic the tests above and packages/rmc check.
+    it('two threads give the one-thread outputs and gradients', () => {
+      const k = native as NativeAddon & RmcAddon;
+      const spec: RmcNativeSpec = {
+        ...BASE,
+        inputSize: 5,
+        memSlots: 7,
+        headSize: 64,
+        numHeads: 4,
+        keySize: 64,
+        numBlocks: 1,
+        mlpLayers: 2,
+        mechanism: 'UR-',
+        batch: 512,
+        steps: 2,
+      };
+      const rng = new Lcg(5);
+      const weights = paramSizes(spec).map((n) => rng.array(n, 0.2));
+      const xs = rng.array(spec.steps * spec.batch * spec.inputSize, 2);
+      const memory0 = rng.array(spec.batch * spec.memSlots * 256, 1);
+      const R = rng.array(spec.steps * spec.batch * spec.memSlots * 256, 1);
+      const run = (threads: number) => {
+        k.setNumThreads(threads);
+        const f = k.rmcForward(spec, weights, xs, memory0);
+        const g = k.rmcBackward(f.tape, weights, xs, R);
+        return [f.outputs, g.dxs, g.dmemory0, ...g.grads];
+      };
+      const before = k.numThreads();
+      try {
+        const one = run(1);
+        const two = run(2);
+        one.forEach((a, i) => {
+          let worst = 0;
+          for (let j = 0; j < a.length; j++)
+            worst = Math.max(worst, Math.abs(two[i][j] - a[j]) / (1e-5 + 1e-4 * Math.abs(a[j])));
+          expect(worst, `array ${i}`).toBeLessThanOrEqual(1);
+        });
+      } finally {
+        k.setNumThreads(before);
+      }
+    });
+  },
+);
+
+describe.skipIf(native === undefined)(
   `RMC kernel bad input${native ? '' : ` (skipped: ${nativeLoadError})`}`,
   () => {
     const k = native as NativeAddon & RmcAddon;
