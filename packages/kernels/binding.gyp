@@ -9,6 +9,8 @@
         "csrc/blas.cc",
         "csrc/softmax_xent.cc",
         "csrc/adam.cc",
+        "csrc/lm.cc",
+        "napi/lm.cc",
         "napi/addon.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

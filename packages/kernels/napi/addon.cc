@@ -14,6 +14,7 @@
 #include "../csrc/layout.h"
 #include "../csrc/rnn.h"
 #include "../csrc/softmax_xent.h"
+#include "lm.h"
 
 namespace {
 
@@ -340,6 +341,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmGflops", Napi::Function::New(env, Guarded<SgemmGflops>));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  RegisterLm(env, exports);
   return exports;
 }
 

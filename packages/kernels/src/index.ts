@@ -1,9 +1,17 @@
 export { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
 export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
 export { runLayerFused } from './fused-layer.js';
-export { nativeAvailable, nativeLoadError } from './native.js';
+export {
+  type LmParamTensors,
+  type LmStepDropout,
+  type LmStepWindow,
+  lmLossFused,
+  lmScoreFused,
+  nativeDropoutMask,
+} from './lm-step.js';
+export { type NativeLmSpec, nativeAvailable, nativeLoadError } from './native.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
-export { useNativeKernels, useReferenceKernels } from './use-native.js';
+export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use-native.js';
 
 import { native, nativeLoadError } from './native.js';
 

@@ -3,7 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from '@urgate/cells';
-import { FusedAdam, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { FusedAdam, useNativeKernels } from '@urgate/kernels';
 import { type Batch, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import { divergenceReason, type RunOutcome } from '../divergence.js';
 import { MetricsWriter } from '../metrics.js';
@@ -19,7 +19,7 @@ import {
   disposeState,
   type LmModel,
   type LmState,
-  lmForward,
+  lmLoss,
   lmModelMeta,
   zeroLmState,
 } from './model.js';
@@ -90,7 +90,7 @@ function trainStep(
   const vars = Object.values(model.params);
   let next: LmState = [];
   const { value, grads } = tf.variableGrads(() => {
-    const out = lmForward(model, batch, state, {
+    const out = lmLoss(model, batch, state, {
       training: true,
       dropout: config.dropout,
       seed: config.seed,
@@ -98,7 +98,7 @@ function trainStep(
     });
     // Truncated BPTT: the state goes on to the next window, its gradient stops here.
     next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-    return softmaxCrossEntropy(out.logits, tf.tensor1d(batch.targets, 'int32'));
+    return out.loss;
   }, vars);
   const loss = value.dataSync()[0];
   const gradNorm = Number.isFinite(loss)
