@@ -10,7 +10,8 @@
         "csrc/softmax_xent.cc",
         "csrc/adam.cc",
         "csrc/lm.cc",
-        "napi/lm.cc",
+        "csrc/dense.cc",
+        "napi/model.cc",
         "napi/addon.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -72,6 +72,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   const int L = s.layers, E = s.embedding, d = s.hidden;
   const size_t N = Count(s.steps, s.batch);
   const bool lstm = s.core == Core::kLstm;
+  const auto keep = static_cast<float>(1.0 / (1.0 - dropout.rate));  // inverted dropout's multiplier
   a->acts.resize(L + 1);
   a->tapes.resize(L);
   std::vector<float>& x = a->acts[0];
@@ -80,7 +81,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
     std::memcpy(x.data() + Count(r, E), p.embedding + Count(batch.inputs[r], E), sizeof(float) * E);
   if (dropout.rate > 0) {
     a->mask_e.resize(x.size());
-    DropoutMask(dropout.rate, dropout.embedding_seed, x.size(), a->mask_e.data());
+    BernoulliMask(dropout.rate, dropout.embedding_seed, x.size(), 0.0f, keep, a->mask_e.data());
     for (size_t k = 0; k < x.size(); ++k) x[k] *= a->mask_e[k];
   }
   SequenceExtras extras;
@@ -95,7 +96,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   std::vector<float>& top = a->acts[L];
   if (dropout.rate > 0) {
     a->mask_o.resize(top.size());
-    DropoutMask(dropout.rate, dropout.output_seed, top.size(), a->mask_o.data());
+    BernoulliMask(dropout.rate, dropout.output_seed, top.size(), 0.0f, keep, a->mask_o.data());
     for (size_t k = 0; k < top.size(); ++k) top[k] *= a->mask_o[k];
   }
   a->head = top.data();
@@ -136,16 +137,15 @@ void Logits(const LmShape& s, const LmParams& p, const float* head, size_t r0, i
 
 }  // namespace
 
-void DropoutMask(double rate, double seed, size_t n, float* out) {
+void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out) {
   const uint32_t init = InitialState(seed);
-  const auto keep = static_cast<float>(1.0 / (1.0 - rate));
   ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) {
     for (size_t k = lo; k < hi; ++k) {
       const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
       const uint32_t hi27 = Mulberry(s1) >> 5;
       const uint32_t lo26 = Mulberry(s1 + kGolden) >> 6;
       const double u = (hi27 * 67108864.0 + lo26) / 9007199254740992.0;
-      out[k] = u < rate ? 0.0f : keep;
+      out[k] = u < rate ? hit : miss;
     }
   });
 }

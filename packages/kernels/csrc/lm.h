@@ -82,8 +82,8 @@ double LmTrainStep(const LmShape& shape, const LmParams& params, const LmBatch& 
 // (log-sum-exp accumulated in double).
 void LmScore(const LmShape& shape, const LmParams& params, const LmBatch& batch, double* nll);
 
-// The k-th..(k+n-1)-th inverted-dropout multipliers of the stream `seed`:
-// 0 with probability rate, else float(1 / (1 - rate)).
-void DropoutMask(double rate, double seed, size_t n, float* out);
+// out[k] = hit if the k-th draw of SeededRandom(seed).next() is < rate, else miss.
+// Dropout multipliers: hit 0, miss float(1 / (1 - rate)); zoneout masks: hit 1, miss 0.
+void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out);
 
 }  // namespace urgate

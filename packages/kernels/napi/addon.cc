@@ -14,7 +14,7 @@
 #include "../csrc/layout.h"
 #include "../csrc/rnn.h"
 #include "../csrc/softmax_xent.h"
-#include "lm.h"
+#include "model.h"
 
 namespace {
 
@@ -341,7 +341,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmGflops", Napi::Function::New(env, Guarded<SgemmGflops>));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  RegisterLm(env, exports);
+  RegisterModelOps(env, exports);
   return exports;
 }
 

@@ -7,8 +7,8 @@ export {
   type LmStepWindow,
   lmLossFused,
   lmScoreFused,
-  nativeDropoutMask,
 } from './lm-step.js';
+export { denseFused, nativeDropoutMask, nativeZoneoutMask, sliceSteps } from './model-ops.js';
 export { type NativeLmSpec, nativeAvailable, nativeLoadError } from './native.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
 export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use-native.js';

@@ -152,9 +152,3 @@ export function lmScoreFused(
   );
   return { nll: r.nll, state: states(spec, r.h, r.c) };
 }
-
-/** Inverted-dropout multipliers drawn natively: equal to @urgate/train's dropoutMask(rate, shape, seed). */
-export function nativeDropoutMask(rate: number, shape: number[], seed: number): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(requireNative('nativeDropoutMask').dropoutMask(rate, seed, n), shape, 'float32');
-}

@@ -141,7 +141,26 @@ export interface NativeAddon {
     params: NativeLmParams,
     batch: NativeLmBatch,
   ): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
-  dropoutMask(rate: number, seed: number, n: number): Float32Array;
+  bernoulliMask(rate: number, seed: number, n: number, hit: number, miss: number): Float32Array;
+  denseForward(
+    x: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    relu: boolean,
+  ): Float32Array;
+  denseBackward(
+    x: Float32Array,
+    W: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    relu: boolean,
+  ): { dx: Float32Array; dW: Float32Array; db: Float32Array };
   numThreads(): number;
   setNumThreads(threads: number): void;
 }
