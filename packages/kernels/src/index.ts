@@ -15,7 +15,7 @@ export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use
 
 import { native, nativeLoadError } from './native.js';
 
-/** Threads used by OpenBLAS and the row-parallel kernels (env URGATE_NUM_THREADS, default 2). */
+/** Threads used by OpenBLAS and the row-parallel kernels (env URGATE_NUM_THREADS, default 1). */
 export function nativeThreads(): number {
   return native?.numThreads() ?? 0;
 }

@@ -6,10 +6,12 @@
 // sgemm rate of the model's largest GEMM measured in the same run, the share of a UR-LSTM step
 // spent in JavaScript (V8 CPU profile), and scoring tokens/s (evaluation: one stream, T=256).
 // Shapes: the three below, or URGATE_LM_BENCH="V,H,B,T,iters[,layers,layerNorm]" for one.
-// URGATE_NUM_THREADS sets urgate's thread count (default 2).
+// URGATE_NUM_THREADS sets urgate's thread count (default 1); the last table compares 1 and 2
+// threads at the first shape, interleaved, with the machine's load average.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -236,3 +238,17 @@ console.log(
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);
+
+const first = SHAPES[0];
+const threads = nativeThreads();
+console.log(
+  `\nThread setting, ${first.name} shape, UR-LSTM training tokens/s (interleaved; load average before each):`,
+);
+console.log('| threads | tokens/s | load average |\n| ---: | ---: | ---: |');
+for (const n of [1, 2, 1, 2]) {
+  setNativeThreads(n);
+  const load = loadavg()[0];
+  const { tps } = await urgateTraining(first, 'UR-', false);
+  console.log(`| ${n} | ${tps.toFixed(0)} | ${load.toFixed(1)} |`);
+}
+setNativeThreads(threads);
