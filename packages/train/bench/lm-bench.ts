@@ -15,7 +15,13 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, measureSgemmGflops, nativeThreads, useNativeKernels } from '@urgate/kernels';
+import {
+  FusedAdam,
+  measureSgemmGflops,
+  nativeThreads,
+  setNativeThreads,
+  useNativeKernels,
+} from '@urgate/kernels';
 import {
   createLmModel,
   disposeState,
