@@ -10,7 +10,10 @@
         "csrc/softmax_xent.cc",
         "csrc/adam.cc",
         "csrc/rmc.cc",
+        "csrc/lm.cc",
+        "csrc/dense.cc",
         "napi/addon.cc",
+        "napi/model.cc",
         "napi/rmc.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -8,7 +8,7 @@ void Gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const fl
           int ldb, float beta, float* C, int ldc);
 
 // Threads for OpenBLAS and for the kernels' own parallel loops. Initialised
-// from the environment variable URGATE_NUM_THREADS (default 2).
+// from the environment variable URGATE_NUM_THREADS (default 1).
 int NumThreads();
 void SetNumThreads(int n);
 

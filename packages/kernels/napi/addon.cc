@@ -14,6 +14,7 @@
 #include "../csrc/layout.h"
 #include "../csrc/rnn.h"
 #include "../csrc/softmax_xent.h"
+#include "model.h"
 
 namespace urgate_napi {
 void RegisterRmc(Napi::Env env, Napi::Object exports);  // napi/rmc.cc
@@ -365,6 +366,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   urgate_napi::RegisterRmc(env, exports);
+  RegisterModelOps(env, exports);
   return exports;
 }
 

@@ -35,7 +35,7 @@ function floats(t: tf.Tensor): Float32Array {
  * cpu backend costs more than the native BPTT itself; here the forward is a
  * view and the gradient one typed-array copy.
  */
-function rows(x: tf.Tensor3D, start: number, count: number): tf.Tensor3D {
+export function rows(x: tf.Tensor3D, start: number, count: number): tf.Tensor3D {
   const [R, B, d] = x.shape;
   const block = B * d;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

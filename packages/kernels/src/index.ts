@@ -1,7 +1,15 @@
 export { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
 export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
 export { runLayerFused } from './fused-layer.js';
-export { nativeAvailable, nativeLoadError } from './native.js';
+export {
+  type LmParamTensors,
+  type LmStepDropout,
+  type LmStepWindow,
+  lmLossFused,
+  lmScoreFused,
+} from './lm-step.js';
+export { denseFused, nativeDropoutMask, nativeZoneoutMask, sliceSteps } from './model-ops.js';
+export { type NativeLmSpec, nativeAvailable, nativeLoadError } from './native.js';
 export {
   type RmcFusedResult,
   type RmcKernelBlockWeights,
@@ -10,11 +18,11 @@ export {
   runRmcFused,
 } from './rmc-fused.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
-export { useNativeKernels, useReferenceKernels } from './use-native.js';
+export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use-native.js';
 
 import { native, nativeLoadError } from './native.js';
 
-/** Threads used by OpenBLAS and the row-parallel kernels (env URGATE_NUM_THREADS, default 2). */
+/** Threads used by OpenBLAS and the row-parallel kernels (env URGATE_NUM_THREADS, default 1). */
 export function nativeThreads(): number {
   return native?.numThreads() ?? 0;
 }

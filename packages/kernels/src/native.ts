@@ -59,6 +59,47 @@ export interface NativeLayout {
   mi: number;
 }
 
+/** Shapes of one whole-model LM call (napi/lm.cc). */
+export interface NativeLmSpec {
+  core: 'lstm' | 'gru';
+  mechanism: string;
+  numLayers: number;
+  vocabSize: number;
+  embeddingSize: number;
+  hiddenSize: number;
+  downsize: number;
+  layerNorm: boolean;
+  tiedEmbeddings: boolean;
+  batch: number;
+  steps: number;
+}
+
+/** Parameters of an LM (LAYOUT.md names: embedding, layers.<l>.W/b, norm.gamma/beta, output.W/b). */
+export interface NativeLmParams {
+  embedding: Float32Array;
+  W: Float32Array[];
+  b: Float32Array[];
+  gamma?: Float32Array;
+  beta?: Float32Array;
+  outputW?: Float32Array;
+  outputB: Float32Array;
+}
+
+/** One window, time-major (row t·B + b); h0/c0 one [B, d] per layer. */
+export interface NativeLmBatch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  reset: Float32Array | null;
+  h0: Float32Array[];
+  c0: Float32Array[] | null;
+}
+
+export interface NativeLmDropout {
+  rate: number;
+  embeddingSeed: number;
+  outputSeed: number;
+}
+
 /** The functions napi/addon.cc exports. */
 export interface NativeAddon {
   layout(spec: NativeLayerSpec): NativeLayout;
@@ -105,6 +146,37 @@ export interface NativeAddon {
     transposeB: boolean,
   ): Float32Array;
   sgemmGflops(M: number, N: number, K: number, reps: number): number;
+  lmTrainStep(
+    spec: NativeLmSpec,
+    params: NativeLmParams,
+    batch: NativeLmBatch,
+    dropout: NativeLmDropout | null,
+  ): { loss: number; grads: NativeLmParams; h: Float32Array[]; c?: Float32Array[] };
+  lmScore(
+    spec: NativeLmSpec,
+    params: NativeLmParams,
+    batch: NativeLmBatch,
+  ): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
+  bernoulliMask(rate: number, seed: number, n: number, hit: number, miss: number): Float32Array;
+  denseForward(
+    x: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    relu: boolean,
+  ): Float32Array;
+  denseBackward(
+    x: Float32Array,
+    W: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    relu: boolean,
+  ): { dx: Float32Array; dW: Float32Array; db: Float32Array };
   numThreads(): number;
   setNumThreads(threads: number): void;
 }

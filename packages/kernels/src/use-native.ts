@@ -1,4 +1,4 @@
-import { registerSequenceKernel } from '@urgate/cells';
+import { registeredSequenceKernel, registerSequenceKernel } from '@urgate/cells';
 import { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
 import { runLayerFused } from './fused-layer.js';
 import { nativeAvailable, nativeLoadError } from './native.js';
@@ -28,4 +28,9 @@ export function useNativeKernels(): boolean {
 export function useReferenceKernels(): void {
   registerSequenceKernel(null);
   unregisterBlasMatMul();
+}
+
+/** Whether useNativeKernels is in effect (the whole-model LM kernels follow the same switch). */
+export function nativeKernelsInUse(): boolean {
+  return registeredSequenceKernel() === runLayerFused;
 }

@@ -1,54 +1,132 @@
-// Training throughput (tokens/s) of a UR-LSTM and a `-` LSTM language model through urgate
-// (runStack -> fused kernel, BLAS matmuls, fused softmax-xent, FusedAdam) next to PyTorch's
-// equivalents in the same run. Sizes: URGATE_LM_BENCH="V,H,B,T,iters" (default 8000,1024,32,128,3).
+// LM training throughput (tokens/s) of urgate next to PyTorch in the same run, for the same
+// model: embedding (tied output) -> dropout 0.1 -> recurrent layers -> dropout 0.1 -> optional
+// layer norm -> softmax layer -> cross-entropy -> backward -> Adam, clip 0.1, training mode.
+// Per shape: urgate UR-LSTM and `-` LSTM (the trainer's step: lmLoss + FusedAdam), torch
+// step-by-step UR-LSTM and nn.LSTM (best of two thread settings), achieved GFLOP/s against the
+// sgemm rate of the model's largest GEMM measured in the same run, the share of a UR-LSTM step
+// spent in JavaScript (V8 CPU profile), and scoring tokens/s (evaluation: one stream, T=256).
+// Shapes: the three below, or URGATE_LM_BENCH="V,H,B,T,iters[,layers,layerNorm]" for one.
+// URGATE_NUM_THREADS sets urgate's thread count (default 1); the last table compares 1 and 2
+// threads at the first shape, interleaved, with the machine's load average.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
-import { createLmModel, disposeState, type LmState, lmForward, zeroLmState } from '@urgate/train';
+import {
+  FusedAdam,
+  measureSgemmGflops,
+  nativeThreads,
+  setNativeThreads,
+  useNativeKernels,
+} from '@urgate/kernels';
+import {
+  createLmModel,
+  disposeState,
+  type LmModel,
+  type LmState,
+  lmLoss,
+  lmScore,
+  zeroLmState,
+} from '@urgate/train';
 
-const [V, H, B, T, iters] = (process.env.URGATE_LM_BENCH ?? '8000,1024,32,128,3')
-  .split(',')
-  .map(Number);
+interface Shape {
+  name: string;
+  V: number;
+  H: number;
+  B: number;
+  T: number;
+  layers: number;
+  layerNorm: boolean;
+  iters: number;
+}
+
+const SHAPES: Shape[] = process.env.URGATE_LM_BENCH
+  ? [
+      (() => {
+        const [V, H, B, T, iters, layers = 1, ln = 0] =
+          process.env.URGATE_LM_BENCH.split(',').map(Number);
+        return { name: 'custom', V, H, B, T, iters, layers, layerNorm: ln === 1 };
+      })(),
+    ]
+  : [
+      { name: 'demo', V: 8705, H: 128, B: 32, T: 64, layers: 1, layerNorm: false, iters: 10 },
+      { name: '2-layer LN', V: 16000, H: 512, B: 32, T: 128, layers: 2, layerNorm: true, iters: 3 },
+      { name: 'H=1024', V: 8000, H: 1024, B: 32, T: 128, layers: 1, layerNorm: false, iters: 3 },
+    ];
 if (!useNativeKernels()) throw new Error('lm-bench needs the native kernels: npm run build');
 
-function urgateTokensPerSecond(mechanism: '-' | 'UR-'): number {
-  const model = createLmModel(
+/** GEMM work of one training token: output layer 3 GEMMs of V·d, each layer 3 of (in+d)·4d. */
+function flopsPerToken(s: Shape): number {
+  return 6 * s.V * s.H + s.layers * 6 * (2 * s.H) * 4 * s.H;
+}
+
+function lcg(seed0: number, V: number) {
+  let seed = seed0;
+  return () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % V;
+  };
+}
+
+function model(s: Shape, mechanism: '-' | 'UR-'): LmModel {
+  return createLmModel(
     {
       core: 'lstm',
       mechanism,
-      numLayers: 1,
-      vocabSize: V,
-      embeddingSize: H,
-      hiddenSize: H,
-      layerNorm: false,
+      numLayers: s.layers,
+      vocabSize: s.V,
+      embeddingSize: s.H,
+      hiddenSize: s.H,
+      layerNorm: s.layerNorm,
       tiedEmbeddings: true,
     },
     1,
   );
-  const vars = Object.values(model.params);
+}
+
+/** Share of profiled samples whose frame is JavaScript (has a script url), and of GC. */
+function jsShare(profile: {
+  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+  samples?: number[];
+}): { js: number; gc: number } {
+  const frame = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  let js = 0;
+  let gc = 0;
+  let total = 0;
+  for (const id of profile.samples ?? []) {
+    const f = frame.get(id);
+    if (!f || f.functionName === '(idle)') continue;
+    total++;
+    if (f.functionName === '(garbage collector)') gc++;
+    else if (f.url !== '') js++;
+  }
+  return { js: js / Math.max(1, total), gc: gc / Math.max(1, total) };
+}
+
+async function urgateTraining(
+  s: Shape,
+  mechanism: '-' | 'UR-',
+  profile: boolean,
+): Promise<{ tps: number; js?: number; gc?: number }> {
+  const m = model(s, mechanism);
+  const vars = Object.values(m.params);
   const adam = new FusedAdam(vars, { lr: 1e-3, clipNorm: 0.1 });
-  let seed = 1;
-  const random = () => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % V;
-  };
-  let state: LmState = zeroLmState(model, B);
+  const random = lcg(1, s.V);
+  let state: LmState = zeroLmState(m, s.B);
+  const resets = new Uint8Array(s.T * s.B);
+  let stepIndex = 0;
   const step = () => {
-    const inputs = Int32Array.from({ length: T * B }, random);
-    const targets = Int32Array.from({ length: T * B }, random);
+    const inputs = Int32Array.from({ length: s.T * s.B }, random);
+    const targets = Int32Array.from({ length: s.T * s.B }, random);
     let next: LmState = [];
+    const mode = { training: true, dropout: 0.1, seed: 1, step: stepIndex++ } as const;
     const { value, grads } = tf.variableGrads(() => {
-      const out = lmForward(
-        model,
-        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
-        state,
-        { training: false },
-      );
-      next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-      return softmaxCrossEntropy(out.logits, tf.tensor1d(targets, 'int32'));
+      const out = lmLoss(m, { steps: s.T, batch: s.B, inputs, targets, resets }, state, mode);
+      next = out.state.map((x) => ({ h: tf.keep(x.h), ...(x.c ? { c: tf.keep(x.c) } : {}) }));
+      return out.loss;
     }, vars);
     value.dataSync();
     adam.step(vars.map((v) => grads[v.name]));
@@ -58,14 +136,53 @@ function urgateTokensPerSecond(mechanism: '-' | 'UR-'): number {
   };
   step(); // warm-up
   const started = performance.now();
-  for (let k = 0; k < iters; k++) step();
-  const seconds = (performance.now() - started) / 1000;
+  for (let k = 0; k < s.iters; k++) step();
+  const tps = (s.B * s.T * s.iters) / ((performance.now() - started) / 1000);
+  let shares: { js?: number; gc?: number } = {};
+  if (profile) {
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    for (let k = 0; k < Math.max(2, Math.min(s.iters, 5)); k++) step();
+    const { profile: p } = await session.post('Profiler.stop');
+    session.disconnect();
+    shares = jsShare(p);
+  }
   disposeState(state);
   tf.dispose(vars);
-  return (B * T * iters) / seconds;
+  return { tps, ...shares };
 }
 
-function torchTokensPerSecond(): Record<string, number> | null {
+/** Evaluation speed: one stream, windows of 256, as the trainer's validation scores. */
+function urgateScoring(s: Shape): number {
+  const m = model(s, 'UR-');
+  const random = lcg(2, s.V);
+  const T = 256;
+  let state = zeroLmState(m, 1);
+  const windows = Math.max(2, Math.ceil(4096 / T));
+  const run = () => {
+    const inputs = Int32Array.from({ length: T }, random);
+    const targets = Int32Array.from({ length: T }, random);
+    const out = lmScore(
+      m,
+      { steps: T, batch: 1, inputs, targets, resets: new Uint8Array(T) },
+      state,
+    );
+    disposeState(state);
+    state = out.state;
+  };
+  run();
+  const started = performance.now();
+  for (let k = 0; k < windows; k++) run();
+  const tps = (T * windows) / ((performance.now() - started) / 1000);
+  disposeState(state);
+  tf.dispose(Object.values(m.params));
+  return tps;
+}
+
+function torchTokensPerSecond(s: Shape): Record<string, number> | null {
   const python = '/usr/bin/python3';
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch_lm.py');
   if (!existsSync(python)) return null;
@@ -74,6 +191,7 @@ function torchTokensPerSecond(): Record<string, number> | null {
     ['1', { OPENBLAS_NUM_THREADS: '2' }],
     ['0', {}],
   ] as const) {
+    const args = { V: s.V, H: s.H, B: s.B, T: s.T, iters: s.iters, layers: s.layers };
     try {
       const out = execFileSync(
         python,
@@ -81,21 +199,13 @@ function torchTokensPerSecond(): Record<string, number> | null {
           script,
           '--threads',
           threads,
-          '--V',
-          `${V}`,
-          '--H',
-          `${H}`,
-          '--B',
-          `${B}`,
-          '--T',
-          `${T}`,
-          '--iters',
-          `${iters}`,
+          ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, `${v}`]),
+          '--layernorm',
+          s.layerNorm ? '1' : '0',
+          '--dropout',
+          '0.1',
         ],
-        {
-          env: { ...process.env, ...env },
-          encoding: 'utf8',
-        },
+        { env: { ...process.env, ...env }, encoding: 'utf8' },
       );
       const r = JSON.parse(out) as Record<string, number>;
       for (const key of ['nn.LSTM', 'step-by-step UR-LSTM'])
@@ -108,20 +218,43 @@ function torchTokensPerSecond(): Record<string, number> | null {
   return best;
 }
 
+const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)}×` : 'n/a');
 console.log(
-  `LM training throughput, V=${V} H=E=${H} (tied) B=${B} T=${T}, ${iters} iterations after a warm-up`,
+  `LM training throughput (tied embeddings, dropout 0.1, Adam, clip 0.1), urgate on ${nativeThreads()} threads; torch best of (1 thread, OPENBLAS_NUM_THREADS=2) and its default`,
 );
-const ur = urgateTokensPerSecond('UR-');
-const plain = urgateTokensPerSecond('-');
-const torch = torchTokensPerSecond();
-const row = (name: string, tps: number, ref?: number, refName?: string) =>
+const rows: string[] = [];
+for (const s of SHAPES) {
+  const shape = `V=${s.V} H=E=${s.H} B=${s.B} T=${s.T} layers=${s.layers}${s.layerNorm ? ' +LN' : ''}`;
+  const chunk = Math.min(s.B * s.T, Math.max(256, Math.floor(2 ** 22 / s.V)));
+  const sgemm = measureSgemmGflops(chunk, s.V, s.H, s.H >= 512 ? 10 : 30);
+  const ur = await urgateTraining(s, 'UR-', true);
+  const plain = await urgateTraining(s, '-', false);
+  const scoring = urgateScoring(s);
+  const torch = torchTokensPerSecond(s);
+  const gflops = (ur.tps * flopsPerToken(s)) / 1e9;
   console.log(
-    `| ${name} | ${tps.toFixed(0)} | ${ref ? `${(tps / ref).toFixed(2)}× ${refName}` : ''} |`,
+    `${s.name} (${shape}): ${s.iters} training iterations after a warm-up; sgemm [${chunk}x${s.H}]·[${s.H}x${s.V}] ${sgemm.toFixed(1)} GFLOP/s`,
   );
-console.log('| model | tokens/s | vs torch |\n| --- | ---: | --- |');
-row('urgate UR-LSTM', ur, torch?.['step-by-step UR-LSTM'], 'step-by-step torch UR-LSTM');
-row('urgate -LSTM', plain, torch?.['nn.LSTM'], 'torch nn.LSTM');
-if (torch) {
-  row('torch nn.LSTM (best threads)', torch['nn.LSTM']);
-  row('torch step-by-step UR-LSTM (best threads)', torch['step-by-step UR-LSTM']);
+  rows.push(
+    `| ${s.name} | ${ur.tps.toFixed(0)} | ${torch ? torch['step-by-step UR-LSTM'].toFixed(0) : 'n/a'} | ${ratio(ur.tps, torch?.['step-by-step UR-LSTM'])} | ${plain.tps.toFixed(0)} | ${torch ? torch['nn.LSTM'].toFixed(0) : 'n/a'} | ${ratio(plain.tps, torch?.['nn.LSTM'])} | ${gflops.toFixed(1)} | ${((100 * gflops) / sgemm).toFixed(0)}% | ${(100 * (ur.js ?? 0)).toFixed(1)}% (GC ${(100 * (ur.gc ?? 0)).toFixed(1)}%) | ${scoring.toFixed(0)} |`,
+  );
 }
+console.log(
+  '\n| shape | urgate UR-LSTM tok/s | torch UR-LSTM tok/s | ratio | urgate -LSTM tok/s | torch nn.LSTM tok/s | ratio | UR GFLOP/s | % of sgemm | JS share of a UR step | scoring tok/s (B=1) |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) console.log(r);
+
+const first = SHAPES[0];
+const threads = nativeThreads();
+console.log(
+  `\nThread setting, ${first.name} shape, UR-LSTM training tokens/s (interleaved; load average before each):`,
+);
+console.log('| threads | tokens/s | load average |\n| ---: | ---: | ---: |');
+for (const n of [1, 2, 1, 2]) {
+  setNativeThreads(n);
+  const load = loadavg()[0];
+  const { tps } = await urgateTraining(first, 'UR-', false);
+  console.log(`| ${n} | ${tps.toFixed(0)} | ${load.toFixed(1)} |`);
+}
+setNativeThreads(threads);

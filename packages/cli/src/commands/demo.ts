@@ -40,8 +40,11 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     mechanism: 'UR-',
     hiddenSize: flags.hiddenSize,
     minutes: flags.minutes,
+    // Retuned for the native LM step (~5-8k tokens/s here): of hidden 128/256 x batch 32/64 x
+    // lr 3e-3/5e-3, 3-minute runs, this gave the best validation perplexity (packages/train/README.md).
     bptt: 64,
-    batchSize: 32,
+    batchSize: 64,
+    lr: 5e-3,
     evalEvery: 1_000_000,
     checkpointEvery: 500,
   });

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import {
   evalBatches,
   NllAccumulator,
@@ -7,19 +6,14 @@ import {
   perplexityReport,
 } from '@urgate/wikitext';
 import { releaseNativeMemory } from '../native-memory.js';
-import {
-  disposeState,
-  type LmModel,
-  type LmState,
-  lmForward,
-  rowNll,
-  zeroLmState,
-} from './model.js';
+import { disposeState, type LmModel, lmScore, zeroLmState } from './model.js';
 
 export interface LmEvaluation extends PerplexityReport {
   /** Tokens scored (= the split's token count: every token is a target once). */
   tokens: number;
   words: number;
+  /** Scoring speed: tokens scored per second of this evaluation. */
+  tokensPerSecond: number;
 }
 
 /**
@@ -36,24 +30,21 @@ export async function evaluateLm(
   const nll = new NllAccumulator();
   let state = zeroLmState(model, 1);
   let tokens = 0;
+  const started = performance.now();
   for (const batch of evalBatches(split.ids, split.articleStarts, {
     bptt: options.bptt ?? 256,
     eosId: options.eosId,
   })) {
-    let logits: Float32Array = new Float32Array(0);
-    const next = tf.tidy(() => {
-      const out = lmForward(model, batch, state, { training: false });
-      logits = out.logits.dataSync() as Float32Array;
-      return out.state as unknown as tf.TensorContainer;
-    }) as unknown as LmState;
+    const out = lmScore(model, batch, state);
     disposeState(state);
-    state = next;
-    // Forward passes without a backward leave their kernel tapes to a finalizer: free them.
+    state = out.state;
+    // Reference forward passes leave their layer kernels' tapes to a finalizer: free them.
     if (batch.index % 16 === 15) await releaseNativeMemory();
-    nll.add(rowNll(logits, model.arch.vocabSize, batch.targets), batch.mask);
+    nll.add(out.nll, batch.mask);
     for (const m of batch.mask) tokens += m;
   }
   disposeState(state);
   const counts = split.manifest.counts;
-  return { ...perplexityReport(nll.total, counts), tokens, words: counts.words };
+  const tokensPerSecond = tokens / ((performance.now() - started) / 1000);
+  return { ...perplexityReport(nll.total, counts), tokens, words: counts.words, tokensPerSecond };
 }

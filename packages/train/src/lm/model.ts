@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   type CheckpointTensors,
@@ -16,6 +17,13 @@ import {
   stackLayerConfigs,
   zeroState,
 } from '@urgate/cells';
+import {
+  type LmParamTensors,
+  lmLossFused,
+  lmScoreFused,
+  type NativeLmSpec,
+  nativeKernelsInUse,
+} from '@urgate/kernels';
 import { deriveSeed, dropoutMask } from '../seeds.js';
 
 /** What defines the function of a language model (LAYOUT.md "Models", kind "lm"). */
@@ -73,6 +81,7 @@ export function createLmModel(arch: LmArchitecture, seed: number): LmModel {
     throw new Error(
       `embeddingSize: tied embeddings need embeddingSize = hiddenSize (${arch.hiddenSize}), got ${arch.embeddingSize}`,
     );
+  checkLmFits(arch, null);
   const layers = stackLayerConfigs(stackConfig(arch));
   const { vocabSize: V, embeddingSize: E, hiddenSize: d } = arch;
   const params: Record<string, tf.Variable> = {
@@ -261,4 +270,161 @@ export function rowNll(logits: Float32Array, vocabSize: number, targets: Int32Ar
     out[r] = max + Math.log(sum) - logits[base + targets[r]];
   }
   return out;
+}
+
+/** A window with the token each position predicts. */
+export interface LmTargetWindow extends LmWindow {
+  targets: Int32Array;
+}
+
+/**
+ * Bytes a training step of `arch` needs, roughly: parameters with their gradients and Adam
+ * moments, and (with a window shape) what the forward pass keeps for the backward pass.
+ */
+export function lmTrainingBytes(
+  arch: LmArchitecture,
+  window: { batch: number; steps: number } | null,
+): { parameters: number; activations: number } {
+  const { vocabSize: V, embeddingSize: E, hiddenSize: d, numLayers: L } = arch;
+  const cols = 4 * d; // at most four gate blocks (master gates are smaller)
+  const layerParams = (E + d) * cols + (L - 1) * (2 * d) * cols + L * cols;
+  const count = V * E + layerParams + (arch.tiedEmbeddings ? 0 : d * V) + V + 2 * d;
+  // value, gradient, two Adam moments; float32
+  const parameters = 4 * 4 * count;
+  if (window === null) return { parameters, activations: 0 };
+  const N = window.batch * window.steps;
+  const chunk = Math.min(N, Math.max(256, Math.floor(2 ** 22 / V)));
+  const perRow = E + L * (d + cols + 4 * d) + 4 * d;
+  return { parameters, activations: 4 * (N * perRow + chunk * V) };
+}
+
+const GB = 2 ** 30;
+
+/**
+ * Refuses, before anything is allocated, a model (or model and window) whose training would not
+ * fit this machine's memory: one line naming the settings and the estimated bytes.
+ */
+export function checkLmFits(
+  arch: LmArchitecture,
+  window: { batch: number; steps: number } | null,
+  available = totalmem(),
+): void {
+  const { parameters, activations } = lmTrainingBytes(arch, window);
+  const have = `this machine has ${(available / GB).toFixed(1)} GB`;
+  if (parameters > available)
+    throw new Error(
+      `hiddenSize: a model with hiddenSize ${arch.hiddenSize}, embeddingSize ${arch.embeddingSize}, vocabSize ${arch.vocabSize}, numLayers ${arch.numLayers} needs about ${parameters.toExponential(2)} bytes (${(parameters / GB).toFixed(1)} GB) for parameters, gradients and Adam moments; ${have}`,
+    );
+  if (window !== null && parameters + activations > available)
+    throw new Error(
+      `batchSize: batchSize ${window.batch} x bptt ${window.steps} needs about ${activations.toExponential(2)} bytes (${(activations / GB).toFixed(1)} GB) of activations besides ${(parameters / GB).toFixed(1)} GB of parameters and optimizer state; ${have}`,
+    );
+}
+
+/** The native kernels' view of the model for a [T, B] window. */
+export function lmNativeSpec(model: LmModel, batch: number, steps: number): NativeLmSpec {
+  const a = model.arch;
+  return {
+    core: a.core,
+    mechanism: a.mechanism,
+    numLayers: a.numLayers,
+    vocabSize: a.vocabSize,
+    embeddingSize: a.embeddingSize,
+    hiddenSize: a.hiddenSize,
+    downsize: model.layers[0].downsize,
+    layerNorm: a.layerNorm,
+    tiedEmbeddings: a.tiedEmbeddings,
+    batch,
+    steps,
+  };
+}
+
+function paramTensors(model: LmModel): LmParamTensors {
+  const p = model.params as unknown as Record<string, tf.Tensor>;
+  return {
+    embedding: p.embedding as tf.Tensor2D,
+    layers: layerParamsOf(model).map(({ W, b }) => ({ W, b })),
+    ...(model.arch.layerNorm
+      ? { gamma: p['norm.gamma'] as tf.Tensor1D, beta: p['norm.beta'] as tf.Tensor1D }
+      : {}),
+    ...(model.arch.tiedEmbeddings ? {} : { outputW: p['output.W'] as tf.Tensor2D }),
+    outputB: p['output.b'] as tf.Tensor1D,
+  };
+}
+
+/** Mean cross-entropy of the tfjs reference: log-softmax of lmForward's logits. */
+function referenceLoss(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
+  const V = logits.shape[1];
+  const picked = tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(targets, 'int32'), V));
+  return tf.neg(tf.div(tf.sum(picked), targets.length)) as tf.Scalar;
+}
+
+/** Seeds of one training step's dropout masks (the reference path draws the same masks). */
+function dropoutSeeds(mode: LmMode) {
+  if (!mode.training || mode.dropout === 0) return null;
+  return {
+    rate: mode.dropout,
+    embeddingSeed: deriveSeed(mode.seed, mode.step, PURPOSE.embeddingDropout),
+    outputSeed: deriveSeed(mode.seed, mode.step, PURPOSE.outputDropout),
+  };
+}
+
+/**
+ * Training loss of one window (mean cross-entropy, differentiable with respect to every
+ * parameter) and the state after it. With the native kernels in use the whole model runs as one
+ * native forward+backward call; otherwise it is the tfjs reference (lmForward + log-softmax).
+ * Call inside tf.variableGrads or a tidy.
+ */
+export function lmLoss(
+  model: LmModel,
+  window: LmTargetWindow,
+  state: LmState,
+  mode: LmMode,
+  path: 'auto' | 'reference' = 'auto',
+): { loss: tf.Scalar; state: LmState } {
+  if (path === 'reference' || !nativeKernelsInUse()) {
+    const out = lmForward(model, window, state, mode);
+    return { loss: referenceLoss(out.logits, window.targets), state: out.state };
+  }
+  const { steps: T, batch: B } = window;
+  fitsOnce(model.arch, B, T);
+  return lmLossFused(
+    lmNativeSpec(model, B, T),
+    paramTensors(model),
+    window,
+    state,
+    dropoutSeeds(mode),
+  );
+}
+
+/** Per-row natural-log NLL of a window's targets (evaluation: no dropout) and the next state. */
+export function lmScore(
+  model: LmModel,
+  window: LmTargetWindow,
+  state: LmState,
+): { nll: Float64Array; state: LmState } {
+  if (!nativeKernelsInUse()) {
+    let logits: Float32Array = new Float32Array(0);
+    const next = tf.tidy(() => {
+      const out = lmForward(model, window, state, { training: false });
+      logits = out.logits.dataSync() as Float32Array;
+      return out.state as unknown as tf.TensorContainer;
+    }) as unknown as LmState;
+    return { nll: rowNll(logits, model.arch.vocabSize, window.targets), state: next };
+  }
+  return lmScoreFused(
+    lmNativeSpec(model, window.batch, window.steps),
+    paramTensors(model),
+    window,
+    state,
+  );
+}
+
+const checked = new Set<string>();
+
+function fitsOnce(arch: LmArchitecture, batch: number, steps: number): void {
+  const key = JSON.stringify([arch, batch, steps]);
+  if (checked.has(key)) return;
+  checkLmFits(arch, { batch, steps });
+  checked.add(key);
 }

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { useNativeKernels } from '@urgate/kernels';
 import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
 import { serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
@@ -14,7 +14,7 @@ import {
   disposeState,
   type LmModel,
   type LmState,
-  lmForward,
+  lmLoss,
   lmModelMeta,
   zeroLmState,
 } from './model.js';
@@ -167,7 +167,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
           item = windows.next();
         }
         const batch = item.value;
-        const out = lmForward(model, batch, state, {
+        const out = lmLoss(model, batch, state, {
           training: true,
           dropout: config.dropout,
           seed: config.seed,
@@ -175,7 +175,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
         });
         // Truncated BPTT: the state goes on to the next window, its gradient stops here.
         next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-        return softmaxCrossEntropy(out.logits, tf.tensor1d(batch.targets, 'int32'));
+        return out.loss;
       },
       advance() {
         disposeState(state);

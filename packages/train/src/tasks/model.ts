@@ -13,6 +13,13 @@ import {
   zeroState,
   zoneoutMasks,
 } from '@urgate/cells';
+import {
+  denseFused,
+  nativeDropoutMask,
+  nativeKernelsInUse,
+  nativeZoneoutMask,
+  sliceSteps,
+} from '@urgate/kernels';
 import { deriveSeed, dropoutMask } from '../seeds.js';
 import {
   HEAD_DROPOUT,
@@ -144,7 +151,7 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
     const mask = (rate: number, purpose: number): tf.Tensor3D | undefined => {
       if (z === null || rate === 0) return undefined;
       if (!mode.training) return tf.fill([T, B, d], rate) as tf.Tensor3D;
-      return zoneoutMasks(
+      return (nativeKernelsInUse() ? nativeZoneoutMask : zoneoutMasks)(
         rate,
         [T, B, d],
         deriveSeed(model.config.seed, mode.step, l, purpose),
@@ -162,41 +169,55 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
 
 const p2 = (model: TaskModel, name: string) => model.params[name] as unknown as tf.Tensor2D;
 
+/**
+ * act(x W + b): with the native kernels one native op (GEMM gradients, native bias reduction);
+ * otherwise the tfjs reference ops.
+ */
+function dense(
+  x: tf.Tensor2D,
+  model: TaskModel,
+  W: string,
+  b: string,
+  activation: 'linear' | 'relu' = 'linear',
+): tf.Tensor2D {
+  const bias = model.params[b] as unknown as tf.Tensor1D;
+  if (nativeKernelsInUse()) return denseFused(x, p2(model, W), bias, activation);
+  const y = tf.add(tf.matMul(x, p2(model, W)), bias) as tf.Tensor2D;
+  return activation === 'relu' ? tf.relu(y) : y;
+}
+
+/** Steps [start, T) of h; natively a view whose gradient is one copy (tf.slice's is a JS pad). */
+function stepsFrom(h: tf.Tensor3D, start: number): tf.Tensor3D {
+  const [T, B, d] = h.shape;
+  if (nativeKernelsInUse()) return sliceSteps(h, start, T - start);
+  return h.slice([start, 0, 0], [T - start, B, d]);
+}
+
 /** Copy head: logits of the last 10 steps, [10·B, 10] in time-major order (row t·B + b). */
 export function copyLogits(model: TaskModel, h: tf.Tensor3D, targetStart: number): tf.Tensor2D {
-  const [T, B, d] = h.shape;
-  const tail = h
-    .slice([targetStart, 0, 0], [T - targetStart, B, d])
-    .reshape([-1, d]) as tf.Tensor2D;
-  return tf.add(tf.matMul(tail, p2(model, 'head.W')), model.params['head.b']);
+  const tail = stepsFrom(h, targetStart).reshape([-1, h.shape[2]]) as tf.Tensor2D;
+  return dense(tail, model, 'head.W', 'head.b');
 }
 
 function lastStep(h: tf.Tensor3D): tf.Tensor2D {
   const [T, B, d] = h.shape;
-  return h.slice([T - 1, 0, 0], [1, B, d]).reshape([B, d]) as tf.Tensor2D;
+  return stepsFrom(h, T - 1).reshape([B, d]) as tf.Tensor2D;
 }
 
 /** Adding head: prediction from the last step, [B]. */
 export function addingPrediction(model: TaskModel, h: tf.Tensor3D): tf.Tensor1D {
-  const y = tf.add(tf.matMul(lastStep(h), p2(model, 'head.W')), model.params['head.b']);
-  return y.reshape([-1]) as tf.Tensor1D;
+  return dense(lastStep(h), model, 'head.W', 'head.b').reshape([-1]) as tf.Tensor1D;
 }
 
 /** Classifier head: ReLU(h_T W1 + b1) (dropout 0.5 in training with zoneout) W2 + b2, [B, K]. */
 export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): tf.Tensor2D {
-  let hidden = tf.relu(
-    tf.add(tf.matMul(lastStep(h), p2(model, 'head.W1')), model.params['head.b1']),
-  );
-  if (mode.training && model.zoneout !== null)
-    hidden = tf.mul(
-      hidden,
-      dropoutMask(
-        HEAD_DROPOUT,
-        hidden.shape,
-        deriveSeed(model.config.seed, mode.step, PURPOSE.dropout),
-      ),
-    );
-  return tf.add(tf.matMul(hidden, p2(model, 'head.W2')), model.params['head.b2']);
+  let hidden = dense(lastStep(h), model, 'head.W1', 'head.b1', 'relu');
+  if (mode.training && model.zoneout !== null) {
+    const seed = deriveSeed(model.config.seed, mode.step, PURPOSE.dropout);
+    const mask = nativeKernelsInUse() ? nativeDropoutMask : dropoutMask;
+    hidden = tf.mul(hidden, mask(HEAD_DROPOUT, hidden.shape, seed));
+  }
+  return dense(hidden, model, 'head.W2', 'head.b2');
 }
 
 /**

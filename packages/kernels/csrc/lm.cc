@@ -1,0 +1,306 @@
+#include "lm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "blas.h"
+#include "fast_math.h"
+#include "parallel.h"
+#include "rnn.h"
+
+namespace urgate {
+namespace {
+
+constexpr float kLnEpsilon = 1e-5f;
+// Rows of the output layer per chunk: a chunk's logits stay near 16 MB (in
+// cache-friendly reach, and never the whole [T·B, V]) while the weight
+// gradient GEMM still has a long enough inner dimension.
+constexpr size_t kChunkFloats = size_t{1} << 22;
+
+size_t Count(size_t a, size_t b, size_t c = 1) { return a * b * c; }
+
+LayerShape LayerAt(const LmShape& s, int l) {
+  LayerShape ls;
+  ls.core = s.core;
+  ls.family = s.family;
+  ls.input = l == 0 ? s.embedding : s.hidden;
+  ls.hidden = s.hidden;
+  ls.downsize = s.downsize;
+  ls.batch = s.batch;
+  ls.steps = s.steps;
+  return ls;
+}
+
+int ChunkRows(const LmShape& s) {
+  const size_t rows = std::max<size_t>(256, kChunkFloats / static_cast<size_t>(s.vocab));
+  return static_cast<int>(std::min<size_t>(rows, Count(s.steps, s.batch)));
+}
+
+// mulberry32 as in @urgate/cells' SeededRandom: the state advances by a
+// constant per draw, so draw k is a pure function of (seed, k) and the mask
+// needs no sequential pass.
+constexpr uint32_t kGolden = 0x6d2b79f5u;
+
+uint32_t InitialState(double seed) {
+  const auto low = static_cast<uint32_t>(static_cast<int64_t>(seed));
+  const auto high = static_cast<uint32_t>(static_cast<int64_t>(std::floor(seed / 4294967296.0)));
+  return low ^ (high * 0x9e3779b9u) ^ kGolden;
+}
+
+inline uint32_t Mulberry(uint32_t state) {
+  uint32_t t = state;
+  t = (t ^ (t >> 15)) * (t | 1u);
+  t ^= t + (t ^ (t >> 7)) * (t | 61u);
+  return t ^ (t >> 14);
+}
+
+// What the forward pass keeps for the backward pass.
+struct Activations {
+  std::vector<std::vector<float>> acts;  // acts[0]: embedded (dropped) inputs [N, E]; acts[l + 1]: layer l outputs
+  std::vector<Tape> tapes;
+  std::vector<float> mask_e, mask_o;  // dropout multipliers (empty without dropout)
+  std::vector<float> xhat, rstd;      // layer norm: normalised rows [N, d], 1 / sqrt(var + eps) [N]
+  std::vector<float> z;               // output layer input [N, d] (layer norm output)
+  const float* head = nullptr;        // output layer input: z or acts[L]
+};
+
+void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const LmDropout& dropout,
+                Activations* a) {
+  const int L = s.layers, E = s.embedding, d = s.hidden;
+  const size_t N = Count(s.steps, s.batch);
+  const bool lstm = s.core == Core::kLstm;
+  const auto keep = static_cast<float>(1.0 / (1.0 - dropout.rate));  // inverted dropout's multiplier
+  a->acts.resize(L + 1);
+  a->tapes.resize(L);
+  std::vector<float>& x = a->acts[0];
+  x.resize(Count(N, E));
+  for (size_t r = 0; r < N; ++r)
+    std::memcpy(x.data() + Count(r, E), p.embedding + Count(batch.inputs[r], E), sizeof(float) * E);
+  if (dropout.rate > 0) {
+    a->mask_e.resize(x.size());
+    BernoulliMask(dropout.rate, dropout.embedding_seed, x.size(), 0.0f, keep, a->mask_e.data());
+    for (size_t k = 0; k < x.size(); ++k) x[k] *= a->mask_e[k];
+  }
+  SequenceExtras extras;
+  extras.reset = batch.reset;
+  for (int l = 0; l < L; ++l) {
+    a->acts[l + 1].resize(Count(N, d));
+    ForwardPass(LayerAt(s, l))
+        .Run(p.W[l], p.b[l], a->acts[l].data(), batch.h0[l], lstm ? batch.c0[l] : nullptr, extras,
+             a->acts[l + 1].data(), batch.h_final[l], lstm ? batch.c_final[l] : nullptr, &a->tapes[l]);
+  }
+  // No layer reads the top outputs again, so dropout applies in place.
+  std::vector<float>& top = a->acts[L];
+  if (dropout.rate > 0) {
+    a->mask_o.resize(top.size());
+    BernoulliMask(dropout.rate, dropout.output_seed, top.size(), 0.0f, keep, a->mask_o.data());
+    for (size_t k = 0; k < top.size(); ++k) top[k] *= a->mask_o[k];
+  }
+  a->head = top.data();
+  if (!s.layer_norm) return;
+  a->xhat.resize(top.size());
+  a->rstd.resize(N);
+  a->z.resize(top.size());
+  ParallelFor(N, 64, [&](size_t lo, size_t hi, int) {
+    for (size_t r = lo; r < hi; ++r) {
+      const float* __restrict h = top.data() + Count(r, d);
+      float* __restrict xh = a->xhat.data() + Count(r, d);
+      float* __restrict z = a->z.data() + Count(r, d);
+      double sum = 0;
+      for (int j = 0; j < d; ++j) sum += h[j];
+      const float mean = static_cast<float>(sum / d);
+      double sq = 0;
+      for (int j = 0; j < d; ++j) sq += static_cast<double>(h[j] - mean) * (h[j] - mean);
+      const float rstd = static_cast<float>(1.0 / std::sqrt(sq / d + kLnEpsilon));
+      a->rstd[r] = rstd;
+      for (int j = 0; j < d; ++j) {
+        xh[j] = (h[j] - mean) * rstd;
+        z[j] = xh[j] * p.gamma[j] + p.beta[j];
+      }
+    }
+  });
+  a->head = a->z.data();
+}
+
+// logits[rows, V] = head[r0 .. r0 + rows) op(W) + b.
+void Logits(const LmShape& s, const LmParams& p, const float* head, size_t r0, int rows, float* logits) {
+  const int V = s.vocab, d = s.hidden;
+  for (int r = 0; r < rows; ++r) std::memcpy(logits + Count(r, V), p.out_b, sizeof(float) * V);
+  if (s.tied)
+    Gemm(false, true, rows, V, d, 1.0f, head + Count(r0, d), d, p.embedding, d, 1.0f, logits, V);
+  else
+    Gemm(false, false, rows, V, d, 1.0f, head + Count(r0, d), d, p.out_w, V, 1.0f, logits, V);
+}
+
+}  // namespace
+
+void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out) {
+  const uint32_t init = InitialState(seed);
+  ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) {
+    for (size_t k = lo; k < hi; ++k) {
+      const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
+      const uint32_t hi27 = Mulberry(s1) >> 5;
+      const uint32_t lo26 = Mulberry(s1 + kGolden) >> 6;
+      const double u = (hi27 * 67108864.0 + lo26) / 9007199254740992.0;
+      out[k] = u < rate ? hit : miss;
+    }
+  });
+}
+
+void ValidateLmShape(const LmShape& s) {
+  const std::pair<const char*, int> positive[] = {{"numLayers", s.layers},     {"vocabSize", s.vocab},
+                                                  {"embeddingSize", s.embedding}, {"hiddenSize", s.hidden},
+                                                  {"batch", s.batch},          {"steps", s.steps}};
+  for (const auto& [name, v] : positive)
+    if (v < 1) throw std::invalid_argument(std::string(name) + ": expected a positive integer, got " + std::to_string(v));
+  if (s.tied && s.embedding != s.hidden)
+    throw std::invalid_argument("embeddingSize: tied embeddings need embeddingSize = hiddenSize (" +
+                                std::to_string(s.hidden) + "), got " + std::to_string(s.embedding));
+  for (int l = 0; l < s.layers; ++l) ValidateShape(LayerAt(s, l));
+}
+
+double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, const LmDropout& dropout,
+                   LmGrads* g) {
+  ValidateLmShape(s);
+  const int L = s.layers, V = s.vocab, E = s.embedding, d = s.hidden;
+  const size_t N = Count(s.steps, s.batch);
+  const bool lstm = s.core == Core::kLstm;
+  Activations a;
+  RunForward(s, p, batch, dropout, &a);
+
+  // Output layer + softmax cross-entropy, forward and backward, chunk by chunk.
+  const int chunk = ChunkRows(s);
+  const int workers = NumThreads();
+  std::vector<float> logits(Count(chunk, V));
+  std::vector<float> d_head(Count(N, d));
+  std::vector<double> loss_part(workers, 0.0);
+  std::vector<float> db_part(Count(workers, V), 0.0f);
+  const float inv_n = 1.0f / static_cast<float>(N);
+  float* d_out_w = s.tied ? g->embedding : g->out_w;
+  for (size_t r0 = 0; r0 < N; r0 += chunk) {
+    const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
+    Logits(s, p, a.head, r0, rows, logits.data());
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) {
+      double loss = 0;
+      float* __restrict db = db_part.data() + Count(w, V);
+      for (size_t r = lo; r < hi; ++r) {
+        float* __restrict x = logits.data() + Count(r, V);
+        const int y = batch.targets[r0 + r];
+        const float xy = x[y];
+        float mx = x[0];
+        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
+        float sum = 0;
+        for (int j = 0; j < V; ++j) {
+          x[j] = Exp(x[j] - mx);
+          sum += x[j];
+        }
+        const float scale = inv_n / sum;
+        for (int j = 0; j < V; ++j) {
+          x[j] *= scale;
+          db[j] += x[j];
+        }
+        x[y] -= inv_n;
+        db[y] -= inv_n;
+        loss += std::log(static_cast<double>(sum)) + mx - xy;
+      }
+      loss_part[w] += loss;
+    });
+    const float beta = r0 == 0 ? 0.0f : 1.0f;
+    const float* head = a.head + Count(r0, d);
+    if (s.tied) {
+      Gemm(false, false, rows, d, V, 1.0f, logits.data(), V, p.embedding, d, 0.0f, d_head.data() + Count(r0, d), d);
+      Gemm(true, false, V, d, rows, 1.0f, logits.data(), V, head, d, beta, d_out_w, d);
+    } else {
+      Gemm(false, true, rows, d, V, 1.0f, logits.data(), V, p.out_w, V, 0.0f, d_head.data() + Count(r0, d), d);
+      Gemm(true, false, d, V, rows, 1.0f, head, d, logits.data(), V, beta, d_out_w, V);
+    }
+  }
+  double loss = 0;
+  for (double part : loss_part) loss += part;
+  std::fill(g->out_b, g->out_b + V, 0.0f);
+  for (int w = 0; w < workers; ++w)
+    for (int j = 0; j < V; ++j) g->out_b[j] += db_part[Count(w, V) + j];
+
+  // Layer norm backward, in place on d_head: dh = rstd (dz·γ - mean(dz·γ) - x̂ mean(dz·γ·x̂)).
+  if (s.layer_norm) {
+    std::vector<float> dgb_part(Count(workers, 2 * d), 0.0f);
+    ParallelFor(N, 64, [&](size_t lo, size_t hi, int w) {
+      float* __restrict dgamma = dgb_part.data() + Count(w, 2 * d);
+      float* __restrict dbeta = dgamma + d;
+      for (size_t r = lo; r < hi; ++r) {
+        float* __restrict dz = d_head.data() + Count(r, d);
+        const float* __restrict xh = a.xhat.data() + Count(r, d);
+        double mg = 0, mgx = 0;
+        for (int j = 0; j < d; ++j) {
+          dgamma[j] += dz[j] * xh[j];
+          dbeta[j] += dz[j];
+          const float gj = dz[j] * p.gamma[j];
+          mg += gj;
+          mgx += static_cast<double>(gj) * xh[j];
+        }
+        const auto mean_g = static_cast<float>(mg / d), mean_gx = static_cast<float>(mgx / d);
+        const float rstd = a.rstd[r];
+        for (int j = 0; j < d; ++j) dz[j] = rstd * (dz[j] * p.gamma[j] - mean_g - xh[j] * mean_gx);
+      }
+    });
+    std::fill(g->gamma, g->gamma + d, 0.0f);
+    std::fill(g->beta, g->beta + d, 0.0f);
+    for (int w = 0; w < workers; ++w)
+      for (int j = 0; j < d; ++j) {
+        g->gamma[j] += dgb_part[Count(w, 2 * d) + j];
+        g->beta[j] += dgb_part[Count(w, 2 * d) + d + j];
+      }
+  }
+  if (!a.mask_o.empty())
+    for (size_t k = 0; k < d_head.size(); ++k) d_head[k] *= a.mask_o[k];
+
+  // The stack, top layer first; each layer's input gradient is the next one down's output gradient.
+  std::vector<float> d_in(Count(N, std::max(E, d)));
+  std::vector<float> dh0(Count(s.batch, d)), dc0(lstm ? Count(s.batch, d) : 0);
+  for (int l = L - 1; l >= 0; --l) {
+    BackwardPass().Run(&a.tapes[l], p.W[l], a.acts[l].data(), d_head.data(), nullptr, nullptr, d_in.data(),
+                       dh0.data(), lstm ? dc0.data() : nullptr, g->W[l], g->b[l]);
+    if (l > 0) std::copy(d_in.begin(), d_in.begin() + Count(N, d), d_head.begin());
+  }
+
+  // Embedding: dropout backward, then scatter-add the rows' gradients.
+  float* __restrict dx = d_in.data();
+  if (!a.mask_e.empty())
+    for (size_t k = 0; k < Count(N, E); ++k) dx[k] *= a.mask_e[k];
+  if (!s.tied) std::fill(g->embedding, g->embedding + Count(V, E), 0.0f);
+  for (size_t r = 0; r < N; ++r) {
+    float* __restrict to = g->embedding + Count(batch.inputs[r], E);
+    const float* __restrict from = dx + Count(r, E);
+    for (int k = 0; k < E; ++k) to[k] += from[k];
+  }
+  return loss / static_cast<double>(N);
+}
+
+void LmScore(const LmShape& s, const LmParams& p, const LmBatch& batch, double* nll) {
+  ValidateLmShape(s);
+  const int V = s.vocab;
+  const size_t N = Count(s.steps, s.batch);
+  Activations a;
+  RunForward(s, p, batch, LmDropout{}, &a);
+  const int chunk = ChunkRows(s);
+  std::vector<float> logits(Count(chunk, V));
+  for (size_t r0 = 0; r0 < N; r0 += chunk) {
+    const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
+    Logits(s, p, a.head, r0, rows, logits.data());
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) {
+      for (size_t r = lo; r < hi; ++r) {
+        const float* __restrict x = logits.data() + Count(r, V);
+        float mx = x[0];
+        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
+        float sum = 0;
+        for (int j = 0; j < V; ++j) sum += Exp(x[j] - mx);
+        nll[r0 + r] = std::log(static_cast<double>(sum)) + mx - x[batch.targets[r0 + r]];
+      }
+    });
+  }
+}
+
+}  // namespace urgate

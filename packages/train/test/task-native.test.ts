@@ -1,0 +1,113 @@
+// The task models with the native ops (dense heads, step slices, native zoneout/dropout masks,
+// fused layers) against the tfjs reference path: loss and every parameter's gradient, for the
+// copy, adding and pixel-classifier heads, with zoneout and head dropout in training mode.
+import * as tf from '@tensorflow/tfjs';
+import { zoneoutMasks } from '@urgate/cells';
+import {
+  nativeAvailable,
+  nativeDropoutMask,
+  nativeZoneoutMask,
+  useNativeKernels,
+  useReferenceKernels,
+} from '@urgate/kernels';
+import { addingBatch, copyBatch } from '@urgate/tasks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropoutMask } from '../src/seeds.js';
+import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
+import type { TaskBatch } from '../src/tasks/data.js';
+import { createTaskModel, type Mode } from '../src/tasks/model.js';
+import { taskLoss } from '../src/tasks/trainer.js';
+
+/** Worst |a - ref| / (1e-5 + 1e-4 |ref|): <= 1 passes. */
+function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let w = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const r = Math.abs(actual[i] - ref[i]) / (1e-5 + 1e-4 * Math.abs(ref[i]));
+    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
+  }
+  return w;
+}
+
+function pixelBatch(B: number, T: number, classes: number): TaskBatch {
+  let s = 5;
+  const next = () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
+  return {
+    steps: T,
+    batchSize: B,
+    inputSize: 1,
+    inputs: Float32Array.from({ length: T * B }, next),
+    targets: Int32Array.from({ length: B }, () => Math.floor(next() * classes)),
+  };
+}
+
+function lossAndGrads(input: TaskRunInput, batch: TaskBatch, outputs: number, mode: Mode) {
+  const model = createTaskModel(resolveTaskRunConfig(input), batch.inputSize, outputs);
+  const vars = Object.values(model.params);
+  const { value, grads } = tf.variableGrads(() => taskLoss(model, batch, mode).loss, vars);
+  const out = {
+    loss: value.dataSync()[0],
+    grads: Object.fromEntries(
+      Object.entries(model.params).map(([n, v]) => [
+        n,
+        Float32Array.from(grads[v.name].dataSync()),
+      ]),
+    ),
+  };
+  tf.dispose([value, grads, vars]);
+  return out;
+}
+
+const cases: [string, TaskRunInput, () => TaskBatch, number][] = [
+  [
+    'copy, 2-layer UR-LSTM',
+    { task: 'copy', length: 5, hiddenSize: 8, numLayers: 2 },
+    () => copyBatch({ seed: 3, step: 0, batchSize: 4, length: 5 }),
+    10,
+  ],
+  [
+    'adding, UR-GRU',
+    { task: 'adding', length: 6, hiddenSize: 6, core: 'gru' },
+    () => addingBatch({ seed: 1, step: 0, batchSize: 5, length: 6 }),
+    1,
+  ],
+  [
+    'pixel classifier, zoneout + head dropout, UR-LSTM',
+    { task: 'sfmnist', hiddenSize: 6, zoneout: true },
+    () => pixelBatch(4, 9, 10),
+    10,
+  ],
+];
+
+describe.skipIf(!nativeAvailable)('task models: native ops vs the tfjs reference', () => {
+  afterAll(() => useNativeKernels());
+
+  it.each(cases)('%s: loss and every gradient agree', (_, input, batch, outputs) => {
+    const mode: Mode = { training: true, step: 4 };
+    useReferenceKernels();
+    const ref = lossAndGrads(input, batch(), outputs, mode);
+    useNativeKernels();
+    const fused = lossAndGrads(input, batch(), outputs, mode);
+    expect(worst([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
+    for (const [name, g] of Object.entries(ref.grads)) {
+      expect(
+        Math.max(...g.map(Math.abs)),
+        `${name} gradient is not trivially zero`,
+      ).toBeGreaterThan(0);
+      expect(worst(fused.grads[name], g), name).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('native zoneout and dropout masks equal the reference draws bit for bit', () => {
+    for (const seed of [0, 77, 2 ** 33 + 5]) {
+      expect(Array.from(nativeZoneoutMask(0.15, [4, 3, 7], seed).dataSync())).toEqual(
+        Array.from(zoneoutMasks(0.15, [4, 3, 7], seed).dataSync()),
+      );
+      expect(Array.from(nativeDropoutMask(0.5, [6, 11], seed).dataSync())).toEqual(
+        Array.from(dropoutMask(0.5, [6, 11], seed).dataSync()),
+      );
+    }
+  });
+});
