@@ -1,5 +1,5 @@
 // The Relational Memory Core's configuration and parameter layout (packages/rmc README
-// "Parameters"): the one table the tfjs core, the native kernels and the ONNX exporter read.
+// "Parameters"): the one table the tfjs core, its native bindings and the ONNX exporter read.
 import type { BlockName } from './layout.js';
 import { isMechanism, type Mechanism } from './mechanisms.js';
 
