@@ -124,3 +124,32 @@ describe('the RMC core exports to ONNX for every mechanism and gate style', () =
       }
     });
 });
+
+describe('a bad RMC description in an l2e checkpoint is one line naming the field', () => {
+  const rmc = resolveRmcConfig({ ...base, mechanism: 'UR-' });
+  // Each case adds its fields (model.rmc among them) to a description that lacks only model.rmc.
+  for (const [label, model, message] of [
+    ['no model.rmc', {}, 'model.rmc must describe the RMC core, got undefined'],
+    [
+      'headSize 0',
+      { rmc: { ...rmc, headSize: 0 } },
+      'model.rmc.headSize: expected a positive integer, got 0',
+    ],
+    [
+      "mechanism 'R-'",
+      { mechanism: 'R-', rmc: { ...rmc, mechanism: 'R-' } },
+      "model.rmc.mechanism: 'R-' is not supported on the RMC",
+    ],
+  ] as const)
+    it(label, async () => {
+      const out = mkdtempSync(join(tmpdir(), 'urgate-rmc-onnx-bad-'));
+      const ckpt = join(out, 'rmc.safetensors');
+      const one = { shape: [1], data: Float32Array.of(0) };
+      await saveCheckpoint(
+        ckpt,
+        { one },
+        { model: { kind: 'l2e', core: 'rmc', mechanism: 'UR-', vocabSize: V, ...model } },
+      );
+      await expect(exportCheckpoint(ckpt, out)).rejects.toThrow(`checkpoint ${ckpt}: ${message}`);
+    });
+});
