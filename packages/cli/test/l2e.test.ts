@@ -60,37 +60,41 @@ describe('urgate train l2e: bad settings are one line naming the flag, before an
 });
 
 describe('urgate train l2e -> export -> eval', () => {
-  it("eval's accuracy from onnxruntime equals the trainer's last evaluation", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'urgate-l2e-cli-'));
-    const run = join(dir, 'run');
-    const trained = await train(
-      ['l2e', '--length', '2', '--nesting', '2', '--hidden-size', '8', '--batch-size', '8'].concat([
-        '--steps',
-        '3',
-        '--eval-every',
-        '3',
-        '--eval-size',
-        '2',
-        '--out',
-        run,
-        '--no-progress',
-      ]),
-    );
-    expect(trained.status).toBeUndefined();
-    expect(trained.out).toMatch(/held-out test programs at length 2, nesting 2: per-character/);
-    const result = JSON.parse(readFileSync(join(run, 'result.json'), 'utf8'));
-    const exported = await runExport(join(run, 'model.safetensors'), {
-      out: join(dir, 'onnx'),
-      maxBatchSize: 1,
+  for (const [label, core] of [
+    ['UR-LSTM', ['--hidden-size', '8']],
+    ['UR-RMC', ['--core', 'rmc', '--mem-slots', '2', '--head-size', '4', '--num-heads', '2']],
+  ] as const)
+    it(`${label}: eval's accuracy from onnxruntime equals the trainer's last evaluation`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'urgate-l2e-cli-'));
+      const run = join(dir, 'run');
+      const trained = await train(
+        ['l2e', '--length', '2', '--nesting', '2', ...core, '--batch-size', '8'].concat([
+          '--steps',
+          '3',
+          '--eval-every',
+          '3',
+          '--eval-size',
+          '2',
+          '--out',
+          run,
+          '--no-progress',
+        ]),
+      );
+      expect(trained.status).toBeUndefined();
+      expect(trained.out).toMatch(/held-out test programs at length 2, nesting 2: per-character/);
+      const result = JSON.parse(readFileSync(join(run, 'result.json'), 'utf8'));
+      const exported = await runExport(join(run, 'model.safetensors'), {
+        out: join(dir, 'onnx'),
+        maxBatchSize: 1,
+      });
+      expect(exported.kind).toBe('l2e');
+      const r = await runCommand(evalCommand, ['test', '--onnx', exported.sequence, '--json']);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.out);
+      expect(report.programs).toBe(16);
+      expect(report.chars).toBe(result.final.chars);
+      expect(report.charAccuracy).toBe(result.final.charAccuracy);
+      expect(report.programAccuracy).toBe(result.final.programAccuracy);
+      expect(report.loss).toBeCloseTo(result.final.loss, 4);
     });
-    expect(exported.kind).toBe('l2e');
-    const r = await runCommand(evalCommand, ['test', '--onnx', exported.sequence, '--json']);
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.out);
-    expect(report.programs).toBe(16);
-    expect(report.chars).toBe(result.final.chars);
-    expect(report.charAccuracy).toBe(result.final.charAccuracy);
-    expect(report.programAccuracy).toBe(result.final.programAccuracy);
-    expect(report.loss).toBeCloseTo(result.final.loss, 4);
-  });
 });

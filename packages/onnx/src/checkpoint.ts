@@ -8,7 +8,11 @@ import {
   layerTensorName,
   loadCheckpoint,
   type Mechanism,
+  type ResolvedRmcConfig,
+  type RmcConfig,
   resolveLayerConfig,
+  resolveRmcConfig,
+  rmcParamLayout,
 } from '@urgate/spec';
 import type {
   ClassifierSpec,
@@ -170,14 +174,64 @@ function classifier(
   };
 }
 
+/** The RMC core of `model.rmc` (the resolved config the trainer records) and its tensors. */
+function rmcCore(path: string, tensors: Tensors, model: Record<string, unknown>, V: number) {
+  const raw = model.rmc;
+  if (!raw || typeof raw !== 'object')
+    fail(path, `model.rmc must describe the RMC core, got ${JSON.stringify(raw)}`);
+  const r = raw as Record<string, unknown>;
+  if (r.mechanism !== model.mechanism)
+    fail(path, `model.rmc.mechanism ${JSON.stringify(r.mechanism)} differs from model.mechanism`);
+  if (r.inputSize !== V)
+    fail(
+      path,
+      `model.rmc.inputSize must equal model.vocabSize ${V}, got ${JSON.stringify(r.inputSize)}`,
+    );
+  // Only '-' and 'OM-' take the constant biases; the others record their defaults.
+  const constantBiases = r.mechanism === '-' || r.mechanism === 'OM-';
+  let config: ResolvedRmcConfig;
+  try {
+    config = resolveRmcConfig({
+      ...(r as unknown as RmcConfig),
+      forgetBias: constantBiases ? (r.forgetBias as number | undefined) : undefined,
+      inputBias: constantBiases ? (r.inputBias as number | undefined) : undefined,
+    });
+  } catch (e) {
+    fail(path, `model.rmc.${(e as Error).message}`);
+  }
+  if (config.gateStyle !== 'none' && !tensors['gate.offset'])
+    fail(
+      path,
+      "missing tensor gate.offset: the RMC's fixed gate offsets are saved with the trained model (the l2e trainer's model.safetensors), not in training checkpoints, which hold the trainable parameters only",
+    );
+  const params: Tensors = {};
+  for (const p of rmcParamLayout(config))
+    params[p.name] = { shape: p.shape, data: tensor(path, tensors, p.name, p.shape) };
+  return { config, params };
+}
+
 function l2e(path: string, tensors: Tensors, model: Record<string, unknown>): L2eSpec {
-  if (model.core === 'rmc')
-    fail(path, 'the ONNX export of the RMC is not written yet; LSTM and GRU l2e models export');
   const V = positiveInt(path, model, 'vocabSize');
+  if (model.core === 'rmc') {
+    const rmc = rmcCore(path, tensors, model, V);
+    const d = rmc.config.memSlots * rmc.config.memSize;
+    return {
+      kind: 'l2e',
+      layers: [],
+      rmc,
+      vocabSize: V,
+      hiddenSize: d,
+      output: {
+        W: tensor(path, tensors, L2E_TENSORS.outputW, [d, V]),
+        b: tensor(path, tensors, L2E_TENSORS.outputB, [V]),
+      },
+    };
+  }
   const d = positiveInt(path, model, 'hiddenSize');
   return {
     kind: 'l2e',
     layers: layers(path, tensors, model, V),
+    rmc: null,
     vocabSize: V,
     hiddenSize: d,
     output: {

@@ -1,4 +1,4 @@
-import type { Block, Core, Mechanism } from '@urgate/spec';
+import type { Block, Core, Mechanism, ResolvedRmcConfig } from '@urgate/spec';
 
 /** One recurrent layer as the exporter needs it: the checkpoint's W and b + bOffset, with its column layout. */
 export interface ExportLayer {
@@ -45,11 +45,20 @@ export interface ClassifierSpec {
   zoneout: Zoneout;
 }
 
+/** A Relational Memory Core: its resolved config and every tensor of `rmcParamLayout`, by name. */
+export interface ExportRmc {
+  config: ResolvedRmcConfig;
+  params: Record<string, { shape: number[]; data: Float32Array }>;
+}
+
 /** Learning-to-Execute encoder-decoder: one-hot characters in, character logits out. */
 export interface L2eSpec {
   kind: 'l2e';
+  /** LSTM/GRU layers ([] when the core is the RMC). */
   layers: ExportLayer[];
+  rmc: ExportRmc | null;
   vocabSize: number;
+  /** Width of the core's output: hiddenSize, or memSlots · memSize for the RMC. */
   hiddenSize: number;
   /** `W` is `[d, V]`. */
   output: { W: Float32Array; b: Float32Array };

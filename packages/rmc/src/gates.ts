@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gate, splitBlocks } from '@urgate/cells';
-import type { ResolvedRmcConfig } from './config.js';
-import { gateBlocks } from './layout.js';
+import type { ResolvedRmcConfig } from '@urgate/spec';
+import { gateBlocks } from '@urgate/spec';
 import { linear } from './ops.js';
 import type { RmcGates, RmcParams } from './types.js';
 

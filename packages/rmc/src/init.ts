@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { gateBiasInit, resolveLayerConfig, SeededRandom } from '@urgate/cells';
-import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from './config.js';
-import { gateBlocks, type ParamSpec, rmcParamLayout } from './layout.js';
+import {
+  gateBlocks,
+  type ParamSpec,
+  type ResolvedRmcConfig,
+  type RmcConfig,
+  resolveRmcConfig,
+  rmcParamLayout,
+} from '@urgate/spec';
 import type { RmcParams } from './types.js';
 
 /** Standard normal truncated to ±2 (redrawn outside), as tf.truncated_normal_initializer. */

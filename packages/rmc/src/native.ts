@@ -5,7 +5,7 @@ import {
   type RmcKernelWeights,
   runRmcFused,
 } from '@urgate/kernels';
-import type { ResolvedRmcConfig } from './config.js';
+import type { ResolvedRmcConfig } from '@urgate/spec';
 import type { RmcParams, RmcSequenceResult } from './types.js';
 
 let warned = false;

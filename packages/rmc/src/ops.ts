@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-export const LAYER_NORM_EPSILON = 1e-5;
+import { LAYER_NORM_EPSILON } from '@urgate/spec';
 
 /** x · W + b over the last axis of x, any rank. */
 export function linear(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor): tf.Tensor {

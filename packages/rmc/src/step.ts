@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from '@urgate/spec';
 import { attendOverMemory } from './attention.js';
-import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from './config.js';
 import { gatesFromProjected } from './gates.js';
 import { rmcNativeAvailable, runRmcNative } from './native.js';
 import { linear } from './ops.js';

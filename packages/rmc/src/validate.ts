@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { ResolvedRmcConfig } from './config.js';
-import { rmcParamLayout } from './layout.js';
+import type { ResolvedRmcConfig } from '@urgate/spec';
+import { rmcParamLayout } from '@urgate/spec';
 import type { RmcParams } from './types.js';
 
 // Shape checks run before any tensor work, so that a mistake surfaces as one clear line

@@ -4,4 +4,5 @@ export * from './config.js';
 export * from './layout.js';
 export * from './mechanisms.js';
 export * from './names.js';
+export * from './rmc.js';
 export * from './safetensors.js';

@@ -32,5 +32,5 @@ export const L2E_TENSORS = { outputW: 'output.W', outputB: 'output.b' } as const
 /** Copy and adding task heads (`kind: "task"`). */
 export const TASK_HEAD_TENSORS = { W: 'head.W', b: 'head.b' } as const;
 
-/** Epsilon of the language model's layer norm (trainer and ONNX graph alike). */
+/** Epsilon of every layer norm: the language model's and the RMC's (trainers and ONNX graphs alike). */
 export const LAYER_NORM_EPSILON = 1e-5;

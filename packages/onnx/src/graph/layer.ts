@@ -84,10 +84,13 @@ function expandMaster(g: GraphBuilder, x: string, downsize: number, d: number): 
   return g.op1('Reshape', [tiled, s.int64s([0, d])]);
 }
 
-/** Effective forget and input gates `(F, I)` of LAYOUT.md's mechanism table. */
-function gates(
+/**
+ * Effective forget and input gates `(F, I)` of LAYOUT.md's mechanism table, from the blocks'
+ * pre-activations (`[rows, width]`); the RMC's gates are the LSTM's over its slot rows.
+ */
+export function gates(
   g: GraphBuilder,
-  layer: ExportLayer,
+  layer: Pick<ExportLayer, 'core' | 'mechanism' | 'downsize' | 'hiddenSize'>,
   pre: Map<BlockName, string>,
 ): { F: string; I: string } {
   const lstm = layer.core === 'lstm';
