@@ -9,7 +9,9 @@
         "csrc/blas.cc",
         "csrc/softmax_xent.cc",
         "csrc/adam.cc",
-        "napi/addon.cc"
+        "csrc/rmc.cc",
+        "napi/addon.cc",
+        "napi/rmc.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],

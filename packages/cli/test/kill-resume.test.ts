@@ -129,6 +129,23 @@ describe.skipIf(!nativeAvailable)('SIGKILL and --resume', () => {
     expectSameRun(whole, split, ['msPerStep']);
   });
 
+  it('urgate train l2e (naive curriculum: its state resumes too)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'urgate-kill-l2e-'));
+    const args = (out: string) =>
+      ['train', 'l2e', '--curriculum', 'naive', '--length', '2', '--nesting', '2'].concat(
+        ['--hidden-size', '16', '--batch-size', '8', '--steps', '40', '--eval-every', '2'],
+        ['--eval-size', '1', '--checkpoint-every', '5', '--no-progress', '--out', out],
+      );
+    const { whole, split, kills } = await wholeAndKilled(dir, args, [
+      { records: 8 },
+      'checkpoint-write',
+      'checkpoint-write',
+      { records: 60 }, // every train and eval record written: the final phase
+    ]);
+    expect(kills).toBeGreaterThanOrEqual(3);
+    expectSameRun(whole, split, ['msPerStep']);
+  });
+
   it('urgate lm train', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'urgate-kill-lm-'));
     const text = (title: string, n: number) =>

@@ -24,6 +24,7 @@ import {
   nativeThreads,
   runLayerFused,
 } from '@urgate/kernels';
+import { rmcBench } from './rmc-bench.js';
 
 interface Shape {
   name: string;
@@ -229,6 +230,7 @@ function main(): void {
       ? `PyTorch ${torch.version}: ${torch.note}. Iteration = forward, loss <R, outputs>, BPTT, Adam.`
       : 'PyTorch not found under /usr/bin/python3: torch columns omitted.',
   );
+  rmcBench();
 }
 
 main();

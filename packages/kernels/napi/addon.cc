@@ -15,6 +15,10 @@
 #include "../csrc/rnn.h"
 #include "../csrc/softmax_xent.h"
 
+namespace urgate_napi {
+void RegisterRmc(Napi::Env env, Napi::Object exports);  // napi/rmc.cc
+}
+
 namespace {
 
 using urgate::Core;
@@ -360,6 +364,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Guarded<LayoutOf>));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  urgate_napi::RegisterRmc(env, exports);
   return exports;
 }
 

@@ -2,6 +2,13 @@ export { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
 export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
 export { runLayerFused } from './fused-layer.js';
 export { nativeAvailable, nativeLoadError } from './native.js';
+export {
+  type RmcFusedResult,
+  type RmcKernelBlockWeights,
+  type RmcKernelSpec,
+  type RmcKernelWeights,
+  runRmcFused,
+} from './rmc-fused.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
 export { useNativeKernels, useReferenceKernels } from './use-native.js';
 

@@ -33,6 +33,12 @@ export interface Level {
   nesting: number;
 }
 
+/** Everything `update` has accumulated: a checkpoint stores it to resume exactly. */
+export interface DeepMindCurriculumState extends Level {
+  tries: number;
+  losses: number[];
+}
+
 export class DeepMindCurriculum {
   readonly kind: DeepMindCurriculumKind;
   readonly maxLength: number;
@@ -71,6 +77,34 @@ export class DeepMindCurriculum {
   /** The current level ("nesting.length" in Sonnet's logs). */
   get level(): Level {
     return { length: this.length, nesting: this.nesting };
+  }
+
+  get state(): DeepMindCurriculumState {
+    return {
+      length: this.length,
+      nesting: this.nesting,
+      tries: this.tries,
+      losses: [...this.losses],
+    };
+  }
+
+  /** Continues from a saved `state` (of a curriculum with the same options). */
+  restore(state: DeepMindCurriculumState): void {
+    const int = (v: unknown, lo: number, hi: number) =>
+      Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+    if (
+      !int(state?.length, 1, this.maxLength) ||
+      !int(state.nesting, 1, this.maxNesting) ||
+      !int(state.tries, 0, Number.MAX_SAFE_INTEGER) ||
+      !Array.isArray(state.losses) ||
+      state.losses.length > this.window ||
+      !state.losses.every((l) => typeof l === 'number')
+    )
+      throw new Error(`curriculum state: not a state of this curriculum: ${JSON.stringify(state)}`);
+    this.length = state.length;
+    this.nesting = state.nesting;
+    this.tries = state.tries;
+    this.losses = [...state.losses];
   }
 
   /** Level of one sample. */

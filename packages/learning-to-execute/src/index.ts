@@ -27,6 +27,7 @@ export {
   DeepMindCurriculum,
   type DeepMindCurriculumKind,
   type DeepMindCurriculumOptions,
+  type DeepMindCurriculumState,
   type Level,
 } from './deepmindCurriculum.js';
 export { fnv1a32, SPLITS, type Split, splitOf } from './split.js';

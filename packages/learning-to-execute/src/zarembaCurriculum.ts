@@ -53,6 +53,16 @@ export class ZarembaCurriculum {
     return { length: this.length, nesting: this.nesting };
   }
 
+  /** Continues from a saved `level` (of a curriculum with the same options). */
+  restore(level: { length: number; nesting: number }): void {
+    const int = (v: unknown, hi: number) =>
+      Number.isInteger(v) && (v as number) >= 1 && (v as number) <= hi;
+    if (!int(level?.length, this.targetLength) || !int(level.nesting, this.targetNesting))
+      throw new Error(`curriculum state: not a level of this curriculum: ${JSON.stringify(level)}`);
+    this.length = level.length;
+    this.nesting = level.nesting;
+  }
+
   makeHarder(): boolean {
     if (this.length < this.targetLength) {
       this.length++;

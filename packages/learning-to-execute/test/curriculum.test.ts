@@ -96,3 +96,26 @@ describe('Zaremba curricula', () => {
     ).toThrow('curriculum targetLength: expected an integer in [1, 9], got 10');
   });
 });
+
+describe('curriculum state', () => {
+  it('a DeepMind curriculum restored from its state takes the same decisions as the original', () => {
+    const losses = [5, 4, 3.9, 3.9, 3.8, 3.8, 3.8, 3.8, 3.8, 3.8, 3.7, 2, 2, 2, 2, 2, 2, 2, 2, 2];
+    const original = new DeepMindCurriculum({ kind: 'naive', maxLength: 3, maxNesting: 2 });
+    for (const l of losses.slice(0, 7)) original.update(l);
+    const copy = new DeepMindCurriculum({ kind: 'naive', maxLength: 3, maxNesting: 2 });
+    copy.restore(JSON.parse(JSON.stringify(original.state)));
+    for (const l of losses.slice(7)) expect(copy.update(l)).toBe(original.update(l));
+    expect(copy.state).toEqual(original.state);
+    expect(() => copy.restore({ length: 4, nesting: 1, tries: 0, losses: [] })).toThrow(
+      /^curriculum state: not a state of this curriculum/,
+    );
+  });
+
+  it('a Zaremba curriculum restored from its level continues from there', () => {
+    const c = new ZarembaCurriculum({ kind: 'naive', targetLength: 3, targetNesting: 2 });
+    c.restore({ length: 3, nesting: 1 });
+    expect(c.makeHarder()).toBe(true);
+    expect(c.level).toEqual({ length: 1, nesting: 2 });
+    expect(() => c.restore({ length: 0, nesting: 1 })).toThrow(/^curriculum state/);
+  });
+});

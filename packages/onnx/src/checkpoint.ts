@@ -2,6 +2,7 @@ import {
   type CheckpointMeta,
   CLASSIFIER_TENSORS,
   type Core,
+  L2E_TENSORS,
   LM_TENSORS,
   layerLayout,
   layerTensorName,
@@ -9,7 +10,14 @@ import {
   type Mechanism,
   resolveLayerConfig,
 } from '@urgate/spec';
-import type { ClassifierSpec, ExportLayer, LanguageModelSpec, ModelSpec, Zoneout } from './spec.js';
+import type {
+  ClassifierSpec,
+  ExportLayer,
+  L2eSpec,
+  LanguageModelSpec,
+  ModelSpec,
+  Zoneout,
+} from './spec.js';
 
 type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
 
@@ -162,6 +170,23 @@ function classifier(
   };
 }
 
+function l2e(path: string, tensors: Tensors, model: Record<string, unknown>): L2eSpec {
+  if (model.core === 'rmc')
+    fail(path, 'the ONNX export of the RMC is not written yet; LSTM and GRU l2e models export');
+  const V = positiveInt(path, model, 'vocabSize');
+  const d = positiveInt(path, model, 'hiddenSize');
+  return {
+    kind: 'l2e',
+    layers: layers(path, tensors, model, V),
+    vocabSize: V,
+    hiddenSize: d,
+    output: {
+      W: tensor(path, tensors, L2E_TENSORS.outputW, [d, V]),
+      b: tensor(path, tensors, L2E_TENSORS.outputB, [V]),
+    },
+  };
+}
+
 /** Reads an urgate checkpoint and checks every tensor the model needs against LAYOUT.md, before any graph work. */
 export async function readCheckpoint(path: string): Promise<LoadedModel> {
   // loadCheckpoint rejects non-safetensors files, truncation, and unknown formats or versions.
@@ -173,6 +198,11 @@ export async function readCheckpoint(path: string): Promise<LoadedModel> {
       ? languageModel(path, tensors, model)
       : model.kind === 'classifier'
         ? classifier(path, tensors, model)
-        : fail(path, `model.kind must be "lm" or "classifier", got ${JSON.stringify(model.kind)}`);
+        : model.kind === 'l2e'
+          ? l2e(path, tensors, model)
+          : fail(
+              path,
+              `model.kind must be "lm", "classifier" or "l2e", got ${JSON.stringify(model.kind)}`,
+            );
   return { spec, meta };
 }

@@ -4,21 +4,25 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@urgate/files';
 import { type LoadedModel, readCheckpoint } from './checkpoint.js';
 import { classifierGraph } from './graph/classifier.js';
+import { l2eGraph } from './graph/l2e.js';
 import { languageModelSequenceGraph, languageModelStepGraph } from './graph/language-model.js';
 import { encodeModel } from './graph/model.js';
 import { sealInitializers } from './runtime/integrity.js';
 import type { GraphKind, UrgateOnnxMetadata } from './runtime/metadata.js';
+import type { ModelSpec } from './spec.js';
 
 export interface ExportOptions {
   /** File name stem; default: the checkpoint's file name without its extension. */
   name?: string;
 }
 
+type ModelKind = ModelSpec['kind'];
+
 export interface ExportResult {
-  kind: 'lm' | 'classifier';
+  kind: ModelKind;
   /** The step graph (language models only). */
   step: string | null;
-  /** The sequence graph: scoring for language models, the whole classifier otherwise. */
+  /** The sequence graph: scoring for language models, the whole model otherwise. */
   sequence: string;
 }
 
@@ -53,13 +57,20 @@ function encodeUnsealed(source: CheckpointSource, graph: GraphKind): Uint8Array 
     source: { checkpoint: source.checkpoint, sha256: source.sha256 },
     stateLayout,
   });
+  if (graph === 'l2e') {
+    if (spec.kind !== 'l2e')
+      throw new Error(`checkpoint ${source.checkpoint} is not a Learning-to-Execute model`);
+    return encodeModel(l2eGraph(spec), metadata(null));
+  }
   if (graph === 'classifier') {
     if (spec.kind !== 'classifier')
-      throw new Error(`checkpoint ${source.checkpoint} is a language model, not a classifier`);
+      throw new Error(`checkpoint ${source.checkpoint} is a ${spec.kind} model, not a classifier`);
     return encodeModel(classifierGraph(spec), metadata(null));
   }
   if (spec.kind !== 'lm')
-    throw new Error(`checkpoint ${source.checkpoint} is a classifier, not a language model`);
+    throw new Error(
+      `checkpoint ${source.checkpoint} is a ${spec.kind} model, not a language model`,
+    );
   switch (graph) {
     case 'lm-step':
       return encodeModel(
@@ -89,9 +100,10 @@ export async function exportCheckpoint(
   const source = await loadSource(ckptPath);
   const name = opts.name ?? basename(ckptPath).replace(/\.[^.]*$/, '');
   const sequence = join(outDir, `${name}.sequence.onnx`);
-  if (source.loaded.spec.kind === 'classifier') {
-    await writeFileAtomic(sequence, encodeGraph(source, 'classifier'));
-    return { kind: 'classifier', step: null, sequence };
+  const { kind } = source.loaded.spec;
+  if (kind === 'classifier' || kind === 'l2e') {
+    await writeFileAtomic(sequence, encodeGraph(source, kind));
+    return { kind, step: null, sequence };
   }
   const step = join(outDir, `${name}.step.onnx`);
   const files = [

@@ -45,4 +45,14 @@ export interface ClassifierSpec {
   zoneout: Zoneout;
 }
 
-export type ModelSpec = LanguageModelSpec | ClassifierSpec;
+/** Learning-to-Execute encoder-decoder: one-hot characters in, character logits out. */
+export interface L2eSpec {
+  kind: 'l2e';
+  layers: ExportLayer[];
+  vocabSize: number;
+  hiddenSize: number;
+  /** `W` is `[d, V]`. */
+  output: { W: Float32Array; b: Float32Array };
+}
+
+export type ModelSpec = LanguageModelSpec | ClassifierSpec | L2eSpec;

@@ -7,6 +7,7 @@ export {
   type ParamSpec,
   rmcParamLayout,
 } from './layout.js';
+export { rmcNativeAvailable } from './native.js';
 export { LAYER_NORM_EPSILON } from './ops.js';
-export { rmcGates, rmcStep, runRmc } from './step.js';
+export { rmcGates, rmcStep, runRmc, runRmcReference } from './step.js';
 export * from './types.js';

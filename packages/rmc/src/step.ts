@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attendOverMemory } from './attention.js';
 import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from './config.js';
 import { gatesFromProjected } from './gates.js';
+import { rmcNativeAvailable, runRmcNative } from './native.js';
 import { linear } from './ops.js';
 import type { RmcGates, RmcParams, RmcSequenceResult, RmcStepResult } from './types.js';
 import { checkMemory, checkParams, expectShape } from './validate.js';
@@ -65,7 +66,23 @@ export function rmcGates(
   return tf.tidy(() => gatesFromProjected(r, params, project(params, x), memory));
 }
 
-/** The recurrence over xs [T, B, inputSize] from memory0 [B, memSlots, memSize]. */
+function checkSequenceInputs(
+  cfg: ResolvedRmcConfig,
+  params: RmcParams,
+  xs: tf.Tensor3D,
+  memory0: tf.Tensor3D,
+): void {
+  expectShape(xs, [null, null, cfg.inputSize], 'xs', 'time × batch × inputSize');
+  if (xs.shape[0] === 0) throw new Error('xs: expected at least one time step, got 0');
+  checkMemory(cfg, memory0, xs.shape[1], 'memory0');
+  checkParams(cfg, params);
+}
+
+/**
+ * The recurrence over xs [T, B, inputSize] from memory0 [B, memSlots, memSize], on the native
+ * kernels (@urgate/kernels' runRmcFused: one op, BPTT in one call) when the addon is built,
+ * else on the tfjs reference (saying so once).
+ */
 export function runRmc(
   cfg: RmcConfig,
   params: RmcParams,
@@ -73,18 +90,35 @@ export function runRmc(
   memory0: tf.Tensor3D,
 ): RmcSequenceResult {
   const r = resolveRmcConfig(cfg);
-  expectShape(xs, [null, null, r.inputSize], 'xs', 'time × batch × inputSize');
-  if (xs.shape[0] === 0) throw new Error('xs: expected at least one time step, got 0');
-  checkMemory(r, memory0, xs.shape[1], 'memory0');
-  checkParams(r, params);
-  return tf.tidy(() => {
-    let memory = memory0;
-    const outputs: tf.Tensor2D[] = [];
-    for (const x of tf.unstack(xs) as tf.Tensor2D[]) {
-      const step = stepValidated(r, params, x, memory);
-      outputs.push(step.output);
-      memory = step.memory;
-    }
-    return { outputs: tf.stack(outputs) as tf.Tensor3D, memory };
-  });
+  checkSequenceInputs(r, params, xs, memory0);
+  if (rmcNativeAvailable()) return tf.tidy(() => runRmcNative(r, params, xs, memory0));
+  return tf.tidy(() => runValidated(r, params, xs, memory0));
+}
+
+/** runRmc on tfjs ops only: T steps of rmcStep (the reference the kernels are tested against). */
+export function runRmcReference(
+  cfg: RmcConfig,
+  params: RmcParams,
+  xs: tf.Tensor3D,
+  memory0: tf.Tensor3D,
+): RmcSequenceResult {
+  const r = resolveRmcConfig(cfg);
+  checkSequenceInputs(r, params, xs, memory0);
+  return tf.tidy(() => runValidated(r, params, xs, memory0));
+}
+
+function runValidated(
+  cfg: ResolvedRmcConfig,
+  params: RmcParams,
+  xs: tf.Tensor3D,
+  memory0: tf.Tensor3D,
+): RmcSequenceResult {
+  let memory = memory0;
+  const outputs: tf.Tensor2D[] = [];
+  for (const x of tf.unstack(xs) as tf.Tensor2D[]) {
+    const step = stepValidated(cfg, params, x, memory);
+    outputs.push(step.output);
+    memory = step.memory;
+  }
+  return { outputs: tf.stack(outputs) as tf.Tensor3D, memory };
 }

@@ -26,6 +26,9 @@ export const CLASSIFIER_TENSORS = {
   b2: 'head.b2',
 } as const;
 
+/** Learning-to-Execute encoder-decoder (`kind: "l2e"`) head tensors. */
+export const L2E_TENSORS = { outputW: 'output.W', outputB: 'output.b' } as const;
+
 /** Copy and adding task heads (`kind: "task"`). */
 export const TASK_HEAD_TENSORS = { W: 'head.W', b: 'head.b' } as const;
 

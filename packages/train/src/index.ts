@@ -1,4 +1,5 @@
 export * from './divergence.js';
+export * from './l2e/index.js';
 export * from './lm/index.js';
 export * from './loop.js';
 export * from './metrics.js';

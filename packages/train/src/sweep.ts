@@ -47,7 +47,7 @@ export function planSweep(base: TaskRunInput, axes: SweepAxes, outDir: string): 
   return runs;
 }
 
-export function readRunResult(run: SweepRun): TaskRunResult | null {
+export function readRunResult(run: Pick<SweepRun, 'dir'>): TaskRunResult | null {
   const path = join(run.dir, RUN_FILES.result);
   if (!existsSync(path)) return null;
   return JSON.parse(readFileSync(path, 'utf8')) as TaskRunResult;
@@ -64,13 +64,14 @@ export interface SweepProgress {
 /**
  * Runs every unfinished run through `execute` (which trains it in `run.dir`, resuming from its
  * checkpoint) with at most `jobs` at a time; finished runs are skipped. A run that throws is
- * reported in `failed` and the others continue.
+ * reported in `failed` and the others continue. Any trainer's runs (a run is finished when its
+ * result.json exists).
  */
-export async function runSweep(
-  runs: SweepRun[],
+export async function runSweep<R extends { id: string; dir: string }>(
+  runs: R[],
   options: {
     jobs: number;
-    execute: (run: SweepRun) => Promise<void>;
+    execute: (run: R) => Promise<void>;
     onEvent?: (line: string) => void;
   },
 ): Promise<SweepProgress> {

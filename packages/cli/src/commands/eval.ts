@@ -1,14 +1,15 @@
 import type { SerializedTokenizer } from '@urgate/wikitext';
 import { Argument, Command, Option } from 'commander';
 import { type CliIO, positiveInteger, processIO, reportErrors } from './common.js';
+import { formatL2eEvalReport, runL2eEval } from './l2e.js';
 
 const SPLIT_CHOICES = ['train', 'valid', 'test'] as const;
 type Split = (typeof SPLIT_CHOICES)[number];
 
 export interface EvalCommandOptions {
   onnx: string;
-  /** Prepared-cache directory (written by training's prepare step, or by --data-dir here). */
-  cache: string;
+  /** Prepared-cache directory (written by training's prepare step, or by --data-dir here); language models only. */
+  cache?: string;
   /** WikiText directory: prepare the split's cache from it with the model's tokenizer when missing. */
   dataDir?: string;
   provider: 'cpu' | 'cuda';
@@ -42,6 +43,8 @@ export async function runEval(split: Split, options: EvalCommandOptions): Promis
   ]);
   const model = await openModel(options.onnx, { provider: options.provider });
   try {
+    if (options.cache === undefined)
+      throw new Error("--cache: a language model's sequence graph is scored on a prepared cache");
     if (model.metadata.graph !== 'lm-sequence')
       throw new Error(
         `${options.onnx} is a ${model.metadata.graph} graph; eval needs a language model's sequence graph (<name>.sequence.onnx)`,
@@ -98,6 +101,15 @@ export async function runEval(split: Split, options: EvalCommandOptions): Promis
   }
 }
 
+/** The model when `options.onnx` is an l2e encoder-decoder, else null (closed). */
+async function openL2eGraph(options: EvalCommandOptions) {
+  const { openModel } = await import('@urgate/onnx/runtime');
+  const model = await openModel(options.onnx, { provider: options.provider });
+  if (model.metadata.graph === 'l2e') return model;
+  await model.close();
+  return null;
+}
+
 export function formatEvalReport(r: EvalReport): string {
   return [
     `${r.split}: ${r.tokens} tokens, ${r.words} words, ${r.bytes} bytes (${r.onnx}, batch size ${r.batchSize})`,
@@ -111,11 +123,11 @@ export function formatEvalReport(r: EvalReport): string {
 export function evalCommand(io: CliIO = processIO): Command {
   return new Command('eval')
     .description(
-      'Token- and word-level perplexity and bits per byte of an exported language model (sequence graph, onnxruntime) on a prepared WikiText split',
+      'Token- and word-level perplexity and bits per byte of an exported language model (sequence graph, onnxruntime) on a prepared WikiText split; per-character and per-program accuracy of an exported l2e encoder-decoder on held-out programs',
     )
     .addArgument(new Argument('<split>', 'which split').choices(SPLIT_CHOICES))
     .requiredOption('--onnx <file>', 'the exported sequence graph (<name>.sequence.onnx)')
-    .requiredOption('--cache <dir>', 'prepared token cache directory of the split')
+    .option('--cache <dir>', 'language models: prepared token cache directory of the split')
     .option(
       '--data-dir <dir>',
       "WikiText directory: build the cache from it with the model's tokenizer if it is missing or stale",
@@ -134,10 +146,22 @@ export function evalCommand(io: CliIO = processIO): Command {
     .option('--json', 'print the report as JSON')
     .addHelpText(
       'after',
-      '\nThe tokenizer in the ONNX metadata must be the one that made the cache.\nExample:\n  urgate eval test --onnx exported/urlstm.sequence.onnx --cache .cache/wikitext-103-word',
+      "\nThe tokenizer in the ONNX metadata must be the one that made the cache. An l2e model needs no cache: its\nheld-out programs are generated from the settings in its metadata (test: the trainer's evaluation programs).\nExamples:\n  urgate eval test --onnx exported/urlstm.sequence.onnx --cache .cache/wikitext-103-word\n  urgate eval test --onnx exported/l2e.sequence.onnx",
     )
     .action(
       reportErrors('eval', io, async (split: Split, options: EvalCommandOptions) => {
+        const l2e = await openL2eGraph(options);
+        if (l2e) {
+          try {
+            const report = await runL2eEval(split, l2e);
+            io.out(
+              `${options.json ? JSON.stringify(report, null, 2) : formatL2eEvalReport(report)}\n`,
+            );
+          } finally {
+            await l2e.close();
+          }
+          return;
+        }
         // A long split (WikiText-103 train) takes minutes: show progress on a terminal.
         let shown = 0;
         const onProgress = process.stderr.isTTY

@@ -11,7 +11,7 @@ export interface ExportCommandOptions {
 }
 
 export interface ExportReport {
-  kind: 'lm' | 'classifier';
+  kind: import('@urgate/onnx').ExportResult['kind'];
   step: string | null;
   sequence: string;
   triton: string[];
@@ -41,7 +41,7 @@ export async function runExport(
 export function exportCommand(io: CliIO = processIO): Command {
   return new Command('export')
     .description(
-      'Export a checkpoint to ONNX (opset 17): <name>.step.onnx (generation) and <name>.sequence.onnx (scoring) for a language model, <name>.sequence.onnx for a classifier',
+      'Export a checkpoint to ONNX (opset 17): <name>.step.onnx (generation) and <name>.sequence.onnx (scoring) for a language model, <name>.sequence.onnx for a classifier or an l2e encoder-decoder',
     )
     .argument('<checkpoint>', 'checkpoint file (.safetensors written by urgate training)')
     .requiredOption('--out <dir>', 'directory for the .onnx files (created if missing)')

@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '@urgate/files';
 import { Command, InvalidArgumentError } from 'commander';
 import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
+import { addL2eOptions, type L2eFlags, sweepL2e } from './l2e.js';
 import { addTrainingOptions, type TrainingFlags, trainingInput } from './train.js';
 
-interface SweepFlags extends TrainingFlags {
+export interface SweepFlags extends TrainingFlags, L2eFlags {
+  cores: string[];
   mechanisms: string[];
   seeds: number;
   firstSeed: number;
@@ -36,14 +38,16 @@ function lrList(value: string): number[] {
   });
 }
 
-/** Trains one run in a child process (`urgate train --config ... --resume`), its output in train.log. */
-function childExecutor(jobs: number) {
+/**
+ * Trains one run in a child process (`urgate train --config ... --resume`), its output in
+ * train.log; `input` is the run's config.json (the settings that resolve to its config).
+ */
+export function childExecutor<R extends { dir: string }>(jobs: number, input: (run: R) => unknown) {
   const threads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
-  return async (run: import('@urgate/train').SweepRun): Promise<void> => {
-    const { taskRunInput } = await import('@urgate/train');
+  return async (run: R): Promise<void> => {
     await mkdir(run.dir, { recursive: true });
     const configPath = join(run.dir, 'config.json');
-    await writeJsonAtomic(configPath, taskRunInput(run.config));
+    await writeJsonAtomic(configPath, input(run));
     const log = createWriteStream(join(run.dir, 'train.log'), { flags: 'a' });
     const args = [
       ...process.execArgv,
@@ -87,7 +91,7 @@ export function sweepCommand(): Command {
     )
     .argument(
       '<task>',
-      'a task of `urgate train` (copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar)',
+      'a task of `urgate train` (copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e)',
     )
     .option('--mechanisms <list>', 'comma-separated gate mechanisms', list, ['-', 'UR-'])
     .option(
@@ -104,18 +108,19 @@ export function sweepCommand(): Command {
       positiveInteger,
       1,
     );
-  return addTrainingOptions(cmd)
+  return addL2eOptions(addTrainingOptions(cmd))
+    .option('--cores <list>', 'l2e: comma-separated cores, of lstm, gru, rmc', list, ['lstm'])
     .option('--out <dir>', 'sweep directory (default runs/sweep-<task>)')
     .option('--report-only', 'do not train; rewrite the table and figures from the runs present')
     .addHelpText(
       'after',
-      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy',
+      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy\n  urgate sweep l2e --cores lstm,rmc --mechanisms -,UR- --seeds 3 --length 4 --nesting 2 --steps 2000 --out runs/sweep-l2e',
     )
     .action(
       reportErrors('sweep', processIO, async (task: string, flags: SweepFlags) => {
-        const { planSweep, runSweep, writeSweepFigures, writeSweepResults } = await import(
-          '@urgate/train'
-        );
+        if (task === 'l2e') return sweepL2e(flags);
+        const { planSweep, runSweep, taskRunInput, writeSweepFigures, writeSweepResults } =
+          await import('@urgate/train');
         const out = flags.out ?? join('runs', `sweep-${task}`);
         const seeds = Array.from({ length: flags.seeds }, (_, k) => flags.firstSeed + k);
         const runs = planSweep(
@@ -130,7 +135,9 @@ export function sweepCommand(): Command {
           say(`${runs.length} runs, ${flags.jobs} at a time, in ${out}`);
           const progress = await runSweep(runs, {
             jobs: flags.jobs,
-            execute: childExecutor(flags.jobs),
+            execute: childExecutor(flags.jobs, (run: import('@urgate/train').SweepRun) =>
+              taskRunInput(run.config),
+            ),
             onEvent: say,
           });
           failed = progress.failed.length;

@@ -9,11 +9,12 @@ import {
   processIO,
   reportErrors,
 } from './common.js';
+import { addL2eOptions, type L2eFlags, l2eInput, trainL2eRun } from './l2e.js';
 
 // @urgate/train (and with it tfjs and the native kernels) loads inside the actions only.
 
 const TASK_HELP =
-  'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST)';
+  'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST) | l2e (program evaluation, Learning to Execute)';
 
 /** Options shared by `train` and `sweep` (everything but mechanism, lr and seed in a sweep). */
 export interface TrainingFlags {
@@ -125,7 +126,7 @@ export function trainingInput(task: string, flags: TrainingFlags): Record<string
   });
 }
 
-interface TrainFlags extends TrainingFlags {
+interface TrainFlags extends TrainingFlags, L2eFlags {
   mechanism?: string;
   lr?: number;
   seed?: number;
@@ -171,7 +172,7 @@ export function trainCommand(): Command {
       'seed of initialisation, data order and masks (default 0)',
       nonNegativeInteger,
     );
-  return addTrainingOptions(cmd)
+  return addL2eOptions(addTrainingOptions(cmd))
     .option('--out <dir>', 'run directory (default runs/<task>-<mechanism><core>-seed<seed>)')
     .option('--resume', "continue from the run directory's checkpoint when there is one")
     .option(
@@ -182,11 +183,18 @@ export function trainCommand(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  urgate train copy --mechanism UR- --length 100 --hidden-size 128 --steps 4000 --out runs/copy-ur\n  urgate train sfmnist --mechanism - --hidden-size 64 --epochs 1 --out runs/fmnist\n  urgate train pmnist --data-dir ~/data/mnist --zoneout --epochs 150 --hidden-size 512 --batch-size 50',
+      '\nExamples:\n  urgate train copy --mechanism UR- --length 100 --hidden-size 128 --steps 4000 --out runs/copy-ur\n  urgate train sfmnist --mechanism - --hidden-size 64 --epochs 1 --out runs/fmnist\n  urgate train pmnist --data-dir ~/data/mnist --zoneout --epochs 150 --hidden-size 512 --batch-size 50\n  urgate train l2e --program-task all --length 4 --nesting 2 --curriculum mix --mechanism UR- --hidden-size 256',
     )
     .action(
       reportErrors('train', processIO, async (task: string | undefined, flags: TrainFlags) => {
-        const { resolveTaskRunConfig, trainTask } = await import('@urgate/train');
+        const { resolveL2eRunConfig, resolveTaskRunConfig, trainTask } = await import(
+          '@urgate/train'
+        );
+        const chosen = {
+          ...(flags.mechanism !== undefined ? { mechanism: flags.mechanism } : {}),
+          ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
+          ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        };
         let config: import('@urgate/train').TaskRunConfig;
         if (flags.config !== undefined) {
           let text: string;
@@ -201,17 +209,18 @@ export function trainCommand(): Command {
           } catch {
             throw new Error(`--config: ${flags.config} is not JSON`);
           }
+          if (parsed.task === 'l2e') return trainL2eRun(resolveL2eRunConfig(parsed), flags);
           config = resolveTaskRunConfig(parsed);
         } else {
           if (task === undefined)
             throw new Error(
-              'task: missing; give one of copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar',
+              'task: missing; give one of copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e',
             );
+          if (task === 'l2e')
+            return trainL2eRun(resolveL2eRunConfig({ ...l2eInput(flags), ...chosen }), flags);
           config = resolveTaskRunConfig({
             ...trainingInput(task, flags),
-            ...(flags.mechanism !== undefined ? { mechanism: flags.mechanism } : {}),
-            ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
-            ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+            ...chosen,
           } as import('@urgate/train').TaskRunInput);
         }
         const out =

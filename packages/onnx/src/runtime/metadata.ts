@@ -1,5 +1,5 @@
 /** Which function an exported graph computes; see README "Graphs". */
-export type GraphKind = 'lm-step' | 'lm-sequence' | 'lm-step-triton' | 'classifier';
+export type GraphKind = 'lm-step' | 'lm-sequence' | 'lm-step-triton' | 'classifier' | 'l2e';
 
 /** The JSON stored under metadata_props key `urgate` of every exported model. */
 export interface UrgateOnnxMetadata {
@@ -8,7 +8,7 @@ export interface UrgateOnnxMetadata {
   graph: GraphKind;
   /** The checkpoint's `model` object (kind, core, mechanism, numLayers, hiddenSize, vocabSize, ...). */
   model: {
-    kind: 'lm' | 'classifier';
+    kind: 'lm' | 'classifier' | 'l2e';
     core: 'lstm' | 'gru';
     mechanism: string;
     numLayers: number;

@@ -1,0 +1,223 @@
+// runRmcFused: the Relational Memory Core over a whole sequence as a single
+// tfjs op whose forward and backward passes are the native kernels
+// (csrc/rmc.cc). @urgate/rmc's runRmc calls it when the addon is built.
+import * as tf from '@tensorflow/tfjs';
+import { type NativeAddon, type NativeTape, requireNative } from './native.js';
+
+/** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
+export interface RmcKernelSpec {
+  inputSize: number;
+  memSlots: number;
+  headSize: number;
+  numHeads: number;
+  keySize: number;
+  numBlocks: number;
+  /** Linear layers of the shared attention MLP (rmc's attentionMlpLayers). */
+  mlpLayers: number;
+  gateStyle: 'unit' | 'memory' | 'none';
+  mechanism: '-' | 'C-' | 'OM-' | 'U-' | 'UR-';
+  /** Master downsize C ('OM-'; ignored otherwise). */
+  downsize: number;
+}
+
+/** One attention block's weights (rmc's blocks.<k>.*). D = memSize, F = numHeads·(2·keySize + headSize). */
+export interface RmcKernelBlockWeights {
+  qkvW: tf.Tensor; // [D, F]
+  qkvB: tf.Tensor; // [F]
+  qkvGamma: tf.Tensor; // [F]
+  qkvBeta: tf.Tensor; // [F]
+  attentionGamma: tf.Tensor; // [D]
+  attentionBeta: tf.Tensor; // [D]
+  mlpGamma: tf.Tensor; // [D]
+  mlpBeta: tf.Tensor; // [D]
+}
+
+/**
+ * All weights. `gate.bias` is the sum of rmc's gate.memory.b, gate.input.b and gate.offset
+ * (the three are added to the same pre-activations); `gate` is absent for gateStyle 'none'.
+ * The gate columns are in rmc's order: i f ('-', 'C-', 'U-'), r f ('UR-'), i f mf mi ('OM-').
+ */
+export interface RmcKernelWeights {
+  inputW: tf.Tensor; // [inputSize, D]
+  inputB: tf.Tensor; // [D]
+  blocks: RmcKernelBlockWeights[];
+  mlp: { W: tf.Tensor; b: tf.Tensor }[]; // [D, D], [D]
+  gate?: { memoryW: tf.Tensor; inputW: tf.Tensor; bias: tf.Tensor }; // [D, G], [D, G], [G]
+}
+
+export type RmcFusedResult = {
+  /** The memory after each step, flattened: [T, B, memSlots · memSize]. */
+  outputs: tf.Tensor3D;
+  /** The memory after the last step, [B, memSlots, memSize]. */
+  memory: tf.Tensor3D;
+};
+
+/** The spec napi/rmc.cc takes: the kernel spec and the sequence sizes. */
+export interface RmcNativeSpec extends RmcKernelSpec {
+  batch: number;
+  steps: number;
+}
+
+/** What napi/rmc.cc adds to the addon (weights in csrc/rmc.h's flat order). */
+export interface RmcAddon {
+  rmcForward(
+    spec: RmcNativeSpec,
+    weights: Float32Array[],
+    xs: Float32Array,
+    memory0: Float32Array,
+  ): { outputs: Float32Array; tape: NativeTape };
+  rmcBackward(
+    tape: NativeTape,
+    weights: Float32Array[],
+    xs: Float32Array,
+    dOutputs: Float32Array,
+  ): { dxs: Float32Array; dmemory0: Float32Array; grads: Float32Array[] };
+}
+
+/** Gate columns G: 2·g, plus 2·g/C masters for 'OM-' (g = memSize, 1 or 0 by gate style). */
+function gateColumns(spec: RmcKernelSpec): number {
+  const D = spec.headSize * spec.numHeads;
+  const g = spec.gateStyle === 'unit' ? D : spec.gateStyle === 'memory' ? 1 : 0;
+  return 2 * g + (spec.mechanism === 'OM-' ? (2 * g) / spec.downsize : 0);
+}
+
+/** The weights in the kernel's flat order (csrc/rmc.h RmcParamSizes) with their names and shapes. */
+function flatWeights(spec: RmcKernelSpec, w: RmcKernelWeights): [tf.Tensor, string, number[]][] {
+  const D = spec.headSize * spec.numHeads;
+  const F = spec.numHeads * (2 * spec.keySize + spec.headSize);
+  const G = gateColumns(spec);
+  if (!Array.isArray(w.blocks) || w.blocks.length !== spec.numBlocks)
+    throw new RangeError(`weights.blocks: expected ${spec.numBlocks} blocks (spec.numBlocks)`);
+  if (!Array.isArray(w.mlp) || w.mlp.length !== spec.mlpLayers)
+    throw new RangeError(`weights.mlp: expected ${spec.mlpLayers} layers (spec.mlpLayers)`);
+  const flat: [tf.Tensor, string, number[]][] = [
+    [w.inputW, 'weights.inputW', [spec.inputSize, D]],
+    [w.inputB, 'weights.inputB', [D]],
+  ];
+  w.blocks.forEach((b, k) => {
+    const at = `weights.blocks[${k}].`;
+    flat.push(
+      [b.qkvW, `${at}qkvW`, [D, F]],
+      [b.qkvB, `${at}qkvB`, [F]],
+      [b.qkvGamma, `${at}qkvGamma`, [F]],
+      [b.qkvBeta, `${at}qkvBeta`, [F]],
+      [b.attentionGamma, `${at}attentionGamma`, [D]],
+      [b.attentionBeta, `${at}attentionBeta`, [D]],
+      [b.mlpGamma, `${at}mlpGamma`, [D]],
+      [b.mlpBeta, `${at}mlpBeta`, [D]],
+    );
+  });
+  w.mlp.forEach((l, k) => {
+    flat.push([l.W, `weights.mlp[${k}].W`, [D, D]], [l.b, `weights.mlp[${k}].b`, [D]]);
+  });
+  if (spec.gateStyle !== 'none') {
+    if (w.gate === undefined)
+      throw new TypeError(`weights.gate: required for gateStyle '${spec.gateStyle}'`);
+    flat.push(
+      [w.gate.memoryW, 'weights.gate.memoryW', [D, G]],
+      [w.gate.inputW, 'weights.gate.inputW', [D, G]],
+      [w.gate.bias, 'weights.gate.bias', [G]],
+    );
+  } else if (w.gate !== undefined) {
+    throw new TypeError(`weights.gate: gateStyle 'none' has no gates`);
+  }
+  return flat;
+}
+
+function expectShape(t: unknown, shape: number[], name: string): void {
+  if (!(t instanceof tf.Tensor))
+    throw new TypeError(
+      `${name}: expected a tf.Tensor of shape [${shape}], got ${t === undefined ? 'undefined' : typeof t}`,
+    );
+  if (t.shape.length !== shape.length || t.shape.some((s: number, i: number) => s !== shape[i]))
+    throw new RangeError(`${name}: expected shape [${shape}], got [${t.shape}]`);
+  if (t.dtype !== 'float32') throw new TypeError(`${name}: expected dtype float32, got ${t.dtype}`);
+}
+
+/** float32 values of a tensor: the backend's own array when it already is one. */
+function floats(t: tf.Tensor): Float32Array {
+  const v = t.dataSync();
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
+/**
+ * The last step of outputs [T, B, W] as [B, W]: a view forward and one typed-array copy
+ * backward (tf.slice's gradient is a tfjs pad over all of [T, B, W]).
+ */
+function lastStep(x: tf.Tensor3D): tf.Tensor2D {
+  const [T, B, W] = x.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const v = floats(args[0] as tf.Tensor);
+    return {
+      value: tf.tensor2d(v.subarray((T - 1) * B * W), [B, W]),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = new Float32Array(T * B * W);
+        g.set(floats(dy), (T - 1) * B * W);
+        return tf.tensor3d(g, [T, B, W]);
+      },
+    };
+  });
+  return op(x) as tf.Tensor2D;
+}
+
+/**
+ * The RMC of @urgate/rmc (its README "One step") over xs [T, B, inputSize] from memory0
+ * [B, memSlots, memSize], computed by the native kernels: one tfjs op whose gradient is BPTT
+ * in one call, for xs, memory0 and every weight. Throws (one line naming the field) for specs
+ * the kernel does not cover or misshapen tensors, and when the addon is not built.
+ */
+export function runRmcFused(
+  spec: RmcKernelSpec,
+  weights: RmcKernelWeights,
+  xs: tf.Tensor3D,
+  memory0: tf.Tensor3D,
+): RmcFusedResult {
+  const addon = requireNative('runRmcFused') as NativeAddon & RmcAddon;
+  if (!(xs instanceof tf.Tensor) || xs.rank !== 3)
+    throw new RangeError(`xs: expected a [T, B, ${spec.inputSize}] tensor`);
+  const [T, B] = xs.shape;
+  const N = spec.memSlots;
+  const D = spec.headSize * spec.numHeads;
+  expectShape(xs, [T, B, spec.inputSize], 'xs');
+  expectShape(memory0, [B, N, D], 'memory0');
+  const flat = flatWeights(spec, weights);
+  for (const [t, name, shape] of flat) expectShape(t, shape, name);
+  const nativeSpec: RmcNativeSpec = {
+    inputSize: spec.inputSize,
+    memSlots: N,
+    headSize: spec.headSize,
+    numHeads: spec.numHeads,
+    keySize: spec.keySize,
+    numBlocks: spec.numBlocks,
+    mlpLayers: spec.mlpLayers,
+    gateStyle: spec.gateStyle,
+    mechanism: spec.mechanism,
+    downsize: spec.downsize,
+    batch: B,
+    steps: T,
+  };
+
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    // the last argument is tfjs' save function
+    const [x, m0, ...ws] = args.slice(0, 2 + flat.length) as tf.Tensor[];
+    const xv = floats(x);
+    const wv = ws.map(floats);
+    const f = addon.rmcForward(nativeSpec, wv, xv, floats(m0));
+    const value = tf.tensor3d(f.outputs, [T, B, N * D]);
+    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
+      const g = addon.rmcBackward(f.tape, wv, xv, floats(dy));
+      return [
+        tf.tensor3d(g.dxs, xs.shape),
+        tf.tensor3d(g.dmemory0, [B, N, D]),
+        ...g.grads.map((d, k) => tf.tensor(d, flat[k][2])),
+      ];
+    };
+    return { value, gradFunc };
+  });
+
+  return tf.tidy(() => {
+    const outputs = op(xs, memory0, ...flat.map(([t]) => t)) as tf.Tensor3D;
+    const memory = lastStep(outputs).reshape([B, N, D]) as tf.Tensor3D;
+    return { outputs, memory };
+  });
+}

@@ -1,0 +1,86 @@
+import type * as tf from '@tensorflow/tfjs';
+import {
+  nativeAvailable,
+  nativeLoadError,
+  type RmcKernelWeights,
+  runRmcFused,
+} from '@urgate/kernels';
+import type { ResolvedRmcConfig } from './config.js';
+import type { RmcParams, RmcSequenceResult } from './types.js';
+
+let warned = false;
+
+/**
+ * Whether runRmc can use the native kernels (@urgate/kernels' runRmcFused). When it cannot,
+ * says so once (console.warn, with the reason) so that a slow run is never a silent one.
+ */
+export function rmcNativeAvailable(): boolean {
+  if (!nativeAvailable && !warned) {
+    console.warn(
+      `@urgate/rmc: native kernels unavailable, runRmc uses the tfjs reference (slow): ${nativeLoadError}`,
+    );
+    warned = true;
+  }
+  return nativeAvailable;
+}
+
+/** rmc's named parameters as the kernel's weights; call inside tf.tidy (the gate bias is a sum). */
+function kernelWeights(cfg: ResolvedRmcConfig, params: RmcParams): RmcKernelWeights {
+  const p = (name: string) => params[name];
+  const block = (k: number) => {
+    const b = (name: string) => p(`blocks.${k}.${name}`);
+    return {
+      qkvW: b('qkv.W'),
+      qkvB: b('qkv.b'),
+      qkvGamma: b('qkvNorm.gamma'),
+      qkvBeta: b('qkvNorm.beta'),
+      attentionGamma: b('attentionNorm.gamma'),
+      attentionBeta: b('attentionNorm.beta'),
+      mlpGamma: b('mlpNorm.gamma'),
+      mlpBeta: b('mlpNorm.beta'),
+    };
+  };
+  return {
+    inputW: p('input.W'),
+    inputB: p('input.b'),
+    blocks: Array.from({ length: cfg.numBlocks }, (_, k) => block(k)),
+    mlp: Array.from({ length: cfg.attentionMlpLayers }, (_, l) => ({
+      W: p(`mlp.${l}.W`),
+      b: p(`mlp.${l}.b`),
+    })),
+    gate:
+      cfg.gateStyle === 'none'
+        ? undefined
+        : {
+            memoryW: p('gate.memory.W'),
+            inputW: p('gate.input.W'),
+            bias: p('gate.memory.b').add(p('gate.input.b')).add(p('gate.offset')),
+          },
+  };
+}
+
+/** runRmc on validated inputs through the native kernels; the caller owns tidying. */
+export function runRmcNative(
+  cfg: ResolvedRmcConfig,
+  params: RmcParams,
+  xs: tf.Tensor3D,
+  memory0: tf.Tensor3D,
+): RmcSequenceResult {
+  return runRmcFused(
+    {
+      inputSize: cfg.inputSize,
+      memSlots: cfg.memSlots,
+      headSize: cfg.headSize,
+      numHeads: cfg.numHeads,
+      keySize: cfg.keySize,
+      numBlocks: cfg.numBlocks,
+      mlpLayers: cfg.attentionMlpLayers,
+      gateStyle: cfg.gateStyle,
+      mechanism: cfg.mechanism,
+      downsize: cfg.downsize,
+    },
+    kernelWeights(cfg, params),
+    xs,
+    memory0,
+  );
+}

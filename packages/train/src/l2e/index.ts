@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './data.js';
+export * from './model.js';
+export * from './sweep.js';
+export * from './trainer.js';

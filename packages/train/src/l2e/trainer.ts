@@ -1,0 +1,212 @@
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { writeJsonAtomic } from '@urgate/files';
+import { useNativeKernels } from '@urgate/kernels';
+import { saveCheckpoint } from '@urgate/spec';
+import type { RunOutcome } from '../divergence.js';
+import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { readMetrics } from '../metrics.js';
+import { releaseNativeMemory } from '../native-memory.js';
+import { type L2eRunConfig, l2eModelName } from './config.js';
+import { type L2eBatch, type L2eCurriculumState, openL2eData } from './data.js';
+import { createL2eModel, type L2eModel, l2eLoss, l2eModelMeta, scoreLogits } from './model.js';
+
+/** Files of an l2e run directory (as the other trainers'). */
+export const L2E_FILES = {
+  ...LOOP_FILES,
+  model: 'model.safetensors',
+  result: 'result.json',
+} as const;
+
+export interface L2eEvaluation {
+  /** Mean cross-entropy per target character (nats). */
+  loss: number;
+  /** Target characters right (argmax, teacher forcing). */
+  charAccuracy: number;
+  /** Programs with every target character right. */
+  programAccuracy: number;
+  chars: number;
+  programs: number;
+}
+
+export interface L2eRunResult {
+  config: L2eRunConfig;
+  outcome: RunOutcome;
+  steps: number;
+  divergence?: { step: number; reason: string };
+  /** Last evaluation: held-out test-split programs at the hardest level. */
+  final: L2eEvaluation | null;
+  /** Highest character accuracy seen. */
+  best: (L2eEvaluation & { step: number }) | null;
+  /** The training curriculum's level at the end. */
+  level: { length: number; nesting: number };
+  msPerStep: number;
+}
+
+export interface TrainL2eOptions {
+  outDir: string;
+  resume?: boolean;
+  /** Stop (with a checkpoint) after this many steps in this process: tests of resume. */
+  stopAfter?: number;
+  /** Progress output (default stderr); null: silent. */
+  progress?: NodeJS.WriteStream | null;
+}
+
+// What a resumed run must share with its checkpoint (steps and the cadences may change).
+const RESUME_KEYS = [
+  'grammar',
+  'programTask',
+  'length',
+  'nesting',
+  'curriculum',
+  'core',
+  'mechanism',
+  'hiddenSize',
+  'numLayers',
+  'batchSize',
+  'lr',
+  'clip',
+  'seed',
+  'rmc',
+] as const;
+
+/** Accuracy and loss of the model on these batches (teacher forcing, as in training). */
+export async function evaluateL2e(model: L2eModel, batches: L2eBatch[]): Promise<L2eEvaluation> {
+  let nll = 0;
+  const total = { correct: 0, chars: 0, solved: 0, programs: 0 };
+  for (const batch of batches) {
+    const [loss, logits] = tf.tidy(() => {
+      const out = l2eLoss(model, batch);
+      return [out.loss.dataSync()[0], out.logits.dataSync() as Float32Array] as const;
+    });
+    await releaseNativeMemory();
+    const s = scoreLogits(logits, batch);
+    nll += loss * s.chars;
+    total.correct += s.correct;
+    total.chars += s.chars;
+    total.solved += s.solved;
+    total.programs += s.programs;
+  }
+  return {
+    loss: nll / total.chars,
+    charAccuracy: total.correct / total.chars,
+    programAccuracy: total.solved / total.programs,
+    chars: total.chars,
+    programs: total.programs,
+  };
+}
+
+function evaluationOf(r: Record<string, unknown>): L2eEvaluation {
+  return {
+    loss: r.loss as number,
+    charAccuracy: r.charAccuracy as number,
+    programAccuracy: r.programAccuracy as number,
+    chars: r.chars as number,
+    programs: r.programs as number,
+  };
+}
+
+/**
+ * Trains an encoder-decoder on generated programs with the shared loop (loop.ts): held-out
+ * test programs at the hardest level are evaluated, validation programs of the training
+ * curriculum feed its level decisions, and the curriculum's state is the data position of a
+ * checkpoint (a batch is a pure function of (seed, step) and that state), so resume is exact.
+ */
+export async function trainL2e(
+  config: L2eRunConfig,
+  options: TrainL2eOptions,
+): Promise<L2eRunResult> {
+  if (!useNativeKernels())
+    throw new Error(
+      'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
+    );
+  const data = openL2eData(config);
+  const model = createL2eModel(config, data.alphabet.vocabulary.length);
+  let trained = 0;
+  const run = await runTrainingLoop(
+    {
+      label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
+      params: model.params,
+      modelMeta: l2eModelMeta(model),
+      loss(step) {
+        trained = step + 1;
+        return l2eLoss(model, data.trainBatch(step)).loss;
+      },
+      saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
+      restoreData: (state) =>
+        data.curriculum.restore(state.position.curriculum as L2eCurriculumState),
+      async evaluate() {
+        const test = await evaluateL2e(model, data.testBatches());
+        let validation: L2eEvaluation | null = null;
+        let advanced = false;
+        if (data.curriculum.advances) {
+          validation = await evaluateL2e(model, [data.validationBatch(trained)]);
+          advanced = data.curriculum.observe(validation);
+        }
+        const level = data.curriculum.level();
+        return {
+          record: {
+            kind: 'eval',
+            ...test,
+            length: level.length,
+            nesting: level.nesting,
+            ...(validation ? { validationLoss: validation.loss, advanced } : {}),
+          },
+          show: { charAcc: test.charAccuracy, progAcc: test.programAccuracy },
+        };
+      },
+    },
+    {
+      ...options,
+      config: config as unknown as Record<string, unknown>,
+      resumeKeys: RESUME_KEYS,
+      lr: config.lr,
+      clip: config.clip,
+      steps: config.steps,
+      minutes: null,
+      evalEvery: config.evalEvery,
+      checkpointEvery: config.checkpointEvery,
+      gcEvery: 10,
+      itemsPerStep: { name: 'programs/s', count: config.batchSize },
+    },
+  );
+  const result: L2eRunResult = {
+    config,
+    outcome: run.divergence ? 'diverged' : 'finished',
+    steps: run.step,
+    ...(run.divergence ? { divergence: run.divergence } : {}),
+    final: null,
+    best: null,
+    level: data.curriculum.level(),
+    msPerStep: run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN,
+  };
+  const release = () =>
+    tf.dispose([...Object.values(model.params), ...Object.values(model.constants)]);
+  if (run.stopped) {
+    release();
+    return result;
+  }
+  const evals = readMetrics(run.metrics.path).filter((r) => r.kind === 'eval');
+  result.final = evals.length > 0 ? evaluationOf(evals[evals.length - 1]) : null;
+  for (const r of evals)
+    if (result.best === null || (r.charAccuracy as number) > result.best.charAccuracy)
+      result.best = { step: r.step, ...evaluationOf(r) };
+  if (!run.divergence)
+    await saveCheckpoint(
+      join(options.outDir, L2E_FILES.model),
+      { ...paramTensors(model.params), ...constantTensors(model) },
+      { model: l2eModelMeta(model), training: { config } },
+    );
+  await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);
+  release();
+  return result;
+}
+
+function constantTensors(model: L2eModel) {
+  return Object.fromEntries(
+    Object.entries(model.constants).map(([name, t]) => [
+      name,
+      { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) },
+    ]),
+  );
+}

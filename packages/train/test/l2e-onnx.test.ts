@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { nativeAvailable } from '@urgate/kernels';
+import { exportCheckpoint } from '@urgate/onnx';
+import { decodeL2e, openModel } from '@urgate/onnx/runtime';
+import { describe, expect, it } from 'vitest';
+import { resolveL2eRunConfig } from '../src/l2e/config.js';
+import { openL2eData } from '../src/l2e/data.js';
+import { assignL2eParams, createL2eModel, l2eLogits } from '../src/l2e/model.js';
+import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
+import { loadTrainingState } from '../src/training-state.js';
+
+// Debian's python3-onnx, the format's own checker (the check is skipped where it is absent).
+const checker =
+  existsSync('/usr/bin/python3') &&
+  spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0;
+function onnxCheck(path: string): string {
+  const script =
+    'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)';
+  const r = spawnSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' });
+  return r.status === 0 ? '' : (r.stderr.trim().split('\n').pop() ?? 'failed');
+}
+
+describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-decoder', () => {
+  for (const [core, mechanism, numLayers, grammar] of [
+    ['lstm', 'UR-', 2, 'deepmind'],
+    ['gru', '-', 1, 'zaremba'],
+  ] as const)
+    it(`${mechanism}${core} x${numLayers}, ${grammar} grammar: onnxruntime logits equal the trainer's`, async () => {
+      const out = mkdtempSync(join(tmpdir(), 'urgate-l2e-onnx-'));
+      const config = resolveL2eRunConfig({
+        grammar,
+        core,
+        mechanism,
+        numLayers,
+        hiddenSize: 6,
+        length: 2,
+        nesting: 2,
+        batchSize: 5,
+        steps: 4,
+        evalEvery: 4,
+        evalSize: 1,
+      });
+      await trainL2e(config, { outDir: out, progress: null });
+      // Programs of different lengths in one batch: the graph holds each row's state at its end.
+      const batch = openL2eData(config).testBatches()[0];
+      expect(new Set(batch.programLengths).size).toBeGreaterThan(1);
+      const state = await loadTrainingState(join(out, L2E_FILES.checkpoint));
+      const model = createL2eModel(config, batch.vocabSize);
+      assignL2eParams(model, state.params, 'checkpoint');
+      const ours = tf.tidy(() => l2eLogits(model, batch).dataSync() as Float32Array);
+      for (const file of [L2E_FILES.model, L2E_FILES.checkpoint]) {
+        const exported = await exportCheckpoint(join(out, file), join(out, 'onnx'), { name: file });
+        if (checker) expect(onnxCheck(exported.sequence)).toBe('');
+        const session = await openModel(exported.sequence);
+        const logits = await decodeL2e(session, batch);
+        await session.close();
+        const V = batch.vocabSize;
+        const B = batch.batchSize;
+        expect(logits.length).toBe(batch.outputSteps * B * V);
+        for (let b = 0; b < B; b++)
+          for (let r = batch.targetOffsets[b]; r < batch.targetOffsets[b + 1]; r++) {
+            const j = r - batch.targetOffsets[b];
+            for (let k = 0; k < V; k++) {
+              const want = ours[r * V + k];
+              const got = logits[(j * B + b) * V + k];
+              expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(want));
+            }
+          }
+      }
+    });
+});
