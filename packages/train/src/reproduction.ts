@@ -247,7 +247,10 @@ export function compare(a: Quartiles, b: Quartiles, higherIsBetter: boolean): 1 
 function comparison(s: ReproSweep, a: string, others: string[], mode: 'better' | 'best' | 'worst') {
   const { groups, missing } = find(s, [a, ...others]);
   const few = tooFew(groups, missing);
-  const name = s.groups.some((g) => g.test) ? `test ${s.metric.label}` : `final ${s.metric.label}`;
+  // Pixel sweeps track validation accuracy and end with a test accuracy: the comparison uses the test.
+  const name = s.groups.some((g) => g.test)
+    ? `test ${s.metric.label.replace(/^validation /, '')}`
+    : `final ${s.metric.label}`;
   const ours = `${name} ${describe(groups)}`;
   if (few) return { ours, verdict: 'inconclusive' as const, why: few };
   const qa = value(groups[0]) as Quartiles;
@@ -393,7 +396,7 @@ export function settingOf(s: ReproSweep): string {
   const seeds = new Set(s.runs.map((r) => (r.config?.seed ?? r.id) as string | number)).size;
   const parts: string[] = [];
   const add = (key: string, text: (v: unknown) => string) => {
-    if (c[key] !== undefined && c[key] !== null) parts.push(text(c[key]));
+    if (c[key] !== undefined && c[key] !== null && c[key] !== 0) parts.push(text(c[key]));
   };
   if (s.task !== 'lm') parts.push(String(s.task));
   else parts.push('embedded corpus');
@@ -403,6 +406,8 @@ export function settingOf(s: ReproSweep): string {
   add('batchSize', (v) => `batch ${v}`);
   add('lr', (v) => `lr ${v}`);
   add('steps', (v) => `${v} steps`);
+  add('tMax', (v) => `C- Tmax ${v}`);
+  add('downsize', (v) => `OM-/UM- C=${v}`);
   parts.push(`${seeds} seeds`);
   return parts.join(', ');
 }

@@ -12,6 +12,7 @@ import {
   RULES,
   refineFastest,
   reproductionMarkdown,
+  settingOf,
   slowProgress,
   solves,
   staysAtBaseline,
@@ -251,5 +252,27 @@ describe('REPRODUCTION.md', () => {
     );
     expect(row('slow progress')).toContain('**holds**');
     expect(row('Table 6a')).toContain('not run yet');
+  });
+
+  it('describes an LM sweep by its run config (the mechanism-specific settings too)', () => {
+    const lm = sweep('lm', [['-', q(1, 2, 3)]]);
+    const config = {
+      hiddenSize: 256,
+      bptt: 64,
+      batchSize: 32,
+      lr: 0.001,
+      steps: 600,
+      tMax: 8,
+      downsize: 32,
+    };
+    lm.runs = [1, 2].map((seed) => ({
+      id: `LSTM-seed${seed}`,
+      config: { ...config, seed },
+      result: null,
+      curve: [],
+    }));
+    expect(settingOf(lm)).toBe(
+      'embedded corpus, hidden 256, BPTT 64, batch 32, lr 0.001, 600 steps, C- Tmax 8, OM-/UM- C=32, 2 seeds',
+    );
   });
 });
