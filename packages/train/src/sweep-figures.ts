@@ -4,6 +4,7 @@ import { ADDING_BASELINE_MSE, COPY_BASELINE_LOSS } from '@urgate/tasks';
 import type { TopLevelSpec } from 'vega-lite';
 import { histogramSpec, writeFigure } from './plot.js';
 import { evalCurve, quartiles, readRunResult, type SweepRun, sweepMetric } from './sweep.js';
+import { isPixelTask } from './tasks/config.js';
 import { RUN_FILES } from './tasks/trainer.js';
 
 function groupLabel(run: SweepRun, manyLrs: boolean): string {
@@ -11,17 +12,15 @@ function groupLabel(run: SweepRun, manyLrs: boolean): string {
   return manyLrs ? `${name} lr ${run.config.lr}` : name;
 }
 
-/** Rows {group, step, median, q1, q3} over the seeds of each (mechanism, lr) group's finished runs. */
-export function learningCurveRows(runs: SweepRun[]): Record<string, number | string>[] {
-  const manyLrs = new Set(runs.map((r) => r.config.lr)).size > 1;
+/** Rows {group, step, median, q1, q3}: each group's curves (one per seed) pooled step by step. */
+export function bandRows(
+  curves: { group: string; points: { step: number; value: number }[] }[],
+): Record<string, number | string>[] {
   const byGroup = new Map<string, Map<number, number[]>>();
-  for (const run of runs) {
-    if (readRunResult(run)?.outcome !== 'finished') continue;
-    const label = groupLabel(run, manyLrs);
-    const steps = byGroup.get(label) ?? new Map<number, number[]>();
-    byGroup.set(label, steps);
-    for (const { step, value } of evalCurve(run))
-      steps.set(step, [...(steps.get(step) ?? []), value]);
+  for (const { group, points } of curves) {
+    const steps = byGroup.get(group) ?? new Map<number, number[]>();
+    byGroup.set(group, steps);
+    for (const { step, value } of points) steps.set(step, [...(steps.get(step) ?? []), value]);
   }
   const rows: Record<string, number | string>[] = [];
   for (const [group, steps] of byGroup)
@@ -30,6 +29,54 @@ export function learningCurveRows(runs: SweepRun[]): Record<string, number | str
       if (q) rows.push({ group, step, median: q.median, q1: q.q1, q3: q.q3 });
     }
   return rows;
+}
+
+/** Rows {group, step, median, q1, q3} over the seeds of each (mechanism, lr) group's finished runs. */
+export function learningCurveRows(runs: SweepRun[]): Record<string, number | string>[] {
+  const manyLrs = new Set(runs.map((r) => r.config.lr)).size > 1;
+  return bandRows(
+    runs
+      .filter((run) => readRunResult(run)?.outcome === 'finished')
+      .map((run) => ({ group: groupLabel(run, manyLrs), points: evalCurve(run) })),
+  );
+}
+
+/** Median line with the interquartile band, one colour per group; an optional dashed baseline. */
+export function bandSpec(
+  rows: Record<string, number | string>[],
+  o: { title: string; yTitle: string; baseline?: number | null },
+): TopLevelSpec {
+  const x = { field: 'step', type: 'quantitative', title: 'training step' };
+  const color = { field: 'group', type: 'nominal', title: 'model' };
+  const layers: object[] = [
+    {
+      mark: { type: 'area', opacity: 0.2 },
+      encoding: {
+        x,
+        y: { field: 'q1', type: 'quantitative', title: o.yTitle, scale: { zero: false } },
+        y2: { field: 'q3' },
+        color,
+      },
+    },
+    {
+      mark: { type: 'line', point: true },
+      encoding: { x, y: { field: 'median', type: 'quantitative' }, color },
+    },
+  ];
+  if (o.baseline !== undefined && o.baseline !== null)
+    layers.push({
+      data: { values: [{ baseline: o.baseline }] },
+      mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
+      encoding: { y: { field: 'baseline', type: 'quantitative' } },
+    });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: o.title,
+    width: 420,
+    height: 280,
+    data: { values: rows },
+    layer: layers,
+  } as TopLevelSpec;
 }
 
 /** Paper Figures 3 and 5: median over seeds with the interquartile band, one colour per mechanism. */
@@ -42,36 +89,52 @@ export function learningCurveSpec(runs: SweepRun[]): TopLevelSpec {
       : config.task === 'adding' || config.task === 'forgetting'
         ? ADDING_BASELINE_MSE
         : null;
-  const x = { field: 'step', type: 'quantitative', title: 'training step' };
-  const color = { field: 'group', type: 'nominal', title: 'model' };
-  const layers: object[] = [
-    {
-      mark: { type: 'area', opacity: 0.2 },
-      encoding: {
-        x,
-        y: { field: 'q1', type: 'quantitative', title: metric.label },
-        y2: { field: 'q3' },
-        color,
-      },
-    },
-    {
-      mark: { type: 'line' },
-      encoding: { x, y: { field: 'median', type: 'quantitative' }, color },
-    },
-  ];
-  if (baseline !== null)
-    layers.push({
-      data: { values: [{ baseline }] },
-      mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
-      encoding: { y: { field: 'baseline', type: 'quantitative' } },
-    });
+  return bandSpec(learningCurveRows(runs), {
+    title: `${config.task}${config.length ? ` N=${config.length}` : ''}: ${metric.label} (median, quartiles over seeds${baseline !== null ? '; dashed: no-memory baseline' : ''})`,
+    yTitle: metric.label,
+    baseline,
+  });
+}
+
+/** Rows {group, seed, value} per finished run: the final metric (pixel: test accuracy when present). */
+export function finalMetricRows(
+  runs: SweepRun[],
+): { group: string; seed: number; value: number }[] {
+  const manyLrs = new Set(runs.map((r) => r.config.lr)).size > 1;
+  const rows: { group: string; seed: number; value: number }[] = [];
+  for (const run of runs) {
+    const result = readRunResult(run);
+    if (result?.outcome !== 'finished') continue;
+    const value = result.test?.accuracy ?? result.final?.[sweepMetric(run.config).key];
+    if (value !== undefined && Number.isFinite(value))
+      rows.push({ group: groupLabel(run, manyLrs), seed: run.config.seed, value });
+  }
+  return rows;
+}
+
+/** One point per seed for each model, with the median as a tick: how far apart the seeds are. */
+export function stripPlotSpec(
+  rows: { group: string; seed: number; value: number }[],
+  o: { title: string; valueTitle: string; groups: string[] },
+): TopLevelSpec {
+  const x = { field: 'group', type: 'nominal', title: 'model', sort: o.groups };
+  const y = { field: 'value', type: 'quantitative', title: o.valueTitle, scale: { zero: false } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: `${config.task}${config.length ? ` N=${config.length}` : ''}: ${metric.label} (median, quartiles over seeds${baseline !== null ? '; dashed: no-memory baseline' : ''})`,
-    width: 420,
-    height: 280,
-    data: { values: learningCurveRows(runs) },
-    layer: layers,
+    title: o.title,
+    width: Math.max(160, 48 * o.groups.length),
+    height: 240,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 60, opacity: 0.8 },
+        encoding: { x, y, color: { field: 'group', type: 'nominal', legend: null } },
+      },
+      {
+        mark: { type: 'tick', color: 'black', thickness: 2, size: 24 },
+        encoding: { x, y: { ...y, aggregate: 'median' } },
+      },
+    ],
   } as TopLevelSpec;
 }
 
@@ -90,13 +153,28 @@ export function forgetHistogramRows(runs: SweepRun[]): { panel: string; forget: 
   return rows;
 }
 
-/** Writes figures/learning-curves and figures/forget-gates (.svg + .png); returns their base paths. */
+/** Writes figures/learning-curves, figures/final-metric (strip plot) and figures/forget-gates (.svg + .png); returns their base paths. */
 export async function writeSweepFigures(outDir: string, runs: SweepRun[]): Promise<string[]> {
   const written: string[] = [];
   const curves = learningCurveSpec(runs);
   if ((curves as { data: { values: unknown[] } }).data.values.length > 0) {
     await writeFigure(join(outDir, 'figures', 'learning-curves'), curves);
     written.push(join(outDir, 'figures', 'learning-curves'));
+  }
+  const finals = finalMetricRows(runs);
+  if (finals.length > 0) {
+    const config = runs[0].config;
+    const test = isPixelTask(config.task);
+    const label = test ? 'test accuracy' : `final ${sweepMetric(config).label}`;
+    await writeFigure(
+      join(outDir, 'figures', 'final-metric'),
+      stripPlotSpec(finals, {
+        title: `${config.task}${config.length ? ` N=${config.length}` : ''}: ${label} per seed (tick: median; diverged runs left out)`,
+        valueTitle: label,
+        groups: [...new Set(finals.map((r) => r.group))],
+      }),
+    );
+    written.push(join(outDir, 'figures', 'final-metric'));
   }
   const forgetRows = forgetHistogramRows(runs);
   if (forgetRows.length > 0) {

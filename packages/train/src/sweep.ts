@@ -256,7 +256,13 @@ export async function writeSweepResults(outDir: string, runs: SweepRun[]): Promi
         task: config.task,
         metric: sweepMetric(config),
         groups,
-        runs: runs.map((run, k) => ({ id: run.id, config: run.config, result: results[k] })),
+        // The eval curves travel with the results: the reproduction report reads only this file.
+        runs: runs.map((run, k) => ({
+          id: run.id,
+          config: run.config,
+          result: results[k],
+          curve: evalCurve(run),
+        })),
       },
       null,
       2,

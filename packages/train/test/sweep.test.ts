@@ -7,11 +7,12 @@ import {
   aggregateSweep,
   planSweep,
   quartiles,
+  readRunResult,
   runSweep,
   type SweepRun,
   writeSweepResults,
 } from '../src/sweep.js';
-import { writeSweepFigures } from '../src/sweep-figures.js';
+import { finalMetricRows, writeSweepFigures } from '../src/sweep-figures.js';
 import { resolveTaskRunConfig } from '../src/tasks/config.js';
 import { RUN_FILES, type TaskRunResult, trainTask } from '../src/tasks/trainer.js';
 
@@ -151,7 +152,19 @@ describe('sweep', () => {
       ).default;
       expect(plainSeed0.final).toEqual(uninterrupted.final);
       const figures = await writeSweepFigures(out, runs);
-      expect(figures.map((f) => f.split('/').pop())).toEqual(['learning-curves', 'forget-gates']);
+      expect(figures.map((f) => f.split('/').pop())).toEqual([
+        'learning-curves',
+        'final-metric',
+        'forget-gates',
+      ]);
+      // The strip plot has one point per finished run: its seed and its result's final loss.
+      expect(finalMetricRows(runs)).toEqual(
+        runs.map((run) => ({
+          group: run.config.mechanism === '-' ? 'LSTM' : 'UR-LSTM',
+          seed: run.config.seed,
+          value: readRunResult(run)?.final?.loss,
+        })),
+      );
     },
   );
 });

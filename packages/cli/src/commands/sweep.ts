@@ -114,7 +114,7 @@ export function sweepCommand(): Command {
     .option('--report-only', 'do not train; rewrite the table and figures from the runs present')
     .addHelpText(
       'after',
-      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy\n  urgate sweep l2e --cores lstm,rmc --mechanisms -,UR- --seeds 3 --length 4 --nesting 2 --steps 2000 --out runs/sweep-l2e',
+      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds),\n<out>/figures/final-metric.{svg,png} (the final metric per seed; pixel tasks: test accuracy), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy\n  urgate sweep l2e --cores lstm,rmc --mechanisms -,UR- --seeds 3 --length 4 --nesting 2 --steps 2000 --out runs/sweep-l2e',
     )
     .action(
       reportErrors('sweep', processIO, async (task: string, flags: SweepFlags) => {
