@@ -94,7 +94,7 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     const { model } = await loadLmCheckpoint(join(out, LM_FILES.model));
     const tokenizer = await cacheTokenizer(cache);
     const valid = await loadLmSplit(cache, 'valid', tokenizer);
-    const ours = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
+    const { report: ours } = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
     expect(ours.wordPerplexity).toBeCloseTo(result.valid?.wordPerplexity as number, 6);
     useReferenceKernels();
     const stream = [tokenizer.eosId, ...valid.ids];

@@ -244,6 +244,8 @@ export function describeRun(r: import('@urgate/train').LmRunResult): string {
     lines.push(
       `test:  word ppl ${fmt(r.test.wordPerplexity)}, token ppl ${fmt(r.test.tokenPerplexity)}, ${r.test.bitsPerByte.toFixed(3)} bits/byte`,
     );
+  if (Number.isFinite(r.scoringTokensPerSecond))
+    lines.push(`evaluation scored ${r.scoringTokensPerSecond.toFixed(0)} tokens/s`);
   return lines.join('\n');
 }
 
@@ -263,11 +265,16 @@ function evalCommand(io: CliIO): Command {
           flags: { split: 'valid' | 'test'; cache?: string; json?: boolean },
         ) => {
           const { evaluateLmCheckpoint } = await import('@urgate/train');
-          const e = await evaluateLmCheckpoint(checkpoint, flags.split, flags.cache);
+          const { report: e, tokensPerSecond } = await evaluateLmCheckpoint(
+            checkpoint,
+            flags.split,
+            flags.cache,
+          );
+          // The JSON is the reproducible report; the scoring speed (a timing) is only in the text.
           io.out(
             flags.json
               ? `${JSON.stringify({ split: flags.split, ...e })}\n`
-              : `${flags.split}: word ppl ${fmt(e.wordPerplexity)} (${e.words} words), token ppl ${fmt(e.tokenPerplexity)} (${e.tokens} tokens), ${e.bitsPerByte.toFixed(3)} bits/byte\n`,
+              : `${flags.split}: word ppl ${fmt(e.wordPerplexity)} (${e.words} words), token ppl ${fmt(e.tokenPerplexity)} (${e.tokens} tokens), ${e.bitsPerByte.toFixed(3)} bits/byte; scored at ${tokensPerSecond.toFixed(0)} tokens/s\n`,
           );
         },
       ),

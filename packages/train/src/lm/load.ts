@@ -3,7 +3,7 @@ import { loadCheckpoint } from '@urgate/cells';
 import { useNativeKernels } from '@urgate/kernels';
 import { restoreTokenizer, type SerializedTokenizer, type Tokenizer } from '@urgate/wikitext';
 import { cacheTokenizer, loadLmSplit } from './data.js';
-import { evaluateLm, type LmEvaluation } from './evaluate.js';
+import { evaluateLm, type TimedLmEvaluation } from './evaluate.js';
 import { assignLmParams, createLmModel, type LmModel, lmArchitectureFromMeta } from './model.js';
 
 export interface LoadedLm {
@@ -33,7 +33,7 @@ export async function evaluateLmCheckpoint(
   checkpoint: string,
   split: 'valid' | 'test',
   cacheDir?: string,
-): Promise<LmEvaluation> {
+): Promise<TimedLmEvaluation> {
   useNativeKernels();
   const loaded = await loadLmCheckpoint(checkpoint);
   const cache = cacheDir ?? (loaded.training?.cacheDir as string | undefined);

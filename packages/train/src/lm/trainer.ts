@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
 import { useNativeKernels } from '@urgate/kernels';
 import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
-import { serializeTokenizer, trainBatches } from '@urgate/wikitext';
+import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
 import { type DataState, LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
 import type { LmConfig } from './config.js';
@@ -38,6 +38,8 @@ export interface LmRunResult {
   trainSeconds: number;
   /** Training tokens per second of training time (this process). */
   tokensPerSecond: number;
+  /** Scoring tokens per second of the last evaluation (this process; NaN if none ran). */
+  scoringTokensPerSecond: number;
   valid: LmEvaluation | null;
   test: LmEvaluation | null;
 }
@@ -136,7 +138,14 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     ...(config.tMax !== null ? { tMax: config.tMax } : {}),
   };
   const model = createLmModel(arch, config.seed);
-  const eval1 = () => evaluateLm(model, valid, { eosId: tokenizer.eosId });
+  // Reports go to metrics and result; the scoring speed (a timing) only to the result.
+  let scoringTokensPerSecond = Number.NaN;
+  const evaluate = async (split: PreparedSplit) => {
+    const { report, tokensPerSecond } = await evaluateLm(model, split, { eosId: tokenizer.eosId });
+    scoringTokensPerSecond = tokensPerSecond;
+    return report;
+  };
+  const eval1 = () => evaluate(valid);
   const epochWindows = (skip: number) => {
     const all = trainBatches(train.ids, train.articleStarts, {
       batchSize: config.batchSize,
@@ -217,9 +226,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   if (!run.divergence && !run.stopped) {
     validEval ??= await eval1(); // a run resumed after its final validation
     if (options.test ?? true) {
-      testEval = await evaluateLm(model, await loadLmSplit(cacheDir, 'test', tokenizer), {
-        eosId: tokenizer.eosId,
-      });
+      testEval = await evaluate(await loadLmSplit(cacheDir, 'test', tokenizer));
       const { wordPerplexity, nllPerToken } = testEval;
       run.metrics.write({ step: run.step, kind: 'test', wordPerplexity, nllPerToken });
     }
@@ -245,6 +252,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       run.stepsHere > 0
         ? (config.batchSize * config.bptt * run.stepsHere) / (run.msHere / 1000)
         : Number.NaN,
+    scoringTokensPerSecond,
     valid: validEval,
     test: testEval,
   };
