@@ -1,5 +1,5 @@
 // N-API binding of the urgate kernels library (csrc/). Every argument is
-// checked before any kernel runs: a wrong type is a TypeError, a wrong size a
+// checked (napi/args.h) before any kernel runs: a wrong type is a TypeError, a wrong size a
 // RangeError, each naming the argument, so bad input can never reach a
 // kernel as an out-of-bounds read or write.
 #include <napi.h>
@@ -14,6 +14,7 @@
 #include "../csrc/layout.h"
 #include "../csrc/rnn.h"
 #include "../csrc/softmax_xent.h"
+#include "args.h"
 #include "model.h"
 
 namespace urgate_napi {
@@ -23,75 +24,33 @@ void RegisterRmc(Napi::Env env, Napi::Object exports);  // napi/rmc.cc
 namespace {
 
 using urgate::Core;
+using urgate_napi::Floats;
+using urgate_napi::Guarded;
+using urgate_napi::Int;
+using urgate_napi::Type;
 
 const napi_type_tag kTapeTag = {0x75726761746574ULL, 0x7461706531ULL};
-
-std::string Describe(const Napi::Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsUndefined()) return "undefined";
-  if (v.IsTypedArray()) {
-    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
-      case napi_float64_array: return "a Float64Array";
-      case napi_int32_array: return "an Int32Array";
-      case napi_uint8_array: return "a Uint8Array";
-      default: return "another typed array";
-    }
-  }
-  if (v.IsArray()) return "an Array";
-  if (v.IsNumber()) return "a number";
-  if (v.IsString()) return "a string";
-  return "an object";
-}
-
-[[noreturn]] void ThrowType(Napi::Env env, const std::string& name, const std::string& expected, const Napi::Value& v) {
-  throw Napi::TypeError::New(env, name + ": expected " + expected + ", got " + Describe(v));
-}
-
-// A Float32Array argument of exactly `expected` elements; nullptr when
-// `optional` and the value is null or undefined.
-float* Floats(const Napi::Value& v, const std::string& name, size_t expected, bool optional = false) {
-  Napi::Env env = v.Env();
-  if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    ThrowType(env, name, "a Float32Array", v);
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() != expected)
-    throw Napi::RangeError::New(env, name + ": expected " + std::to_string(expected) + " float32 values, got " +
-                                         std::to_string(a.ElementLength()));
-  return a.Data();
-}
-
-int Int(const Napi::Object& o, const char* key, int fallback = -1) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && fallback >= 0) return fallback;
-  if (!v.IsNumber()) ThrowType(o.Env(), std::string("spec.") + key, "an integer", v);
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int>(d)))
-    throw Napi::RangeError::New(o.Env(), std::string("spec.") + key + ": expected a non-negative integer, got " +
-                                             std::to_string(d));
-  return static_cast<int>(d);
-}
 
 double Number(const Napi::Object& o, const char* key, double fallback) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) ThrowType(o.Env(), std::string("options.") + key, "a number", v);
+  if (!v.IsNumber()) Type(o.Env(), std::string("options.") + key, "a number", v);
   return v.As<Napi::Number>().DoubleValue();
 }
 
 urgate::LayerShape ParseSpec(const Napi::Value& v) {
   Napi::Env env = v.Env();
-  if (!v.IsObject()) ThrowType(env, "spec", "an object {core, mechanism, inputSize, hiddenSize, ...}", v);
+  if (!v.IsObject()) Type(env, "spec", "an object {core, mechanism, inputSize, hiddenSize, ...}", v);
   Napi::Object o = v.As<Napi::Object>();
   urgate::LayerShape s;
   Napi::Value core = o.Get("core");
-  if (!core.IsString()) ThrowType(env, "spec.core", "'lstm' or 'gru'", core);
+  if (!core.IsString()) Type(env, "spec.core", "'lstm' or 'gru'", core);
   const std::string c = core.As<Napi::String>();
   if (c == "lstm") s.core = Core::kLstm;
   else if (c == "gru") s.core = Core::kGru;
   else throw Napi::RangeError::New(env, "spec.core: expected 'lstm' or 'gru', got '" + c + "'");
   Napi::Value mech = o.Get("mechanism");
-  if (!mech.IsString()) ThrowType(env, "spec.mechanism", "a mechanism name", mech);
+  if (!mech.IsString()) Type(env, "spec.mechanism", "a mechanism name", mech);
   try {
     s.family = urgate::ParseMechanism(mech.As<Napi::String>());
   } catch (const std::invalid_argument& e) {
@@ -161,7 +120,7 @@ Napi::Value LayerForward(const Napi::CallbackInfo& info) {
 Napi::Value LayerBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsExternal() || !info[0].As<Napi::External<urgate::Tape>>().CheckTypeTag(&kTapeTag))
-    ThrowType(env, "tape", "the tape returned by layerForward", info[0]);
+    Type(env, "tape", "the tape returned by layerForward", info[0]);
   urgate::Tape* tape = info[0].As<Napi::External<urgate::Tape>>().Data();
   if (tape->gates.empty()) throw Napi::Error::New(env, "tape: already used by a backward pass (a tape serves one)");
   const urgate::LayerShape& s = tape->shape;
@@ -196,11 +155,11 @@ Napi::Value LayerBackward(const Napi::CallbackInfo& info) {
 // softmaxCrossEntropy(logits, targets, numClasses) -> {loss, dLogits}
 Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[2].IsNumber()) ThrowType(env, "numClasses", "a positive integer", info[2]);
+  if (!info[2].IsNumber()) Type(env, "numClasses", "a positive integer", info[2]);
   const int V = info[2].As<Napi::Number>().Int32Value();
   if (V <= 0) throw Napi::RangeError::New(env, "numClasses: expected a positive integer");
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    ThrowType(env, "targets", "an Int32Array", info[1]);
+    Type(env, "targets", "an Int32Array", info[1]);
   auto targets = info[1].As<Napi::Int32Array>();
   const size_t rows = targets.ElementLength();
   if (rows == 0) throw Napi::RangeError::New(env, "targets: expected at least one row");
@@ -223,7 +182,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* names[] = {"params", "grads", "m", "v"};
   for (int k = 0; k < 4; ++k)
-    if (!info[k].IsArray()) ThrowType(env, names[k], "an Array of Float32Array", info[k]);
+    if (!info[k].IsArray()) Type(env, names[k], "an Array of Float32Array", info[k]);
   auto params = info[0].As<Napi::Array>();
   const uint32_t count = params.Length();
   for (int k = 1; k < 4; ++k)
@@ -231,7 +190,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
       throw Napi::RangeError::New(env, std::string(names[k]) + ": expected " + std::to_string(count) +
                                            " buffers (one per parameter), got " +
                                            std::to_string(info[k].As<Napi::Array>().Length()));
-  if (!info[4].IsObject()) ThrowType(env, "options", "an object", info[4]);
+  if (!info[4].IsObject()) Type(env, "options", "an object", info[4]);
   auto o = info[4].As<Napi::Object>();
   urgate::AdamOptions opt;
   opt.lr = static_cast<float>(Number(o, "lr", opt.lr));
@@ -248,7 +207,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     Napi::Value p = params.Get(k);
     const std::string idx = "[" + std::to_string(k) + "]";
     if (!p.IsTypedArray() || p.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      ThrowType(env, "params" + idx, "a Float32Array", p);
+      Type(env, "params" + idx, "a Float32Array", p);
     const size_t size = p.As<Napi::Float32Array>().ElementLength();
     buffers[k].param = p.As<Napi::Float32Array>().Data();
     buffers[k].grad = Floats(info[1].As<Napi::Array>().Get(k), "grads" + idx, size);
@@ -266,7 +225,7 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   const char* names[] = {"batchA", "batchB", "M", "N", "K"};
   int dims[5];
   for (int k = 0; k < 5; ++k) {
-    if (!info[k + 2].IsNumber()) ThrowType(env, names[k], "an integer", info[k + 2]);
+    if (!info[k + 2].IsNumber()) Type(env, names[k], "an integer", info[k + 2]);
     dims[k] = info[k + 2].As<Napi::Number>().Int32Value();
     if (dims[k] < (k < 2 ? 1 : 0)) throw Napi::RangeError::New(env, std::string(names[k]) + ": out of range");
   }
@@ -299,7 +258,7 @@ Napi::Value SgemmGflops(const Napi::CallbackInfo& info) {
   int v[4];
   for (int k = 0; k < 4; ++k) {
     if (!info[k].IsNumber() || info[k].As<Napi::Number>().Int32Value() < 1)
-      ThrowType(env, names[k], "a positive integer", info[k]);
+      Type(env, names[k], "a positive integer", info[k]);
     v[k] = info[k].As<Napi::Number>().Int32Value();
   }
   const int M = v[0], Nn = v[1], K = v[2], reps = v[3];
@@ -316,24 +275,9 @@ Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::Ne
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   if (!info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() < 1)
-    ThrowType(info.Env(), "threads", "a positive integer", info[0]);
+    Type(info.Env(), "threads", "a positive integer", info[0]);
   urgate::SetNumThreads(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
-}
-
-// Any C++ exception a kernel raises (allocation failure, thread creation)
-// becomes a JavaScript error instead of terminating the process.
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value Guarded(const Napi::CallbackInfo& info) {
-  try {
-    return F(info);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Napi::RangeError::New(info.Env(), "out of memory for the requested sizes");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
 }
 
 // layout(spec) -> {family, cols, masters, f, i, r, s, u, o, mf, mi}: the column

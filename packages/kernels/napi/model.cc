@@ -1,6 +1,6 @@
 // N-API binding of the model-level kernels: the whole LM step and scoring
 // (csrc/lm.h: lmTrainStep, lmScore), seeded masks (bernoulliMask) and the
-// dense layer of the task heads (csrc/dense.h: denseForward, denseBackward). Like addon.cc, every argument is checked before a
+// dense layer of the task heads (csrc/dense.h: denseForward, denseBackward). Like addon.cc, every argument is checked (napi/args.h) before a
 // kernel runs: wrong types are TypeErrors, wrong sizes or token ids out of
 // range RangeErrors, each naming the argument.
 #include <napi.h>
@@ -11,33 +11,22 @@
 #include "../csrc/dense.h"
 #include "../csrc/lm.h"
 #include "../csrc/rnn.h"
+#include "args.h"
 #include "model.h"
 
 namespace {
 
 using urgate::Core;
-
-[[noreturn]] void Type(Napi::Env env, const std::string& name, const std::string& expected) {
-  throw Napi::TypeError::New(env, name + ": expected " + expected);
-}
-
-[[noreturn]] void Range(Napi::Env env, const std::string& message) { throw Napi::RangeError::New(env, message); }
-
-bool Absent(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
-
-const float* Floats(const Napi::Value& v, const std::string& name, size_t expected) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    Type(v.Env(), name, "a Float32Array of " + std::to_string(expected) + " values");
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() != expected)
-    Range(v.Env(), name + ": expected " + std::to_string(expected) + " float32 values, got " +
-                       std::to_string(a.ElementLength()));
-  return a.Data();
-}
+using urgate_napi::Absent;
+using urgate_napi::Floats;
+using urgate_napi::Guarded;
+using urgate_napi::Int;
+using urgate_napi::Range;
+using urgate_napi::Type;
 
 const int32_t* Ids(const Napi::Value& v, const std::string& name, size_t expected, int vocab) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    Type(v.Env(), name, "an Int32Array");
+    Type(v.Env(), name, "an Int32Array", v);
   auto a = v.As<Napi::Int32Array>();
   if (a.ElementLength() != expected)
     Range(v.Env(), name + ": expected " + std::to_string(expected) + " token ids, got " +
@@ -51,25 +40,16 @@ const int32_t* Ids(const Napi::Value& v, const std::string& name, size_t expecte
 
 std::vector<const float*> FloatList(const Napi::Value& v, const std::string& name, int count, size_t each) {
   if (!v.IsArray() || v.As<Napi::Array>().Length() != static_cast<uint32_t>(count))
-    Type(v.Env(), name, "an Array of " + std::to_string(count) + " Float32Array");
+    Type(v.Env(), name, "an Array of " + std::to_string(count) + " Float32Array", v);
   std::vector<const float*> out;
   for (int k = 0; k < count; ++k)
     out.push_back(Floats(v.As<Napi::Array>().Get(k), name + "[" + std::to_string(k) + "]", each));
   return out;
 }
 
-int Int(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) Type(o.Env(), std::string("spec.") + key, "an integer");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int>(d)))
-    Range(o.Env(), std::string("spec.") + key + ": expected a non-negative integer, got " + std::to_string(d));
-  return static_cast<int>(d);
-}
-
 urgate::LmShape ParseSpec(const Napi::Value& v) {
   Napi::Env env = v.Env();
-  if (!v.IsObject()) Type(env, "spec", "an object {core, mechanism, numLayers, vocabSize, ...}");
+  if (!v.IsObject()) Type(env, "spec", "an object {core, mechanism, numLayers, vocabSize, ...}", v);
   Napi::Object o = v.As<Napi::Object>();
   urgate::LmShape s;
   const Napi::Value core = o.Get("core");
@@ -78,7 +58,7 @@ urgate::LmShape ParseSpec(const Napi::Value& v) {
   else if (c == "gru") s.core = Core::kGru;
   else Range(env, "spec.core: expected 'lstm' or 'gru'");
   const Napi::Value mech = o.Get("mechanism");
-  if (!mech.IsString()) Type(env, "spec.mechanism", "a mechanism name");
+  if (!mech.IsString()) Type(env, "spec.mechanism", "a mechanism name", mech);
   s.layers = Int(o, "numLayers");
   s.vocab = Int(o, "vocabSize");
   s.embedding = Int(o, "embeddingSize");
@@ -102,14 +82,14 @@ size_t LayerRows(const urgate::LmShape& s, int l) { return static_cast<size_t>(l
 
 urgate::LmParams ParseParams(const urgate::LmShape& s, const Napi::Value& v) {
   Napi::Env env = v.Env();
-  if (!v.IsObject()) Type(env, "params", "an object {embedding, W, b, gamma?, beta?, outputW?, outputB}");
+  if (!v.IsObject()) Type(env, "params", "an object {embedding, W, b, gamma?, beta?, outputW?, outputB}", v);
   Napi::Object o = v.As<Napi::Object>();
   urgate::LmParams p;
   const size_t V = s.vocab, E = s.embedding, d = s.hidden, cols = Cols(s);
   p.embedding = Floats(o.Get("embedding"), "params.embedding", V * E);
   const Napi::Value W = o.Get("W");
   if (!W.IsArray() || W.As<Napi::Array>().Length() != static_cast<uint32_t>(s.layers))
-    Type(env, "params.W", "an Array of " + std::to_string(s.layers) + " Float32Array");
+    Type(env, "params.W", "an Array of " + std::to_string(s.layers) + " Float32Array", W);
   for (int l = 0; l < s.layers; ++l)
     p.W.push_back(Floats(W.As<Napi::Array>().Get(l), "params.W[" + std::to_string(l) + "]", LayerRows(s, l) * cols));
   p.b = FloatList(o.Get("b"), "params.b", s.layers, cols);
@@ -125,7 +105,7 @@ urgate::LmParams ParseParams(const urgate::LmShape& s, const Napi::Value& v) {
 // batch {inputs, targets, reset, h0[], c0[]}; fills the final-state outputs into `result`.
 urgate::LmBatch ParseBatch(const urgate::LmShape& s, const Napi::Value& v, Napi::Object result) {
   Napi::Env env = v.Env();
-  if (!v.IsObject()) Type(env, "batch", "an object {inputs, targets, reset, h0, c0}");
+  if (!v.IsObject()) Type(env, "batch", "an object {inputs, targets, reset, h0, c0}", v);
   Napi::Object o = v.As<Napi::Object>();
   const size_t N = static_cast<size_t>(s.steps) * s.batch, state = static_cast<size_t>(s.batch) * s.hidden;
   const bool lstm = s.core == Core::kLstm;
@@ -133,7 +113,7 @@ urgate::LmBatch ParseBatch(const urgate::LmShape& s, const Napi::Value& v, Napi:
   b.inputs = Ids(o.Get("inputs"), "batch.inputs", N, s.vocab);
   b.targets = Ids(o.Get("targets"), "batch.targets", N, s.vocab);
   const Napi::Value reset = o.Get("reset");
-  b.reset = Absent(reset) ? nullptr : Floats(reset, "batch.reset", N);
+  b.reset = Floats(reset, "batch.reset", N, true);
   b.h0 = FloatList(o.Get("h0"), "batch.h0", s.layers, state);
   if (lstm) b.c0 = FloatList(o.Get("c0"), "batch.c0", s.layers, state);
   auto h = Napi::Array::New(env, s.layers);
@@ -168,13 +148,13 @@ Napi::Value LmTrainStep(const Napi::CallbackInfo& info) {
   const urgate::LmBatch batch = ParseBatch(s, info[2], result);
   urgate::LmDropout dropout;
   if (!Absent(info[3])) {
-    if (!info[3].IsObject()) Type(env, "dropout", "null or {rate, embeddingSeed, outputSeed}");
+    if (!info[3].IsObject()) Type(env, "dropout", "null or {rate, embeddingSeed, outputSeed}", info[3]);
     auto o = info[3].As<Napi::Object>();
     const char* keys[] = {"rate", "embeddingSeed", "outputSeed"};
     double values[3];
     for (int k = 0; k < 3; ++k) {
       const Napi::Value x = o.Get(keys[k]);
-      if (!x.IsNumber()) Type(env, std::string("dropout.") + keys[k], "a number");
+      if (!x.IsNumber()) Type(env, std::string("dropout.") + keys[k], "a number", x);
       values[k] = x.As<Napi::Number>().DoubleValue();
     }
     if (!(values[0] >= 0 && values[0] < 1)) Range(env, "dropout.rate: expected a rate in [0, 1)");
@@ -225,7 +205,7 @@ Napi::Value BernoulliMask(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* names[] = {"rate", "seed", "n", "hit", "miss"};
   for (int k = 0; k < 5; ++k)
-    if (!info[k].IsNumber()) Type(env, names[k], "a number");
+    if (!info[k].IsNumber()) Type(env, names[k], "a number", info[k]);
   const double rate = info[0].As<Napi::Number>().DoubleValue();
   const double seed = info[1].As<Napi::Number>().DoubleValue();
   const double n = info[2].As<Napi::Number>().DoubleValue();
@@ -239,7 +219,7 @@ Napi::Value BernoulliMask(const Napi::CallbackInfo& info) {
 }
 
 int Dim(const Napi::Value& v, const char* name) {
-  if (!v.IsNumber()) Type(v.Env(), name, "a positive integer");
+  if (!v.IsNumber()) Type(v.Env(), name, "a positive integer", v);
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 1 && d < 2147483648.0) || d != static_cast<double>(static_cast<int>(d)))
     Range(v.Env(), std::string(name) + ": expected a positive integer");
@@ -272,19 +252,6 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   float* db = NewFloats(env, result, "db", N);
   urgate::DenseBackward(x, W, y, dy, M, K, N, info[7].ToBoolean(), dx, dW, db);
   return result;
-}
-
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value Guarded(const Napi::CallbackInfo& info) {
-  try {
-    return F(info);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Napi::RangeError::New(info.Env(), "out of memory for the requested sizes");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // N-API binding of the Relational Memory Core kernels (csrc/rmc.h), registered
-// from addon.cc. As there, every argument is checked before a kernel runs: a
+// from addon.cc. As there, every argument is checked (napi/args.h) before a kernel runs: a
 // wrong type is a TypeError, a wrong size or field a RangeError, each naming
 // the argument.
 #include <napi.h>
@@ -10,45 +10,16 @@
 #include <vector>
 
 #include "../csrc/rmc.h"
+#include "args.h"
 
 namespace urgate_napi {
 namespace {
 
 const napi_type_tag kRmcTapeTag = {0x75726761746572ULL, 0x726d637461706531ULL};
 
-[[noreturn]] void Fail(Napi::Env env, const std::string& message, bool type = false) {
-  if (type) throw Napi::TypeError::New(env, message);
-  throw Napi::RangeError::New(env, message);
-}
-
-float* Floats(const Napi::Value& v, const std::string& name, size_t expected) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    Fail(v.Env(), name + ": expected a Float32Array", true);
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() != expected)
-    Fail(v.Env(), name + ": expected " + std::to_string(expected) + " float32 values, got " +
-                      std::to_string(a.ElementLength()));
-  return a.Data();
-}
-
-int Int(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) Fail(o.Env(), std::string("spec.") + key + ": expected an integer", true);
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int>(d)))
-    Fail(o.Env(), std::string("spec.") + key + ": expected a non-negative integer, got " + std::to_string(d));
-  return static_cast<int>(d);
-}
-
-std::string String(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) Fail(o.Env(), std::string("spec.") + key + ": expected a string", true);
-  return v.As<Napi::String>();
-}
-
 urgate::RmcShape ParseRmcSpec(const Napi::Value& v) {
   Napi::Env env = v.Env();
-  if (!v.IsObject()) Fail(env, "spec: expected an object {inputSize, memSlots, headSize, ...}", true);
+  if (!v.IsObject()) Type(env, "spec", "an object {inputSize, memSlots, headSize, ...}", v);
   Napi::Object o = v.As<Napi::Object>();
   urgate::RmcShape s;
   s.input = Int(o, "inputSize");
@@ -65,12 +36,12 @@ urgate::RmcShape ParseRmcSpec(const Napi::Value& v) {
   if (style == "unit") s.gate_style = urgate::RmcGateStyle::kUnit;
   else if (style == "memory") s.gate_style = urgate::RmcGateStyle::kMemory;
   else if (style == "none") s.gate_style = urgate::RmcGateStyle::kNone;
-  else Fail(env, "spec.gateStyle: expected 'unit', 'memory' or 'none', got '" + style + "'");
+  else Range(env, "spec.gateStyle: expected 'unit', 'memory' or 'none', got '" + style + "'");
   try {
     s.family = urgate::ParseRmcMechanism(String(o, "mechanism"));
     urgate::ValidateRmcShape(s);
   } catch (const std::invalid_argument& e) {
-    Fail(env, std::string("spec.") + e.what());
+    Range(env, std::string("spec.") + e.what());
   }
   return s;
 }
@@ -79,11 +50,11 @@ urgate::RmcShape ParseRmcSpec(const Napi::Value& v) {
 std::vector<float*> ParamArrays(const Napi::Value& v, const urgate::RmcShape& s, const char* name) {
   Napi::Env env = v.Env();
   const std::vector<size_t> sizes = urgate::RmcParamSizes(s);
-  if (!v.IsArray()) Fail(env, std::string(name) + ": expected an Array of Float32Array", true);
+  if (!v.IsArray()) Type(env, name, "an Array of Float32Array", v);
   auto a = v.As<Napi::Array>();
   if (a.Length() != sizes.size())
-    Fail(env, std::string(name) + ": expected " + std::to_string(sizes.size()) + " arrays for this spec, got " +
-                  std::to_string(a.Length()));
+    Range(env, std::string(name) + ": expected " + std::to_string(sizes.size()) + " arrays for this spec, got " +
+                   std::to_string(a.Length()));
   std::vector<float*> out;
   for (uint32_t k = 0; k < a.Length(); ++k)
     out.push_back(Floats(a.Get(k), std::string(name) + "[" + std::to_string(k) + "]", sizes[k]));
@@ -143,9 +114,9 @@ Napi::Value RmcForward(const Napi::CallbackInfo& info) {
 Napi::Value RmcBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsExternal() || !info[0].As<Napi::External<urgate::RmcTape>>().CheckTypeTag(&kRmcTapeTag))
-    Fail(env, "tape: expected the tape returned by rmcForward", true);
+    Type(env, "tape", "the tape returned by rmcForward", info[0]);
   urgate::RmcTape* tape = info[0].As<Napi::External<urgate::RmcTape>>().Data();
-  if (tape->block_in.empty()) Fail(env, "tape: already used by a backward pass (a tape serves one)", false);
+  if (tape->block_in.empty()) Range(env, "tape: already used by a backward pass (a tape serves one)");
   const urgate::RmcShape s = tape->shape;
   const urgate::RmcWeights w = Weights(info[1], s);
   const int T = s.steps, B = s.batch;
@@ -171,19 +142,6 @@ Napi::Value RmcBackward(const Napi::CallbackInfo& info) {
   result.Set("dmemory0", dmemory0);
   result.Set("grads", grads);
   return result;
-}
-
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value Guarded(const Napi::CallbackInfo& info) {
-  try {
-    return F(info);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw Napi::RangeError::New(info.Env(), "out of memory for the requested sizes");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
 }
 
 }  // namespace
