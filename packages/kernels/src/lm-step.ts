@@ -10,6 +10,7 @@ import {
   type NativeLmSpec,
   requireNative,
 } from './native.js';
+import { floats } from './tensors.js';
 
 /** An LM's parameters as tensors (LAYOUT.md: embedding, layers.<l>.W/b, norm.*, output.*). */
 export interface LmParamTensors {
@@ -34,11 +35,6 @@ export interface LmStepDropout {
   rate: number;
   embeddingSeed: number;
   outputSeed: number;
-}
-
-function floats(t: tf.Tensor): Float32Array {
-  const v = t.dataSync();
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 function flatten(p: LmParamTensors): tf.Tensor[] {

@@ -3,13 +3,8 @@
 // slices whose gradient is one copy (tf.slice's is a JavaScript pad over the whole sequence),
 // and seeded dropout/zoneout masks drawn natively from the same stream as the references.
 import * as tf from '@tensorflow/tfjs';
-import { rows } from './fused-layer.js';
 import { requireNative } from './native.js';
-
-function floats(t: tf.Tensor): Float32Array {
-  const v = t.dataSync();
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
+import { floats, rows } from './tensors.js';
 
 /** act(x W + b) for x [M, K], W [K, N], b [N]; differentiable in x, W and b. */
 export function denseFused(

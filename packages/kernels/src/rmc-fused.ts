@@ -3,6 +3,7 @@
 // (csrc/rmc.cc). @urgate/rmc's runRmc calls it when the addon is built.
 import * as tf from '@tensorflow/tfjs';
 import { type NativeAddon, type NativeTape, requireNative } from './native.js';
+import { floats, rows } from './tensors.js';
 
 /** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
 export interface RmcKernelSpec {
@@ -134,32 +135,6 @@ function expectShape(t: unknown, shape: number[], name: string): void {
   if (t.dtype !== 'float32') throw new TypeError(`${name}: expected dtype float32, got ${t.dtype}`);
 }
 
-/** float32 values of a tensor: the backend's own array when it already is one. */
-function floats(t: tf.Tensor): Float32Array {
-  const v = t.dataSync();
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
-/**
- * The last step of outputs [T, B, W] as [B, W]: a view forward and one typed-array copy
- * backward (tf.slice's gradient is a tfjs pad over all of [T, B, W]).
- */
-function lastStep(x: tf.Tensor3D): tf.Tensor2D {
-  const [T, B, W] = x.shape;
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const v = floats(args[0] as tf.Tensor);
-    return {
-      value: tf.tensor2d(v.subarray((T - 1) * B * W), [B, W]),
-      gradFunc: (dy: tf.Tensor) => {
-        const g = new Float32Array(T * B * W);
-        g.set(floats(dy), (T - 1) * B * W);
-        return tf.tensor3d(g, [T, B, W]);
-      },
-    };
-  });
-  return op(x) as tf.Tensor2D;
-}
-
 /**
  * The RMC of @urgate/rmc (its README "One step") over xs [T, B, inputSize] from memory0
  * [B, memSlots, memSize], computed by the native kernels: one tfjs op whose gradient is BPTT
@@ -217,7 +192,8 @@ export function runRmcFused(
 
   return tf.tidy(() => {
     const outputs = op(xs, memory0, ...flat.map(([t]) => t)) as tf.Tensor3D;
-    const memory = lastStep(outputs).reshape([B, N, D]) as tf.Tensor3D;
+    // The last step, as a view (tf.slice's gradient would be a tfjs pad over all of outputs).
+    const memory = rows(outputs, xs.shape[0] - 1, 1).reshape([B, N, D]) as tf.Tensor3D;
     return { outputs, memory };
   });
 }
