@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SMOKE="${URGATE_REPRO_SMOKE:-0}"
 smoke() { [ "$SMOKE" = 1 ]; }
+# The suffix of a smoke run's output folder; `|| true` because a failing command substitution
+# in an assignment would end the script under `set -e`.
+SMOKE_SUFFIX="$(smoke && echo -smoke || true)"
 # One OpenBLAS thread: on 2 cores shared with other jobs, 2 threads per process ran ~6x slower.
 export URGATE_NUM_THREADS="${URGATE_NUM_THREADS:-1}"
 npx tsc -b packages/cli

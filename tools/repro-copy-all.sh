@@ -7,7 +7,7 @@
 # Environment: OUT (default runs/repro-copy-all), DOCS (default packages/train/docs), JOBS
 # (default 1), URGATE_REPRO_SMOKE=1 (a tiny pipeline check); extra arguments go to `urgate sweep`.
 source "$(dirname "$0")/repro-common.sh"
-OUT="${OUT:-runs/repro-copy-all$(smoke && echo -smoke)}"
+OUT="${OUT:-runs/repro-copy-all$SMOKE_SUFFIX}"
 if smoke; then
   scale=(--seeds 2 --length 10 --hidden-size 32 --batch-size 8 --steps 40 --eval-every 20 --eval-size 1 --checkpoint-every 20)
 else

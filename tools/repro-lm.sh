@@ -13,7 +13,7 @@
 # Environment: OUT (default runs/repro-lm), DOCS (default packages/train/docs), SEEDS (default 2),
 # STEPS, URGATE_REPRO_SMOKE=1 (a tiny pipeline check).
 source "$(dirname "$0")/repro-common.sh"
-OUT="${OUT:-runs/repro-lm$(smoke && echo -smoke)}"
+OUT="${OUT:-runs/repro-lm$SMOKE_SUFFIX}"
 if smoke; then
   STEPS="${STEPS:-4}"
   scale=(--hidden-size 64 --bptt 16 --batch-size 4 --steps "$STEPS" --eval-every 2 --checkpoint-every 2)

@@ -8,7 +8,7 @@
 # Environment: OUT (default runs/repro-pixel), DOCS (default packages/train/docs), JOBS
 # (default 1), URGATE_REPRO_SMOKE=1 (a tiny pipeline check); extra arguments go to `urgate sweep`.
 source "$(dirname "$0")/repro-common.sh"
-OUT="${OUT:-runs/repro-pixel$(smoke && echo -smoke)}"
+OUT="${OUT:-runs/repro-pixel$SMOKE_SUFFIX}"
 if smoke; then
   scale=(--seeds 2 --hidden-size 8 --batch-size 10 --steps 6 --eval-every 3 --eval-size 20 --checkpoint-every 3)
 else
