@@ -4,7 +4,7 @@
 // Per shape: urgate UR-LSTM and `-` LSTM (the trainer's step: lmLoss + FusedAdam), torch
 // step-by-step UR-LSTM and nn.LSTM (best of two thread settings), achieved GFLOP/s against the
 // sgemm rate of the model's largest GEMM measured in the same run, the share of a UR-LSTM step
-// spent in JavaScript (V8 CPU profile), and scoring tokens/s (evaluation: one stream, T=256).
+// spent in JavaScript (V8 CPU profile), and scoring tokens/s (evaluation: EVAL_ROWS article rows, T=256).
 // Shapes: the three below, or URGATE_LM_BENCH="V,H,B,T,iters[,layers,layerNorm]" for one.
 // URGATE_NUM_THREADS sets urgate's thread count (default 1); the last table compares 1 and 2
 // threads at the first shape, interleaved, with the machine's load average.
@@ -25,6 +25,7 @@ import {
 import {
   createLmModel,
   disposeState,
+  EVAL_ROWS,
   type LmModel,
   type LmState,
   lmLoss,
@@ -155,19 +156,20 @@ async function urgateTraining(
   return { tps, ...shares };
 }
 
-/** Evaluation speed: one stream, windows of 256, as the trainer's validation scores. */
+/** Evaluation speed: EVAL_ROWS rows of windows of 256, as `lm eval` and the validation score. */
 function urgateScoring(s: Shape): number {
   const m = model(s, 'UR-');
   const random = lcg(2, s.V);
   const T = 256;
-  let state = zeroLmState(m, 1);
-  const windows = Math.max(2, Math.ceil(4096 / T));
+  const B = EVAL_ROWS;
+  let state = zeroLmState(m, B);
+  const windows = 2;
   const run = () => {
-    const inputs = Int32Array.from({ length: T }, random);
-    const targets = Int32Array.from({ length: T }, random);
+    const inputs = Int32Array.from({ length: T * B }, random);
+    const targets = Int32Array.from({ length: T * B }, random);
     const out = lmScore(
       m,
-      { steps: T, batch: 1, inputs, targets, resets: new Uint8Array(T) },
+      { steps: T, batch: B, inputs, targets, resets: new Uint8Array(T * B) },
       state,
     );
     disposeState(state);
@@ -176,7 +178,7 @@ function urgateScoring(s: Shape): number {
   run();
   const started = performance.now();
   for (let k = 0; k < windows; k++) run();
-  const tps = (T * windows) / ((performance.now() - started) / 1000);
+  const tps = (T * B * windows) / ((performance.now() - started) / 1000);
   disposeState(state);
   tf.dispose(Object.values(m.params));
   return tps;
@@ -240,7 +242,7 @@ for (const s of SHAPES) {
   );
 }
 console.log(
-  '\n| shape | urgate UR-LSTM tok/s | torch UR-LSTM tok/s | ratio | urgate -LSTM tok/s | torch nn.LSTM tok/s | ratio | UR GFLOP/s | % of sgemm | JS share of a UR step | scoring tok/s (B=1) |',
+  `\n| shape | urgate UR-LSTM tok/s | torch UR-LSTM tok/s | ratio | urgate -LSTM tok/s | torch nn.LSTM tok/s | ratio | UR GFLOP/s | % of sgemm | JS share of a UR step | scoring tok/s (${EVAL_ROWS} rows) |`,
 );
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const r of rows) console.log(r);

@@ -94,8 +94,11 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     const { model } = await loadLmCheckpoint(join(out, LM_FILES.model));
     const tokenizer = await cacheTokenizer(cache);
     const valid = await loadLmSplit(cache, 'valid', tokenizer);
+    // Two articles: the default scores the stream's three reset segments on three rows at once.
     const { report: ours } = await evaluateLm(model, valid, { eosId: tokenizer.eosId });
     expect(ours.wordPerplexity).toBeCloseTo(result.valid?.wordPerplexity as number, 6);
+    const { report: oneRow } = await evaluateLm(model, valid, { eosId: tokenizer.eosId, rows: 1 });
+    expect(Math.abs(oneRow.totalNll - ours.totalNll) / oneRow.totalNll).toBeLessThan(1e-6);
     useReferenceKernels();
     const stream = [tokenizer.eosId, ...valid.ids];
     const total = referenceTotalNll(
@@ -219,6 +222,14 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     const V = (await cacheTokenizer(join(dir, 'cache'))).vocabSize;
     // Valid is the same text: the per-token NLL ends well below the uniform log V.
     expect(result.valid?.nllPerToken as number).toBeLessThan(0.25 * Math.log(V));
+  });
+
+  it('refuses a batch and window that do not fit memory before batching or allocating', async () => {
+    const dir = await tinyCorpus();
+    const huge = smallConfig(1, { batchSize: 10 ** 6, bptt: 10 ** 4 });
+    await expect(
+      trainLm(huge, { cacheDir: join(dir, 'cache'), outDir: join(dir, 'run'), progress: null }),
+    ).rejects.toThrow(/^batchSize: batchSize 1000000 x bptt 10000 needs about [\d.e+]+ bytes/);
   });
 
   it('checkpoint -> ONNX -> onnxruntime NLL equals the trainer evaluation', async () => {

@@ -15,11 +15,15 @@ export interface Batch {
   index: number;
 }
 
+/** A run of consecutive (input, target) pairs of the sequence: positions start .. start + length - 1. */
+export interface Segment {
+  start: number;
+  length: number;
+}
+
+/** The pairs each of the B rows reads, in order: a row's stream is its segments end to end. */
 export interface StreamLayout {
-  /** Offset in the token array of each stream's first input token. */
-  starts: number[];
-  /** Number of (input, target) pairs in each stream. */
-  lengths: number[];
+  rows: Segment[][];
 }
 
 /** First index i with sorted[i] >= value. */
@@ -39,6 +43,19 @@ function checkPositiveInt(name: string, value: number): void {
     throw new Error(`${name} must be a positive integer, got ${value}`);
 }
 
+/** Pairs in a row (a loop, not Math.max(...): a layout may have millions of rows). */
+function rowLength(row: Segment[]): number {
+  let n = 0;
+  for (const segment of row) n += segment.length;
+  return n;
+}
+
+function longestRow(layout: StreamLayout): number {
+  let longest = 0;
+  for (const row of layout.rows) longest = Math.max(longest, rowLength(row));
+  return longest;
+}
+
 /**
  * Training layout: the N - 1 (input, target) pairs of the split cut into B equal contiguous
  * streams of L = floor((N - 1) / B) pairs; stream b's inputs are ids[bL .. bL + L - 1] and its
@@ -50,36 +67,48 @@ export function trainLayout(tokenCount: number, batchSize: number): StreamLayout
   const length = Math.floor((tokenCount - 1) / batchSize);
   if (length < 1)
     throw new Error(`split of ${tokenCount} tokens is too short for batchSize ${batchSize}`);
-  return {
-    starts: Array.from({ length: batchSize }, (_, b) => b * length),
-    lengths: new Array(batchSize).fill(length),
-  };
+  return { rows: Array.from({ length: batchSize }, (_, b) => [{ start: b * length, length }]) };
 }
 
 /**
- * Evaluation layout over `pairs` (input, target) pairs: B contiguous streams whose
- * concatenation is the whole sequence (the first pairs mod B streams one pair longer).
+ * Evaluation layout over the `pairs` pairs of the one stream whose state is zeroed at each
+ * position in `resetAt` (increasing). Those resets cut the stream into segments that each start
+ * from a zero state and depend on no other, so they can be scored on B rows at once with the
+ * same per-pair results: whole segments are dealt longest first, each to the least-loaded row
+ * (ties: the lower row), and a row reads its segments in stream order. The first segment, which
+ * starts without a reset, is first in its row, where the state starts at zero. Fewer segments
+ * than B give fewer rows. batchSize 1 is the one stream itself.
  */
-export function evalLayout(pairs: number, batchSize = 1): StreamLayout {
+export function evalLayout(pairs: number, resetAt: ArrayLike<number>, batchSize = 1): StreamLayout {
   checkPositiveInt('batchSize', batchSize);
-  if (pairs < batchSize)
-    throw new Error(`split of ${pairs} tokens is too short for batchSize ${batchSize}`);
-  const base = Math.floor(pairs / batchSize);
-  const extra = pairs % batchSize;
-  const starts: number[] = [];
-  const lengths: number[] = [];
-  let offset = 0;
-  for (let b = 0; b < batchSize; b++) {
-    starts.push(offset);
-    lengths.push(base + (b < extra ? 1 : 0));
-    offset += lengths[b];
+  checkPositiveInt('pairs', pairs);
+  const cuts = [0];
+  for (let i = 0; i < resetAt.length; i++)
+    if (resetAt[i] > 0 && resetAt[i] < pairs) cuts.push(resetAt[i]);
+  cuts.push(pairs);
+  const segments: Segment[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++)
+    segments.push({ start: cuts[i], length: cuts[i + 1] - cuts[i] });
+  const order = segments
+    .map((segment, i) => ({ segment, i }))
+    .sort((a, b) => b.segment.length - a.segment.length || a.i - b.i);
+  const rows: Segment[][] = Array.from({ length: Math.min(batchSize, segments.length) }, () => []);
+  const loads = new Array<number>(rows.length).fill(0);
+  for (const { segment } of order) {
+    let lightest = 0;
+    for (let b = 1; b < rows.length; b++) if (loads[b] < loads[lightest]) lightest = b;
+    rows[lightest].push(segment);
+    loads[lightest] += segment.length;
   }
-  return { starts, lengths };
+  for (const row of rows) row.sort((a, b) => a.start - b.start);
+  return { rows };
 }
 
 /**
- * Windows of at most `bptt` steps over the streams of a layout, in order, on the sequence
- * `ids`, or `[prefix, ...ids]` when a prefix token is given (without copying ids).
+ * Windows of at most `bptt` steps over the rows of a layout, in order, on the sequence `ids`,
+ * or `[prefix, ...ids]` when a prefix token is given (without copying ids). Pair i has input
+ * sequence[i] and target sequence[i + 1]; it is flagged as a reset where sequence[i] starts an
+ * article.
  */
 export function* windows(
   ids: Int32Array,
@@ -91,8 +120,8 @@ export function* windows(
   checkPositiveInt('bptt', bptt);
   const shift = prefix === undefined ? 0 : 1;
   const token = (i: number): number => (i < shift ? (prefix as number) : ids[i - shift]);
-  const B = layout.starts.length;
-  const longest = Math.max(...layout.lengths);
+  const B = layout.rows.length;
+  const longest = longestRow(layout);
   for (let i = 0; i < articleStarts.length; i++) {
     if (articleStarts[i] >= ids.length || (i > 0 && articleStarts[i] <= articleStarts[i - 1])) {
       throw new Error(
@@ -100,6 +129,9 @@ export function* windows(
       );
     }
   }
+  // Per row, where the next window starts: its segment and the offset within it.
+  const segmentAt = new Array<number>(B).fill(0);
+  const offsetAt = new Array<number>(B).fill(0);
   for (let t0 = 0, index = 0; t0 < longest; t0 += bptt, index++) {
     const steps = Math.min(bptt, longest - t0);
     const inputs = new Int32Array(steps * B);
@@ -107,19 +139,30 @@ export function* windows(
     const resets = new Uint8Array(steps * B);
     const mask = new Uint8Array(steps * B);
     for (let b = 0; b < B; b++) {
-      const valid = Math.min(steps, layout.lengths[b] - t0);
-      const base = layout.starts[b] + t0;
-      for (let t = 0; t < valid; t++) {
-        const k = t * B + b;
-        inputs[k] = token(base + t);
-        targets[k] = token(base + t + 1);
-        mask[k] = 1;
-      }
-      // Sequence position i holds ids[i - shift]: flag the article starts within this row's slice.
-      for (let j = lowerBound(articleStarts, base - shift); j < articleStarts.length; j++) {
-        const t = articleStarts[j] + shift - base;
-        if (t >= valid) break;
-        resets[t * B + b] = 1;
+      const row = layout.rows[b];
+      let t = 0;
+      while (t < steps && segmentAt[b] < row.length) {
+        const segment = row[segmentAt[b]];
+        const n = Math.min(steps - t, segment.length - offsetAt[b]);
+        const base = segment.start + offsetAt[b] - t;
+        for (let u = t; u < t + n; u++) {
+          const k = u * B + b;
+          inputs[k] = token(base + u);
+          targets[k] = token(base + u + 1);
+          mask[k] = 1;
+        }
+        // Sequence position i holds ids[i - shift]: flag the article starts among these inputs.
+        for (let j = lowerBound(articleStarts, base + t - shift); j < articleStarts.length; j++) {
+          const u = articleStarts[j] + shift - base;
+          if (u >= t + n) break;
+          resets[u * B + b] = 1;
+        }
+        t += n;
+        offsetAt[b] += n;
+        if (offsetAt[b] === segment.length) {
+          segmentAt[b]++;
+          offsetAt[b] = 0;
+        }
       }
     }
     yield { steps, batch: B, inputs, targets, resets, mask, index };
@@ -138,18 +181,22 @@ export function trainBatches(
 /**
  * Evaluation windows in which every token of the split is a target exactly once: the sequence
  * is the split preceded by one end-of-line token (`eosId`: the split read as if after a blank
- * line), cut into B contiguous streams. batchSize 1 (default) reads it as one stream, the
- * convention for reported perplexities; the mask marks the padding of shorter streams.
+ * line), its state zeroed where each article starts, the convention for reported perplexities.
+ * batchSize 1 (default) reads it as that one stream; B > 1 scores its article segments on B rows
+ * at once (see evalLayout) with the same per-token results. The mask marks the padding of
+ * shorter rows.
  */
 export function evalBatches(
   ids: Int32Array,
   articleStarts: Uint32Array,
   options: { bptt: number; eosId: number; batchSize?: number },
 ): Generator<Batch> {
+  // The prefix shifts the sequence by one: the article starting at ids[a] is input at a + 1.
+  const resetAt = Array.from(articleStarts, (a) => a + 1);
   return windows(
     ids,
     articleStarts,
-    evalLayout(ids.length, options.batchSize ?? 1),
+    evalLayout(ids.length, resetAt, options.batchSize ?? 1),
     options.bptt,
     options.eosId,
   );
@@ -157,5 +204,5 @@ export function evalBatches(
 
 /** Number of windows an epoch yields for a layout. */
 export function windowCount(layout: StreamLayout, bptt: number): number {
-  return Math.ceil(Math.max(...layout.lengths) / bptt);
+  return Math.ceil(longestRow(layout) / bptt);
 }

@@ -3,6 +3,7 @@ export {
   type Batch,
   evalBatches,
   evalLayout,
+  type Segment,
   type StreamLayout,
   trainBatches,
   trainLayout,

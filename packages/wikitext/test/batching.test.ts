@@ -94,21 +94,53 @@ describe('evaluation batches', () => {
     expect(s[0].resets.flatMap((r, i) => (r ? [i] : []))).toEqual([1, 13]);
   });
 
-  it('with B streams, their concatenation is the whole split', () => {
+  it('with B rows, deal whole article segments so each pair is scored once after the same resets', () => {
     const batches = [...evalBatches(ids, starts, { bptt: 4, eosId: EOS, batchSize: 3 })];
     const s = streams(batches);
-    // 50 pairs over 3 streams: 17, 17, 16.
-    expect(s.map((x) => x.targets.length)).toEqual([17, 17, 16]);
-    expect(s.flatMap((x) => x.targets)).toEqual(range(1000, 1050));
-    expect(s.flatMap((x) => x.inputs)).toEqual([EOS, ...range(1000, 1049)]);
-    const maskedOut = batches.reduce((n, b) => n + b.mask.reduce((a, m) => a + (1 - m), 0), 0);
-    // windows of 4, 4, 4, 4, 1 steps = 17 steps x 3 rows, minus the 50 real pairs
-    expect(batches.map((b) => b.steps)).toEqual([4, 4, 4, 4, 1]);
-    expect(maskedOut).toBe(17 * 3 - 50);
-    for (const x of s) {
-      x.inputs.forEach((input, i) => {
-        expect(x.resets[i]).toBe(input === 1012 || input === 1049 || input === 1000 ? 1 : 0);
-      });
+    // Resets at stream positions 1 and 13 cut the 50 pairs into segments of 1, 12 and 37 pairs:
+    // longest first, each to the least-loaded row.
+    expect(s.map((x) => x.targets)).toEqual([range(1013, 1050), range(1001, 1013), [1000]]);
+    expect(s.map((x) => x.inputs)).toEqual([range(1012, 1049), range(1000, 1012), [EOS]]);
+    // Every row but the one holding the first pair starts at an article (a reset).
+    expect(s.map((x) => x.resets[0])).toEqual([1, 1, 0]);
+    expect(s.flatMap((x) => x.resets).reduce((a, r) => a + r, 0)).toBe(2);
+    expect(batches.map((b) => b.steps)).toEqual([...Array(9).fill(4), 1]);
+  });
+
+  it('score the same (input, target, reset after same history) pairs on any number of rows', () => {
+    const random = (seed: number) => () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const next = random(7);
+    const M = 400;
+    const arts = new Set<number>([0]);
+    while (arts.size < 25) arts.add(Math.floor(next() * M));
+    const articleStarts = Uint32Array.from([...arts].sort((a, b) => a - b));
+    const longIds = positions(M);
+    // Per pair: its target, and the inputs since the row's last reset (what its state depends on).
+    const contexts = (batches: Batch[]) => {
+      const out = new Map<number, string>();
+      for (const x of streams(batches)) {
+        let since: number[] = [];
+        x.inputs.forEach((input, i) => {
+          if (x.resets[i]) since = [];
+          since.push(input);
+          out.set(x.targets[i], since.join(','));
+        });
+      }
+      return out;
+    };
+    const one = contexts([...evalBatches(longIds, articleStarts, { bptt: 16, eosId: EOS })]);
+    expect(one.size).toBe(M);
+    // Resets at a + 1 below M cut the stream after its first pair into that many more segments.
+    const segments = 1 + [...articleStarts].filter((a) => a + 1 < M).length;
+    for (const batchSize of [2, 5, segments - 1, segments, 100]) {
+      const batches = [...evalBatches(longIds, articleStarts, { bptt: 16, eosId: EOS, batchSize })];
+      expect(batches[0].batch).toBe(Math.min(batchSize, segments));
+      const masked = batches.reduce((n, b) => n + b.mask.reduce((a, m) => a + m, 0), 0);
+      expect(masked).toBe(M);
+      expect(contexts(batches)).toEqual(one);
     }
   });
 });

@@ -255,6 +255,11 @@ function evalCommand(io: CliIO): Command {
     .argument('<checkpoint>', 'model.safetensors or checkpoint.safetensors of an lm run')
     .addOption(new Option('--split <split>', 'split').choices(['valid', 'test']).default('valid'))
     .option('--cache <dir>', 'prepared corpus (default: the one the run trained on)')
+    .option(
+      '--batch-size <n>',
+      "articles scored at once (default 32); the state is zeroed at every article, so any number gives the one stream's perplexity",
+      positiveInteger,
+    )
     .option('--json', 'print the report as JSON')
     .action(
       reportErrors(
@@ -262,13 +267,13 @@ function evalCommand(io: CliIO): Command {
         io,
         async (
           checkpoint: string,
-          flags: { split: 'valid' | 'test'; cache?: string; json?: boolean },
+          flags: { split: 'valid' | 'test'; cache?: string; batchSize?: number; json?: boolean },
         ) => {
           const { evaluateLmCheckpoint } = await import('@urgate/train');
           const { report: e, tokensPerSecond } = await evaluateLmCheckpoint(
             checkpoint,
             flags.split,
-            flags.cache,
+            { cacheDir: flags.cache, rows: flags.batchSize },
           );
           // The JSON is the reproducible report; the scoring speed (a timing) is only in the text.
           io.out(

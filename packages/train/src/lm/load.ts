@@ -32,8 +32,9 @@ export async function loadLmCheckpoint(path: string): Promise<LoadedLm> {
 export async function evaluateLmCheckpoint(
   checkpoint: string,
   split: 'valid' | 'test',
-  cacheDir?: string,
+  options: { cacheDir?: string; rows?: number } = {},
 ): Promise<TimedLmEvaluation> {
+  const { cacheDir, rows } = options;
   useNativeKernels();
   const loaded = await loadLmCheckpoint(checkpoint);
   const cache = cacheDir ?? (loaded.training?.cacheDir as string | undefined);
@@ -45,5 +46,5 @@ export async function evaluateLmCheckpoint(
       `${checkpoint} has a vocabulary of ${loaded.model.arch.vocabSize} but the tokenizer of ${cache} has ${tokenizer.vocabSize}`,
     );
   const data = await loadLmSplit(cache, split, tokenizer);
-  return evaluateLm(loaded.model, data, { eosId: tokenizer.eosId });
+  return evaluateLm(loaded.model, data, { eosId: tokenizer.eosId, rows });
 }
