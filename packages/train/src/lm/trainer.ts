@@ -10,6 +10,7 @@ import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type LmEvaluation } from './evaluate.js';
 import {
+  checkLmFits,
   createLmModel,
   disposeState,
   type LmModel,
@@ -137,6 +138,8 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     ...(config.downsize !== null ? { downsize: config.downsize } : {}),
     ...(config.tMax !== null ? { tMax: config.tMax } : {}),
   };
+  // Refuse a batch and window that do not fit before anything of their size is allocated.
+  checkLmFits(arch, { batch: config.batchSize, steps: config.bptt });
   const model = createLmModel(arch, config.seed);
   // Reports go to metrics and result; the scoring speed (a timing) only to the result.
   let scoringTokensPerSecond = Number.NaN;
