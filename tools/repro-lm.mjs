@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
 // The language-model sweep of tools/repro-lm.sh: one `urgate lm train` run per (mechanism, seed)
-// in OUT/runs/<MECH>LSTM-seed<s>/, one at a time, each resumed from its checkpoint; runs with a
-// result.json are skipped. Then OUT/results.{md,json} and OUT/figures/{learning-curves,final-metric}.
+// in OUT/runs/<MECH>LSTM-seed<s>/, JOBS (environment, default 1) at a time, each resumed from
+// its checkpoint; runs with a result.json are skipped. Then OUT/results.{md,json} and OUT/figures/{learning-curves,final-metric}.
 // Usage: node tools/repro-lm.mjs OUT CACHE MECHANISMS SEEDS -- <urgate lm train flags>
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -66,8 +66,13 @@ async function execute(/** @type {import('@urgate/train').LmSweepRun} */ run) {
   });
 }
 
-say(`${runs.length} runs in ${out}`);
-const progress = await runSweep(runs, { jobs: 1, execute, onEvent: say });
+const jobs = Number(process.env.JOBS ?? 1);
+if (!Number.isInteger(jobs) || jobs < 1) {
+  process.stderr.write(`JOBS must be a positive integer, got ${process.env.JOBS}\n`);
+  process.exit(2);
+}
+say(`${runs.length} runs, ${jobs} at a time, in ${out}`);
+const progress = await runSweep(runs, { jobs, execute, onEvent: say });
 const groups = await writeLmSweepResults(out, runs);
 const figures = await writeLmSweepFigures(out, runs);
 process.stdout.write(
