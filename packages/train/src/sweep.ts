@@ -62,12 +62,29 @@ export interface SweepProgress {
 }
 
 /**
+ * The first setting in which a finished run's recorded config differs from the planned one, as
+ * `field: planned X, finished run had Y`, or null when they agree.
+ */
+export function settingsDifference(planned: object, recorded: object): string | null {
+  const a = planned as Record<string, unknown>;
+  const b = recorded as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = JSON.stringify(a[key] ?? null);
+    const y = JSON.stringify(b[key] ?? null);
+    if (x !== y) return `${key}: this sweep has ${x}, the finished run had ${y}`;
+  }
+  return null;
+}
+
+/**
  * Runs every unfinished run through `execute` (which trains it in `run.dir`, resuming from its
  * checkpoint) with at most `jobs` at a time; finished runs are skipped. A run that throws is
  * reported in `failed` and the others continue. Any trainer's runs (a run is finished when its
- * result.json exists).
+ * result.json exists). A run planned with a `config` is skipped only if it finished with that
+ * config: a finished run made with other settings is refused before anything starts, since its
+ * result would otherwise stand in this sweep's table under settings it was not trained with.
  */
-export async function runSweep<R extends { id: string; dir: string }>(
+export async function runSweep<R extends { id: string; dir: string; config?: object }>(
   runs: R[],
   options: {
     jobs: number;
@@ -79,7 +96,14 @@ export async function runSweep<R extends { id: string; dir: string }>(
     throw new Error(`jobs: expected a positive integer, got ${JSON.stringify(options.jobs)}`);
   const progress: SweepProgress = { skipped: [], ran: [], failed: [] };
   const queue = runs.filter((run) => {
-    if (readRunResult(run) === null) return true;
+    const result = readRunResult(run);
+    if (result === null) return true;
+    const difference =
+      run.config && result.config ? settingsDifference(run.config, result.config) : null;
+    if (difference !== null)
+      throw new Error(
+        `${join(run.dir, RUN_FILES.result)} finished with other settings (${difference}): use another --out, or delete that run directory to train it again`,
+      );
     progress.skipped.push(run.id);
     return false;
   });

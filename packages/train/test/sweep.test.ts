@@ -165,8 +165,36 @@ describe('sweep', () => {
           value: readRunResult(run)?.final?.loss,
         })),
       );
+      // The trainer records the planned config: the same sweep again runs nothing.
+      const again = await runSweep(runs, {
+        jobs: 1,
+        execute: async (run) => {
+          throw new Error(`ran ${run.id} again`);
+        },
+      });
+      expect(again.skipped.length).toBe(4);
     },
   );
+
+  it('refuses, before running anything, a finished run made with other settings', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'urgate-sweep-'));
+    const runs = planSweep(base, { mechanisms: ['-', 'UR-'], seeds: [0], lrs: [1e-3] }, out);
+    const [longer] = planSweep(
+      { ...base, steps: 8 },
+      { mechanisms: ['UR-'], seeds: [0], lrs: [1e-3] },
+      out,
+    );
+    expect(longer.dir).toBe(runs[1].dir);
+    mkdirSync(longer.dir, { recursive: true });
+    writeFileSync(join(longer.dir, RUN_FILES.result), JSON.stringify(fakeResult(longer, 1)));
+    const executed: string[] = [];
+    await expect(
+      runSweep(runs, { jobs: 1, execute: async (run) => void executed.push(run.id) }),
+    ).rejects.toThrow(
+      /UR-LSTM-lr1e-3-seed0\/result\.json finished with other settings \(steps: this sweep has 4, the finished run had 8\)/,
+    );
+    expect(executed).toEqual([]);
+  });
 });
 
 describe('run config files', () => {
