@@ -97,6 +97,16 @@ describe('urgate lm prepare: SentencePiece', () => {
     expect(report.words).toBe(
       JSON.parse(await readFile(join(cache, 'valid.json'), 'utf8')).counts.words,
     );
+    // One row reads the stream literally; the default scores its articles side by side.
+    const oneRow = await run([
+      'eval',
+      join(out, 'model.safetensors'),
+      '--batch-size',
+      '1',
+      '--json',
+    ]);
+    expect(oneRow.code).toBe(0);
+    expect(JSON.parse(oneRow.out).totalNll).toBeCloseTo(report.totalNll, 3);
   });
 
   it('two identical prepares give identical caches, and eval accepts either', async () => {
