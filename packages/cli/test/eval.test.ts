@@ -94,17 +94,19 @@ describe('urgate eval', () => {
     expect(text.out).toContain(`word perplexity   ${r.wordPerplexity.toFixed(3)}`);
   });
 
-  it('batch size B > 1 scores every token once (pieces start from a zero state)', async () => {
-    const cache = join(tiny.dir, 'cache-b');
-    const r = await runEval('test', {
-      onnx: tiny.sequence,
-      cache,
-      dataDir,
-      provider: 'cpu',
-      batchSize: 3,
-    });
-    expect(r.tokens).toBe(27);
-    expect(Number.isFinite(r.totalNll) && r.totalNll > 0).toBe(true);
+  it("batch size B > 1 scores the articles side by side with the one stream's result", async () => {
+    const exact = await stepNll(tiny.step, [1, ...IDS], new Set([1, 15]));
+    for (const batchSize of [2, 3, 32]) {
+      const r = await runEval('test', {
+        onnx: tiny.sequence,
+        cache: join(tiny.dir, 'cache-b'),
+        dataDir,
+        provider: 'cpu',
+        batchSize,
+      });
+      expect(r.tokens).toBe(27);
+      expect(r.totalNll).toBeCloseTo(exact, 3);
+    }
   });
 
   it('refuses a cache made by another tokenizer, a graph of the wrong kind, a missing cache, a model without tokenizer', async () => {

@@ -10,11 +10,13 @@ import {
   type RowState,
   sampleToken,
   scoreTokens,
+  scoreWindow,
   seededUniform,
   stepRows,
   tokenLogprobs,
   type UrgateModel,
   zeroRowState,
+  zeroScoreState,
 } from '@urgate/onnx/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
@@ -105,17 +107,29 @@ describe('scoreTokens', () => {
     expect(r.wordPerplexity).toBeCloseTo(Math.exp(nll / 10), 3);
   });
 
-  it('with B rows scores contiguous pieces each from a zero state, the last one padded', async () => {
-    const tokens = stream(20, 2);
-    // 19 predictions in 3 rows of 7: pieces start at tokens 0, 7, 14 (the last predicts 5 tokens).
-    const r = await scoreTokens(sequence, tokens, { batchSize: 3, chunkLength: 5 });
-    const pieces = [tokens.slice(0, 8), tokens.slice(7, 15), tokens.slice(14)];
-    expect(r.tokens).toBe(19);
-    expect(r.nll).toBeCloseTo(
-      pieces.reduce((s, p) => s + referenceNll(p), 0),
-      4,
-    );
-    expect(r.words).toBeNull();
+  it('scoreWindow: B rows side by side, each its own stream with its own resets and state', async () => {
+    // Row b of a [T, 2] window reads streams[b]; the state carries into a second window.
+    const streams = [stream(13, 3), stream(13, 4)];
+    const resets = [streams[0].map((_, i) => (i === 5 ? 1 : 0)), streams[1].map(() => 0)];
+    const window = (t0: number, steps: number) => ({
+      steps,
+      batch: 2,
+      inputs: Array.from({ length: 2 * steps }, (_, k) => streams[k % 2][t0 + (k >> 1)]),
+      targets: Array.from({ length: 2 * steps }, (_, k) => streams[k % 2][t0 + (k >> 1) + 1]),
+      resets: Array.from({ length: 2 * steps }, (_, k) => resets[k % 2][t0 + (k >> 1)]),
+    });
+    const first = await scoreWindow(sequence, window(0, 7), zeroScoreState(sequence, 2));
+    const second = await scoreWindow(sequence, window(7, 5), first.state);
+    const rowSum = (b: number) =>
+      [first.nll, second.nll].reduce(
+        (s, nll) => s + nll.filter((_, k) => k % 2 === b).reduce((a, x) => a + x, 0),
+        0,
+      );
+    expect(rowSum(0)).toBeCloseTo(referenceNll(streams[0], resets[0]), 4);
+    expect(rowSum(1)).toBeCloseTo(referenceNll(streams[1]), 4);
+    await expect(
+      scoreWindow(sequence, { ...window(0, 2), inputs: [1, 2, 3] }, zeroScoreState(sequence, 2)),
+    ).rejects.toThrow(/^scoreWindow: inputs has 3 entries, expected steps x batch = 4/);
   });
 });
 

@@ -37,10 +37,8 @@ export interface EvalReport {
  * evaluation does: the split preceded by one `<eos>`, the state zeroed at each article start.
  */
 export async function runEval(split: Split, options: EvalCommandOptions): Promise<EvalReport> {
-  const [{ openModel, scoreTokens }, wikitext] = await Promise.all([
-    import('@urgate/onnx/runtime'),
-    import('@urgate/wikitext'),
-  ]);
+  const [{ openModel, scoreChunkLength, scoreWindow, zeroScoreState }, wikitext] =
+    await Promise.all([import('@urgate/onnx/runtime'), import('@urgate/wikitext')]);
   const model = await openModel(options.onnx, { provider: options.provider });
   try {
     if (options.cache === undefined)
@@ -74,15 +72,25 @@ export async function runEval(split: Split, options: EvalCommandOptions): Promis
         `${options.onnx} has ${vocabSize} outputs but its tokenizer has ${tokenizer.vocabSize} ids`,
       );
     const { manifest } = prepared;
-    const { tokens, resets } = wikitext.scoringStream(prepared, tokenizer.eosId);
+    // The state is zeroed at every article, so the split's articles are scored side by side
+    // (evalBatches deals them whole to B rows) with the one stream's per-token results.
+    const nll = new wikitext.NllAccumulator();
+    const total = manifest.counts.tokens;
+    let state = null as ReturnType<typeof zeroScoreState> | null;
     const started = performance.now();
-    const scored = await scoreTokens(model, tokens, {
+    for (const batch of wikitext.evalBatches(prepared.ids, prepared.articleStarts, {
+      bptt: scoreChunkLength(model, options.batchSize),
+      eosId: tokenizer.eosId,
       batchSize: options.batchSize,
-      resets,
-      onProgress: options.onProgress,
-    });
+    })) {
+      state ??= zeroScoreState(model, batch.batch);
+      const out = await scoreWindow(model, batch, state);
+      state = out.state;
+      nll.add(out.nll, batch.mask);
+      options.onProgress?.(nll.count, total);
+    }
     const seconds = (performance.now() - started) / 1000;
-    const report = wikitext.perplexityReport(scored.nll, manifest.counts);
+    const report = wikitext.perplexityReport(nll.total, manifest.counts);
     return {
       split,
       onnx: options.onnx,
@@ -139,9 +147,9 @@ export function evalCommand(io: CliIO = processIO): Command {
     )
     .option(
       '--batch-size <n>',
-      'score B contiguous pieces side by side (faster; B = 1 is the exact, conventional number)',
+      "language models: articles scored side by side; the state is zeroed at every article, so any B gives the one stream's number",
       positiveInteger,
-      1,
+      32,
     )
     .option('--json', 'print the report as JSON')
     .addHelpText(

@@ -20,7 +20,16 @@ export {
   seededUniform,
   tokenLogprobs,
 } from './sampling.js';
-export { type ScoreOptions, type ScoreResult, scoreTokens } from './score.js';
+export {
+  type ScoreOptions,
+  type ScoreResult,
+  type ScoreState,
+  type ScoreWindow,
+  scoreChunkLength,
+  scoreTokens,
+  scoreWindow,
+  zeroScoreState,
+} from './score.js';
 export {
   type OpenOptions,
   openModel,

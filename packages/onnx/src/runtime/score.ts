@@ -8,13 +8,82 @@ import {
   zeroStateTensor,
 } from './session.js';
 
+/**
+ * One window of B rows scored by the sequence graph, time-major: element [t, b] is at t * B + b.
+ * `resets[k] = 1` zeroes that row's state before inputs[k] is read.
+ */
+export interface ScoreWindow {
+  steps: number;
+  batch: number;
+  inputs: ArrayLike<number>;
+  targets: ArrayLike<number>;
+  resets?: ArrayLike<number>;
+}
+
+/** The sequence graph's recurrent state between windows: h (and c for an LSTM), [L, B, d]. */
+export interface ScoreState {
+  h: ort.Tensor;
+  c: ort.Tensor | null;
+}
+
+export function zeroScoreState(model: UrgateModel, batch: number): ScoreState {
+  requireGraph(model, 'lm-sequence', 'zeroScoreState');
+  return {
+    h: zeroStateTensor(model, batch),
+    c: hasCellState(model) ? zeroStateTensor(model, batch) : null,
+  };
+}
+
+/**
+ * Steps per sequence-graph call for B rows: at most 64, fewer where the [T·B, V] logits would
+ * exceed the budget (a large vocabulary).
+ */
+export function scoreChunkLength(model: UrgateModel, batch: number): number {
+  const V = model.metadata.model.vocabSize as number;
+  return Math.max(1, Math.min(64, Math.floor(LOGIT_BUDGET / (batch * V))));
+}
+
+/**
+ * Per-element NLL (nats) of one window and the state after it. Every input and target is checked
+ * against the vocabulary, naming its window position.
+ */
+export async function scoreWindow(
+  model: UrgateModel,
+  window: ScoreWindow,
+  state: ScoreState,
+): Promise<{ nll: Float32Array; state: ScoreState }> {
+  requireGraph(model, 'lm-sequence', 'scoreWindow');
+  const n = window.steps * window.batch;
+  for (const [name, values] of [
+    ['inputs', window.inputs],
+    ['targets', window.targets],
+  ] as const) {
+    if (values.length !== n)
+      throw new Error(
+        `scoreWindow: ${name} has ${values.length} entries, expected steps x batch = ${n}`,
+      );
+    for (let k = 0; k < n; k++)
+      checkToken(model, values[k], () => `${name} position ${k}`, 'scoreWindow');
+  }
+  const reset = new Float32Array(n);
+  if (window.resets) for (let k = 0; k < n; k++) reset[k] = window.resets[k] ? 1 : 0;
+  const shape = [window.steps, window.batch];
+  const feeds: Record<string, ort.Tensor> = {
+    tokens: new ort.Tensor('int64', BigInt64Array.from(window.inputs, BigInt), shape),
+    targets: new ort.Tensor('int64', BigInt64Array.from(window.targets, BigInt), shape),
+    reset: new ort.Tensor('float32', reset, shape),
+    h_in: state.h,
+  };
+  if (state.c) feeds.c_in = state.c;
+  const r = await model.session.run(feeds);
+  return {
+    nll: r.nll.data as Float32Array,
+    state: { h: r.h_out, c: state.c ? r.c_out : null },
+  };
+}
+
 export interface ScoreOptions {
-  /**
-   * Rows scored side by side (default 1). The stream is cut into this many contiguous pieces, each
-   * starting from a zero state: B > 1 is faster but gives the first tokens of each piece less context.
-   */
-  batchSize?: number;
-  /** Steps per sequence-graph call; the state carries across calls (default: 64, less for large vocabularies). */
+  /** Steps per sequence-graph call; the state carries across calls (default: scoreChunkLength). */
   chunkLength?: number;
   /** `resets[i] = 1` zeroes the state before token i is read (e.g. at document starts). */
   resets?: ArrayLike<number>;
@@ -36,8 +105,9 @@ export interface ScoreResult {
 }
 
 /**
- * Perplexity of a token stream with the sequence graph: token i is predicted from tokens 0..i-1
- * (within its piece, and since the last reset).
+ * Perplexity of one token stream with the sequence graph: token i is predicted from tokens
+ * 0..i-1 since the last reset. (To score many streams side by side, call scoreWindow with B
+ * rows: `urgate eval` scores a split's articles that way.)
  */
 export async function scoreTokens(
   model: UrgateModel,
@@ -45,10 +115,6 @@ export async function scoreTokens(
   opts: ScoreOptions = {},
 ): Promise<ScoreResult> {
   requireGraph(model, 'lm-sequence', 'scoreTokens');
-  const V = model.metadata.model.vocabSize as number;
-  const B = opts.batchSize ?? 1;
-  if (!Number.isInteger(B) || B < 1)
-    throw new Error(`scoreTokens: batchSize must be a positive integer, got ${B}`);
   if (tokens.length < 2)
     throw new Error(`scoreTokens: need at least 2 tokens to predict one, got ${tokens.length}`);
   for (let i = 0; i < tokens.length; i++)
@@ -61,45 +127,33 @@ export async function scoreTokens(
   if (opts.words !== undefined && !(Number.isInteger(opts.words) && opts.words > 0)) {
     throw new Error(`scoreTokens: words must be a positive integer, got ${opts.words}`);
   }
-  const T = opts.chunkLength ?? Math.max(1, Math.min(64, Math.floor(LOGIT_BUDGET / (B * V))));
+  const T = opts.chunkLength ?? scoreChunkLength(model, 1);
   if (!Number.isInteger(T) || T < 1)
     throw new Error(`scoreTokens: chunkLength must be a positive integer, got ${T}`);
 
   const predictions = tokens.length - 1;
-  const rowLength = Math.ceil(predictions / B);
-  let h = zeroStateTensor(model, B);
-  let c = hasCellState(model) ? zeroStateTensor(model, B) : null;
+  const all = Array.from(tokens);
+  let state = zeroScoreState(model, 1);
   let nll = 0;
-  for (let t0 = 0; t0 < rowLength; t0 += T) {
-    const steps = Math.min(T, rowLength - t0);
-    const inputs = new BigInt64Array(steps * B);
-    const targets = new BigInt64Array(steps * B);
-    const reset = new Float32Array(steps * B);
-    const valid = new Uint8Array(steps * B);
-    for (let t = 0; t < steps; t++) {
-      for (let b = 0; b < B; b++) {
-        const pos = b * rowLength + t0 + t; // predicts token pos + 1 from token pos
-        const k = t * B + b;
-        if (pos >= predictions) continue; // padding of the last row: token 0, not counted
-        inputs[k] = BigInt(tokens[pos]);
-        targets[k] = BigInt(tokens[pos + 1]);
-        reset[k] = opts.resets?.[pos] ? 1 : 0;
-        valid[k] = 1;
-      }
-    }
-    const feeds: Record<string, ort.Tensor> = {
-      tokens: new ort.Tensor('int64', inputs, [steps, B]),
-      targets: new ort.Tensor('int64', targets, [steps, B]),
-      reset: new ort.Tensor('float32', reset, [steps, B]),
-      h_in: h,
-    };
-    if (c) feeds.c_in = c;
-    const r = await model.session.run(feeds);
-    const chunkNll = r.nll.data as Float32Array;
-    for (let k = 0; k < chunkNll.length; k++) if (valid[k]) nll += chunkNll[k];
-    h = r.h_out;
-    if (c) c = r.c_out;
-    opts.onProgress?.(Math.min(predictions, B * (t0 + steps)), predictions);
+  for (let t0 = 0; t0 < predictions; t0 += T) {
+    const steps = Math.min(T, predictions - t0);
+    const resets = opts.resets
+      ? Array.from({ length: steps }, (_, t) => opts.resets?.[t0 + t] ?? 0)
+      : undefined;
+    const out = await scoreWindow(
+      model,
+      {
+        steps,
+        batch: 1,
+        inputs: all.slice(t0, t0 + steps),
+        targets: all.slice(t0 + 1, t0 + steps + 1),
+        resets,
+      },
+      state,
+    );
+    for (const x of out.nll) nll += x;
+    state = out.state;
+    opts.onProgress?.(t0 + steps, predictions);
   }
   const words = opts.words ?? null;
   return {
