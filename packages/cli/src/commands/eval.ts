@@ -1,3 +1,4 @@
+import type { ScoreState } from '@urgate/onnx/runtime';
 import type { SerializedTokenizer } from '@urgate/wikitext';
 import { Argument, Command, Option } from 'commander';
 import { type CliIO, positiveInteger, processIO, reportErrors } from './common.js';
@@ -76,7 +77,7 @@ export async function runEval(split: Split, options: EvalCommandOptions): Promis
     // (evalBatches deals them whole to B rows) with the one stream's per-token results.
     const nll = new wikitext.NllAccumulator();
     const total = manifest.counts.tokens;
-    let state = null as ReturnType<typeof zeroScoreState> | null;
+    let state: ScoreState | null = null;
     const started = performance.now();
     for (const batch of wikitext.evalBatches(prepared.ids, prepared.articleStarts, {
       bptt: scoreChunkLength(model, options.batchSize),

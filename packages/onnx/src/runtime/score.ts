@@ -65,6 +65,16 @@ export async function scoreWindow(
     for (let k = 0; k < n; k++)
       checkToken(model, values[k], () => `${name} position ${k}`, 'scoreWindow');
   }
+  return runWindow(model, window, state);
+}
+
+/** One sequence-graph call on a window whose shapes and tokens the caller has checked. */
+async function runWindow(
+  model: UrgateModel,
+  window: ScoreWindow,
+  state: ScoreState,
+): Promise<{ nll: Float32Array; state: ScoreState }> {
+  const n = window.steps * window.batch;
   const reset = new Float32Array(n);
   if (window.resets) for (let k = 0; k < n; k++) reset[k] = window.resets[k] ? 1 : 0;
   const shape = [window.steps, window.batch];
@@ -132,7 +142,7 @@ export async function scoreTokens(
     throw new Error(`scoreTokens: chunkLength must be a positive integer, got ${T}`);
 
   const predictions = tokens.length - 1;
-  const all = Array.from(tokens);
+  const all = Array.from(tokens); // checked above, position by position
   let state = zeroScoreState(model, 1);
   let nll = 0;
   for (let t0 = 0; t0 < predictions; t0 += T) {
@@ -140,7 +150,7 @@ export async function scoreTokens(
     const resets = opts.resets
       ? Array.from({ length: steps }, (_, t) => opts.resets?.[t0 + t] ?? 0)
       : undefined;
-    const out = await scoreWindow(
+    const out = await runWindow(
       model,
       {
         steps,
