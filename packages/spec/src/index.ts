@@ -2,6 +2,7 @@
 // ONNX exporter and the trainers must agree on (LAYOUT.md in @urgate/cells).
 export * from './config.js';
 export * from './layout.js';
+export * from './lm.js';
 export * from './mechanisms.js';
 export * from './names.js';
 export * from './rmc.js';

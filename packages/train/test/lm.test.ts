@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { layerStep, type State, zeroState } from '@urgate/cells';
+import { layerStep, lmTensorShapes, type State, zeroState } from '@urgate/cells';
 import { nativeAvailable, softmaxCrossEntropy, useReferenceKernels } from '@urgate/kernels';
 import { exportCheckpoint } from '@urgate/onnx';
 import { openModel, scoreTokens } from '@urgate/onnx/runtime';
@@ -29,6 +29,32 @@ async function tinyCorpus(): Promise<string> {
   await prepareCorpus({ dataDir: dir, cacheDir: join(dir, 'cache'), tokenizer: { kind: 'word' } });
   return dir;
 }
+
+describe('createLmModel', () => {
+  it("creates the spec's LM tensors, in the spec's order and shapes", () => {
+    for (const [tiedEmbeddings, layerNorm, numLayers] of [
+      [true, false, 1],
+      [false, true, 2],
+    ] as const) {
+      const arch = {
+        core: 'lstm',
+        mechanism: 'UM-',
+        numLayers,
+        vocabSize: 11,
+        embeddingSize: 8,
+        hiddenSize: 8,
+        layerNorm,
+        tiedEmbeddings,
+        downsize: 4,
+      } as const;
+      const model = createLmModel(arch, 1);
+      expect(Object.entries(model.params).map(([name, v]) => ({ name, shape: v.shape }))).toEqual(
+        lmTensorShapes(arch),
+      );
+      tf.dispose(Object.values(model.params));
+    }
+  });
+});
 
 function smallConfig(steps: number, extra = {}) {
   return resolveLmConfig({

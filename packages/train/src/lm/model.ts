@@ -2,12 +2,11 @@ import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   type CheckpointTensors,
-  type Core,
   initLayerParams,
   LAYER_NORM_EPSILON,
   type LayerParams,
+  type LmArchitecture,
   layerTensorName,
-  type Mechanism,
   parseCore,
   parseMechanism,
   type ResolvedLayerConfig,
@@ -26,20 +25,7 @@ import {
 } from '@urgate/kernels';
 import { deriveSeed, dropoutMask } from '../seeds.js';
 
-/** What defines the function of a language model (LAYOUT.md "Models", kind "lm"). */
-export interface LmArchitecture {
-  core: Core;
-  mechanism: Mechanism;
-  numLayers: number;
-  vocabSize: number;
-  embeddingSize: number;
-  hiddenSize: number;
-  layerNorm: boolean;
-  tiedEmbeddings: boolean;
-  /** Master-gate downsize C and chrono Tmax (absent: the cells' defaults). */
-  downsize?: number;
-  tMax?: number;
-}
+export type { LmArchitecture };
 
 /**
  * Embedding -> stacked gated layers -> optional layer norm -> softmax layer (tied to the
