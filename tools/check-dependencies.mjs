@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Lower layers first; a package may depend on packages of strictly lower layers only. */
 export const LAYERS = [
-  ['@urgate/files', '@urgate/random'],
+  ['@urgate/files', '@urgate/random', '@urgate/mpi'],
   ['@urgate/spec', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
   ['@urgate/cells', '@urgate/onnx'],
   ['@urgate/kernels', '@urgate/serve'],
@@ -24,6 +24,7 @@ export const LAYERS = [
 export const TFJS_FREE = [
   '@urgate/files',
   '@urgate/random',
+  '@urgate/mpi',
   '@urgate/spec',
   '@urgate/wikitext',
   '@urgate/tasks',
