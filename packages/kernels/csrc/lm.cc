@@ -67,6 +67,17 @@ struct Activations {
   const float* head = nullptr;        // output layer input: z or acts[L]
 };
 
+// Inverted-dropout multipliers of a [steps, batch, width] activation (the window's rows of the
+// whole batch's masks when the window is one rank's share).
+void DropoutMask(const LmShape& s, const LmDropout& dropout, double seed, int width, float keep, float* out) {
+  const size_t n = Count(Count(s.steps, s.batch), width);
+  if (dropout.rows_total == 0)
+    BernoulliMask(dropout.rate, seed, n, 0.0f, keep, out);
+  else
+    BernoulliMaskRows(dropout.rate, seed, s.steps, s.batch, width, dropout.rows_total, dropout.row_offset, 0.0f, keep,
+                      out);
+}
+
 void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const LmDropout& dropout,
                 Activations* a) {
   const int L = s.layers, E = s.embedding, d = s.hidden;
@@ -81,7 +92,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
     std::memcpy(x.data() + Count(r, E), p.embedding + Count(batch.inputs[r], E), sizeof(float) * E);
   if (dropout.rate > 0) {
     a->mask_e.resize(x.size());
-    BernoulliMask(dropout.rate, dropout.embedding_seed, x.size(), 0.0f, keep, a->mask_e.data());
+    DropoutMask(s, dropout, dropout.embedding_seed, E, keep, a->mask_e.data());
     for (size_t k = 0; k < x.size(); ++k) x[k] *= a->mask_e[k];
   }
   SequenceExtras extras;
@@ -96,7 +107,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   std::vector<float>& top = a->acts[L];
   if (dropout.rate > 0) {
     a->mask_o.resize(top.size());
-    BernoulliMask(dropout.rate, dropout.output_seed, top.size(), 0.0f, keep, a->mask_o.data());
+    DropoutMask(s, dropout, dropout.output_seed, d, keep, a->mask_o.data());
     for (size_t k = 0; k < top.size(); ++k) top[k] *= a->mask_o[k];
   }
   a->head = top.data();
@@ -137,17 +148,35 @@ void Logits(const LmShape& s, const LmParams& p, const float* head, size_t r0, i
 
 }  // namespace
 
+namespace {
+
+// The k-th draw of SeededRandom(seed) (seed given as InitialState(seed)), in [0, 1).
+inline double Draw(uint32_t init, size_t k) {
+  const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
+  const uint32_t hi27 = Mulberry(s1) >> 5;
+  const uint32_t lo26 = Mulberry(s1 + kGolden) >> 6;
+  return (hi27 * 67108864.0 + lo26) / 9007199254740992.0;
+}
+
+}  // namespace
+
 void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out) {
   const uint32_t init = InitialState(seed);
   ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) {
-    for (size_t k = lo; k < hi; ++k) {
-      const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
-      const uint32_t hi27 = Mulberry(s1) >> 5;
-      const uint32_t lo26 = Mulberry(s1 + kGolden) >> 6;
-      const double u = (hi27 * 67108864.0 + lo26) / 9007199254740992.0;
-      out[k] = u < rate ? hit : miss;
-    }
+    for (size_t k = lo; k < hi; ++k) out[k] = Draw(init, k) < rate ? hit : miss;
   });
+}
+
+void BernoulliMaskRows(double rate, double seed, size_t steps, size_t batch, size_t width, size_t total,
+                       size_t offset, float hit, float miss, float* out) {
+  const uint32_t init = InitialState(seed);
+  ParallelFor(steps * batch, std::max<size_t>(1, (1 << 16) / std::max<size_t>(1, width)),
+              [&](size_t lo, size_t hi, int) {
+                for (size_t r = lo; r < hi; ++r) {
+                  const size_t global = ((r / batch) * total + offset + r % batch) * width;
+                  for (size_t e = 0; e < width; ++e) out[r * width + e] = Draw(init, global + e) < rate ? hit : miss;
+                }
+              });
 }
 
 void ValidateLmShape(const LmShape& s) {

@@ -62,6 +62,11 @@ struct LmDropout {
   double rate = 0;  // 0: none
   double embedding_seed = 0;
   double output_seed = 0;
+  // The window is rows [row_offset, row_offset + batch) of a batch of rows_total rows (one
+  // rank's share in data-parallel training): its masks are those rows of the whole batch's.
+  // 0: the window is the whole batch.
+  int rows_total = 0;
+  int row_offset = 0;
 };
 
 struct LmBatch {
@@ -85,5 +90,10 @@ void LmScore(const LmShape& shape, const LmParams& params, const LmBatch& batch,
 // out[k] = hit if the k-th draw of SeededRandom(seed).next() is < rate, else miss.
 // Dropout multipliers: hit 0, miss float(1 / (1 - rate)); zoneout masks: hit 1, miss 0.
 void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out);
+
+// BernoulliMask's draws for the [steps, batch, width] slice at rows [offset, offset + batch) of a
+// [steps, total, width] array: out holds exactly those elements of the whole array's mask.
+void BernoulliMaskRows(double rate, double seed, size_t steps, size_t batch, size_t width, size_t total,
+                       size_t offset, float hit, float miss, float* out);
 
 }  // namespace urgate

@@ -159,6 +159,18 @@ Napi::Value LmTrainStep(const Napi::CallbackInfo& info) {
     }
     if (!(values[0] >= 0 && values[0] < 1)) Range(env, "dropout.rate: expected a rate in [0, 1)");
     dropout = {values[0], values[1], values[2]};
+    const Napi::Value rows = o.Get("rows");
+    if (!Absent(rows)) {
+      if (!rows.IsObject()) Type(env, "dropout.rows", "absent or {total, offset}", rows);
+      const int total = Int(rows.As<Napi::Object>(), "total");
+      const int offset = Int(rows.As<Napi::Object>(), "offset");
+      if (total < s.batch || offset < 0 || offset > total - s.batch)
+        Range(env, "dropout.rows: expected the window's batch rows within [0, total), got offset " +
+                       std::to_string(offset) + " of total " + std::to_string(total) + " for batch " +
+                       std::to_string(s.batch));
+      dropout.rows_total = total;
+      dropout.row_offset = offset;
+    }
   }
   const size_t V = s.vocab, E = s.embedding, d = s.hidden, cols = Cols(s);
   Napi::Object grads = Napi::Object::New(env);

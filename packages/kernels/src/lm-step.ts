@@ -35,6 +35,11 @@ export interface LmStepDropout {
   rate: number;
   embeddingSeed: number;
   outputSeed: number;
+  /**
+   * The window is rows [offset, offset + batch) of a batch of `total` rows (one rank's share of
+   * a global batch): its masks are those rows of the whole batch's masks.
+   */
+  rows?: { total: number; offset: number };
 }
 
 function flatten(p: LmParamTensors): tf.Tensor[] {

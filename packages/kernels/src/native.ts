@@ -98,6 +98,7 @@ export interface NativeLmDropout {
   rate: number;
   embeddingSeed: number;
   outputSeed: number;
+  rows?: { total: number; offset: number };
 }
 
 /** The functions napi/addon.cc exports. */
