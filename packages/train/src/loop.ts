@@ -1,14 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdam } from '@urgate/kernels';
+import { type Collective, checkSameOnAllRanks, SOLO } from '@urgate/mpi';
 import type { CheckpointTensors } from '@urgate/spec';
+import { broadcastParams, reduceGradients } from './data-parallel.js';
 import { divergenceReason } from './divergence.js';
 import { MetricsWriter } from './metrics.js';
 import { releaseNativeMemory } from './native-memory.js';
 import { ProgressReporter } from './progress.js';
-import { loadTrainingState, restoreOptimizer, saveTrainingState } from './training-state.js';
+import { decodeTrainingState, restoreOptimizer, saveTrainingState } from './training-state.js';
 
 /** Files every run directory has (trainers add their own). */
 export const LOOP_FILES = {
@@ -31,8 +33,15 @@ export interface TrainingProblem {
   params: Record<string, tf.Variable>;
   /** The checkpoint's `model` section (LAYOUT.md). */
   modelMeta: Record<string, unknown>;
-  /** Loss of optimizer step `step` (0-based); runs inside tf.variableGrads. */
+  /**
+   * Loss of optimizer step `step` (0-based); runs inside tf.variableGrads. In a world of N
+   * ranks: the mean over this rank's rows of the global batch.
+   */
   loss(step: number): tf.Scalar;
+  /** This rank's rows as a fraction of the global batch (default 1: one process). */
+  share?: number;
+  /** Rows of row-sparse gradients touched by this rank's step, by parameter (embeddings). */
+  touchedRows?(): Record<string, Int32Array>;
   /** After a finished step: move the data on, keep what the step carries forward. */
   advance?(): void;
   /** Extra fields of the step's `train` metrics record (e.g. epoch). */
@@ -71,6 +80,27 @@ export interface LoopSettings {
   gcEvery: number;
   /** Tokens (or examples) per step, for the progress rate. */
   itemsPerStep?: { name: string; count: number };
+  /**
+   * The data-parallel world (default: one process). Every rank runs the loop on its share of
+   * each global batch; gradients are summed over ranks once a step, so every rank takes the same
+   * optimizer step; rank 0 alone writes checkpoints, metrics and progress.
+   */
+  world?: Collective;
+  /** What names the prepared data (e.g. its manifests' checksums): ranks must agree on it. */
+  dataIdentity?: string;
+}
+
+/** Where records go: the metrics file on rank 0, nowhere on the other ranks. */
+export interface MetricsSink {
+  readonly path: string;
+  count: number;
+  write(record: { step: number; [key: string]: unknown }): void;
+}
+
+/** Time and payload of the gradient allreduce, per step, in this process. */
+export interface ReduceTotals {
+  ms: number;
+  bytes: number;
 }
 
 export interface LoopResult {
@@ -82,8 +112,10 @@ export interface LoopResult {
   /** Training milliseconds and steps of this process (timings stay out of the checkpoint). */
   msHere: number;
   stepsHere: number;
-  /** The run's metrics file, open for the trainer's final records. */
-  metrics: MetricsWriter;
+  /** The run's metrics file, open for the trainer's final records (rank 0; a sink elsewhere). */
+  metrics: MetricsSink;
+  /** Gradient allreduce totals of this process's steps (zero in a world of one). */
+  reduce: ReduceTotals;
 }
 
 function checkResume(path: string, saved: Record<string, unknown>, settings: LoopSettings): void {
@@ -111,7 +143,13 @@ export async function runTrainingLoop(
   settings: LoopSettings,
 ): Promise<LoopResult> {
   const { outDir } = settings;
-  await mkdir(outDir, { recursive: true });
+  const world = settings.world ?? SOLO;
+  const writer = world.rank === 0;
+  if (world.size > 1) {
+    checkSameOnAllRanks(world, 'the run settings', JSON.stringify(settings.config));
+    checkSameOnAllRanks(world, 'the prepared data', settings.dataIdentity ?? '');
+  }
+  if (writer) await mkdir(outDir, { recursive: true });
   const checkpointPath = join(outDir, LOOP_FILES.checkpoint);
   const names = Object.keys(problem.params);
   const vars = Object.values(problem.params);
@@ -121,8 +159,9 @@ export async function runTrainingLoop(
   let step = 0;
   let trainMs = 0;
   let keep: number | undefined;
-  if (settings.resume && existsSync(checkpointPath)) {
-    const saved = await loadTrainingState(checkpointPath);
+  const checkpoint = settings.resume ? await rootCheckpoint(world, checkpointPath) : null;
+  if (checkpoint) {
+    const saved = decodeTrainingState(checkpoint, checkpointPath);
     checkResume(checkpointPath, (saved.training.config ?? {}) as Record<string, unknown>, settings);
     for (const [name, v] of Object.entries(problem.params)) {
       const t = saved.params[name];
@@ -140,12 +179,19 @@ export async function runTrainingLoop(
       tensors: saved.carried,
     });
   }
-  const metrics = new MetricsWriter(
-    join(outDir, LOOP_FILES.metrics),
-    keep !== undefined ? { keep } : step > 0 ? { resumeAtStep: step } : {},
-  );
-  const save = () => {
+  // Every rank starts from rank 0's parameters (equal already when all seeded alike).
+  broadcastParams(world, vars);
+  const metricsPath = join(outDir, LOOP_FILES.metrics);
+  const metrics: MetricsSink = writer
+    ? new MetricsWriter(
+        metricsPath,
+        keep !== undefined ? { keep } : step > 0 ? { resumeAtStep: step } : {},
+      )
+    : { path: metricsPath, count: keep ?? 0, write: () => {} };
+  // Every rank calls save (saveData may be collective); rank 0 alone writes.
+  const save = async () => {
     const data = problem.saveData?.();
+    if (!writer) return;
     return saveTrainingState(checkpointPath, {
       model: problem.modelMeta,
       params: problem.params,
@@ -157,6 +203,7 @@ export async function runTrainingLoop(
         ...(data ? { data: data.position } : {}),
         metricsRecords: metrics.count,
         ...(timed ? { trainMs } : {}),
+        worldSize: world.size,
       },
     });
   };
@@ -166,7 +213,7 @@ export async function runTrainingLoop(
   const byTime = settings.steps === null;
   const seconds = (ms: number) => Math.min(Math.round(ms / 1000), Math.round(budgetMs / 1000));
   const progress =
-    settings.progress === null
+    settings.progress === null || !writer
       ? null
       : new ProgressReporter({
           total: byTime ? Math.round(budgetMs / 1000) : maxSteps,
@@ -178,16 +225,25 @@ export async function runTrainingLoop(
 
   let msHere = 0;
   let stepsHere = 0;
+  const reduce: ReduceTotals = { ms: 0, bytes: 0 };
   let divergence: LoopResult['divergence'];
   let stopped = false;
   while (step < maxSteps && trainMs < budgetMs) {
     const started = performance.now();
     const { value, grads } = tf.variableGrads(() => problem.loss(step), vars);
-    const loss = value.dataSync()[0];
-    const gradNorm = Number.isFinite(loss)
-      ? adam.step(vars.map((v) => grads[v.name])).gradNorm
-      : Number.NaN;
-    tf.dispose([value, grads]);
+    let loss = value.dataSync()[0];
+    let stepGrads = vars.map((v) => grads[v.name]);
+    if (world.size > 1) {
+      // Gradients computed -> summed over ranks -> clipped and applied alike on every rank.
+      const reduced = reduceGradients(world, problem, stepGrads, loss);
+      tf.dispose(stepGrads);
+      stepGrads = reduced.grads;
+      loss = reduced.loss;
+      reduce.ms += reduced.ms;
+      reduce.bytes += reduced.bytes;
+    }
+    const gradNorm = Number.isFinite(loss) ? adam.step(stepGrads).gradNorm : Number.NaN;
+    tf.dispose([value, grads, ...stepGrads]);
     problem.advance?.();
     if (step % settings.gcEvery === 0) await releaseNativeMemory();
     const ms = performance.now() - started;
@@ -221,7 +277,22 @@ export async function runTrainingLoop(
     }
   }
   progress?.stop();
-  return { step, divergence, stopped, msHere, stepsHere, metrics };
+  return { step, divergence, stopped, msHere, stepsHere, metrics, reduce };
+}
+
+/**
+ * The checkpoint to resume from, as rank 0 reads it, on every rank (so only rank 0's disk needs
+ * it); null when rank 0 has none.
+ */
+async function rootCheckpoint(world: Collective, path: string): Promise<Uint8Array | null> {
+  const bytes = world.rank === 0 && existsSync(path) ? await readFile(path) : null;
+  if (world.size === 1) return bytes;
+  const length = Float64Array.of(bytes?.length ?? 0);
+  world.broadcast(length, 0);
+  if (length[0] === 0) return null;
+  const all = bytes ? new Uint8Array(bytes) : new Uint8Array(length[0]);
+  world.broadcast(all, 0);
+  return all;
 }
 
 /** Parameter values as checkpoint tensors (copies, so the file never aliases a variable). */

@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type * as tf from '@tensorflow/tfjs';
 import type { FusedAdam } from '@urgate/kernels';
-import { type CheckpointTensors, loadCheckpoint, saveCheckpoint } from '@urgate/spec';
+import { type CheckpointTensors, decodeCheckpoint, saveCheckpoint } from '@urgate/spec';
 
 /**
  * Training-state checkpoints: model parameters (LAYOUT.md names, so the file also exports and
@@ -97,7 +98,18 @@ export async function saveTrainingState(path: string, snapshot: TrainingSnapshot
 }
 
 export async function loadTrainingState(path: string): Promise<LoadedTrainingState> {
-  const { tensors, meta } = await loadCheckpoint(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read checkpoint: ${(err as Error).message}`);
+  }
+  return decodeTrainingState(bytes, path);
+}
+
+/** A training state from a checkpoint's bytes (`path` names it in errors). */
+export function decodeTrainingState(bytes: Uint8Array, path: string): LoadedTrainingState {
+  const { tensors, meta } = decodeCheckpoint(bytes, path);
   const training = meta.training as TrainingProgress | undefined;
   if (!training || !Number.isInteger(training.step))
     throw new Error(`checkpoint ${path}: no training section with a step (not a training state)`);

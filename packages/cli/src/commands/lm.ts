@@ -224,7 +224,8 @@ function trainCommand(io: CliIO): Command {
           outDir: out,
           resume: flags.resume,
         });
-        io.out(`${describeRun(r)}\n`);
+        // Under an MPI launcher every rank ran the same job: rank 0 alone reports it.
+        if ((await import('@urgate/mpi')).world().rank === 0) io.out(`${describeRun(r)}\n`);
         if (r.outcome === 'diverged') io.fail(2);
       }),
     );

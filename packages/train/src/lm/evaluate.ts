@@ -1,3 +1,4 @@
+import { type Collective, SOLO, shareOf } from '@urgate/mpi';
 import {
   evalBatches,
   NllAccumulator,
@@ -7,6 +8,7 @@ import {
 } from '@urgate/wikitext';
 import { releaseNativeMemory } from '../native-memory.js';
 import { disposeState, type LmModel, type LmState, lmScore, zeroLmState } from './model.js';
+import { windowRows } from './share.js';
 
 export interface LmEvaluation extends PerplexityReport {
   /** Tokens scored (= the split's token count: every token is a target once). */
@@ -33,12 +35,13 @@ export const EVAL_ROWS = 32;
  * article starts, no dropout. Because of those resets the stream's articles are independent, so
  * they are scored `rows` at a time (evalBatches) with the one stream's per-token results; rows 1
  * reads it literally. Word-level perplexity divides the total by the split's words (incl. one
- * `<eos>` per line), so word and subword models compare.
+ * `<eos>` per line), so word and subword models compare. In a world of N ranks each rank scores
+ * its share of every window's rows and the NLL sums are added over ranks (float64).
  */
 export async function evaluateLm(
   model: LmModel,
   split: PreparedSplit,
-  options: { eosId: number; bptt?: number; rows?: number },
+  options: { eosId: number; bptt?: number; rows?: number; world?: Collective },
 ): Promise<TimedLmEvaluation> {
   const nll = new NllAccumulator();
   const batches = evalBatches(split.ids, split.articleStarts, {
@@ -46,10 +49,14 @@ export async function evaluateLm(
     eosId: options.eosId,
     batchSize: options.rows ?? EVAL_ROWS,
   });
+  const world = options.world ?? SOLO;
   let state: LmState | undefined;
   let tokens = 0;
   const started = performance.now();
-  for (const batch of batches) {
+  for (const whole of batches) {
+    const { lo, hi } = shareOf(world.rank, world.size, whole.batch);
+    if (lo === hi) continue; // more ranks than rows: this rank has none
+    const batch = windowRows(whole, lo, hi);
     state ??= zeroLmState(model, batch.batch);
     const out = lmScore(model, batch, state);
     disposeState(state);
@@ -60,10 +67,13 @@ export async function evaluateLm(
     for (const m of batch.mask) tokens += m;
   }
   if (state) disposeState(state);
+  const sums = Float64Array.of(nll.total, tokens);
+  world.allreduce(sums, 'sum');
+  tokens = sums[1];
   const counts = split.manifest.counts;
   const tokensPerSecond = tokens / ((performance.now() - started) / 1000);
   return {
-    report: { ...perplexityReport(nll.total, counts), tokens, words: counts.words },
+    report: { ...perplexityReport(sums[0], counts), tokens, words: counts.words },
     tokensPerSecond,
   };
 }

@@ -169,13 +169,25 @@ export interface LmWindow {
   resets: Uint8Array;
 }
 
-/** Training: dropout masks drawn from (seed, step); evaluation: no dropout. */
+/**
+ * Training: dropout masks drawn from (seed, step) — with `rows`, the window is rows
+ * [offset, offset + batch) of a global batch of `total` rows and takes those rows of its masks
+ * (data-parallel ranks); evaluation: no dropout.
+ */
 export type LmMode =
-  | { training: true; dropout: number; seed: number; step: number }
+  | {
+      training: true;
+      dropout: number;
+      seed: number;
+      step: number;
+      rows?: { total: number; offset: number };
+    }
   | { training: false };
 
 function dropout(x: tf.Tensor, mode: LmMode, purpose: number): tf.Tensor {
   if (!mode.training || mode.dropout === 0) return x;
+  if (mode.rows)
+    throw new Error('dropout: a share of a global batch (rows) needs the native kernels');
   return tf.mul(x, dropoutMask(mode.dropout, x.shape, deriveSeed(mode.seed, mode.step, purpose)));
 }
 
@@ -352,6 +364,7 @@ function dropoutSeeds(mode: LmMode) {
     rate: mode.dropout,
     embeddingSeed: deriveSeed(mode.seed, mode.step, PURPOSE.embeddingDropout),
     outputSeed: deriveSeed(mode.seed, mode.step, PURPOSE.outputDropout),
+    ...(mode.rows ? { rows: mode.rows } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
 import { useNativeKernels } from '@urgate/kernels';
+import { type Collective, world as joinWorld, shareOf } from '@urgate/mpi';
 import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
@@ -19,6 +20,7 @@ import {
   lmModelMeta,
   zeroLmState,
 } from './model.js';
+import { gatherStateRows, stateRows, windowRows } from './share.js';
 
 /** Files of an LM run directory. */
 export const LM_FILES = {
@@ -37,8 +39,10 @@ export interface LmRunResult {
   epochs: number;
   /** Training seconds of this process (a resumed run counts only its own). */
   trainSeconds: number;
-  /** Training tokens per second of training time (this process). */
+  /** Training tokens per second of training time (this process; all ranks' tokens). */
   tokensPerSecond: number;
+  /** Processes that trained it together (data parallel; 1: one process). */
+  worldSize: number;
   /** Scoring tokens per second of the last evaluation (this process; NaN if none ran). */
   scoringTokensPerSecond: number;
   valid: LmEvaluation | null;
@@ -84,25 +88,30 @@ function pick<T, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
   return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 }
 
-/** The recurrent state as checkpoint tensors `<l>.h`, `<l>.c`, and back. */
-function stateTensors(state: LmState): CheckpointTensors {
+/** A rank's rows [lo, lo + rows) of the global batch of `total` rows. */
+interface Rows {
+  lo: number;
+  hi: number;
+  total: number;
+}
+
+/**
+ * The recurrent state of the whole global batch as checkpoint tensors `<l>.h`, `<l>.c` (every
+ * rank's rows gathered; collective), and one rank's rows of it back.
+ */
+function stateTensors(world: Collective, state: LmState, rows: Rows): CheckpointTensors {
   const out: CheckpointTensors = {};
-  state.forEach((s, l) => {
-    for (const [key, t] of Object.entries(s) as [string, tf.Tensor2D][])
-      out[`${l}.${key}`] = {
-        shape: [...t.shape],
-        data: Float32Array.from(t.dataSync() as Float32Array),
-      };
-  });
+  for (const { l, key, data, shape } of gatherStateRows(world, state, rows.lo, rows.total))
+    out[`${l}.${key}`] = { shape, data };
   return out;
 }
-function stateFrom(model: LmModel, tensors: CheckpointTensors, batch: number): LmState {
-  return zeroLmState(model, batch).map((zero, l) => {
+function stateFrom(model: LmModel, tensors: CheckpointTensors, rows: Rows): LmState {
+  return zeroLmState(model, rows.hi - rows.lo).map((zero, l) => {
     const out: LmState[number] = { ...zero };
     for (const [key, t] of Object.entries(zero) as ['h' | 'c', tf.Tensor2D][]) {
       const saved = tensors[`${l}.${key}`];
       if (!saved) continue; // a checkpoint from before the state was saved: zero, as it was then
-      out[key] = tf.tensor2d(saved.data, t.shape);
+      out[key] = tf.tensor2d(stateRows(saved.data, t.shape[1], rows.lo, rows.hi), t.shape);
       t.dispose();
     }
     return out;
@@ -138,13 +147,27 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     ...(config.downsize !== null ? { downsize: config.downsize } : {}),
     ...(config.tMax !== null ? { tMax: config.tMax } : {}),
   };
+  // Data parallel: this rank trains rows [lo, hi) of every global batch (--batch-size).
+  const world = joinWorld();
+  if (config.batchSize < world.size)
+    throw new Error(
+      `batchSize: expected at least one row per rank (${world.size} ranks), got ${config.batchSize}`,
+    );
+  const rows: Rows = {
+    ...shareOf(world.rank, world.size, config.batchSize),
+    total: config.batchSize,
+  };
+  const localRows = rows.hi - rows.lo;
   // Refuse a batch and window that do not fit before anything of their size is allocated.
-  checkLmFits(arch, { batch: config.batchSize, steps: config.bptt });
+  checkLmFits(arch, { batch: localRows, steps: config.bptt });
   const model = createLmModel(arch, config.seed);
   // Reports go to metrics and result; the scoring speed (a timing) only to the result.
   let scoringTokensPerSecond = Number.NaN;
   const evaluate = async (split: PreparedSplit) => {
-    const { report, tokensPerSecond } = await evaluateLm(model, split, { eosId: tokenizer.eosId });
+    const { report, tokensPerSecond } = await evaluateLm(model, split, {
+      eosId: tokenizer.eosId,
+      world,
+    });
     scoringTokensPerSecond = tokensPerSecond;
     return report;
   };
@@ -159,7 +182,8 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   };
   let at = { epoch: 0, window: 0 };
   let windows = epochWindows(0);
-  let state = zeroLmState(model, config.batchSize);
+  let state = zeroLmState(model, localRows);
+  let inputs = new Int32Array(0);
   let next: LmState = [];
   let validEval: LmEvaluation | null = null;
 
@@ -175,15 +199,17 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
           at = { epoch: at.epoch + 1, window: 0 };
           windows = epochWindows(0);
           disposeState(state);
-          state = zeroLmState(model, config.batchSize);
+          state = zeroLmState(model, localRows);
           item = windows.next();
         }
-        const batch = item.value;
+        const batch = windowRows(item.value, rows.lo, rows.hi);
+        inputs = batch.inputs;
         const out = lmLoss(model, batch, state, {
           training: true,
           dropout: config.dropout,
           seed: config.seed,
           step,
+          ...(world.size > 1 ? { rows: { total: rows.total, offset: rows.lo } } : {}),
         });
         // Truncated BPTT: the state goes on to the next window, its gradient stops here.
         next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
@@ -194,8 +220,11 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
         state = next;
         at = { ...at, window: at.window + 1 };
       },
+      share: localRows / rows.total,
+      // Untied, the embedding's gradient is zero outside the rows of the window's tokens.
+      ...(tiedEmbeddings ? {} : { touchedRows: () => ({ embedding: inputs }) }),
       trainFields: () => ({ epoch: at.epoch }),
-      saveData: () => ({ position: at, tensors: stateTensors(state) }),
+      saveData: () => ({ position: at, tensors: stateTensors(world, state, rows) }),
       restoreData(saved: DataState) {
         at = {
           epoch: Number(saved.position.epoch ?? 0),
@@ -203,7 +232,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
         };
         windows = epochWindows(at.window);
         disposeState(state);
-        state = stateFrom(model, saved.tensors, config.batchSize);
+        state = stateFrom(model, saved.tensors, rows);
       },
       async evaluate() {
         validEval = await eval1();
@@ -221,11 +250,14 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       ...pick(config, ['lr', 'clip', 'steps', 'minutes', 'evalEvery', 'checkpointEvery']),
       gcEvery: 50,
       itemsPerStep: { name: 'tok/s', count: config.batchSize * config.bptt },
+      world,
+      dataIdentity: JSON.stringify([train.manifest.checksum, valid.manifest.checksum]),
     },
   );
   disposeState(state);
 
   let testEval: LmEvaluation | null = null;
+  const writer = world.rank === 0;
   if (!run.divergence && !run.stopped) {
     validEval ??= await eval1(); // a run resumed after its final validation
     if (options.test ?? true) {
@@ -233,11 +265,12 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       const { wordPerplexity, nllPerToken } = testEval;
       run.metrics.write({ step: run.step, kind: 'test', wordPerplexity, nllPerToken });
     }
-    await saveCheckpoint(join(options.outDir, LM_FILES.model), paramTensors(model.params), {
-      model: lmModelMeta(model),
-      tokenizer: serializeTokenizer(tokenizer),
-      training: { step: run.step, config, cacheDir, tokenizer: tokenizer.identity },
-    });
+    if (writer)
+      await saveCheckpoint(join(options.outDir, LM_FILES.model), paramTensors(model.params), {
+        model: lmModelMeta(model),
+        tokenizer: serializeTokenizer(tokenizer),
+        training: { step: run.step, config, cacheDir, tokenizer: tokenizer.identity },
+      });
   }
   const windowsPerEpoch = Math.max(
     1,
@@ -255,11 +288,12 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       run.stepsHere > 0
         ? (config.batchSize * config.bptt * run.stepsHere) / (run.msHere / 1000)
         : Number.NaN,
+    worldSize: world.size,
     scoringTokensPerSecond,
     valid: validEval,
     test: testEval,
   };
-  if (!run.stopped) await writeJsonAtomic(join(options.outDir, LM_FILES.result), result);
+  if (!run.stopped && writer) await writeJsonAtomic(join(options.outDir, LM_FILES.result), result);
   tf.dispose(Object.values(model.params));
   return result;
 }
