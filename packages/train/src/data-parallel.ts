@@ -24,7 +24,7 @@ export function broadcastParams(world: Collective, vars: tf.Variable[]): void {
 
 /** What a step's reduction needs of the problem: its share and its row-sparse gradients. */
 export interface RankShare {
-  share?: number;
+  share?(): number;
   touchedRows?(): Record<string, Int32Array>;
   params: Record<string, tf.Variable>;
 }
@@ -41,7 +41,7 @@ export function reduceGradients(
   grads: tf.Tensor[],
   loss: number,
 ): { grads: tf.Tensor[]; loss: number; ms: number; bytes: number } {
-  const share = problem.share ?? 1 / world.size;
+  const share = problem.share?.() ?? 1 / world.size;
   const names = Object.keys(problem.params);
   const touched = problem.touchedRows?.() ?? {};
   const values = grads.map((g) => Float32Array.from(g.dataSync() as Float32Array));

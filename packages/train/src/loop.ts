@@ -38,8 +38,11 @@ export interface TrainingProblem {
    * ranks: the mean over this rank's rows of the global batch.
    */
   loss(step: number): tf.Scalar;
-  /** This rank's rows as a fraction of the global batch (default 1: one process). */
-  share?: number;
+  /**
+   * What this rank's loss of the step just computed weighs in the global batch's mean (its rows,
+   * or target characters, over the global batch's); default 1 / world size.
+   */
+  share?(): number;
   /** Rows of row-sparse gradients touched by this rank's step, by parameter (embeddings). */
   touchedRows?(): Record<string, Int32Array>;
   /** After a finished step: move the data on, keep what the step carries forward. */

@@ -39,6 +39,7 @@ function fakeResult(
     best: { step: 2, loss: finalLoss - 1 },
     test: null,
     msPerStep: 10,
+    worldSize: 1,
   };
 }
 

@@ -113,9 +113,11 @@ export async function trainL2eRun(
     resume: flags.resume === true,
     progress: flags.progress ? process.stderr : null,
   });
-  process.stdout.write(
-    `${flags.json ? JSON.stringify(result, null, 2) : l2eSummary(result, out)}\n`,
-  );
+  // Under an MPI launcher every rank ran the same job: rank 0 alone reports it.
+  if ((await import('@urgate/mpi')).world().rank === 0)
+    process.stdout.write(
+      `${flags.json ? JSON.stringify(result, null, 2) : l2eSummary(result, out)}\n`,
+    );
 }
 
 export interface L2eEvalReport {

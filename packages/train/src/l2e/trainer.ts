@@ -2,13 +2,20 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
 import { useNativeKernels } from '@urgate/kernels';
+import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import { saveCheckpoint } from '@urgate/spec';
 import type { RunOutcome } from '../divergence.js';
 import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
 import { releaseNativeMemory } from '../native-memory.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
-import { type L2eBatch, type L2eCurriculumState, openL2eData } from './data.js';
+import {
+  type L2eAlphabet,
+  type L2eBatch,
+  type L2eCurriculumState,
+  l2eBatch,
+  openL2eData,
+} from './data.js';
 import { createL2eModel, type L2eModel, l2eLoss, l2eModelMeta, scoreLogits } from './model.js';
 
 /** Files of an l2e run directory (as the other trainers'). */
@@ -41,6 +48,8 @@ export interface L2eRunResult {
   /** The training curriculum's level at the end. */
   level: { length: number; nesting: number };
   msPerStep: number;
+  /** Processes that trained it together (data parallel; 1: one process). */
+  worldSize: number;
 }
 
 export interface TrainL2eOptions {
@@ -70,11 +79,28 @@ const RESUME_KEYS = [
   'rmc',
 ] as const;
 
-/** Accuracy and loss of the model on these batches (teacher forcing, as in training). */
-export async function evaluateL2e(model: L2eModel, batches: L2eBatch[]): Promise<L2eEvaluation> {
+/** A rank's share of a batch: its programs [lo, hi) of the batch's (the batch of those alone). */
+function batchShare(world: Collective, alphabet: L2eAlphabet, batch: L2eBatch): L2eBatch | null {
+  const { lo, hi } = shareOf(world.rank, world.size, batch.batchSize);
+  if (world.size === 1) return batch;
+  return lo === hi ? null : l2eBatch(alphabet, batch.samples.slice(lo, hi));
+}
+
+/**
+ * Accuracy and loss of the model on these batches (teacher forcing, as in training); in a world
+ * of N ranks each scores its programs of every batch and the counts are summed over ranks.
+ */
+export async function evaluateL2e(
+  model: L2eModel,
+  batches: L2eBatch[],
+  share: { world: Collective; alphabet: L2eAlphabet } | null = null,
+): Promise<L2eEvaluation> {
   let nll = 0;
   const total = { correct: 0, chars: 0, solved: 0, programs: 0 };
-  for (const batch of batches) {
+  const world = share?.world ?? SOLO;
+  for (const whole of batches) {
+    const batch = share ? batchShare(world, share.alphabet, whole) : whole;
+    if (batch === null) continue; // more ranks than programs: this rank has none
     const [loss, logits] = tf.tidy(() => {
       const out = l2eLoss(model, batch);
       return [out.loss.dataSync()[0], out.logits.dataSync() as Float32Array] as const;
@@ -87,6 +113,9 @@ export async function evaluateL2e(model: L2eModel, batches: L2eBatch[]): Promise
     total.solved += s.solved;
     total.programs += s.programs;
   }
+  const sums = Float64Array.of(nll, total.correct, total.chars, total.solved, total.programs);
+  world.allreduce(sums, 'sum');
+  [nll, total.correct, total.chars, total.solved, total.programs] = sums;
   return {
     loss: nll / total.chars,
     charAccuracy: total.correct / total.chars,
@@ -122,7 +151,15 @@ export async function trainL2e(
     );
   const data = openL2eData(config);
   const model = createL2eModel(config, data.alphabet.vocabulary.length);
+  // Data parallel: this rank trains programs [lo, hi) of every global batch (--batch-size).
+  const world = joinWorld();
+  if (config.batchSize < world.size)
+    throw new Error(
+      `batchSize: expected at least one program per rank (${world.size} ranks), got ${config.batchSize}`,
+    );
+  const shared = { world, alphabet: data.alphabet };
   let trained = 0;
+  let share = 1;
   const run = await runTrainingLoop(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
@@ -130,17 +167,22 @@ export async function trainL2e(
       modelMeta: l2eModelMeta(model),
       loss(step) {
         trained = step + 1;
-        return l2eLoss(model, data.trainBatch(step)).loss;
+        const whole = data.trainBatch(step);
+        const batch = batchShare(world, data.alphabet, whole) as L2eBatch;
+        // The loss is a mean over target characters: a rank's weighs its characters' share.
+        share = batch.targets.length / whole.targets.length;
+        return l2eLoss(model, batch).loss;
       },
+      share: () => share,
       saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
       restoreData: (state) =>
         data.curriculum.restore(state.position.curriculum as L2eCurriculumState),
       async evaluate() {
-        const test = await evaluateL2e(model, data.testBatches());
+        const test = await evaluateL2e(model, data.testBatches(), shared);
         let validation: L2eEvaluation | null = null;
         let advanced = false;
         if (data.curriculum.advances) {
-          validation = await evaluateL2e(model, [data.validationBatch(trained)]);
+          validation = await evaluateL2e(model, [data.validationBatch(trained)], shared);
           advanced = data.curriculum.observe(validation);
         }
         const level = data.curriculum.level();
@@ -168,6 +210,7 @@ export async function trainL2e(
       checkpointEvery: config.checkpointEvery,
       gcEvery: 10,
       itemsPerStep: { name: 'programs/s', count: config.batchSize },
+      world,
     },
   );
   const result: L2eRunResult = {
@@ -179,10 +222,11 @@ export async function trainL2e(
     best: null,
     level: data.curriculum.level(),
     msPerStep: run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN,
+    worldSize: world.size,
   };
   const release = () =>
     tf.dispose([...Object.values(model.params), ...Object.values(model.constants)]);
-  if (run.stopped) {
+  if (run.stopped || world.rank !== 0) {
     release();
     return result;
   }

@@ -220,7 +220,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
         state = next;
         at = { ...at, window: at.window + 1 };
       },
-      share: localRows / rows.total,
+      share: () => localRows / rows.total,
       // Untied, the embedding's gradient is zero outside the rows of the window's tokens.
       ...(tiedEmbeddings ? {} : { touchedRows: () => ({ embedding: inputs }) }),
       trainFields: () => ({ epoch: at.epoch }),

@@ -42,6 +42,29 @@ export interface TaskData {
   testBatches: (() => Iterable<TaskBatch>) | null;
 }
 
+/**
+ * Rows [lo, hi) of a batch (one data-parallel rank's share): inputs [T, B, in] and targets
+ * [B] or time-major [T', B].
+ */
+export function taskBatchRows(batch: TaskBatch, lo: number, hi: number): TaskBatch {
+  if (lo === 0 && hi === batch.batchSize) return batch;
+  const B = batch.batchSize;
+  const n = hi - lo;
+  const columns = <A extends Float32Array | Int32Array>(a: A, width: number): A => {
+    const steps = a.length / (B * width);
+    const out = new (a.constructor as new (length: number) => A)(steps * n * width);
+    for (let t = 0; t < steps; t++)
+      out.set(a.subarray((t * B + lo) * width, (t * B + hi) * width), t * n * width);
+    return out;
+  };
+  return {
+    ...batch,
+    batchSize: n,
+    inputs: columns(batch.inputs, batch.inputSize),
+    targets: columns(batch.targets, 1),
+  };
+}
+
 const EVAL_SEED_PURPOSE = 0x5eed;
 // Evaluation batch: larger batches run faster but each holds a tape of T x batch x cols floats.
 const EVAL_BATCH = 100;

@@ -130,8 +130,28 @@ export function modelMeta(model: TaskModel): Record<string, unknown> {
   };
 }
 
-/** Training: random masks drawn from (seed, step); evaluation: zoneout masks are their expectation. */
-export type Mode = { training: true; step: number } | { training: false };
+/**
+ * Training: random masks drawn from (seed, step) — with `rows`, the batch is rows [lo, hi) of a
+ * global batch of `total` rows (a data-parallel rank) and takes those rows of the global batch's
+ * masks; evaluation: zoneout masks are their expectation.
+ */
+export type Mode =
+  | { training: true; step: number; rows?: { lo: number; hi: number; total: number } }
+  | { training: false };
+
+/** The batch's rows (axis `axis`) of a mask drawn for the whole global batch. */
+function maskRows(
+  mode: Mode,
+  axis: number,
+  draw: (shape: number[]) => tf.Tensor,
+  shape: number[],
+): tf.Tensor {
+  const rows = mode.training ? mode.rows : undefined;
+  if (!rows) return draw(shape);
+  const whole = shape.map((n, k) => (k === axis ? rows.total : n));
+  const begin = shape.map((_, k) => (k === axis ? rows.lo : 0));
+  return tf.tidy(() => tf.slice(draw(whole), begin, shape));
+}
 
 function layerParams(model: TaskModel, l: number): LayerParams {
   return {
@@ -151,11 +171,9 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
     const mask = (rate: number, purpose: number): tf.Tensor3D | undefined => {
       if (z === null || rate === 0) return undefined;
       if (!mode.training) return tf.fill([T, B, d], rate) as tf.Tensor3D;
-      return (nativeKernelsInUse() ? nativeZoneoutMask : zoneoutMasks)(
-        rate,
-        [T, B, d],
-        deriveSeed(model.config.seed, mode.step, l, purpose),
-      ) as tf.Tensor3D;
+      const seed = deriveSeed(model.config.seed, mode.step, l, purpose);
+      const draw = nativeKernelsInUse() ? nativeZoneoutMask : zoneoutMasks;
+      return maskRows(mode, 1, (shape) => draw(rate, shape, seed), [T, B, d]) as tf.Tensor3D;
     };
     const extras = {
       zoneoutC: cfg.core === 'lstm' && z ? mask(z.c, PURPOSE.zoneoutC) : undefined,
@@ -215,7 +233,8 @@ export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): 
   if (mode.training && model.zoneout !== null) {
     const seed = deriveSeed(model.config.seed, mode.step, PURPOSE.dropout);
     const mask = nativeKernelsInUse() ? nativeDropoutMask : dropoutMask;
-    hidden = tf.mul(hidden, mask(HEAD_DROPOUT, hidden.shape, seed));
+    const draw = (shape: number[]) => mask(HEAD_DROPOUT, shape, seed);
+    hidden = tf.mul(hidden, maskRows(mode, 0, draw, hidden.shape));
   }
   return dense(hidden, model, 'head.W2', 'head.b2');
 }

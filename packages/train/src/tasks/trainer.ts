@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
 import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
@@ -9,7 +10,7 @@ import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
 import { releaseNativeMemory } from '../native-memory.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
-import { openTaskData, type TaskBatch } from './data.js';
+import { openTaskData, type TaskBatch, taskBatchRows } from './data.js';
 import {
   addingPrediction,
   classifierLogits,
@@ -50,6 +51,8 @@ export interface TaskRunResult {
   test: EvalMetrics | null;
   /** Mean wall-clock milliseconds per training step (this process's steps). */
   msPerStep: number;
+  /** Processes that trained it together (data parallel; 1: one process). */
+  worldSize: number;
 }
 
 export interface TrainTaskOptions {
@@ -119,15 +122,20 @@ export function taskLoss(
   };
 }
 
+/** Held-out loss (and accuracy); in a world of N ranks each scores its rows of every batch. */
 export async function evaluate(
   model: TaskModel,
   batches: Iterable<TaskBatch>,
+  world: Collective = SOLO,
 ): Promise<EvalMetrics> {
   let lossSum = 0;
   let weight = 0;
   let correct = 0;
   let count = 0;
-  for (const batch of batches) {
+  for (const whole of batches) {
+    const { lo, hi } = shareOf(world.rank, world.size, whole.batchSize);
+    if (lo === hi) continue; // more ranks than rows: this rank has none
+    const batch = taskBatchRows(whole, lo, hi);
     const r = tf.tidy(() => {
       const out = taskLoss(model, batch, { training: false });
       return [out.loss.dataSync()[0], out.correct?.dataSync()[0] ?? Number.NaN, out.count ?? 0];
@@ -140,6 +148,9 @@ export async function evaluate(
       count += r[2];
     }
   }
+  const sums = Float64Array.of(lossSum, weight, correct, count);
+  world.allreduce(sums, 'sum');
+  [lossSum, weight, correct, count] = sums;
   return { loss: lossSum / weight, ...(count > 0 ? { accuracy: correct / count } : {}) };
 }
 
@@ -179,6 +190,14 @@ export async function trainTask(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
   const { outDir } = options;
+  const world = joinWorld();
+  const writer = world.rank === 0;
+  if (config.batchSize < world.size)
+    throw new Error(
+      `batchSize: expected at least one row per rank (${world.size} ranks), got ${config.batchSize}`,
+    );
+  // Data parallel: this rank trains rows [lo, hi) of every global batch (--batch-size).
+  const rows = { ...shareOf(world.rank, world.size, config.batchSize), total: config.batchSize };
   const pixel = isPixelTask(config.task);
   const data = await openTaskData(config, options.dataset);
   const steps =
@@ -196,9 +215,15 @@ export async function trainTask(
       label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
       params: model.params,
       modelMeta: modelMeta(model),
-      loss: (step) => taskLoss(model, data.trainBatch(step), { training: true, step }).loss,
+      loss: (step) =>
+        taskLoss(model, taskBatchRows(data.trainBatch(step), rows.lo, rows.hi), {
+          training: true,
+          step,
+          ...(world.size > 1 ? { rows } : {}),
+        }).loss,
+      share: () => (rows.hi - rows.lo) / rows.total,
       async evaluate() {
-        const e = await evaluate(model, data.evalBatches());
+        const e = await evaluate(model, data.evalBatches(), world);
         return {
           record: { kind: 'eval', ...e },
           show: { evalLoss: e.loss, ...(e.accuracy !== undefined ? { evalAcc: e.accuracy } : {}) },
@@ -217,6 +242,7 @@ export async function trainTask(
       checkpointEvery: cfg.checkpointEvery,
       // A collection costs a few ms: every step when a step's tape is large, else now and then.
       gcEvery: pixel ? 1 : 50,
+      world,
     },
   );
   const msPerStep = run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN;
@@ -229,17 +255,25 @@ export async function trainTask(
     best: null,
     test: null,
     msPerStep,
+    worldSize: world.size,
   };
   if (run.stopped) {
     tf.dispose(Object.values(model.params));
     return result;
+  }
+  // Evaluations are collective: every rank runs them; rank 0 alone reads and writes files.
+  const test =
+    !run.divergence && data.testBatches ? await evaluate(model, data.testBatches(), world) : null;
+  if (!writer) {
+    tf.dispose(Object.values(model.params));
+    return { ...result, test };
   }
   const records = readMetrics(run.metrics.path);
   const evals = records.filter((r) => r.kind === 'eval');
   result.final = evals.length > 0 ? evalMetrics(evals[evals.length - 1]) : null;
   result.best = bestOf(pixel, records);
   if (!run.divergence) {
-    result.test = data.testBatches ? await evaluate(model, data.testBatches()) : null;
+    result.test = test;
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
     await saveCheckpoint(join(outDir, RUN_FILES.model), paramTensors(model.params), {
       model: modelMeta(model),
