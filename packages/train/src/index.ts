@@ -1,3 +1,4 @@
+export * from './data-parallel.js';
 export * from './divergence.js';
 export * from './l2e/index.js';
 export * from './lm/index.js';

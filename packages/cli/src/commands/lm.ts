@@ -182,7 +182,12 @@ export function addLmTrainOptions(cmd: Command): Command {
       positiveInteger,
     )
     .option('--bptt <n>', 'truncated-BPTT window length', positiveInteger, 64)
-    .option('--batch-size <n>', 'parallel streams', positiveInteger, 32)
+    .option(
+      '--batch-size <n>',
+      'parallel streams (the global batch: under mpirun/srun each rank trains its share)',
+      positiveInteger,
+      32,
+    )
     .option('--lr <x>', 'Adam learning rate (paper 1e-3)', positiveNumber, 1e-3)
     .option('--clip <x>', 'global gradient-norm clip (paper 0.1)', positiveNumber, 0.1)
     .option('--dropout <x>', 'dropout on embeddings and the last layer output', rate, 0.1)
@@ -208,7 +213,7 @@ export function addLmTrainOptions(cmd: Command): Command {
 function trainCommand(io: CliIO): Command {
   return addLmTrainOptions(
     new Command('train').description(
-      'train a word/subword language model with truncated BPTT (state reset at article starts); writes <out>/model.safetensors, checkpoint.safetensors, metrics.jsonl, result.json',
+      'train a word/subword language model with truncated BPTT (state reset at article starts); writes <out>/model.safetensors, checkpoint.safetensors, metrics.jsonl, result.json; started by mpirun/srun it trains data parallel (README: "Training on several machines")',
     ),
   )
     .option('--out <dir>', 'run directory (default runs/lm/<mechanism><core>)')

@@ -60,7 +60,11 @@ export function addTrainingOptions(cmd: Command): Command {
       'pixel tasks: epochs over the training set instead of --steps',
       positiveNumber,
     )
-    .option('--batch-size <n>', 'minibatch size (default 64; pixel tasks 50)', positiveInteger)
+    .option(
+      '--batch-size <n>',
+      'minibatch size, global under mpirun/srun: each rank trains its share (default 64; pixel tasks 50)',
+      positiveInteger,
+    )
     .option(
       '--clip <x>',
       'global gradient-norm clip, 0 = none (default 1.0, as the paper)',

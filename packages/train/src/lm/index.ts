@@ -3,4 +3,5 @@ export * from './data.js';
 export * from './evaluate.js';
 export * from './load.js';
 export * from './model.js';
+export * from './share.js';
 export * from './trainer.js';

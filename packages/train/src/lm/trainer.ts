@@ -43,6 +43,9 @@ export interface LmRunResult {
   tokensPerSecond: number;
   /** Processes that trained it together (data parallel; 1: one process). */
   worldSize: number;
+  /** Gradient allreduce per step of this process: milliseconds and payload bytes (0: one process). */
+  allreduceMsPerStep: number;
+  allreduceBytesPerStep: number;
   /** Scoring tokens per second of the last evaluation (this process; NaN if none ran). */
   scoringTokensPerSecond: number;
   valid: LmEvaluation | null;
@@ -289,6 +292,8 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
         ? (config.batchSize * config.bptt * run.stepsHere) / (run.msHere / 1000)
         : Number.NaN,
     worldSize: world.size,
+    allreduceMsPerStep: run.stepsHere > 0 ? run.reduce.ms / run.stepsHere : 0,
+    allreduceBytesPerStep: run.stepsHere > 0 ? run.reduce.bytes / run.stepsHere : 0,
     scoringTokensPerSecond,
     valid: validEval,
     test: testEval,

@@ -1,0 +1,169 @@
+// Data-parallel LM training on one machine, in one run: tokens/s of 1 process x 2 threads
+// against 2 MPI ranks x 1 thread (each rank half of the same global batch), with the gradient
+// allreduce's milliseconds and bytes per step, at the demo shape and at H=1024. A step is the
+// trainer's: lmLoss on the rank's rows (dropout 0.1, its rows of the global masks) -> the
+// share-weighted gradients and loss summed over ranks (reduceGradients) -> FusedAdam with
+// clip 0.1. Run `flock /tmp/urgate-bench.lock npm run bench:data-parallel -w @urgate/train`;
+// this process launches the two configurations (itself under mpirun for the ranks).
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { FusedAdam, setNativeThreads, useNativeKernels } from '@urgate/kernels';
+import { mpirun, shareOf, world } from '@urgate/mpi';
+import {
+  broadcastParams,
+  createLmModel,
+  disposeState,
+  type LmState,
+  lmLoss,
+  reduceGradients,
+  zeroLmState,
+} from '@urgate/train';
+
+interface Shape {
+  name: string;
+  V: number;
+  H: number;
+  B: number;
+  T: number;
+  iters: number;
+}
+const SHAPES: Shape[] = [
+  { name: 'demo', V: 8705, H: 128, B: 32, T: 64, iters: 20 },
+  { name: 'H=1024', V: 8000, H: 1024, B: 32, T: 128, iters: 4 },
+];
+
+interface Measured {
+  shape: string;
+  tokensPerSecond: number;
+  msPerStep: number;
+  allreduceMsPerStep: number;
+  allreduceBytesPerStep: number;
+}
+
+function lcg(seed0: number, V: number) {
+  let seed = seed0;
+  return () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % V;
+  };
+}
+
+/** Steps of the shape on this rank's rows; rank 0 returns the timings. */
+function measure(s: Shape): Measured {
+  const w = world();
+  const { lo, hi } = shareOf(w.rank, w.size, s.B);
+  const model = createLmModel(
+    {
+      core: 'lstm',
+      mechanism: 'UR-',
+      numLayers: 1,
+      vocabSize: s.V,
+      embeddingSize: s.H,
+      hiddenSize: s.H,
+      layerNorm: false,
+      tiedEmbeddings: true,
+    },
+    1,
+  );
+  const vars = Object.values(model.params);
+  broadcastParams(w, vars);
+  const adam = new FusedAdam(vars, { lr: 1e-3, clipNorm: 0.1 });
+  const random = lcg(1, s.V);
+  const rows = hi - lo;
+  let state: LmState = zeroLmState(model, rows);
+  const resets = new Uint8Array(s.T * rows);
+  const totals = { ms: 0, reduceMs: 0, bytes: 0 };
+  const step = (k: number) => {
+    // The global batch's tokens on every rank; this rank keeps its columns.
+    const all = () => Int32Array.from({ length: s.T * s.B }, random);
+    const [inputs, targets] = [all(), all()].map((a) =>
+      Int32Array.from(
+        { length: s.T * rows },
+        (_, i) => a[Math.floor(i / rows) * s.B + lo + (i % rows)],
+      ),
+    );
+    const started = performance.now();
+    let next: LmState = [];
+    const mode = {
+      training: true,
+      dropout: 0.1,
+      seed: 1,
+      step: k,
+      ...(w.size > 1 ? { rows: { total: s.B, offset: lo } } : {}),
+    } as const;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = lmLoss(model, { steps: s.T, batch: rows, inputs, targets, resets }, state, mode);
+      next = out.state.map((x) => ({ h: tf.keep(x.h), ...(x.c ? { c: tf.keep(x.c) } : {}) }));
+      return out.loss;
+    }, vars);
+    let stepGrads = vars.map((v) => grads[v.name]);
+    if (w.size > 1) {
+      const reduced = reduceGradients(
+        w,
+        { params: model.params, share: () => rows / s.B },
+        stepGrads,
+        value.dataSync()[0],
+      );
+      stepGrads = reduced.grads;
+      if (k > 0) {
+        totals.reduceMs += reduced.ms;
+        totals.bytes += reduced.bytes;
+      }
+    }
+    adam.step(stepGrads);
+    tf.dispose([value, grads, ...stepGrads]);
+    disposeState(state);
+    state = next;
+    if (k > 0) totals.ms += performance.now() - started;
+  };
+  for (let k = 0; k <= s.iters; k++) step(k); // step 0: warm-up, not timed
+  disposeState(state);
+  tf.dispose(vars);
+  const perStep = totals.ms / s.iters;
+  return {
+    shape: s.name,
+    tokensPerSecond: (s.B * s.T) / (perStep / 1000),
+    msPerStep: perStep,
+    allreduceMsPerStep: totals.reduceMs / s.iters,
+    allreduceBytesPerStep: totals.bytes / s.iters,
+  };
+}
+
+async function main() {
+  if (!useNativeKernels()) throw new Error('the bench needs the native kernels: npm run build');
+  if (process.argv[2] === 'measure') {
+    setNativeThreads(Number(process.argv[3]));
+    const results = SHAPES.map(measure);
+    if (world().rank === 0) process.stdout.write(`${JSON.stringify(results)}\n`);
+    return;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const load = () => loadavg()[0].toFixed(2);
+  console.log(`load average before: ${load()} (2 cores); UR-LSTM, 1 layer, tied, dropout 0.1`);
+  const single: Measured[] = JSON.parse(
+    execFileSync(process.execPath, [self, 'measure', '2'], { encoding: 'utf8' }),
+  );
+  const ranks = await mpirun({
+    np: 2,
+    command: [process.execPath, self, 'measure', '1'],
+    deadlineMs: 600_000,
+  });
+  if (ranks.code !== 0) throw new Error(`mpirun failed: ${ranks.err}`);
+  const two: Measured[] = JSON.parse(ranks.out);
+  console.log(
+    '| shape (V, H, B, T) | 1 process x 2 threads tok/s | 2 ranks x 1 thread tok/s | ratio | allreduce ms/step | allreduce MB/step | share of step |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  SHAPES.forEach((s, k) => {
+    const a = single[k];
+    const b = two[k];
+    console.log(
+      `| ${s.name} (${s.V}, ${s.H}, ${s.B}, ${s.T}) | ${a.tokensPerSecond.toFixed(0)} | ${b.tokensPerSecond.toFixed(0)} | ${(b.tokensPerSecond / a.tokensPerSecond).toFixed(2)} | ${b.allreduceMsPerStep.toFixed(1)} | ${(b.allreduceBytesPerStep / 1e6).toFixed(1)} | ${((100 * b.allreduceMsPerStep) / b.msPerStep).toFixed(0)}% |`,
+    );
+  });
+  console.log(`load average after: ${load()}`);
+}
+
+await main();
