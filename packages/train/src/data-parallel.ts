@@ -29,48 +29,74 @@ export interface RankShare {
   params: Record<string, tf.Variable>;
 }
 
+/** What one step's reduction cost this rank. */
+export interface Reduced {
+  /** The global batch's loss. */
+  loss: number;
+  ms: number;
+  /** Payload bytes: the dense buffer's size plus gathered rows (or dense embedding tables). */
+  bytes: number;
+}
+
 /**
- * The global batch's loss and gradients from this rank's: `grads` (in the order of
- * `problem.params`) and `loss` are means over this rank's rows; each is weighted by the rank's
- * share and summed over ranks, the loss riding in the same allreduce as the dense gradients.
- * Gradients the problem names as row-sparse go by allreduceRows (gathered rows when cheaper).
+ * In place, the global batch's gradients from this rank's: `grads` (one array per parameter,
+ * in `names`' order: tensors' copies, or views of one flat native arena) and `loss` are means
+ * over this rank's rows; each is weighted by the rank's `share` and summed over ranks, the loss
+ * riding in the same allreduce as the dense gradients. Parameters named in `touched` (a [rows,
+ * width] table, zero outside those rows on every rank) go by allreduceRows: gathered rows when
+ * cheaper, else dense.
  */
-export function reduceGradients(
+export function reduceGradientArrays(
   world: Collective,
-  problem: RankShare,
-  grads: tf.Tensor[],
+  grads: { name: string; values: Float32Array; width: number }[],
   loss: number,
-): { grads: tf.Tensor[]; loss: number; ms: number; bytes: number } {
-  const share = problem.share?.() ?? 1 / world.size;
-  const names = Object.keys(problem.params);
-  const touched = problem.touchedRows?.() ?? {};
-  const values = grads.map((g) => Float32Array.from(g.dataSync() as Float32Array));
-  if (share !== 1) for (const v of values) for (let k = 0; k < v.length; k++) v[k] *= share;
-  const dense = names.flatMap((name, i) => (touched[name] ? [] : [i]));
-  const flat = new Float32Array(dense.reduce((n, i) => n + values[i].length, 0) + 1);
+  share: number,
+  touched: Record<string, Int32Array> = {},
+): Reduced {
+  if (share !== 1)
+    for (const { values } of grads) for (let k = 0; k < values.length; k++) values[k] *= share;
+  const dense = grads.filter((g) => !touched[g.name]);
+  const flat = new Float32Array(dense.reduce((n, g) => n + g.values.length, 0) + 1);
   let at = 0;
-  for (const i of dense) {
-    flat.set(values[i], at);
-    at += values[i].length;
+  for (const { values } of dense) {
+    flat.set(values, at);
+    at += values.length;
   }
   flat[at] = loss * share;
   const started = performance.now();
   world.allreduce(flat, 'sum');
   let bytes = flat.length * 4;
-  names.forEach((name, i) => {
-    const rows = touched[name];
-    if (rows) bytes += allreduceRows(world, values[i], grads[i].shape[1] ?? 1, rows).bytes;
-  });
+  for (const g of grads) {
+    const rows = touched[g.name];
+    if (rows) bytes += allreduceRows(world, g.values, g.width, rows).bytes;
+  }
   const ms = performance.now() - started;
   at = 0;
-  for (const i of dense) {
-    values[i].set(flat.subarray(at, at + values[i].length));
-    at += values[i].length;
+  for (const { values } of dense) {
+    values.set(flat.subarray(at, at + values.length));
+    at += values.length;
   }
-  return {
-    grads: values.map((v, i) => tf.tensor(v, grads[i].shape)),
-    loss: flat[at],
-    ms,
-    bytes,
-  };
+  return { loss: flat[at], ms, bytes };
+}
+
+/** reduceGradientArrays for tfjs gradients (in the order of `problem.params`): new tensors. */
+export function reduceGradients(
+  world: Collective,
+  problem: RankShare,
+  grads: tf.Tensor[],
+  loss: number,
+): Reduced & { grads: tf.Tensor[] } {
+  const arrays = Object.keys(problem.params).map((name, i) => ({
+    name,
+    values: Float32Array.from(grads[i].dataSync() as Float32Array),
+    width: grads[i].shape[1] ?? 1,
+  }));
+  const reduced = reduceGradientArrays(
+    world,
+    arrays,
+    loss,
+    problem.share?.() ?? 1 / world.size,
+    problem.touchedRows?.(),
+  );
+  return { ...reduced, grads: arrays.map((a, i) => tf.tensor(a.values, grads[i].shape)) };
 }
