@@ -201,6 +201,16 @@ describe.skipIf(!nativeAvailable)('urgate lm train under mpirun', () => {
     }
   });
 
+  it('a minutes budget ends every rank at the same step', async () => {
+    const out = join(dir, 'minutes');
+    const args = train(out, 1).filter((a, k, all) => a !== '--steps' && all[k - 1] !== '--steps');
+    const r = await ranks(2, [...args, '--minutes', '0.05']);
+    expect(r.code, r.err).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(result.steps).toBeGreaterThan(0);
+    expect(metrics(out).filter((m) => m.kind === 'train')).toHaveLength(result.steps);
+  });
+
   it('ranks started with other settings stop with one line naming the rank', async () => {
     const out = join(dir, 'mismatch');
     const r = await mpirun({

@@ -252,6 +252,12 @@ export async function runTrainingLoop(
     const ms = performance.now() - started;
     msHere += ms;
     trainMs += ms;
+    if (timed && world.size > 1) {
+      // A minutes budget ends every rank at the same step: the slowest rank's clock decides.
+      const clock = Float64Array.of(trainMs);
+      world.allreduce(clock, 'max');
+      trainMs = clock[0];
+    }
     stepsHere += 1;
     step += 1;
     metrics.write({ step, kind: 'train', loss, gradNorm, ...problem.trainFields?.() });
