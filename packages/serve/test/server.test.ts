@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -40,6 +40,9 @@ async function until(check: () => Promise<boolean>, what: string, seconds = 20):
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** promtool (Debian's prometheus package, installed by tools/setup.sh). */
+const promtool = spawnSync('promtool', ['--version']).status === 0;
 
 const client = (server: RunningServer) =>
   new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -336,6 +339,35 @@ describe('@urgate/serve: OpenAI completions', () => {
       param: 'temperature',
     });
   });
+
+  it('/metrics: standard process and Node.js metric names, the server’s own under urgate_, counters (only) named _total', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const types = new Map(
+      [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]] as const),
+    );
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes'])
+      expect(types.get(name)).toBeDefined();
+    for (const name of ['nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds'])
+      expect(types.get(name)).toBeDefined();
+    expect([...types.keys()].filter((n) => !/^(process|nodejs|urgate)_/.test(n))).toEqual([]);
+    expect(types.get('urgate_rejected_requests_total')).toBe('counter');
+    // Prometheus' naming rule that promtool checks: `_total` marks counters.
+    for (const [name, type] of types)
+      expect([name, name.endsWith('_total')]).toEqual([name, type === 'counter']);
+  });
+
+  it.skipIf(!promtool)(
+    '/metrics passes `promtool check metrics` with no lint problem',
+    async () => {
+      await openai.completions.create({ model: 'tiny', prompt: 'the', max_tokens: 2 });
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({
+        status: 0,
+        out: '',
+      });
+    },
+  );
 
   it('a disconnected client’s sequence leaves the batch', async () => {
     const cancelled = await metric(
