@@ -22,6 +22,7 @@ import {
   nativeAvailable,
   nativeLoadError,
   nativeThreads,
+  nativeVectorPath,
   runLayerFused,
 } from '@urgate/kernels';
 import { rmcBench } from './rmc-bench.js';
@@ -172,7 +173,7 @@ function main(): void {
   }
   tf.setBackend('cpu');
   console.log(
-    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), tfjs ${tf.version.tfjs} cpu backend`,
+    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), loops on ${nativeVectorPath()}, tfjs ${tf.version.tfjs} cpu backend`,
   );
   console.log('Running PyTorch references...');
   const torch = torchTimes();
