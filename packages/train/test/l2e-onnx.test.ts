@@ -52,14 +52,9 @@ describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-
       const model = createL2eModel(config, batch.vocabSize);
       assignL2eParams(model, state.params, 'checkpoint');
       const ours = tf.tidy(() => l2eLogits(model, batch).dataSync() as Float32Array);
-      if (size.core === 'rmc')
-        // The RMC's fixed gate offsets are not trainable, so only the model file holds them.
-        await expect(
-          exportCheckpoint(join(out, L2E_FILES.checkpoint), join(out, 'onnx')),
-        ).rejects.toThrow(/missing tensor gate\.offset: .*model\.safetensors/);
-      const files =
-        size.core === 'rmc' ? [L2E_FILES.model] : [L2E_FILES.model, L2E_FILES.checkpoint];
-      for (const file of files) {
+      // The training checkpoint exports as well as the final model (the RMC's fixed gate
+      // offsets are saved beside its parameters).
+      for (const file of [L2E_FILES.model, L2E_FILES.checkpoint]) {
         const exported = await exportCheckpoint(join(out, file), join(out, 'onnx'), { name: file });
         if (checker) expect(onnxCheck(exported.sequence)).toBe('');
         const session = await openModel(exported.sequence);

@@ -140,6 +140,11 @@ describe('a bad RMC description in an l2e checkpoint is one line naming the fiel
       { mechanism: 'R-', rmc: { ...rmc, mechanism: 'R-' } },
       "model.rmc.mechanism: 'R-' is not supported on the RMC",
     ],
+    [
+      'no gate.offset (a training checkpoint written before they were saved)',
+      { rmc },
+      "missing tensor gate.offset: the RMC's fixed gate offsets",
+    ],
   ] as const)
     it(label, async () => {
       const out = mkdtempSync(join(tmpdir(), 'urgate-rmc-onnx-bad-'));
