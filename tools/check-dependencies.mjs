@@ -17,6 +17,7 @@ export const LAYERS = [
   ['@urgate/kernels', '@urgate/serve'],
   ['@urgate/rmc'],
   ['@urgate/train'],
+  ['@urgate/experiments'],
   ['urgate'],
 ];
 

@@ -6,6 +6,7 @@ import { exportCommand } from './commands/export.js';
 import { gatesCommand } from './commands/gates.js';
 import { generateCommand } from './commands/generate.js';
 import { lmCommand } from './commands/lm.js';
+import { reproCommand } from './commands/repro.js';
 import { serveCommand } from './commands/serve.js';
 import { sweepCommand } from './commands/sweep.js';
 import { trainCommand } from './commands/train.js';
@@ -18,6 +19,7 @@ const program = new Command('urgate')
   .addCommand(gatesCommand())
   .addCommand(trainCommand())
   .addCommand(sweepCommand())
+  .addCommand(reproCommand())
   .addCommand(exportCommand())
   .addCommand(evalCommand())
   .addCommand(generateCommand())

@@ -93,7 +93,7 @@ export async function runGates(options: GatesOptions): Promise<GatesReport> {
     figures: [],
   };
   if (options.out !== undefined) {
-    const { histogramSpec, lineChartSpec, writeFigure } = await import('@urgate/train');
+    const { histogramSpec, lineChartSpec, writeFigure } = await import('@urgate/experiments');
     const refine = lineChartSpec(refineGateCurves(REFINE_CURVE_RS), {
       title: 'Refine gate: effective g = 2rf + (1 - 2r)f²',
       x: { field: 'f', title: 'forget activation f' },
