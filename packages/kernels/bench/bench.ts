@@ -25,7 +25,6 @@ import {
   nativeVectorPath,
   runLayerFused,
 } from '@urgate/kernels';
-import { rmcBench } from './rmc-bench.js';
 
 interface Shape {
   name: string;
@@ -231,7 +230,6 @@ function main(): void {
       ? `PyTorch ${torch.version}: ${torch.note}. Iteration = forward, loss <R, outputs>, BPTT, Adam.`
       : 'PyTorch not found under /usr/bin/python3: torch columns omitted.',
   );
-  rmcBench();
 }
 
 main();
