@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { processIO } from './commands/common.js';
 import { demoCommand } from './commands/demo.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { gatesCommand } from './commands/gates.js';
 import { generateCommand } from './commands/generate.js';
-import { lmCommand } from './commands/lm.js';
+import { lmCommand, trainCommand as lmTrainCommand } from './commands/lm.js';
 import { reproCommand } from './commands/repro.js';
 import { serveCommand } from './commands/serve.js';
 import { sweepCommand } from './commands/sweep.js';
@@ -17,7 +18,8 @@ const program = new Command('urgate')
     'Gated recurrent sequence models (UR-LSTM and relatives): train, evaluate, export, serve, analyse',
   )
   .addCommand(gatesCommand())
-  .addCommand(trainCommand())
+  // One shape for training: `urgate train <task>`; the language model is `urgate train lm`.
+  .addCommand(trainCommand().addCommand(lmTrainCommand(processIO).name('lm')))
   .addCommand(sweepCommand())
   .addCommand(reproCommand())
   .addCommand(exportCommand())

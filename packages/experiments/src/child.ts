@@ -1,5 +1,5 @@
 // Runs of a sweep, each an `urgate` child process (its own tfjs, kernels and thread count):
-// `urgate train --config` for the task and l2e sweeps, `urgate lm train` for the LM sweep.
+// `urgate train --config` for the task and l2e sweeps, `urgate train lm` for the LM sweep.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -73,7 +73,7 @@ export function trainInChild<R extends { dir: string }>(
 }
 
 /**
- * The LM sweep's executor: `urgate lm train --cache <cache> --mechanism M --seed S --out <dir>
+ * The LM sweep's executor: `urgate train lm --cache <cache> --mechanism M --seed S --out <dir>
  * --resume <trainArgs>`; a diverged run (exit status 2 with its result.json) is finished.
  */
 export function lmTrainInChild<R extends { dir: string; mechanism: string; seed: number }>(
@@ -87,8 +87,8 @@ export function lmTrainInChild<R extends { dir: string; mechanism: string; seed:
     await mkdir(run.dir, { recursive: true });
     const log = join(run.dir, 'train.log');
     const args = [
-      'lm',
       'train',
+      'lm',
       '--cache',
       cache,
       `--mechanism=${run.mechanism}`,

@@ -1,4 +1,4 @@
-// A sweep of `urgate lm train` runs (mechanism x seed) and its results: the language-model
+// A sweep of `urgate train lm` runs (mechanism x seed) and its results: the language-model
 // reproduction's table (validation and test word perplexity, median and quartiles over seeds,
 // diverged runs counted) and figures (validation curves with bands, test perplexity per seed).
 import { existsSync, readFileSync } from 'node:fs';

@@ -104,11 +104,11 @@ export interface LmSweepSettings {
   seeds: number[];
   /** The token cache of `urgate lm prepare`. */
   cache: string;
-  /** Flags of `urgate lm train` shared by every run (sizes, steps, lr, ...). */
+  /** Flags of `urgate train lm` shared by every run (sizes, steps, lr, ...). */
   trainArgs: string[];
 }
 
-/** A language-model sweep (`urgate lm train` runs): mechanisms x seeds at the same settings. */
+/** A language-model sweep (`urgate train lm` runs): mechanisms x seeds at the same settings. */
 export async function sweepLm(s: LmSweepSettings, o: SweepOptions): Promise<SweepOutcome> {
   const runs = planLmSweep(s.mechanisms, s.seeds, o.out);
   const failed = await train(runs, o, lmTrainInChild(o.urgate, o.jobs, s.cache, s.trainArgs));

@@ -69,7 +69,7 @@ function runOrResume(resume: boolean): Command {
 export function reproCommand(): Command {
   return new Command('repro')
     .description(
-      "The paper's reproductions at small scale: list them, run or resume one (a sweep of `urgate train` / `urgate lm train` runs), write the report",
+      "The paper's reproductions at small scale: list them, run or resume one (a sweep of `urgate train` / `urgate train lm` runs), write the report",
     )
     .addCommand(
       new Command('list')

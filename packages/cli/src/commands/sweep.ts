@@ -45,9 +45,9 @@ export function sweepCommand(): Command {
     )
     .argument(
       '<task>',
-      'a task of `urgate train` (copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e), or lm (`urgate lm train` runs)',
+      'a task of `urgate train` (copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e), or lm (`urgate train lm` runs)',
     )
-    .argument('[lmTrainArgs...]', 'lm: `urgate lm train` flags shared by every run, after --')
+    .argument('[lmTrainArgs...]', 'lm: `urgate train lm` flags shared by every run, after --')
     .option('--mechanisms <list>', 'comma-separated gate mechanisms', list, ['-', 'UR-'])
     .option(
       '--seeds <n>',
@@ -105,7 +105,7 @@ export function sweepCommand(): Command {
             (Object.keys(taskFlags).length > 0 || l2eOnly.some((v) => v !== undefined))
           )
             throw new Error(
-              'lm: give `urgate lm train` flags after --, e.g. `urgate sweep lm -- --hidden-size 256`',
+              'lm: give `urgate train lm` flags after --, e.g. `urgate sweep lm -- --hidden-size 256`',
             );
           const { mechanisms, lrs, cores } = flags;
           const r =
