@@ -59,7 +59,7 @@ export interface NativeLayout {
   mi: number;
 }
 
-/** Shapes of one whole-model LM call (napi/lm.cc). */
+/** Shapes of one whole-model LM call (napi/model.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
   mechanism: string;

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { FusedAdam } from '@urgate/kernels';
 import { type CheckpointTensors, loadCheckpoint, saveCheckpoint } from '@urgate/spec';
 
@@ -124,6 +124,23 @@ export async function loadTrainingState(path: string): Promise<LoadedTrainingSta
     }
   }
   return { model: meta.model, training: progress as TrainingProgress, params, optimizer, carried };
+}
+
+/**
+ * Puts checkpoint tensors into the model's variables, by name: every variable must find a
+ * tensor of its shape (`<source>: tensor <name> missing or not of shape [..]` otherwise).
+ */
+export function assignTensors(
+  params: Record<string, tf.Variable>,
+  tensors: CheckpointTensors,
+  source: string,
+): void {
+  for (const [name, v] of Object.entries(params)) {
+    const t = tensors[name];
+    if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
+      throw new Error(`${source}: tensor ${name} missing or not of shape [${v.shape}]`);
+    v.assign(tf.tensor(t.data, v.shape));
+  }
 }
 
 /** Puts saved moments back into an optimizer built over the variables named `names`, in order. */

@@ -9,9 +9,9 @@ import { decodeL2e, openModel } from '@urgate/onnx/runtime';
 import { describe, expect, it } from 'vitest';
 import { resolveL2eRunConfig } from '../src/l2e/config.js';
 import { openL2eData } from '../src/l2e/data.js';
-import { assignL2eParams, createL2eModel, l2eLogits } from '../src/l2e/model.js';
+import { createL2eModel, l2eLogits } from '../src/l2e/model.js';
 import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
-import { loadTrainingState } from '../src/training-state.js';
+import { assignTensors, loadTrainingState } from '../src/training-state.js';
 
 // Debian's python3-onnx, the format's own checker (the check is skipped where it is absent).
 const checker =
@@ -50,7 +50,7 @@ describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-
       expect(new Set(batch.programLengths).size).toBeGreaterThan(1);
       const state = await loadTrainingState(join(out, L2E_FILES.checkpoint));
       const model = createL2eModel(config, batch.vocabSize);
-      assignL2eParams(model, state.params, 'checkpoint');
+      assignTensors(model.params, state.params, 'checkpoint');
       const ours = tf.tidy(() => l2eLogits(model, batch).dataSync() as Float32Array);
       // The training checkpoint exports as well as the final model (the RMC's fixed gate
       // offsets are saved beside its parameters).

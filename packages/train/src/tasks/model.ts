@@ -98,19 +98,6 @@ export function createTaskModel(
   return { config, layers, params, outputSize, zoneout: zoneoutRates(config.core, config.zoneout) };
 }
 
-/** Replaces the model's parameter values (same names and shapes), e.g. from a checkpoint. */
-export function assignParams(
-  model: TaskModel,
-  tensors: Record<string, { shape: number[]; data: Float32Array }>,
-): void {
-  for (const [name, v] of Object.entries(model.params)) {
-    const t = tensors[name];
-    if (!t || t.data.length !== v.size)
-      throw new Error(`checkpoint: tensor ${name} missing or not of shape [${v.shape}]`);
-    v.assign(tf.tensor(t.data, v.shape));
-  }
-}
-
 /** Model section of the checkpoint metadata (LAYOUT.md): pixel tasks are `kind: "classifier"`. */
 export function modelMeta(model: TaskModel): Record<string, unknown> {
   const first = model.layers[0];
