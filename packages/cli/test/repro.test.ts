@@ -6,35 +6,14 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPRO_DOCS, REPRODUCTIONS, reproCommands, reproDocs } from '@urgate/experiments';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { reproCommand } from '../src/commands/repro.js';
 import { sweepCommand } from '../src/commands/sweep.js';
+import { runCaptured } from './runCommand.js';
 
 afterEach(() => {
   process.exitCode = undefined;
 });
-
-/** Runs a command with stdout/stderr captured; returns them and the exit status it set. */
-async function run(command: ReturnType<typeof sweepCommand>, args: string[]) {
-  let out = '';
-  let err = '';
-  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await command.exitOverride().parseAsync(args, { from: 'user' });
-  } finally {
-    outSpy.mockRestore();
-    errSpy.mockRestore();
-  }
-  return { out, err, status: process.exitCode };
-}
 
 describe('urgate repro', () => {
   for (const scale of ['full', 'smoke'] as const)
@@ -47,7 +26,7 @@ describe('urgate repro', () => {
         expect(commands.slice(0, -1).every((c) => c[0] === 'lm' && c[1] === 'prepare')).toBe(true);
         const dashes = sweep.indexOf('--');
         const args = [...sweep.slice(1, dashes < 0 ? undefined : dashes), '--report-only'];
-        const { err, status } = await run(sweepCommand(), [
+        const { err, status } = await runCaptured(sweepCommand(), [
           ...args,
           ...(dashes < 0 ? [] : sweep.slice(dashes)),
         ]);
@@ -57,13 +36,13 @@ describe('urgate repro', () => {
     });
 
   it('an unknown name and a resume with nothing to resume are one line each', async () => {
-    const unknown = await run(reproCommand(), ['run', 'nope']);
+    const unknown = await runCaptured(reproCommand(), ['run', 'nope']);
     expect(unknown.err).toBe(
       "urgate repro run: unknown reproduction 'nope'; expected one of copy, copy-all, adding, fmnist, pixel, l2e, lm\n",
     );
     expect(unknown.status).toBe(1);
     const out = mkdtempSync(join(tmpdir(), 'urgate-repro-none-'));
-    const resume = await run(reproCommand(), ['resume', 'pixel', '--out', out]);
+    const resume = await runCaptured(reproCommand(), ['resume', 'pixel', '--out', out]);
     expect(resume.err).toBe(
       `urgate repro resume: ${out}: no runs to resume; start it with \`urgate repro run pixel\`\n`,
     );

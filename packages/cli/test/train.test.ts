@@ -1,27 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sweepCommand } from '../src/commands/sweep.js';
 import { trainCommand } from '../src/commands/train.js';
-
-/** Runs a command; returns what it wrote to stderr and the exit status it set. */
-async function run(command: ReturnType<typeof trainCommand>, args: string[]) {
-  let err = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await command.exitOverride().parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  const status = process.exitCode;
-  process.exitCode = undefined;
-  return { err, status };
-}
+import { runCaptured } from './runCommand.js';
 
 afterEach(() => {
   process.exitCode = undefined;
@@ -53,7 +36,7 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {
-      const { err, status } = await run(trainCommand(), args);
+      const { err, status } = await runCaptured(trainCommand(), args);
       expect(err).toMatch(message);
       expect(err.trim().split('\n')).toHaveLength(1);
       expect(status).toBe(1);
@@ -70,7 +53,7 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
       't10k-labels-idx1-ubyte',
     ])
       writeFileSync(join(dir, name), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
-    const { err, status } = await run(trainCommand(), [
+    const { err, status } = await runCaptured(trainCommand(), [
       'smnist',
       '--data-dir',
       dir,
@@ -83,7 +66,7 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
   });
 
   it('sweep: an unknown mechanism in the list', async () => {
-    const { err, status } = await run(sweepCommand(), [
+    const { err, status } = await runCaptured(sweepCommand(), [
       'copy',
       '--mechanisms',
       '-,ZZ-',

@@ -24,70 +24,28 @@ export interface Reproduction {
   prepare?(out: string): string[][];
 }
 
-const copyScale = (scale: ReproScale, length: number) =>
+/** Command-line flags written as one line. */
+const flags = (line: string): string[] => line.split(' ');
+
+/** The copy and adding tasks' size (smoke: a tenth of the length, a tiny model, 40 steps). */
+const synthetic = (scale: ReproScale, length: number) =>
   scale === 'smoke'
-    ? [
-        '--length',
-        '10',
-        '--hidden-size',
-        '32',
-        '--batch-size',
-        '8',
-        '--steps',
-        '40',
-        '--eval-every',
-        '20',
-        '--eval-size',
-        '1',
-        '--checkpoint-every',
-        '20',
-      ]
-    : [
-        '--length',
-        String(length),
-        '--hidden-size',
-        '128',
-        '--batch-size',
-        '32',
-        '--steps',
-        '3000',
-        '--eval-every',
-        '200',
-        '--eval-size',
-        '4',
-        '--checkpoint-every',
-        '500',
-      ];
-const pixelScale = (scale: ReproScale, steps: number) =>
+    ? flags(
+        `--length ${length / 10} --hidden-size 32 --batch-size 8 --steps 40 --eval-every 20 --eval-size 1 --checkpoint-every 20`,
+      )
+    : flags(
+        `--length ${length} --hidden-size 128 --batch-size 32 --steps 3000 --eval-every 200 --eval-size 4 --checkpoint-every 500`,
+      );
+
+/** The pixel tasks' size. */
+const pixel = (scale: ReproScale, steps: number) =>
   scale === 'smoke'
-    ? [
-        '--hidden-size',
-        '8',
-        '--batch-size',
-        '10',
-        '--steps',
-        '6',
-        '--eval-every',
-        '3',
-        '--eval-size',
-        '20',
-        '--checkpoint-every',
-        '3',
-      ]
-    : [
-        '--hidden-size',
-        '64',
-        '--batch-size',
-        '50',
-        '--steps',
-        String(steps),
-        '--eval-every',
-        '250',
-        '--eval-size',
-        '1000',
-        '--checkpoint-every',
-        '250',
-      ];
+    ? flags(
+        '--hidden-size 8 --batch-size 10 --steps 6 --eval-every 3 --eval-size 20 --checkpoint-every 3',
+      )
+    : flags(
+        `--hidden-size 64 --batch-size 50 --steps ${steps} --eval-every 250 --eval-size 1000 --checkpoint-every 250`,
+      );
 
 /** The reproductions, by name (packages/experiments/README.md describes each). */
 export const REPRODUCTIONS: readonly Reproduction[] = [
@@ -96,7 +54,7 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     title: 'copy task N=100 (paper 3.1, Fig. 3): - vs UR- LSTM, hidden 128, 3000 steps; ~15-20 min',
     seeds: 3,
     sweep: (scale) => ({
-      args: ['copy', '--mechanisms', '-,UR-', '--lrs', '2e-3', ...copyScale(scale, 100)],
+      args: [...flags('copy --mechanisms -,UR- --lrs 2e-3'), ...synthetic(scale, 100)],
     }),
   },
   {
@@ -105,12 +63,8 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     seeds: 3,
     sweep: (scale) => ({
       args: [
-        'copy',
-        '--mechanisms',
-        '-,C-,U-,R-,UR-,O-,OM-,UM-,OR-',
-        '--lrs',
-        '2e-3',
-        ...copyScale(scale, 100),
+        ...flags('copy --mechanisms -,C-,U-,R-,UR-,O-,OM-,UM-,OR- --lrs 2e-3'),
+        ...synthetic(scale, 100),
       ],
     }),
   },
@@ -120,44 +74,8 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     seeds: 3,
     sweep: (scale) => ({
       args: [
-        'adding',
-        '--mechanisms',
-        '-,C-,U-,R-,UR-,OR-',
-        '--lrs',
-        '1e-3',
-        ...(scale === 'smoke'
-          ? [
-              '--length',
-              '20',
-              '--hidden-size',
-              '32',
-              '--batch-size',
-              '8',
-              '--steps',
-              '40',
-              '--eval-every',
-              '20',
-              '--eval-size',
-              '1',
-              '--checkpoint-every',
-              '20',
-            ]
-          : [
-              '--length',
-              '200',
-              '--hidden-size',
-              '128',
-              '--batch-size',
-              '32',
-              '--steps',
-              '3000',
-              '--eval-every',
-              '200',
-              '--eval-size',
-              '4',
-              '--checkpoint-every',
-              '500',
-            ]),
+        ...flags('adding --mechanisms -,C-,U-,R-,UR-,OR- --lrs 1e-3'),
+        ...synthetic(scale, 200),
       ],
     }),
   },
@@ -166,7 +84,7 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     title: 'sequential Fashion-MNIST (paper 3.2): - vs UR- LSTM, hidden 64, 2000 steps, one seed',
     seeds: 1,
     sweep: (scale) => ({
-      args: ['sfmnist', '--mechanisms', '-,UR-', '--lrs', '1e-3', ...pixelScale(scale, 2000)],
+      args: [...flags('sfmnist --mechanisms -,UR- --lrs 1e-3'), ...pixel(scale, 2000)],
     }),
   },
   {
@@ -175,7 +93,7 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
       'permuted Fashion-MNIST (paper 3.2, Table 3): - vs UR- LSTM, hidden 64, 3000 steps; ~33 min with 2 jobs',
     seeds: 3,
     sweep: (scale) => ({
-      args: ['pfmnist', '--mechanisms', '-,UR-', '--lrs', '1e-3', ...pixelScale(scale, 3000)],
+      args: [...flags('pfmnist --mechanisms -,UR- --lrs 1e-3'), ...pixel(scale, 3000)],
     }),
   },
   {
@@ -185,68 +103,16 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     seeds: 3,
     sweep: (scale) => ({
       args: [
-        'l2e',
-        '--grammar',
-        'deepmind',
-        '--program-task',
-        'all',
-        '--curriculum',
-        'mix',
-        '--cores',
-        'lstm,rmc',
-        '--mechanisms',
-        '-,UR-',
-        '--lrs',
-        '1e-3',
+        ...flags(
+          'l2e --grammar deepmind --program-task all --curriculum mix --cores lstm,rmc --mechanisms -,UR- --lrs 1e-3',
+        ),
         ...(scale === 'smoke'
-          ? [
-              '--length',
-              '2',
-              '--nesting',
-              '2',
-              '--hidden-size',
-              '8',
-              '--mem-slots',
-              '2',
-              '--num-heads',
-              '2',
-              '--head-size',
-              '4',
-              '--batch-size',
-              '4',
-              '--steps',
-              '4',
-              '--eval-every',
-              '2',
-              '--eval-size',
-              '1',
-              '--checkpoint-every',
-              '2',
-            ]
-          : [
-              '--length',
-              '4',
-              '--nesting',
-              '2',
-              '--hidden-size',
-              '128',
-              '--mem-slots',
-              '2',
-              '--num-heads',
-              '2',
-              '--head-size',
-              '32',
-              '--batch-size',
-              '128',
-              '--steps',
-              '2000',
-              '--eval-every',
-              '100',
-              '--eval-size',
-              '4',
-              '--checkpoint-every',
-              '500',
-            ]),
+          ? flags(
+              '--length 2 --nesting 2 --hidden-size 8 --mem-slots 2 --num-heads 2 --head-size 4 --batch-size 4 --steps 4 --eval-every 2 --eval-size 1 --checkpoint-every 2',
+            )
+          : flags(
+              '--length 4 --nesting 2 --hidden-size 128 --mem-slots 2 --num-heads 2 --head-size 32 --batch-size 128 --steps 2000 --eval-every 100 --eval-size 4 --checkpoint-every 500',
+            )),
       ],
     }),
   },
@@ -259,58 +125,18 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     sweep: (scale, out) => ({
       // Seeds 1.. as the runs of docs/repro-lm-results.md, so an earlier sweep resumes.
       args: [
-        'lm',
-        '--mechanisms',
-        '-,C-,U-,OM-,UR-',
-        '--first-seed',
-        '1',
-        '--cache',
+        ...flags('lm --mechanisms -,C-,U-,OM-,UR- --first-seed 1 --cache'),
         join(out, 'cache'),
       ],
       trainArgs: [
         ...(scale === 'smoke'
-          ? [
-              '--hidden-size',
-              '64',
-              '--bptt',
-              '16',
-              '--batch-size',
-              '4',
-              '--steps',
-              '4',
-              '--eval-every',
-              '2',
-              '--checkpoint-every',
-              '2',
-            ]
-          : [
-              '--hidden-size',
-              '256',
-              '--bptt',
-              '64',
-              '--batch-size',
-              '32',
-              '--steps',
-              '240',
-              '--eval-every',
-              '40',
-              '--checkpoint-every',
-              '50',
-            ]),
-        ...[
-          '--layers',
-          '1',
-          '--lr',
-          '1e-3',
-          '--clip',
-          '0.1',
-          '--dropout',
-          '0.1',
-          '--t-max',
-          '8',
-          '--downsize',
-          '32',
-        ],
+          ? flags(
+              '--hidden-size 64 --bptt 16 --batch-size 4 --steps 4 --eval-every 2 --checkpoint-every 2',
+            )
+          : flags(
+              '--hidden-size 256 --bptt 64 --batch-size 32 --steps 240 --eval-every 40 --checkpoint-every 50',
+            )),
+        ...flags('--layers 1 --lr 1e-3 --clip 0.1 --dropout 0.1 --t-max 8 --downsize 32'),
       ],
     }),
   },
