@@ -1,9 +1,11 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sweepCommand } from '../src/commands/sweep.js';
 import { trainCommand } from '../src/commands/train.js';
+import { urgateProgram } from '../src/program.js';
 import { runCaptured } from './runCommand.js';
 
 afterEach(() => {
@@ -75,5 +77,29 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
     ]);
     expect(err).toMatch(/^urgate sweep: mechanisms: /);
     expect(status).toBe(1);
+  });
+});
+
+describe('urgate train lm: the language model in the training shape', () => {
+  it("options after `train lm` are the LM trainer's, not train's own", async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'urgate-train-lm-'));
+    // --zoneout is an option of `urgate train` only: after `lm` it is unknown.
+    const program = urgateProgram();
+    const each = (c: Command): Command[] => [c, ...c.commands.flatMap(each)];
+    for (const c of each(program)) c.exitOverride().configureOutput({ writeErr: () => {} });
+    await expect(
+      program.parseAsync(['train', 'lm', '--cache', cache, '--zoneout'], { from: 'user' }),
+    ).rejects.toThrow("unknown option '--zoneout'");
+    // The LM trainer's own check of its cache, under the old spelling and the new one.
+    for (const args of [
+      ['train', 'lm', '--mechanism=-', '--cache', cache],
+      ['lm', 'train', '--mechanism=-', '--cache', cache],
+    ]) {
+      const { err, status } = await runCaptured(urgateProgram(), args);
+      expect(err).toBe(
+        `urgate lm train: ${join(cache, 'tokenizer.json')} is missing or unreadable: run \`urgate lm prepare --cache ${cache}\` first\n`,
+      );
+      expect(status).toBe(1);
+    }
   });
 });
