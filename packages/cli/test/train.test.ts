@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -35,6 +35,16 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
       /^urgate train: steps\/epochs: give one of/,
     ],
     ['MNIST without a directory', ['pmnist'], /^urgate train: data-dir: pmnist needs --data-dir/],
+    [
+      'OM- with hidden/C not whole',
+      ['copy', '--mechanism', 'OM-', '--hidden-size', '24'],
+      /^urgate train: downsize: 16 does not divide hiddenSize 24; mechanism 'OM-'/,
+    ],
+    [
+      'UM- with one master unit (hidden/C = 1)',
+      ['copy', '--mechanism', 'UM-', '--hidden-size', '16'],
+      /^urgate train: downsize: 'UM-' initialises its 1 master unit\(s\) .* needs hiddenSize\/downsize >= 2$/m,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {
@@ -77,6 +87,23 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
     ]);
     expect(err).toMatch(/^urgate sweep: mechanisms: /);
     expect(status).toBe(1);
+  });
+
+  it('sweep: UM- with hidden/C below 2 is refused in the plan, before any run starts', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'urgate-sw-'));
+    const { err, status } = await runCaptured(sweepCommand(), [
+      'copy',
+      '--mechanisms',
+      '-,UM-',
+      '--hidden-size',
+      '16',
+      '--out',
+      out,
+    ]);
+    expect(err).toMatch(/^urgate sweep: downsize: 'UM-' initialises its 1 master unit/);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(status).toBe(1);
+    expect(existsSync(join(out, 'runs'))).toBe(false);
   });
 });
 
