@@ -159,7 +159,7 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
 export function trainCommand(): Command {
   const cmd = new Command('train')
     .description(
-      "Train one model on one of the paper's sequence benchmarks (Adam, gradient clipping, checkpoints, resume)",
+      "Train one model on one of the paper's sequence benchmarks, or a language model with `urgate train lm` (Adam, gradient clipping, checkpoints, resume)",
     )
     .argument('[task]', TASK_HELP)
     .option(
