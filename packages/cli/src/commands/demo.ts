@@ -91,6 +91,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   say(
     `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "we the people .", "max_tokens": 0, "echo": true, "logprobs": 0}'`,
   );
+  say(`    open the page: ${server.url}/ (generate, and the forget gates over a text)`);
   await new Promise<void>((done) => {
     process.once('SIGINT', () => {
       void server.close().then(done);

@@ -1,0 +1,250 @@
+import { Component } from 'preact';
+import { useRef, useState } from 'preact/hooks';
+import { ApiFailure, type ModelInfo, type StreamedToken, streamCompletion } from './api.js';
+
+/** Background of a token by its probability: red (unlikely) through yellow to green (likely). */
+function probabilityColour(logprob: number | null): string {
+  if (logprob === null) return 'transparent';
+  const p = Math.exp(logprob);
+  return `hsla(${Math.round(120 * p)}, 85%, 50%, 0.35)`;
+}
+
+const percent = (logprob: number) => `${(100 * Math.exp(logprob)).toFixed(1)}%`;
+const shown = (text: string) => (text === '\n' ? '⏎' : text.trim() === '' ? '␣' : text);
+
+function Token({ token }: { token: StreamedToken }) {
+  const top = [...token.top].sort((a, b) => b[1] - a[1]);
+  const label =
+    token.logprob === null
+      ? token.text
+      : `${JSON.stringify(token.text)} p = ${percent(token.logprob)}; ${top
+          .map(([t, lp]) => `${JSON.stringify(t)} ${percent(lp)}`)
+          .join(', ')}`;
+  const lineEnd = token.text.endsWith('\n');
+  return (
+    <>
+      {/* A button: focus shows the alternatives, as hover does. */}
+      <button
+        type="button"
+        class="tok"
+        style={{ background: probabilityColour(token.logprob) }}
+        aria-label={label}
+      >
+        <span class="piece">{lineEnd ? `${token.text.slice(0, -1)}⏎` : token.text}</span>
+        {top.length > 0 && (
+          <span class="alts" role="tooltip">
+            {top.map(([t, lp]) => (
+              <span class={t === token.text ? 'alt chosen' : 'alt'} key={t}>
+                <code>{shown(t)}</code> {percent(lp)}
+              </span>
+            ))}
+          </span>
+        )}
+      </button>
+      {lineEnd && '\n'}
+    </>
+  );
+}
+
+/** Tokens are shown in blocks of this many; a full block is never rendered again. */
+const BLOCK = 256;
+
+/** A block of tokens: re-renders only when its array changes (only the last block grows). */
+class TokenBlock extends Component<{ tokens: StreamedToken[] }> {
+  override shouldComponentUpdate(next: { tokens: StreamedToken[] }): boolean {
+    return next.tokens !== this.props.tokens;
+  }
+  override render() {
+    return this.props.tokens.map((t, k) => <Token token={t} key={k} />);
+  }
+}
+
+/** Appends to the blocks, keeping every full block's array as it was. */
+function append(blocks: StreamedToken[][], more: StreamedToken[]): StreamedToken[][] {
+  const out = blocks.slice();
+  let last =
+    out.length > 0 && out[out.length - 1].length < BLOCK ? (out.pop() as StreamedToken[]) : [];
+  for (const t of more) {
+    if (last.length === BLOCK) {
+      out.push(last);
+      last = [];
+    }
+    last = last.length === 0 ? [t] : [...last, t];
+  }
+  out.push(last);
+  return out;
+}
+
+interface Props {
+  model: ModelInfo;
+  /** Opens the gate view on a text. */
+  onGates: (text: string) => void;
+}
+
+export function Generate({ model, onGates }: Props) {
+  const [prompt, setPrompt] = useState('the');
+  const [temperature, setTemperature] = useState(0.8);
+  const [topP, setTopP] = useState(0.95);
+  const [maxTokens, setMaxTokens] = useState(Math.min(64, model.maxTokens));
+  const [seed, setSeed] = useState('');
+  const [blocks, setBlocks] = useState<StreamedToken[][]>([]);
+  /** Tokens arrived since the last frame: the page renders at most once a frame, however fast they come. */
+  const pending = useRef<StreamedToken[]>([]);
+  const frame = useRef<number | null>(null);
+  const [status, setStatus] = useState<string>('');
+  const [error, setError] = useState<string | null>(null);
+  const running = useRef<AbortController | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const generate = async (e: Event) => {
+    e.preventDefault();
+    running.current?.abort();
+    const controller = new AbortController();
+    running.current = controller;
+    pending.current = [];
+    setBlocks([]);
+    setError(null);
+    setStatus('waiting for the first token…');
+    setBusy(true);
+    const seedValue = seed.trim() === '' ? undefined : Number(seed);
+    try {
+      const finish = await streamCompletion(
+        {
+          model: model.id,
+          prompt,
+          max_tokens: maxTokens,
+          temperature,
+          top_p: topP,
+          ...(seedValue === undefined ? {} : { seed: seedValue }),
+        },
+        controller.signal,
+        (more) => {
+          setStatus('generating…');
+          pending.current.push(...more);
+          frame.current ??= requestAnimationFrame(flush);
+        },
+      );
+      setStatus(finish === 'length' ? 'done (max tokens)' : `done (${finish ?? 'end'})`);
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') setStatus('stopped');
+      else {
+        setStatus('');
+        setError(err instanceof ApiFailure ? err.message : `error: ${(err as Error).message}`);
+      }
+    } finally {
+      flush();
+      if (running.current === controller) running.current = null;
+      setBusy(false);
+    }
+  };
+
+  function flush() {
+    if (frame.current !== null) cancelAnimationFrame(frame.current);
+    frame.current = null;
+    const more = pending.current.splice(0);
+    if (more.length > 0) setBlocks((b) => append(b, more));
+  }
+
+  const stop = () => running.current?.abort();
+  const count = blocks.reduce((n, b) => n + b.length, 0);
+  const generated = () =>
+    blocks
+      .flat()
+      .map((t) => t.text)
+      .join('');
+
+  return (
+    <section class="view" aria-label="generate">
+      <form onSubmit={generate} class="controls">
+        <label class="wide">
+          prompt
+          <textarea
+            name="prompt"
+            rows={3}
+            value={prompt}
+            onInput={(e) => setPrompt(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          temperature
+          <input
+            name="temperature"
+            type="number"
+            min={0}
+            max={2}
+            step={0.05}
+            value={temperature}
+            onInput={(e) => setTemperature(Number(e.currentTarget.value))}
+          />
+        </label>
+        <label>
+          top-p
+          <input
+            name="top_p"
+            type="number"
+            min={0.01}
+            max={1}
+            step={0.01}
+            value={topP}
+            onInput={(e) => setTopP(Number(e.currentTarget.value))}
+          />
+        </label>
+        <label title={`this server allows at most ${model.maxTokens}`}>
+          max tokens
+          <input
+            name="max_tokens"
+            type="number"
+            min={1}
+            value={maxTokens}
+            onInput={(e) => setMaxTokens(Number(e.currentTarget.value))}
+          />
+        </label>
+        <label>
+          seed
+          <input
+            name="seed"
+            type="number"
+            min={0}
+            placeholder="random"
+            value={seed}
+            onInput={(e) => setSeed(e.currentTarget.value)}
+          />
+        </label>
+        <div class="buttons">
+          <button type="submit" disabled={busy}>
+            Generate
+          </button>
+          <button type="button" onClick={stop} disabled={!busy}>
+            Stop
+          </button>
+          <button
+            type="button"
+            disabled={busy || prompt === ''}
+            onClick={() => onGates(prompt + generated())}
+          >
+            Gates of this text →
+          </button>
+        </div>
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <p class="status" aria-live="polite">
+        {status}
+        {count > 0 && ` — ${count} tokens`}
+      </p>
+      <div class="completion">
+        <span class="prompt-text">{prompt}</span>
+        {blocks.map((b, k) => (
+          <TokenBlock tokens={b} key={k} />
+        ))}{' '}
+      </div>
+      <p class="legend">
+        Each generated token is coloured by its probability (red: unlikely, green: likely); hover or
+        focus it for the top alternatives.
+      </p>
+    </section>
+  );
+}
