@@ -62,7 +62,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       name: 'urlstm',
     },
   );
-  say(`    ${files.step}\n    ${files.sequence}`);
+  say(`    ${files.step}\n    ${files.sequence}\n    ${files.gates}`);
 
   say(
     '4/5 test perplexity from onnxruntime (the whole split as one stream, state reset at articles)',

@@ -39,8 +39,7 @@ function HeatMap(props: {
   const canvas = useRef<HTMLCanvasElement>(null);
   const T = forget.length;
   const d = summary.order.length;
-  const cw = clamp(Math.floor(880 / T), 1, 24);
-  const rh = clamp(Math.floor(256 / d), 1, 12);
+  const { cw, rh } = cellSize(T, d);
   useEffect(() => {
     const ctx = canvas.current?.getContext('2d');
     if (!ctx) return;
@@ -129,6 +128,11 @@ function Histogram({ summary, initial }: { summary: LayerSummary; initial: Initi
   );
 }
 
+/** The heat map's column width and row height, in CSS pixels, for T tokens and d units. */
+function cellSize(T: number, d: number): { cw: number; rh: number } {
+  return { cw: clamp(Math.floor(880 / T), 1, 24), rh: clamp(Math.floor(256 / d), 1, 12) };
+}
+
 function UnitTrace({
   forget,
   tokens,
@@ -139,9 +143,11 @@ function UnitTrace({
   hover: Hover;
 }) {
   const values = forget.map((row) => row[hover.unit]);
-  const W = 880;
+  // Aligned with the heat map's columns above it.
+  const { cw } = cellSize(values.length, forget[0].length);
+  const W = values.length * cw;
   const H = 60;
-  const x = (t: number) => (values.length === 1 ? W / 2 : (t / (values.length - 1)) * W);
+  const x = (t: number) => (t + 0.5) * cw;
   const points = values.map((v, t) => `${x(t).toFixed(1)},${(H - v * H).toFixed(1)}`).join(' ');
   return (
     <div class="trace">
@@ -150,7 +156,7 @@ function UnitTrace({
         {values[hover.token].toFixed(4)}, mean{' '}
         {(values.reduce((a, b) => a + b, 0) / values.length).toFixed(4)}
       </p>
-      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} preserveAspectRatio="none" role="img">
+      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="img">
         <title>{`unit ${hover.unit}'s forget gate over the text`}</title>
         <polyline class="trace-line" points={points} />
         <line class="cursor" x1={x(hover.token)} x2={x(hover.token)} y1={0} y2={H} />
@@ -270,7 +276,10 @@ export function Gates({ text, setText, request, maxTokens }: Props) {
           <p class="legend">
             Effective forget gate f (the gate the mechanism applies to the state) of every unit
             (rows, longest mean decay period at the top) at every token (columns,{' '}
-            {result.tokens.length} tokens); dark: forgets, bright: keeps.
+            {result.tokens.length} tokens).
+          </p>
+          <p class="scale">
+            f = 0 (forgets at once) <span class="gradient" /> f = 1 (keeps)
           </p>
           {result.forget.map((forget, l) => (
             <Layer

@@ -2,11 +2,14 @@ import { Component } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { ApiFailure, type ModelInfo, type StreamedToken, streamCompletion } from './api.js';
 
-/** Background of a token by its probability: red (unlikely) through yellow to green (likely). */
+/**
+ * Background of a token by its probability, on a log scale (a small model's probabilities are
+ * mostly far below ½): red at p ≤ e^-8 (0.03%) through yellow to green at p = 1.
+ */
 function probabilityColour(logprob: number | null): string {
   if (logprob === null) return 'transparent';
-  const p = Math.exp(logprob);
-  return `hsla(${Math.round(120 * p)}, 85%, 50%, 0.35)`;
+  const x = Math.min(1, Math.max(0, 1 + logprob / 8));
+  return `hsla(${Math.round(120 * x)}, 85%, 50%, 0.35)`;
 }
 
 const percent = (logprob: number) => `${(100 * Math.exp(logprob)).toFixed(1)}%`;
@@ -242,8 +245,8 @@ export function Generate({ model, onGates }: Props) {
         ))}{' '}
       </div>
       <p class="legend">
-        Each generated token is coloured by its probability (red: unlikely, green: likely); hover or
-        focus it for the top alternatives.
+        Each generated token is coloured by its probability on a log scale (red: 0.03% or less,
+        yellow: 2%, green: 100%); hover or focus it for the top alternatives.
       </p>
     </section>
   );

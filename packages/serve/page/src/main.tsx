@@ -15,8 +15,12 @@ function App() {
   const [gateRequest, setGateRequest] = useState(0);
 
   useEffect(() => {
-    fetchModel().then(setModel, (e) =>
-      setError(e instanceof ApiFailure ? e.message : `error: ${(e as Error).message}`),
+    fetchModel().then(
+      (m) => {
+        setModel(m);
+        requestAnimationFrame(() => performance.mark('app-ready'));
+      },
+      (e) => setError(e instanceof ApiFailure ? e.message : `error: ${(e as Error).message}`),
     );
   }, []);
 
