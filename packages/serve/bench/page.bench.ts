@@ -63,9 +63,9 @@ try {
       const cdp = await context.newCDPSession(page);
       await cdp.send('Network.enable');
       await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-      let bytes = 0;
-      page.on('response', async (r) => {
-        bytes += (await r.body().catch(() => Buffer.alloc(0))).length;
+      const sizes: Promise<number>[] = [];
+      page.on('response', (r) => {
+        sizes.push(r.body().then((b) => b.length));
       });
       await page.goto(`${server.url}${path}`, { waitUntil: 'load' });
       if (path === '/')
@@ -75,6 +75,7 @@ try {
         const ready = performance.getEntriesByName('app-ready')[0];
         return { load: nav.loadEventEnd - nav.startTime, ready: ready ? ready.startTime : 0 };
       })()`)) as { load: number; ready: number };
+      const bytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
       if (path === '/') loads.push({ bytes, ...timing });
       else blank.push(timing.load);
       await page.close();
