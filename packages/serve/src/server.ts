@@ -75,6 +75,12 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * Texts `POST /gates` lets wait behind the one it runs; one more is answered 429. A text takes its
+ * length in steps of the gates graph, so a short queue keeps the wait short.
+ */
+const GATE_QUEUE = 4;
+
 /** `<name>.<graph>.onnx` next to `<name>.step.onnx`, when it exists. */
 function siblingGraph(modelPath: string, graph: 'sequence' | 'gates'): string | null {
   if (!modelPath.endsWith('.step.onnx')) return null;
@@ -182,7 +188,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           provider: options.provider ?? 'cpu',
           intraOpThreads: positive('intraOpThreads', options.intraOpThreads ?? 1),
         },
-        4,
+        GATE_QUEUE,
       );
       checkGatesGraph(gatesPath, step, gates.metadata);
     }
