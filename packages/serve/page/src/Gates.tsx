@@ -1,6 +1,13 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiFailure, fetchGates, type GatesResponse, type InitialDecay } from './api.js';
-import { histogram, initialMass, type LayerSummary, logBins, summarizeLayer } from './decay.js';
+import { ApiFailure, fetchGates, type GatesResponse } from './api.js';
+import {
+  histogram,
+  type InitialDecay,
+  initialMass,
+  type LayerSummary,
+  logBins,
+  summarizeLayer,
+} from './decay.js';
 
 // viridis at 0, ¼, ½, ¾, 1: forget gate 0 (forgets at once) dark, 1 (keeps) bright.
 const STOPS = [

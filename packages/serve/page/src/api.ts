@@ -1,5 +1,6 @@
 // This server's HTTP API as the page uses it: the OpenAI completions stream, /v1/models and
 // /gates. Every failure becomes an ApiFailure whose message is meant to be read by a person.
+import type { InitialDecay } from './decay.js';
 
 export class ApiFailure extends Error {
   constructor(
@@ -139,12 +140,6 @@ export async function streamCompletion(
   }
   return finish;
 }
-
-/** What the server's model started from: see @urgate/serve src/gates.ts `InitialDecay`. */
-export type InitialDecay =
-  | { kind: 'point'; at: number; description: string }
-  | { kind: 'uniform'; from: number; to: number; description: string }
-  | { kind: 'inverse-square'; from: number; to: number; description: string };
 
 export interface GatesResponse {
   tokens: string[];

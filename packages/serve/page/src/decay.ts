@@ -1,6 +1,11 @@
 // Decay periods D = 1/(1 - f) of effective forget gates, their histogram over a text and the
 // model's initial distribution on the same bins (the paper's Table 4 / Figure 4).
-import type { InitialDecay } from './api.js';
+
+/** What the server's model started from: see @urgate/serve src/gates.ts `InitialDecay`. */
+export type InitialDecay =
+  | { kind: 'point'; at: number; description: string }
+  | { kind: 'uniform'; from: number; to: number; description: string }
+  | { kind: 'inverse-square'; from: number; to: number; description: string };
 
 /** Longest decay period shown: f within 1e-6 of 1 (float32 rounding of a saturated gate). */
 export const MAX_DECAY = 1e6;
