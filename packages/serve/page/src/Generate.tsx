@@ -51,32 +51,63 @@ function Token({ token }: { token: StreamedToken }) {
 
 /** Tokens are shown in blocks of this many; a full block is never rendered again. */
 const BLOCK = 256;
+/**
+ * Blocks kept on the page: beyond them the oldest leave it (their text is kept for the gate view),
+ * so that an endless stream from a fast small model leaves the page as responsive as a short one.
+ */
+const SHOWN_BLOCKS = 8;
 
-/** A block of tokens: re-renders only when its array changes (only the last block grows). */
-class TokenBlock extends Component<{ tokens: StreamedToken[] }> {
-  override shouldComponentUpdate(next: { tokens: StreamedToken[] }): boolean {
-    return next.tokens !== this.props.tokens;
+interface Block {
+  id: number;
+  tokens: StreamedToken[];
+}
+
+/** What a completion has streamed so far: the blocks on the page and what left it. */
+interface Streamed {
+  blocks: Block[];
+  hidden: number;
+  hiddenText: string;
+}
+
+const NOTHING: Streamed = { blocks: [], hidden: 0, hiddenText: '' };
+
+/** A block of tokens: re-renders only when it changes (only the last block grows). */
+class TokenBlock extends Component<{ block: Block }> {
+  override shouldComponentUpdate(next: { block: Block }): boolean {
+    return next.block !== this.props.block;
   }
   override render() {
-    return this.props.tokens.map((t, k) => <Token token={t} key={k} />);
+    return this.props.block.tokens.map((t, k) => <Token token={t} key={k} />);
   }
 }
 
-/** Appends to the blocks, keeping every full block's array as it was. */
-function append(blocks: StreamedToken[][], more: StreamedToken[]): StreamedToken[][] {
-  const out = blocks.slice();
-  let last =
-    out.length > 0 && out[out.length - 1].length < BLOCK ? (out.pop() as StreamedToken[]) : [];
+/** Appends tokens, keeping every full block as it was and at most SHOWN_BLOCKS blocks. */
+function append(s: Streamed, more: StreamedToken[]): Streamed {
+  const blocks = s.blocks.slice();
+  const open = blocks.length > 0 && blocks[blocks.length - 1].tokens.length < BLOCK;
+  let last: Block = open
+    ? { ...(blocks.pop() as Block) }
+    : { id: (blocks[blocks.length - 1]?.id ?? -1) + 1, tokens: [] };
+  last.tokens = last.tokens.slice();
   for (const t of more) {
-    if (last.length === BLOCK) {
-      out.push(last);
-      last = [];
+    if (last.tokens.length === BLOCK) {
+      blocks.push(last);
+      last = { id: last.id + 1, tokens: [] };
     }
-    last = last.length === 0 ? [t] : [...last, t];
+    last.tokens.push(t);
   }
-  out.push(last);
-  return out;
+  blocks.push(last);
+  let { hidden, hiddenText } = s;
+  while (blocks.length > SHOWN_BLOCKS) {
+    const gone = (blocks.shift() as Block).tokens;
+    hidden += gone.length;
+    hiddenText += gone.map((t) => t.text).join('');
+  }
+  return { blocks, hidden, hiddenText };
 }
+
+/** Milliseconds between renders of a running stream, however fast its tokens come. */
+const RENDER_EVERY = 100;
 
 interface Props {
   model: ModelInfo;
@@ -90,10 +121,10 @@ export function Generate({ model, onGates }: Props) {
   const [topP, setTopP] = useState(0.95);
   const [maxTokens, setMaxTokens] = useState(Math.min(64, model.maxTokens));
   const [seed, setSeed] = useState('');
-  const [blocks, setBlocks] = useState<StreamedToken[][]>([]);
-  /** Tokens arrived since the last frame: the page renders at most once a frame, however fast they come. */
+  const [streamed, setStreamed] = useState<Streamed>(NOTHING);
+  /** Tokens arrived since the last render. */
   const pending = useRef<StreamedToken[]>([]);
-  const frame = useRef<number | null>(null);
+  const timer = useRef<number | null>(null);
   const [status, setStatus] = useState<string>('');
   const [error, setError] = useState<string | null>(null);
   const running = useRef<AbortController | null>(null);
@@ -105,7 +136,7 @@ export function Generate({ model, onGates }: Props) {
     const controller = new AbortController();
     running.current = controller;
     pending.current = [];
-    setBlocks([]);
+    setStreamed(NOTHING);
     setError(null);
     setStatus('waiting for the first token…');
     setBusy(true);
@@ -124,7 +155,7 @@ export function Generate({ model, onGates }: Props) {
         (more) => {
           setStatus('generating…');
           pending.current.push(...more);
-          frame.current ??= requestAnimationFrame(flush);
+          timer.current ??= window.setTimeout(flush, RENDER_EVERY);
         },
       );
       setStatus(finish === 'length' ? 'done (max tokens)' : `done (${finish ?? 'end'})`);
@@ -142,17 +173,19 @@ export function Generate({ model, onGates }: Props) {
   };
 
   function flush() {
-    if (frame.current !== null) cancelAnimationFrame(frame.current);
-    frame.current = null;
+    if (timer.current !== null) clearTimeout(timer.current);
+    timer.current = null;
     const more = pending.current.splice(0);
-    if (more.length > 0) setBlocks((b) => append(b, more));
+    if (more.length > 0) setStreamed((s) => append(s, more));
   }
 
   const stop = () => running.current?.abort();
-  const count = blocks.reduce((n, b) => n + b.length, 0);
+  const { blocks, hidden, hiddenText } = streamed;
+  const count = blocks.reduce((n, b) => n + b.tokens.length, hidden);
   const generated = () =>
+    hiddenText +
     blocks
-      .flat()
+      .flatMap((b) => b.tokens)
       .map((t) => t.text)
       .join('');
 
@@ -240,9 +273,10 @@ export function Generate({ model, onGates }: Props) {
       </p>
       <div class="completion">
         <span class="prompt-text">{prompt}</span>
-        {blocks.map((b, k) => (
-          <TokenBlock tokens={b} key={k} />
-        ))}{' '}
+        {hidden > 0 && <span class="hidden-note"> [… {hidden} tokens] </span>}
+        {blocks.map((b) => (
+          <TokenBlock block={b} key={b.id} />
+        ))}
       </div>
       <p class="legend">
         Each generated token is coloured by its probability on a log scale (red: 0.03% or less,
