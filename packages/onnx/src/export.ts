@@ -107,7 +107,7 @@ export async function exportCheckpoint(
   const sequence = join(outDir, `${name}.sequence.onnx`);
   const { kind } = source.loaded.spec;
   if (kind === 'classifier' || kind === 'l2e') {
-    await writeFileAtomic(sequence, encodeGraph(source, kind));
+    await writeFileAtomic(sequence, encodeGraph(source, kind), 'ONNX graph');
     return { kind, step: null, sequence, gates: null };
   }
   const step = join(outDir, `${name}.step.onnx`);
@@ -117,6 +117,6 @@ export async function exportCheckpoint(
     { path: sequence, data: encodeGraph(source, 'lm-sequence') },
     { path: gates, data: encodeGraph(source, 'lm-gates') },
   ];
-  for (const f of files) await writeFileAtomic(f.path, f.data);
+  for (const f of files) await writeFileAtomic(f.path, f.data, 'ONNX graph');
   return { kind: 'lm', step, sequence, gates };
 }

@@ -8,7 +8,7 @@ import type { Tokenizer } from '@urgate/wikitext';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';
 import type { GatesWorkerConfig, GatesWorkerMessage, GatesWorkerRequest } from './gates-worker.js';
-import { QueueFullError } from './scheduler.js';
+import { OverloadError } from './scheduler.js';
 import { Detokenizer, encodePrompt } from './text.js';
 import { startWorker } from './threads.js';
 
@@ -61,7 +61,9 @@ export class GateRunner {
   run(tokens: number[], signal?: AbortSignal): Promise<GateValues> {
     if (this.closed) return Promise.reject(new Error('the server is shutting down'));
     if (this.running && this.queue.length >= this.maxQueue)
-      return Promise.reject(new QueueFullError(1));
+      return Promise.reject(
+        new OverloadError('queue_full', 1, 'the gates worker is busy (queue full); retry later'),
+      );
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, tokens, resolve, reject };
       this.queue.push(job);
@@ -246,10 +248,8 @@ export function gatesRoute(app: FastifyInstance, ctx: GatesContext): void {
       try {
         r = await ctx.runner.run(ids, gone.signal);
       } catch (e) {
-        if (e instanceof QueueFullError)
-          throw new ApiError(429, 'the gates worker is busy (queue full); retry later', {
-            retryAfter: e.retryAfter,
-          });
+        if (e instanceof OverloadError)
+          throw new ApiError(429, e.message, { code: e.reason, retryAfter: e.retryAfter });
         throw e;
       }
       const [L, T, d] = r.dims;

@@ -11,7 +11,7 @@ import {
 } from '@urgate/cells';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRunner, initialDecay } from '../src/gates.js';
-import { QueueFullError, type RunningServer, startServer } from '../src/index.js';
+import { OverloadError, type RunningServer, startServer } from '../src/index.js';
 import { PAGE_DIR } from '../src/page.js';
 import { encodePrompt } from '../src/text.js';
 import { type TinyModel, tinyModel } from './fixture.js';
@@ -140,7 +140,7 @@ describe('POST /gates', () => {
     );
     try {
       const first = runner.run([1, 2, 3]);
-      await expect(runner.run([1, 2])).rejects.toBeInstanceOf(QueueFullError);
+      await expect(runner.run([1, 2])).rejects.toBeInstanceOf(OverloadError);
       expect((await first).dims).toEqual([2, 3, 8]);
     } finally {
       await runner.close();
