@@ -10,11 +10,11 @@
 //   URGATE_SCREENSHOTS: a folder: also writes page-generate.png and page-gates.png there
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
 import type { Page } from 'playwright-core';
 import { launch } from '../browser/chromium.js';
 import { startServer } from '../src/index.js';
-import { lmModel } from '../test/fixture.js';
 
 const env = (name: string, fallback: number) =>
   Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);

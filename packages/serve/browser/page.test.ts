@@ -1,7 +1,7 @@
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/index.js';
-import { type TinyModel, tinyModel } from '../test/fixture.js';
 import { launch, recordingPage } from './chromium.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field

@@ -9,12 +9,12 @@ import {
   type State,
   splitBlocks,
 } from '@urgate/cells';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRunner, initialDecay } from '../src/gates.js';
 import { OverloadError, type RunningServer, startServer } from '../src/index.js';
 import { PAGE_DIR } from '../src/page.js';
 import { encodePrompt } from '../src/text.js';
-import { type TinyModel, tinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
