@@ -6,8 +6,7 @@ import {
   type LayerTensor,
   layerLayout,
   layerTensorName,
-  type ResolvedLayerConfig,
-  resolveLayerConfig,
+  stackLayerConfigs,
 } from '@urgate/spec';
 import { initLayerParams } from './init.js';
 import { runLayer } from './sequence.js';
@@ -30,17 +29,6 @@ export interface StackResult {
   /** [T, B, d]: h of the last layer. */
   outputs: tf.Tensor3D;
   states: State[];
-}
-
-export function stackLayerConfigs(cfg: StackConfig): ResolvedLayerConfig[] {
-  if (!Number.isInteger(cfg?.numLayers) || cfg.numLayers <= 0)
-    throw new Error(
-      `numLayers: expected a positive integer, got ${JSON.stringify(cfg?.numLayers)}`,
-    );
-  const first = resolveLayerConfig(cfg);
-  return Array.from({ length: cfg.numLayers }, (_, l) =>
-    l === 0 ? first : resolveLayerConfig({ ...first, inputSize: first.hiddenSize }),
-  );
 }
 
 /** Layer l is initialised from seed + l. */

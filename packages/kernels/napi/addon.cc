@@ -15,6 +15,7 @@
 #include "../csrc/rnn.h"
 #include "../csrc/softmax_xent.h"
 #include "args.h"
+#include "lm_model.h"
 #include "model.h"
 
 namespace urgate_napi {
@@ -311,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   urgate_napi::RegisterRmc(env, exports);
   RegisterModelOps(env, exports);
+  RegisterLmModel(env, exports);
   return exports;
 }
 

@@ -1,14 +1,12 @@
 import { registeredSequenceKernel, registerSequenceKernel } from '@urgate/cells';
-import { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
 import { runLayerFused } from './fused-layer.js';
 import { nativeAvailable, nativeLoadError } from './native.js';
 
 let warned = false;
 
 /**
- * Routes @urgate/cells' runLayer through runLayerFused and the tfjs cpu
- * backend's BatchMatMul and _FusedMatMul through OpenBLAS. Returns false (warning once) when
- * the addon is not built; everything then keeps running on the references.
+ * Routes @urgate/cells' runLayer through runLayerFused. Returns false (warning once) when the
+ * addon is not built; everything then keeps running on the references.
  */
 export function useNativeKernels(): boolean {
   if (!nativeAvailable) {
@@ -20,14 +18,12 @@ export function useNativeKernels(): boolean {
     return false;
   }
   registerSequenceKernel(runLayerFused);
-  registerBlasMatMul();
   return true;
 }
 
 /** Undoes useNativeKernels: the references again. */
 export function useReferenceKernels(): void {
   registerSequenceKernel(null);
-  unregisterBlasMatMul();
 }
 
 /** Whether useNativeKernels is in effect (the whole-model LM kernels follow the same switch). */

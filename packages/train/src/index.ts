@@ -1,8 +1,10 @@
 export * from './divergence.js';
 export * from './l2e/index.js';
 export * from './lm/index.js';
+export * from './lm/reference.js';
 export * from './lm-sweep.js';
 export * from './loop.js';
+export * from './masks.js';
 export * from './metrics.js';
 export * from './native-memory.js';
 export * from './plot.js';
@@ -16,3 +18,4 @@ export * from './tasks/data.js';
 export * from './tasks/model.js';
 export * from './tasks/trainer.js';
 export * from './training-state.js';
+export * from './variable-training.js';

@@ -12,7 +12,7 @@ import {
 } from '@urgate/kernels';
 import { addingBatch, copyBatch } from '@urgate/tasks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropoutMask } from '../src/seeds.js';
+import { dropoutMask } from '../src/masks.js';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
 import type { TaskBatch } from '../src/tasks/data.js';
 import { createTaskModel, type Mode } from '../src/tasks/model.js';

@@ -20,7 +20,8 @@ import {
   nativeZoneoutMask,
   sliceSteps,
 } from '@urgate/kernels';
-import { deriveSeed, dropoutMask } from '../seeds.js';
+import { dropoutMask } from '../masks.js';
+import { deriveSeed } from '../seeds.js';
 import {
   HEAD_DROPOUT,
   HEAD_HIDDEN,

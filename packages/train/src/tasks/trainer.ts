@@ -5,9 +5,10 @@ import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
 import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
-import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
 import { releaseNativeMemory } from '../native-memory.js';
+import { VariableTraining, variableTensors } from '../variable-training.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
 import { openTaskData, type TaskBatch } from './data.js';
 import {
@@ -191,12 +192,17 @@ export async function trainTask(
     tf.tidy(() => Array.from(meanForgetPerUnit(model, batchInputs(data.trainBatch(0)))));
   const before = forgetNow(); // the initialisation is a function of the seed: the same on resume
 
+  const training = new VariableTraining(model.params, cfg, pixel ? 1 : 50);
   const run = await runTrainingLoop(
     {
       label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
-      params: model.params,
+      model: training.model,
       modelMeta: modelMeta(model),
-      loss: (step) => taskLoss(model, data.trainBatch(step), { training: true, step }).loss,
+      gradients: (step) =>
+        training.gradients(
+          step,
+          () => taskLoss(model, data.trainBatch(step), { training: true, step }).loss,
+        ),
       async evaluate() {
         const e = await evaluate(model, data.evalBatches());
         return {
@@ -216,7 +222,6 @@ export async function trainTask(
       evalEvery: cfg.evalEvery,
       checkpointEvery: cfg.checkpointEvery,
       // A collection costs a few ms: every step when a step's tape is large, else now and then.
-      gcEvery: pixel ? 1 : 50,
     },
   );
   const msPerStep = run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN;
@@ -241,7 +246,7 @@ export async function trainTask(
   if (!run.divergence) {
     result.test = data.testBatches ? await evaluate(model, data.testBatches()) : null;
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
-    await saveCheckpoint(join(outDir, RUN_FILES.model), paramTensors(model.params), {
+    await saveCheckpoint(join(outDir, RUN_FILES.model), variableTensors(model.params), {
       model: modelMeta(model),
     });
   } else {
