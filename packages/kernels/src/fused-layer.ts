@@ -11,6 +11,7 @@ import {
   type State,
 } from '@urgate/cells';
 import { type NativeLayerSpec, requireNative } from './native.js';
+import { trackTape, untrackTape } from './tapes.js';
 import { floats, rows } from './tensors.js';
 
 function expectShape(t: tf.Tensor | undefined, shape: number[], name: string): void {
@@ -88,8 +89,10 @@ export function runLayerFused(
       zoneoutH,
     );
     const value = tf.tensor3d(f.packed, [lstm ? T + 1 : T, B, d]);
+    trackTape(f.tape, (t) => addon.releaseTape(t));
     const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
       const dv = floats(dy);
+      untrackTape(f.tape);
       const g = addon.layerBackward(
         f.tape,
         Wv,

@@ -13,4 +13,5 @@ export {
   runRmcFused,
 } from './rmc-fused.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
+export { releaseTapes } from './tapes.js';
 export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use-native.js';

@@ -124,6 +124,8 @@ export interface NativeAddon {
     dh: Float32Array | null,
     dc: Float32Array | null,
   ): NativeBackwardResult;
+  /** Frees a tape no backward pass will use (a used one is already empty). */
+  releaseTape(tape: NativeTape): void;
   softmaxCrossEntropy(
     logits: Float32Array,
     targets: Int32Array,

@@ -6,7 +6,6 @@ export * from './lm-sweep.js';
 export * from './loop.js';
 export * from './masks.js';
 export * from './metrics.js';
-export * from './native-memory.js';
 export * from './plot.js';
 export * from './progress.js';
 export * from './reproduction.js';

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam } from '@urgate/kernels';
-import { releaseNativeMemory } from './native-memory.js';
+import { FusedAdam, releaseTapes } from '@urgate/kernels';
 
 /**
  * A model of tf.Variables on the training loop (the task and l2e models): the variables behind
@@ -11,23 +10,18 @@ export class VariableTraining {
   readonly model: FusedAdam;
   private readonly vars: tf.Variable[];
 
-  /** gcEvery: free the fused layer kernels' tapes every this many steps (a collection costs a few ms). */
-  constructor(
-    params: Record<string, tf.Variable>,
-    options: { lr: number; clip: number },
-    private readonly gcEvery: number,
-  ) {
+  constructor(params: Record<string, tf.Variable>, options: { lr: number; clip: number }) {
     this.vars = Object.values(params);
     this.model = new FusedAdam(params, { lr: options.lr, clipNorm: options.clip });
   }
 
   /** The loss of `loss()` (run under tf.variableGrads); its gradients go to the arena. */
-  async gradients(step: number, loss: () => tf.Scalar): Promise<number> {
+  gradients(loss: () => tf.Scalar): number {
     const { value, grads } = tf.variableGrads(loss, this.vars);
     const out = value.dataSync()[0];
     this.model.setGradients(this.vars.map((v) => grads[v.name]));
     tf.dispose([value, grads]);
-    if (step % this.gcEvery === 0) await releaseNativeMemory();
+    releaseTapes(); // native forward passes whose gradient tfjs did not need
     return out;
   }
 }

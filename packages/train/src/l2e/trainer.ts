@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { useNativeKernels } from '@urgate/kernels';
+import { releaseTapes, useNativeKernels } from '@urgate/kernels';
 import { saveCheckpoint } from '@urgate/spec';
 import type { RunOutcome } from '../divergence.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { releaseNativeMemory } from '../native-memory.js';
 import { VariableTraining, variableTensors } from '../variable-training.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
 import { type L2eBatch, type L2eCurriculumState, openL2eData } from './data.js';
@@ -80,7 +79,7 @@ export async function evaluateL2e(model: L2eModel, batches: L2eBatch[]): Promise
       const out = l2eLoss(model, batch);
       return [out.loss.dataSync()[0], out.logits.dataSync() as Float32Array] as const;
     });
-    await releaseNativeMemory();
+    releaseTapes();
     const s = scoreLogits(logits, batch);
     nll += loss * s.chars;
     total.correct += s.correct;
@@ -124,7 +123,7 @@ export async function trainL2e(
   const data = openL2eData(config);
   const model = createL2eModel(config, data.alphabet.vocabulary.length);
   let trained = 0;
-  const training = new VariableTraining(model.params, config, 10);
+  const training = new VariableTraining(model.params, config);
   const run = await runTrainingLoop(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
@@ -132,7 +131,7 @@ export async function trainL2e(
       modelMeta: l2eModelMeta(model),
       gradients(step) {
         trained = step + 1;
-        return training.gradients(step, () => l2eLoss(model, data.trainBatch(step)).loss);
+        return training.gradients(() => l2eLoss(model, data.trainBatch(step)).loss);
       },
       saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
       restoreData: (state) =>
