@@ -21,6 +21,7 @@ export {
   registerSequenceKernel,
   runLayer,
   runLayerReference,
+  runLayerWith,
   type SequenceKernel,
 } from './sequence.js';
 export * from './stack.js';

@@ -9,7 +9,7 @@ import {
   stackLayerConfigs,
 } from '@urgate/spec';
 import { initLayerParams } from './init.js';
-import { runLayer } from './sequence.js';
+import { runLayer, runLayerWith, type SequenceKernel } from './sequence.js';
 import type { LayerParams, SequenceResult, State } from './types.js';
 
 /** A stack of layers; layer l > 0 reads layer l-1's h (its inputSize is hiddenSize). */
@@ -23,6 +23,8 @@ export interface StackExtras {
   /** One [T, B, d] mask per layer. */
   zoneoutC?: tf.Tensor3D[];
   zoneoutH?: tf.Tensor3D[];
+  /** The layers' kernel (null: the reference); absent: runLayer's registered one. */
+  kernel?: SequenceKernel | null;
 }
 
 export interface StackResult {
@@ -60,11 +62,15 @@ export function runStack(
   let input = xs;
   const states: State[] = [];
   layers.forEach((layer, l) => {
-    const result: SequenceResult = runLayer(layer, params[l], input, states0[l], {
+    const layerExtras = {
       reset: extras.reset,
       zoneoutC: extras.zoneoutC?.[l],
       zoneoutH: extras.zoneoutH?.[l],
-    });
+    };
+    const result: SequenceResult =
+      extras.kernel === undefined
+        ? runLayer(layer, params[l], input, states0[l], layerExtras)
+        : runLayerWith(extras.kernel, layer, params[l], input, states0[l], layerExtras);
     states.push(result.state);
     input = result.outputs;
   });

@@ -14,4 +14,9 @@ export {
 } from './rmc-fused.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
 export { releaseTapes } from './tapes.js';
-export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use-native.js';
+export {
+  nativeKernelsInUse,
+  sequenceKernel,
+  useNativeKernels,
+  useReferenceKernels,
+} from './use-native.js';

@@ -1,6 +1,10 @@
-import { registeredSequenceKernel, registerSequenceKernel } from '@urgate/cells';
+import {
+  registeredSequenceKernel,
+  registerSequenceKernel,
+  type SequenceKernel,
+} from '@urgate/cells';
 import { runLayerFused } from './fused-layer.js';
-import { nativeAvailable, nativeLoadError } from './native.js';
+import { nativeAvailable, nativeLoadError, requireNative } from './native.js';
 
 let warned = false;
 
@@ -29,4 +33,14 @@ export function useReferenceKernels(): void {
 /** Whether useNativeKernels is in effect (the whole-model LM kernels follow the same switch). */
 export function nativeKernelsInUse(): boolean {
   return registeredSequenceKernel() === runLayerFused;
+}
+
+/**
+ * The layer kernel of an engine, for cells' runLayerWith / runStack's `kernel`: native, the fused
+ * op (an error naming the build step without the addon); reference, null (the tfjs cells).
+ */
+export function sequenceKernel(engine: 'native' | 'reference'): SequenceKernel | null {
+  if (engine === 'reference') return null;
+  requireNative('the native engine');
+  return runLayerFused;
 }

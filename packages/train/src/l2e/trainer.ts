@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { releaseTapes, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes } from '@urgate/kernels';
 import { saveCheckpoint } from '@urgate/spec';
 import type { RunOutcome } from '../divergence.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
@@ -116,7 +116,7 @@ export async function trainL2e(
   config: L2eRunConfig,
   options: TrainL2eOptions,
 ): Promise<L2eRunResult> {
-  if (!useNativeKernels())
+  if (!nativeAvailable)
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );

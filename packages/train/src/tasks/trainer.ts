@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { releaseTapes, softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes, softmaxCrossEntropy } from '@urgate/kernels';
 import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
@@ -174,7 +174,7 @@ export async function trainTask(
   config: TaskRunConfig,
   options: TrainTaskOptions,
 ): Promise<TaskRunResult> {
-  if (!useNativeKernels())
+  if (!nativeAvailable)
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
