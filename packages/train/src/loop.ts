@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { arenaView, type ModelArenas } from '@urgate/kernels/native';
+import type { ModelArenas } from '@urgate/kernels/native';
 import type { CheckpointTensors } from '@urgate/spec';
 import { divergenceReason } from './divergence.js';
 import { MetricsWriter } from './metrics.js';
 import { ProgressReporter } from './progress.js';
-import { loadTrainingState, saveTrainingState } from './training-state.js';
+import { loadTrainingState, restoreArenas, saveTrainingState } from './training-state.js';
 
 /** Files every run directory has (trainers add their own). */
 export const LOOP_FILES = {
@@ -121,22 +121,7 @@ export async function runTrainingLoop(
   if (settings.resume && existsSync(checkpointPath)) {
     const saved = await loadTrainingState(checkpointPath);
     checkResume(checkpointPath, (saved.training.config ?? {}) as Record<string, unknown>, settings);
-    for (const { name, shape } of model.tensors) {
-      const t = saved.params[name];
-      if (!t || t.shape.length !== shape.length || t.shape.some((s, k) => s !== shape[k]))
-        throw new Error(`${checkpointPath}: tensor ${name} missing or not of shape [${shape}]`);
-      arenaView(model, name).set(t.data);
-      const m = saved.optimizer?.m[name];
-      const v = saved.optimizer?.v[name];
-      if (saved.optimizer && (!m || !v))
-        throw new Error(`${checkpointPath}: missing optimizer moments of ${name}`);
-      if (m && v) {
-        arenaView(model, name, 'm').set(m);
-        arenaView(model, name, 'v').set(v);
-      }
-    }
-    model.adamSteps = saved.optimizer?.steps ?? 0;
-    model.paramsWritten?.();
+    restoreArenas(checkpointPath, saved, model);
     step = saved.training.step;
     trainMs = timed ? Number(saved.training.trainMs ?? 0) : 0;
     keep = saved.training.metricsRecords as number | undefined;

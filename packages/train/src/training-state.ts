@@ -96,3 +96,23 @@ export async function loadTrainingState(path: string): Promise<LoadedTrainingSta
   }
   return { model: meta.model, training: progress as TrainingProgress, params, optimizer, carried };
 }
+
+/** Puts a loaded state's parameters, Adam moments and step count into a model's arenas. */
+export function restoreArenas(path: string, saved: LoadedTrainingState, model: ModelArenas): void {
+  for (const { name, shape } of model.tensors) {
+    const t = saved.params[name];
+    if (!t || t.shape.length !== shape.length || t.shape.some((s, k) => s !== shape[k]))
+      throw new Error(`${path}: tensor ${name} missing or not of shape [${shape}]`);
+    arenaView(model, name).set(t.data);
+    const m = saved.optimizer?.m[name];
+    const v = saved.optimizer?.v[name];
+    if (saved.optimizer && (!m || !v))
+      throw new Error(`${path}: missing optimizer moments of ${name}`);
+    if (m && v) {
+      arenaView(model, name, 'm').set(m);
+      arenaView(model, name, 'v').set(v);
+    }
+  }
+  model.adamSteps = saved.optimizer?.steps ?? 0;
+  model.paramsWritten?.();
+}

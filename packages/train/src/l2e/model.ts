@@ -12,7 +12,7 @@ import {
   stackLayerConfigs,
   zeroState,
 } from '@urgate/cells';
-import { sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
+import { denseFused, sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
 import {
   initialMemory,
   initRmcParams,
@@ -218,11 +218,11 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
 /** Logits [N, V] of the batch's N target characters (targetRows' order). Call inside a tidy. */
 export function l2eLogits(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const rows = gatherRows(coreOutputs(model, batch), batch.targetRows);
-  return tf.fused.matMul({
-    a: rows,
-    b: model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D,
-    bias: model.params[L2E_TENSORS.outputB],
-  }) as tf.Tensor2D;
+  const W = model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D;
+  const b = model.params[L2E_TENSORS.outputB] as unknown as tf.Tensor1D;
+  // natively one op whose gradients are GEMMs (tfjs' own matmul runs in JavaScript)
+  if (model.engine === 'native') return denseFused(rows, W, b);
+  return tf.fused.matMul({ a: rows, b: W, bias: b }) as tf.Tensor2D;
 }
 
 /** Mean cross-entropy over the target characters: padding and program positions carry none. */

@@ -255,7 +255,10 @@ export function meanForgetPerUnit(model: TaskModel, xs: tf.Tensor3D, l = 0): Flo
     const hPrev = tf.concat([tf.zeros([1, B, d]), h.slice([0, 0, 0], [T - 1, B, d])], 0);
     const rows = tf.concat([input, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
     const { W, b } = layerParams(model, l);
-    const pre = tf.add(tf.matMul(rows, W), b) as tf.Tensor2D;
+    const pre =
+      model.engine === 'native'
+        ? denseFused(rows, W, b)
+        : (tf.add(tf.matMul(rows, W), b) as tf.Tensor2D);
     return gate(cfg.mechanism, cfg.core, splitBlocks(pre, layerLayout(cfg)), cfg.downsize)
       .forget.mean(0)
       .dataSync() as Float32Array;
