@@ -30,7 +30,7 @@ export function useReferenceKernels(): void {
   registerSequenceKernel(null);
 }
 
-/** Whether useNativeKernels is in effect (the whole-model LM kernels follow the same switch). */
+/** Whether useNativeKernels is in effect (cells' runLayer goes to runLayerFused). */
 export function nativeKernelsInUse(): boolean {
   return registeredSequenceKernel() === runLayerFused;
 }
