@@ -17,4 +17,9 @@ export {
   NativeLm,
 } from './lm-model.js';
 export { nativeAvailable, nativeLoadError } from './native.js';
-export { measureSgemmGflops, nativeThreads, setNativeThreads } from './threads.js';
+export {
+  measureSgemmGflops,
+  nativeThreads,
+  nativeVectorPath,
+  setNativeThreads,
+} from './threads.js';

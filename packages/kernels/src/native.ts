@@ -173,6 +173,8 @@ export interface NativeAddon {
   ): { dx: Float32Array; dW: Float32Array; db: Float32Array };
   numThreads(): number;
   setNumThreads(threads: number): void;
+  /** The instruction set the vectorised loops run with on this CPU (csrc/simd.h). */
+  vectorPath: string;
 }
 
 function load(): { addon?: NativeAddon; error?: string } {

@@ -30,6 +30,8 @@ export interface TrainingProblem {
    * in the spec's order): a native model object, or tf.Variables behind FusedAdam.
    */
   model: ModelArenas;
+  /** Fixed model tensors the checkpoint keeps beside the parameters (the RMC's gate offsets). */
+  constants?: CheckpointTensors;
   /** The checkpoint's `model` section (LAYOUT.md). */
   modelMeta: Record<string, unknown>;
   /** Loss of optimizer step `step` (0-based), leaving every gradient in `model.grads`. */
@@ -140,6 +142,7 @@ export async function runTrainingLoop(
     return saveTrainingState(checkpointPath, {
       model: problem.modelMeta,
       arenas: model,
+      ...(problem.constants ? { constants: problem.constants } : {}),
       ...(data ? { carried: data.tensors } : {}),
       training: {
         step,

@@ -20,6 +20,11 @@ export interface TrainingSnapshot {
   model: Record<string, unknown>;
   /** The model's arenas: parameters and Adam moments by checkpoint name, in the arenas' order. */
   arenas: ModelArenas;
+  /**
+   * Fixed model tensors (the RMC's gate offsets), under their checkpoint names beside the
+   * parameters: not trained, but the model needs them, so the file exports as a model.
+   */
+  constants?: CheckpointTensors;
   /** Tensors carried from one step to the next (not parameters), by name. */
   carried?: CheckpointTensors;
   training: TrainingProgress;
@@ -34,7 +39,7 @@ export interface OptimizerMoments {
 export interface LoadedTrainingState {
   model: Record<string, unknown>;
   training: TrainingProgress;
-  /** Model parameters only (optimizer tensors removed). */
+  /** Model tensors: parameters and constants (optimizer and carried tensors removed). */
   params: CheckpointTensors;
   optimizer?: OptimizerMoments;
   /** The snapshot's `carried` tensors (empty when it had none). */
@@ -57,6 +62,8 @@ export async function saveTrainingState(path: string, snapshot: TrainingSnapshot
     shape: [...shape],
     data: arenaView(arenas, name, kind).slice(),
   });
+  for (const [name, t] of Object.entries(snapshot.constants ?? {}))
+    tensors[name] = { shape: [...t.shape], data: t.data.slice() };
   for (const { name, shape } of arenas.tensors) tensors[name] = copy(name, shape, 'params');
   for (const { name, shape } of arenas.tensors) {
     tensors[M_PREFIX + name] = copy(name, shape, 'm');

@@ -26,9 +26,9 @@ export class VariableTraining {
   }
 }
 
-/** Variable values as checkpoint tensors (copies, so the file never aliases a variable). */
+/** Tensor values as checkpoint tensors (copies, so the file never aliases a variable). */
 export function variableTensors(
-  params: Record<string, tf.Variable>,
+  params: Record<string, tf.Tensor>,
 ): Record<string, { shape: number[]; data: Float32Array }> {
   return Object.fromEntries(
     Object.entries(params).map(([name, v]) => [
@@ -36,4 +36,21 @@ export function variableTensors(
       { shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) },
     ]),
   );
+}
+
+/**
+ * Puts checkpoint tensors into the model's variables, by name: every variable must find a
+ * tensor of its shape (`<source>: tensor <name> missing or not of shape [..]` otherwise).
+ */
+export function assignTensors(
+  params: Record<string, tf.Variable>,
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  source: string,
+): void {
+  for (const [name, v] of Object.entries(params)) {
+    const t = tensors[name];
+    if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
+      throw new Error(`${source}: tensor ${name} missing or not of shape [${v.shape}]`);
+    v.assign(tf.tensor(t.data, v.shape));
+  }
 }

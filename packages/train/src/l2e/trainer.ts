@@ -128,6 +128,7 @@ export async function trainL2e(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
       model: training.model,
+      constants: variableTensors(model.constants),
       modelMeta: l2eModelMeta(model),
       gradients(step) {
         trained = step + 1;
