@@ -1,24 +1,21 @@
 // Data-parallel LM training on one machine, in one run: tokens/s of 1 process x 2 threads
 // against 2 MPI ranks x 1 thread (each rank half of the same global batch), with the gradient
 // allreduce's milliseconds and bytes per step, at the demo shape and at H=1024. A step is the
-// trainer's: lmLoss on the rank's rows (dropout 0.1, its rows of the global masks) -> the
-// share-weighted gradients and loss summed over ranks (reduceGradients) -> FusedAdam with
-// clip 0.1. Run `flock /tmp/urgate-bench.lock npm run bench:data-parallel -w @urgate/train`;
+// trainer's: the native LM's trainStep on the rank's rows (dropout 0.1, its rows of the global
+// masks) -> the share-weighted gradients and loss summed over ranks in the gradient arena
+// (reduceGradientArrays) -> Adam over the arena with clip 0.1. Run `flock /tmp/urgate-bench.lock npm run bench:data-parallel -w @urgate/train`;
 // this process launches the two configurations (itself under mpirun for the ranks).
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, setNativeThreads, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, setNativeThreads } from '@urgate/kernels/native';
 import { mpirun, shareOf, world } from '@urgate/mpi';
 import {
   broadcastParams,
-  createLmModel,
-  disposeState,
+  createLanguageModel,
   type LmState,
-  lmLoss,
-  reduceGradients,
-  zeroLmState,
+  lmDropout,
+  reduceGradientArrays,
 } from '@urgate/train';
 
 interface Shape {
@@ -51,10 +48,10 @@ function lcg(seed0: number, V: number) {
 }
 
 /** Steps of the shape on this rank's rows; rank 0 returns the timings. */
-function measure(s: Shape): Measured {
+async function measure(s: Shape): Promise<Measured> {
   const w = world();
   const { lo, hi } = shareOf(w.rank, w.size, s.B);
-  const model = createLmModel(
+  const model = await createLanguageModel(
     {
       core: 'lstm',
       mechanism: 'UR-',
@@ -67,13 +64,16 @@ function measure(s: Shape): Measured {
     },
     1,
   );
-  const vars = Object.values(model.params);
-  broadcastParams(w, vars);
-  const adam = new FusedAdam(vars, { lr: 1e-3, clipNorm: 0.1 });
+  broadcastParams(w, model);
   const random = lcg(1, s.V);
   const rows = hi - lo;
-  let state: LmState = zeroLmState(model, rows);
+  let state: LmState = model.zeroState(rows);
   const resets = new Uint8Array(s.T * rows);
+  const views = model.tensors.map((t) => ({
+    name: t.name,
+    values: model.grads.subarray(t.offset, t.offset + t.size),
+    width: t.shape[1] ?? 1,
+  }));
   const totals = { ms: 0, reduceMs: 0, bytes: 0 };
   const step = (k: number) => {
     // The global batch's tokens on every rank; this rank keeps its columns.
@@ -85,42 +85,24 @@ function measure(s: Shape): Measured {
       ),
     );
     const started = performance.now();
-    let next: LmState = [];
-    const mode = {
-      training: true,
-      dropout: 0.1,
-      seed: 1,
-      step: k,
-      ...(w.size > 1 ? { rows: { total: s.B, offset: lo } } : {}),
-    } as const;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = lmLoss(model, { steps: s.T, batch: rows, inputs, targets, resets }, state, mode);
-      next = out.state.map((x) => ({ h: tf.keep(x.h), ...(x.c ? { c: tf.keep(x.c) } : {}) }));
-      return out.loss;
-    }, vars);
-    let stepGrads = vars.map((v) => grads[v.name]);
+    const rowsOf = w.size > 1 ? { total: s.B, offset: lo } : undefined;
+    const out = model.trainStep(
+      { steps: s.T, batch: rows, inputs, targets, resets },
+      state,
+      lmDropout(0.1, 1, k, rowsOf),
+    );
     if (w.size > 1) {
-      const reduced = reduceGradients(
-        w,
-        { params: model.params, share: () => rows / s.B },
-        stepGrads,
-        value.dataSync()[0],
-      );
-      stepGrads = reduced.grads;
+      const reduced = reduceGradientArrays(w, views, out.loss, rows / s.B);
       if (k > 0) {
         totals.reduceMs += reduced.ms;
         totals.bytes += reduced.bytes;
       }
     }
-    adam.step(stepGrads);
-    tf.dispose([value, grads, ...stepGrads]);
-    disposeState(state);
-    state = next;
+    model.adamUpdate({ lr: 1e-3, clipNorm: 0.1 });
+    state = out.state;
     if (k > 0) totals.ms += performance.now() - started;
   };
   for (let k = 0; k <= s.iters; k++) step(k); // step 0: warm-up, not timed
-  disposeState(state);
-  tf.dispose(vars);
   const perStep = totals.ms / s.iters;
   return {
     shape: s.name,
@@ -132,10 +114,11 @@ function measure(s: Shape): Measured {
 }
 
 async function main() {
-  if (!useNativeKernels()) throw new Error('the bench needs the native kernels: npm run build');
+  if (!nativeAvailable) throw new Error('the bench needs the native kernels: npm run build');
   if (process.argv[2] === 'measure') {
     setNativeThreads(Number(process.argv[3]));
-    const results = SHAPES.map(measure);
+    const results: Measured[] = [];
+    for (const shape of SHAPES) results.push(await measure(shape));
     if (world().rank === 0) process.stdout.write(`${JSON.stringify(results)}\n`);
     return;
   }

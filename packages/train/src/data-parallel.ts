@@ -2,31 +2,14 @@
 // broadcast from rank 0, and once a step the ranks' gradients summed, each rank's already
 // weighted by its share of the global batch, so every rank holds the gradient of the global
 // batch's mean loss and takes the same optimizer step.
-import * as tf from '@tensorflow/tfjs';
+import type { ModelArenas } from '@urgate/kernels/native';
 import { allreduceRows, type Collective } from '@urgate/mpi';
 
-/** Rank 0's parameter values on every rank (one broadcast of all of them). */
-export function broadcastParams(world: Collective, vars: tf.Variable[]): void {
+/** Rank 0's parameter values on every rank (one broadcast of the parameter arena). */
+export function broadcastParams(world: Collective, model: ModelArenas): void {
   if (world.size === 1) return;
-  const flat = new Float32Array(vars.reduce((n, v) => n + v.size, 0));
-  let at = 0;
-  for (const v of vars) {
-    flat.set(v.dataSync() as Float32Array, at);
-    at += v.size;
-  }
-  world.broadcast(flat, 0);
-  at = 0;
-  for (const v of vars) {
-    v.assign(tf.tensor(flat.subarray(at, at + v.size), v.shape));
-    at += v.size;
-  }
-}
-
-/** What a step's reduction needs of the problem: its share and its row-sparse gradients. */
-export interface RankShare {
-  share?(): number;
-  touchedRows?(): Record<string, Int32Array>;
-  params: Record<string, tf.Variable>;
+  world.broadcast(model.params, 0);
+  model.paramsWritten?.();
 }
 
 /** What one step's reduction cost this rank. */
@@ -39,8 +22,8 @@ export interface Reduced {
 }
 
 /**
- * In place, the global batch's gradients from this rank's: `grads` (one array per parameter,
- * in `names`' order: tensors' copies, or views of one flat native arena) and `loss` are means
+ * In place, the global batch's gradients from this rank's: `grads` (one array per tensor,
+ * views of the model's gradient arena) and `loss` are means
  * over this rank's rows; each is weighted by the rank's `share` and summed over ranks, the loss
  * riding in the same allreduce as the dense gradients. Parameters named in `touched` (a [rows,
  * width] table, zero outside those rows on every rank) go by allreduceRows: gathered rows when
@@ -77,26 +60,4 @@ export function reduceGradientArrays(
     at += values.length;
   }
   return { loss: flat[at], ms, bytes };
-}
-
-/** reduceGradientArrays for tfjs gradients (in the order of `problem.params`): new tensors. */
-export function reduceGradients(
-  world: Collective,
-  problem: RankShare,
-  grads: tf.Tensor[],
-  loss: number,
-): Reduced & { grads: tf.Tensor[] } {
-  const arrays = Object.keys(problem.params).map((name, i) => ({
-    name,
-    values: Float32Array.from(grads[i].dataSync() as Float32Array),
-    width: grads[i].shape[1] ?? 1,
-  }));
-  const reduced = reduceGradientArrays(
-    world,
-    arrays,
-    loss,
-    problem.share?.() ?? 1 / world.size,
-    problem.touchedRows?.(),
-  );
-  return { ...reduced, grads: arrays.map((a, i) => tf.tensor(a.values, grads[i].shape)) };
 }

@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { FusedAdam } from '@urgate/kernels';
+import type { ModelArenas } from '@urgate/kernels/native';
 import { type Collective, checkSameOnAllRanks, SOLO } from '@urgate/mpi';
 import type { CheckpointTensors } from '@urgate/spec';
-import { broadcastParams, reduceGradients } from './data-parallel.js';
+import { broadcastParams, reduceGradientArrays } from './data-parallel.js';
 import { divergenceReason } from './divergence.js';
 import { MetricsWriter } from './metrics.js';
-import { releaseNativeMemory } from './native-memory.js';
 import { ProgressReporter } from './progress.js';
-import { decodeTrainingState, restoreOptimizer, saveTrainingState } from './training-state.js';
+import { decodeTrainingState, restoreArenas, saveTrainingState } from './training-state.js';
 
 /** Files every run directory has (trainers add their own). */
 export const LOOP_FILES = {
@@ -29,23 +27,26 @@ export interface DataState {
 export interface TrainingProblem {
   /** Progress label. */
   label: string;
-  /** Trainable parameters under their checkpoint names, in the optimizer's order. */
-  params: Record<string, tf.Variable>;
+  /**
+   * The model's parameter, gradient and Adam arenas (its tensors under their checkpoint names,
+   * in the spec's order): a native model object, or tf.Variables behind FusedAdam.
+   */
+  model: ModelArenas;
   /** Fixed model tensors the checkpoint keeps beside the parameters (the RMC's gate offsets). */
-  constants?: Record<string, tf.Tensor>;
+  constants?: CheckpointTensors;
   /** The checkpoint's `model` section (LAYOUT.md). */
   modelMeta: Record<string, unknown>;
   /**
-   * Loss of optimizer step `step` (0-based); runs inside tf.variableGrads. In a world of N
-   * ranks: the mean over this rank's rows of the global batch.
+   * Loss of optimizer step `step` (0-based), leaving every gradient in `model.grads`. In a world
+   * of N ranks: the mean over this rank's rows of the global batch.
    */
-  loss(step: number): tf.Scalar;
+  gradients(step: number): number | Promise<number>;
   /**
    * What this rank's loss of the step just computed weighs in the global batch's mean (its rows,
    * or target characters, over the global batch's); default 1 / world size.
    */
   share?(): number;
-  /** Rows of row-sparse gradients touched by this rank's step, by parameter (embeddings). */
+  /** Rows of row-sparse gradients touched by this rank's step, by tensor name (embeddings). */
   touchedRows?(): Record<string, Int32Array>;
   /** After a finished step: move the data on, keep what the step carries forward. */
   advance?(): void;
@@ -81,8 +82,6 @@ export interface LoopSettings {
   stopAfter?: number;
   /** Progress output (default stderr); null: silent. */
   progress?: NodeJS.WriteStream | null;
-  /** Free native kernel tapes every this many steps (a collection costs a few ms). */
-  gcEvery: number;
   /** Tokens (or examples) per step, for the progress rate. */
   itemsPerStep?: { name: string; count: number };
   /**
@@ -156,9 +155,7 @@ export async function runTrainingLoop(
   }
   if (writer) await mkdir(outDir, { recursive: true });
   const checkpointPath = join(outDir, LOOP_FILES.checkpoint);
-  const names = Object.keys(problem.params);
-  const vars = Object.values(problem.params);
-  const adam = new FusedAdam(vars, { lr: settings.lr, clipNorm: settings.clip });
+  const { model } = problem;
   // Wall-clock time is kept in the checkpoint only when a minutes budget needs it to resume.
   const timed = settings.minutes !== null;
   let step = 0;
@@ -168,13 +165,7 @@ export async function runTrainingLoop(
   if (checkpoint) {
     const saved = decodeTrainingState(checkpoint, checkpointPath);
     checkResume(checkpointPath, (saved.training.config ?? {}) as Record<string, unknown>, settings);
-    for (const [name, v] of Object.entries(problem.params)) {
-      const t = saved.params[name];
-      if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
-        throw new Error(`${checkpointPath}: tensor ${name} missing or not of shape [${v.shape}]`);
-      v.assign(tf.tensor(t.data, v.shape));
-    }
-    if (saved.optimizer) restoreOptimizer(adam, names, saved.optimizer);
+    restoreArenas(checkpointPath, saved, model);
     step = saved.training.step;
     trainMs = timed ? Number(saved.training.trainMs ?? 0) : 0;
     keep = saved.training.metricsRecords as number | undefined;
@@ -185,7 +176,7 @@ export async function runTrainingLoop(
     });
   }
   // Every rank starts from rank 0's parameters (equal already when all seeded alike).
-  broadcastParams(world, vars);
+  broadcastParams(world, model);
   const metricsPath = join(outDir, LOOP_FILES.metrics);
   const metrics: MetricsSink = writer
     ? new MetricsWriter(
@@ -199,9 +190,8 @@ export async function runTrainingLoop(
     if (!writer) return;
     return saveTrainingState(checkpointPath, {
       model: problem.modelMeta,
-      params: problem.params,
-      constants: problem.constants,
-      optimizer: adam,
+      arenas: model,
+      ...(problem.constants ? { constants: problem.constants } : {}),
       ...(data ? { carried: data.tensors } : {}),
       training: {
         step,
@@ -236,22 +226,29 @@ export async function runTrainingLoop(
   let stopped = false;
   while (step < maxSteps && trainMs < budgetMs) {
     const started = performance.now();
-    const { value, grads } = tf.variableGrads(() => problem.loss(step), vars);
-    let loss = value.dataSync()[0];
-    let stepGrads = vars.map((v) => grads[v.name]);
+    let loss = await problem.gradients(step);
+    // The gradients are now in model.grads, one flat Float32Array in the spec's tensor order.
     if (world.size > 1) {
       // Gradients computed -> summed over ranks -> clipped and applied alike on every rank.
-      const reduced = reduceGradients(world, problem, stepGrads, loss);
-      tf.dispose(stepGrads);
-      stepGrads = reduced.grads;
+      const reduced = reduceGradientArrays(
+        world,
+        model.tensors.map((t) => ({
+          name: t.name,
+          values: model.grads.subarray(t.offset, t.offset + t.size),
+          width: t.shape[1] ?? 1,
+        })),
+        loss,
+        problem.share?.() ?? 1 / world.size,
+        problem.touchedRows?.(),
+      );
       loss = reduced.loss;
       reduce.ms += reduced.ms;
       reduce.bytes += reduced.bytes;
     }
-    const gradNorm = Number.isFinite(loss) ? adam.step(stepGrads).gradNorm : Number.NaN;
-    tf.dispose([value, grads, ...stepGrads]);
+    const gradNorm = Number.isFinite(loss)
+      ? model.adamUpdate({ lr: settings.lr, clipNorm: settings.clip })
+      : Number.NaN;
     problem.advance?.();
-    if (step % settings.gcEvery === 0) await releaseNativeMemory();
     const ms = performance.now() - started;
     msHere += ms;
     trainMs += ms;
@@ -305,12 +302,4 @@ async function rootCheckpoint(world: Collective, path: string): Promise<Uint8Arr
   const all = bytes ? new Uint8Array(bytes) : new Uint8Array(length[0]);
   world.broadcast(all, 0);
   return all;
-}
-
-/** Parameter values as checkpoint tensors (copies, so the file never aliases a variable). */
-export function paramTensors(params: Record<string, tf.Variable>): CheckpointTensors {
-  const out: CheckpointTensors = {};
-  for (const [name, v] of Object.entries(params))
-    out[name] = { shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
-  return out;
 }

@@ -1,15 +1,14 @@
 // One rank's share of the LM's global batch (data parallel): the shares' losses and gradients,
 // weighted by their rows, add up to the whole batch's, with dropout (each share draws its rows
 // of the whole batch's masks) and article resets, and the shares' states are the whole state's rows.
-import * as tf from '@tensorflow/tfjs';
-import { nativeAvailable, useNativeKernels } from '@urgate/kernels';
+import type { LmWindow } from '@urgate/kernels/native';
+import { nativeAvailable } from '@urgate/kernels/native';
 import { describe, expect, it } from 'vitest';
 import {
-  createLmModel,
+  createLanguageModel,
   type LmArchitecture,
   type LmState,
-  type LmTargetWindow,
-  lmLoss,
+  lmDropout,
 } from '../src/lm/model.js';
 import { stateRows, windowRows } from '../src/lm/share.js';
 
@@ -26,7 +25,7 @@ const arch: LmArchitecture = {
 const T = 5;
 const B = 5;
 
-function window(): LmTargetWindow {
+function window(): LmWindow {
   let s = 17;
   const next = () => {
     s = (s * 16807) % 2147483647;
@@ -43,54 +42,38 @@ function window(): LmTargetWindow {
   };
 }
 
-function warm(rows: number, lo: number): LmState {
-  const at = (k: number) => Math.sin(k + 1) / 2;
-  return Array.from({ length: arch.numLayers }, (_, l) => {
-    const full = (key: number) =>
-      Float32Array.from({ length: B * arch.hiddenSize }, (_, k) => at(k + 100 * l + 1000 * key));
-    const part = (key: number) =>
-      tf.tensor2d(stateRows(full(key), arch.hiddenSize, lo, lo + rows), [rows, arch.hiddenSize]);
-    return { h: part(0), c: part(1) };
-  });
+/** Rows [lo, hi) of a warm [B, d] state per layer. */
+function warm(lo: number, hi: number): LmState {
+  const d = arch.hiddenSize;
+  const full = (l: number, key: number) =>
+    Float32Array.from({ length: B * d }, (_, k) => Math.sin(k + 1 + 100 * l + 1000 * key) / 2);
+  return Array.from({ length: arch.numLayers }, (_, l) => ({
+    h: stateRows(full(l, 0), d, lo, hi),
+    c: stateRows(full(l, 1), d, lo, hi),
+  }));
 }
 
 describe.skipIf(!nativeAvailable)('a share of the global batch', () => {
-  it('weighted by rows, the shares give the whole batch loss, gradients and state', () => {
-    useNativeKernels();
-    const model = createLmModel(arch, 3);
-    const vars = Object.values(model.params);
+  it('weighted by rows, the shares give the whole batch loss, gradients and state', async () => {
+    const model = await createLanguageModel(arch, 3);
     const w = window();
     const step = (lo: number, hi: number, ownMasks = false) => {
       const whole = (lo === 0 && hi === B) || ownMasks;
-      let state: Float32Array[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const out = lmLoss(model, windowRows(w, lo, hi), warm(hi - lo, lo), {
-          training: true,
-          dropout: 0.3,
-          seed: 5,
-          step: 2,
-          ...(whole ? {} : { rows: { total: B, offset: lo } }),
-        });
-        state = out.state.flatMap((s) =>
-          [s.h, s.c as tf.Tensor].map((t) => t.dataSync() as Float32Array),
-        );
-        return out.loss;
-      }, vars);
+      const rows = whole ? undefined : { total: B, offset: lo };
+      const out = model.trainStep(windowRows(w, lo, hi), warm(lo, hi), lmDropout(0.3, 5, 2, rows));
       const weight = (hi - lo) / B;
       return {
-        loss: value.dataSync()[0] * weight,
-        grads: vars.map((v) => Array.from(grads[v.name].dataSync(), (x) => x * weight)),
-        state,
+        loss: out.loss * weight,
+        grads: Array.from(model.grads, (x) => x * weight),
+        state: out.state.flatMap((s) => [s.h, s.c as Float32Array]),
       };
     };
     const whole = step(0, B);
     const shares = [step(0, 2), step(2, 5)];
     expect(shares[0].loss + shares[1].loss).toBeCloseTo(whole.loss, 6);
-    whole.grads.forEach((g, i) => {
-      g.forEach((x, k) => {
-        const sum = shares[0].grads[i][k] + shares[1].grads[i][k];
-        expect(Math.abs(sum - x)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(x));
-      });
+    whole.grads.forEach((x, k) => {
+      const sum = shares[0].grads[k] + shares[1].grads[k];
+      expect(Math.abs(sum - x)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(x));
     });
     // Shares that drew masks of their own shape (not their rows of the whole) would differ.
     const own = [step(0, 2, true), step(2, 5, true)];

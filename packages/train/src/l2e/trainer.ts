@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes } from '@urgate/kernels';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import { saveCheckpoint } from '@urgate/spec';
 import type { RunOutcome } from '../divergence.js';
-import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { releaseNativeMemory } from '../native-memory.js';
+import { VariableTraining, variableTensors } from '../variable-training.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
 import {
   type L2eAlphabet,
@@ -105,7 +105,7 @@ export async function evaluateL2e(
       const out = l2eLoss(model, batch);
       return [out.loss.dataSync()[0], out.logits.dataSync() as Float32Array] as const;
     });
-    await releaseNativeMemory();
+    releaseTapes();
     const s = scoreLogits(logits, batch);
     nll += loss * s.chars;
     total.correct += s.correct;
@@ -145,7 +145,7 @@ export async function trainL2e(
   config: L2eRunConfig,
   options: TrainL2eOptions,
 ): Promise<L2eRunResult> {
-  if (!useNativeKernels())
+  if (!nativeAvailable)
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
@@ -160,19 +160,20 @@ export async function trainL2e(
   const shared = { world, alphabet: data.alphabet };
   let trained = 0;
   let share = 1;
+  const training = new VariableTraining(model.params, config);
   const run = await runTrainingLoop(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
-      params: model.params,
-      constants: model.constants,
+      model: training.model,
+      constants: variableTensors(model.constants),
       modelMeta: l2eModelMeta(model),
-      loss(step) {
+      gradients(step) {
         trained = step + 1;
         const whole = data.trainBatch(step);
         const batch = batchShare(world, data.alphabet, whole) as L2eBatch;
         // The loss is a mean over target characters: a rank's weighs its characters' share.
         share = batch.targets.length / whole.targets.length;
-        return l2eLoss(model, batch).loss;
+        return training.gradients(() => l2eLoss(model, batch).loss);
       },
       share: () => share,
       saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
@@ -209,7 +210,6 @@ export async function trainL2e(
       minutes: null,
       evalEvery: config.evalEvery,
       checkpointEvery: config.checkpointEvery,
-      gcEvery: 10,
       itemsPerStep: { name: 'programs/s', count: config.batchSize },
       world,
     },
@@ -239,7 +239,7 @@ export async function trainL2e(
   if (!run.divergence)
     await saveCheckpoint(
       join(options.outDir, L2E_FILES.model),
-      { ...paramTensors(model.params), ...constantTensors(model) },
+      { ...variableTensors(model.params), ...constantTensors(model) },
       { model: l2eModelMeta(model), training: { config } },
     );
   await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);

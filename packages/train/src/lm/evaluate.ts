@@ -6,8 +6,7 @@ import {
   type PreparedSplit,
   perplexityReport,
 } from '@urgate/wikitext';
-import { releaseNativeMemory } from '../native-memory.js';
-import { disposeState, type LmModel, type LmState, lmScore, zeroLmState } from './model.js';
+import type { LanguageModel, LmState } from './model.js';
 import { windowRows } from './share.js';
 
 export interface LmEvaluation extends PerplexityReport {
@@ -39,7 +38,7 @@ export const EVAL_ROWS = 32;
  * its share of every window's rows and the NLL sums are added over ranks (float64).
  */
 export async function evaluateLm(
-  model: LmModel,
+  model: LanguageModel,
   split: PreparedSplit,
   options: { eosId: number; bptt?: number; rows?: number; world?: Collective },
 ): Promise<TimedLmEvaluation> {
@@ -57,16 +56,12 @@ export async function evaluateLm(
     const { lo, hi } = shareOf(world.rank, world.size, whole.batch);
     if (lo === hi) continue; // more ranks than rows: this rank has none
     const batch = windowRows(whole, lo, hi);
-    state ??= zeroLmState(model, batch.batch);
-    const out = lmScore(model, batch, state);
-    disposeState(state);
+    state ??= model.zeroState(batch.batch);
+    const out = model.score(batch, state);
     state = out.state;
-    // Reference forward passes leave their layer kernels' tapes to a finalizer: free them.
-    if (batch.index % 16 === 15) await releaseNativeMemory();
     nll.add(out.nll, batch.mask);
     for (const m of batch.mask) tokens += m;
   }
-  if (state) disposeState(state);
   const sums = Float64Array.of(nll.total, tokens);
   world.allreduce(sums, 'sum');
   tokens = sums[1];

@@ -1,6 +1,5 @@
 // One rank's share of the LM's global batch: rows [lo, hi) of every time-major [T, B] window
 // (element t·B + b) and of the recurrent state [B, d] that those rows carry.
-import type * as tf from '@tensorflow/tfjs';
 import type { Collective } from '@urgate/mpi';
 import type { LmState } from './model.js';
 
@@ -54,17 +53,19 @@ export function stateRows(data: Float32Array, width: number, lo: number, hi: num
 export function gatherStateRows(
   world: Collective,
   state: LmState,
+  width: number,
   lo: number,
   total: number,
 ): { l: number; key: 'h' | 'c'; data: Float32Array; shape: [number, number] }[] {
   const out: { l: number; key: 'h' | 'c'; data: Float32Array; shape: [number, number] }[] = [];
   state.forEach((s, l) => {
-    for (const [key, t] of Object.entries(s) as ['h' | 'c', tf.Tensor2D][]) {
-      const d = t.shape[1];
-      const data = new Float32Array(total * d);
-      data.set(t.dataSync() as Float32Array, lo * d);
+    for (const key of ['h', 'c'] as const) {
+      const mine = s[key];
+      if (!mine) continue;
+      const data = new Float32Array(total * width);
+      data.set(mine, lo * width);
       if (world.size > 1) world.allreduce(data, 'sum');
-      out.push({ l, key, data, shape: [total, d] });
+      out.push({ l, key, data, shape: [total, width] });
     }
   });
   return out;

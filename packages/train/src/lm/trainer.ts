@@ -1,24 +1,21 @@
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { useNativeKernels } from '@urgate/kernels';
 import { type Collective, world as joinWorld, shareOf } from '@urgate/mpi';
 import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
-import { type DataState, LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { type DataState, LOOP_FILES, runTrainingLoop } from '../loop.js';
 import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type LmEvaluation } from './evaluate.js';
 import {
   checkLmFits,
-  createLmModel,
-  disposeState,
-  type LmModel,
+  createLanguageModel,
+  type LanguageModel,
   type LmState,
-  lmLoss,
+  lmDropout,
   lmModelMeta,
-  zeroLmState,
+  lmParamTensors,
 } from './model.js';
 import { gatherStateRows, stateRows, windowRows } from './share.js';
 
@@ -99,23 +96,28 @@ interface Rows {
 }
 
 /**
- * The recurrent state of the whole global batch as checkpoint tensors `<l>.h`, `<l>.c` (every
- * rank's rows gathered; collective), and one rank's rows of it back.
+ * The recurrent state of the whole global batch as checkpoint tensors `<l>.h`, `<l>.c` ([B, d]
+ * each; every rank's rows gathered: collective), and one rank's rows of it back.
  */
-function stateTensors(world: Collective, state: LmState, rows: Rows): CheckpointTensors {
+function stateTensors(
+  world: Collective,
+  state: LmState,
+  width: number,
+  rows: Rows,
+): CheckpointTensors {
   const out: CheckpointTensors = {};
-  for (const { l, key, data, shape } of gatherStateRows(world, state, rows.lo, rows.total))
+  for (const { l, key, data, shape } of gatherStateRows(world, state, width, rows.lo, rows.total))
     out[`${l}.${key}`] = { shape, data };
   return out;
 }
-function stateFrom(model: LmModel, tensors: CheckpointTensors, rows: Rows): LmState {
-  return zeroLmState(model, rows.hi - rows.lo).map((zero, l) => {
+function stateFrom(model: LanguageModel, tensors: CheckpointTensors, rows: Rows): LmState {
+  const width = model.arch.hiddenSize;
+  return model.zeroState(rows.hi - rows.lo).map((zero, l) => {
     const out: LmState[number] = { ...zero };
-    for (const [key, t] of Object.entries(zero) as ['h' | 'c', tf.Tensor2D][]) {
+    for (const key of Object.keys(zero) as ('h' | 'c')[]) {
       const saved = tensors[`${l}.${key}`];
       if (!saved) continue; // a checkpoint from before the state was saved: zero, as it was then
-      out[key] = tf.tensor2d(stateRows(saved.data, t.shape[1], rows.lo, rows.hi), t.shape);
-      t.dispose();
+      out[key] = stateRows(saved.data, width, rows.lo, rows.hi);
     }
     return out;
   });
@@ -128,10 +130,6 @@ function stateFrom(model: LmModel, tensors: CheckpointTensors, rows: Rows): LmSt
  * end: valid and test as one stream each, model.safetensors with the tokenizer, result.json.
  */
 export async function trainLm(config: LmConfig, options: TrainLmOptions): Promise<LmRunResult> {
-  if (!useNativeKernels())
-    throw new Error(
-      'the LM trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
-    );
   const cacheDir = resolve(options.cacheDir);
   const tokenizer = await cacheTokenizer(cacheDir);
   const train = await loadLmSplit(cacheDir, 'train', tokenizer);
@@ -163,7 +161,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   const localRows = rows.hi - rows.lo;
   // Refuse a batch and window that do not fit before anything of their size is allocated.
   checkLmFits(arch, { batch: localRows, steps: config.bptt });
-  const model = createLmModel(arch, config.seed);
+  const model = await createLanguageModel(arch, config.seed, config.engine);
   // Reports go to metrics and result; the scoring speed (a timing) only to the result.
   let scoringTokensPerSecond = Number.NaN;
   const evaluate = async (split: PreparedSplit) => {
@@ -185,7 +183,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   };
   let at = { epoch: 0, window: 0 };
   let windows = epochWindows(0);
-  let state = zeroLmState(model, localRows);
+  let state = model.zeroState(localRows);
   let inputs = new Int32Array(0);
   let next: LmState = [];
   let validEval: LmEvaluation | null = null;
@@ -193,33 +191,35 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   const run = await runTrainingLoop(
     {
       label: `lm ${mechanism}${core.toUpperCase()}`,
-      params: model.params,
-      modelMeta: lmModelMeta(model),
-      loss(step) {
+      model,
+      modelMeta: lmModelMeta(arch),
+      gradients(step) {
         let item = windows.next();
         if (item.done) {
           // A new epoch: every stream starts over, so does its state.
           at = { epoch: at.epoch + 1, window: 0 };
           windows = epochWindows(0);
-          disposeState(state);
-          state = zeroLmState(model, localRows);
+          state = model.zeroState(localRows);
           item = windows.next();
         }
         const batch = windowRows(item.value, rows.lo, rows.hi);
         inputs = batch.inputs;
-        const out = lmLoss(model, batch, state, {
-          training: true,
-          dropout: config.dropout,
-          seed: config.seed,
-          step,
-          ...(world.size > 1 ? { rows: { total: rows.total, offset: rows.lo } } : {}),
-        });
+        const out = model.trainStep(
+          batch,
+          state,
+          lmDropout(
+            config.dropout,
+            config.seed,
+            step,
+            world.size > 1 ? { total: rows.total, offset: rows.lo } : undefined,
+          ),
+        );
         // Truncated BPTT: the state goes on to the next window, its gradient stops here.
-        next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-        return out.loss;
+        next = out.state;
+        // Recorded in float32, as every run before the native model object recorded it.
+        return Math.fround(out.loss);
       },
       advance() {
-        disposeState(state);
         state = next;
         at = { ...at, window: at.window + 1 };
       },
@@ -227,14 +227,16 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       // Untied, the embedding's gradient is zero outside the rows of the window's tokens.
       ...(tiedEmbeddings ? {} : { touchedRows: () => ({ embedding: inputs }) }),
       trainFields: () => ({ epoch: at.epoch }),
-      saveData: () => ({ position: at, tensors: stateTensors(world, state, rows) }),
+      saveData: () => ({
+        position: at,
+        tensors: stateTensors(world, state, hiddenSize, rows),
+      }),
       restoreData(saved: DataState) {
         at = {
           epoch: Number(saved.position.epoch ?? 0),
           window: Number(saved.position.window ?? 0),
         };
         windows = epochWindows(at.window);
-        disposeState(state);
         state = stateFrom(model, saved.tensors, rows);
       },
       async evaluate() {
@@ -251,14 +253,11 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       config: { ...config, cacheDir, tokenizer: tokenizer.identity },
       resumeKeys: RESUME_KEYS,
       ...pick(config, ['lr', 'clip', 'steps', 'minutes', 'evalEvery', 'checkpointEvery']),
-      gcEvery: 50,
       itemsPerStep: { name: 'tok/s', count: config.batchSize * config.bptt },
       world,
       dataIdentity: JSON.stringify([train.manifest.checksum, valid.manifest.checksum]),
     },
   );
-  disposeState(state);
-
   let testEval: LmEvaluation | null = null;
   const writer = world.rank === 0;
   if (!run.divergence && !run.stopped) {
@@ -269,8 +268,8 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       run.metrics.write({ step: run.step, kind: 'test', wordPerplexity, nllPerToken });
     }
     if (writer)
-      await saveCheckpoint(join(options.outDir, LM_FILES.model), paramTensors(model.params), {
-        model: lmModelMeta(model),
+      await saveCheckpoint(join(options.outDir, LM_FILES.model), lmParamTensors(model), {
+        model: lmModelMeta(arch),
         tokenizer: serializeTokenizer(tokenizer),
         training: { step: run.step, config, cacheDir, tokenizer: tokenizer.identity },
       });
@@ -299,6 +298,5 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     test: testEval,
   };
   if (!run.stopped && writer) await writeJsonAtomic(join(options.outDir, LM_FILES.result), result);
-  tf.dispose(Object.values(model.params));
   return result;
 }

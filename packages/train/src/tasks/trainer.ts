@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes, softmaxCrossEntropy } from '@urgate/kernels';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
-import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { releaseNativeMemory } from '../native-memory.js';
+import { VariableTraining, variableTensors } from '../variable-training.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
 import { openTaskData, type TaskBatch, taskBatchRows } from './data.js';
 import {
@@ -140,7 +140,7 @@ export async function evaluate(
       const out = taskLoss(model, batch, { training: false });
       return [out.loss.dataSync()[0], out.correct?.dataSync()[0] ?? Number.NaN, out.count ?? 0];
     });
-    await releaseNativeMemory();
+    releaseTapes();
     lossSum += r[0] * batch.batchSize;
     weight += batch.batchSize;
     if (r[2] > 0) {
@@ -185,7 +185,7 @@ export async function trainTask(
   config: TaskRunConfig,
   options: TrainTaskOptions,
 ): Promise<TaskRunResult> {
-  if (!useNativeKernels())
+  if (!nativeAvailable)
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
@@ -198,7 +198,6 @@ export async function trainTask(
     );
   // Data parallel: this rank trains rows [lo, hi) of every global batch (--batch-size).
   const rows = { ...shareOf(world.rank, world.size, config.batchSize), total: config.batchSize };
-  const pixel = isPixelTask(config.task);
   const data = await openTaskData(config, options.dataset);
   const steps =
     config.epochs !== null
@@ -210,17 +209,21 @@ export async function trainTask(
     tf.tidy(() => Array.from(meanForgetPerUnit(model, batchInputs(data.trainBatch(0)))));
   const before = forgetNow(); // the initialisation is a function of the seed: the same on resume
 
+  const training = new VariableTraining(model.params, cfg);
   const run = await runTrainingLoop(
     {
       label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
-      params: model.params,
+      model: training.model,
       modelMeta: modelMeta(model),
-      loss: (step) =>
-        taskLoss(model, taskBatchRows(data.trainBatch(step), rows.lo, rows.hi), {
-          training: true,
-          step,
-          ...(world.size > 1 ? { rows } : {}),
-        }).loss,
+      gradients: (step) =>
+        training.gradients(
+          () =>
+            taskLoss(model, taskBatchRows(data.trainBatch(step), rows.lo, rows.hi), {
+              training: true,
+              step,
+              ...(world.size > 1 ? { rows } : {}),
+            }).loss,
+        ),
       share: () => (rows.hi - rows.lo) / rows.total,
       async evaluate() {
         const e = await evaluate(model, data.evalBatches(), world);
@@ -241,7 +244,6 @@ export async function trainTask(
       evalEvery: cfg.evalEvery,
       checkpointEvery: cfg.checkpointEvery,
       // A collection costs a few ms: every step when a step's tape is large, else now and then.
-      gcEvery: pixel ? 1 : 50,
       world,
     },
   );
@@ -271,11 +273,11 @@ export async function trainTask(
   const records = readMetrics(run.metrics.path);
   const evals = records.filter((r) => r.kind === 'eval');
   result.final = evals.length > 0 ? evalMetrics(evals[evals.length - 1]) : null;
-  result.best = bestOf(pixel, records);
+  result.best = bestOf(isPixelTask(config.task), records);
   if (!run.divergence) {
     result.test = test;
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
-    await saveCheckpoint(join(outDir, RUN_FILES.model), paramTensors(model.params), {
+    await saveCheckpoint(join(outDir, RUN_FILES.model), variableTensors(model.params), {
       model: modelMeta(model),
     });
   } else {
