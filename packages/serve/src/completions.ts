@@ -87,7 +87,10 @@ function bodySchema(limits: CompletionLimits) {
       best_of: nullable({ type: 'integer', minimum: 1 }),
       frequency_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
       presence_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
-      logit_bias: nullable({ type: 'object', additionalProperties: { type: 'number' } }),
+      logit_bias: nullable({
+        type: 'object',
+        additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
+      }),
       suffix: nullable({ type: 'string' }),
       user: { type: 'string' },
     },
@@ -104,13 +107,34 @@ function refuseUnsupported(body: CompletionBody, n: number): void {
   for (const key of ['frequency_penalty', 'presence_penalty'] as const)
     if (body[key] != null && body[key] !== 0)
       throw new BadRequestError(`${key}: only 0 is supported`, key);
-  if (body.logit_bias && Object.keys(body.logit_bias).length > 0)
-    throw new BadRequestError('logit_bias: not supported (send {} or leave it out)', 'logit_bias');
   if (body.suffix)
     throw new BadRequestError(
       'suffix: not supported (a left-to-right model has no insertion mode)',
       'suffix',
     );
+}
+
+/**
+ * `logit_bias` as [token, bias] pairs added to the logits a row samples from. `<unk>` is never
+ * sampled unless the request names it here (with any bias, 0 included).
+ */
+export function readLogitBias(
+  bias: Record<string, number> | null | undefined,
+  vocabSize: number,
+  unkId: number | null,
+): [number, number][] {
+  const pairs = Object.entries(bias ?? {}).map(([key, value]): [number, number] => {
+    const token = /^(0|[1-9][0-9]*)$/.test(key) ? Number(key) : -1;
+    if (!(token >= 0 && token < vocabSize))
+      throw new BadRequestError(
+        `logit_bias: key ${JSON.stringify(key)} is not a token id in [0, ${vocabSize})`,
+        'logit_bias',
+      );
+    return [token, value];
+  });
+  if (unkId !== null && !pairs.some(([t]) => t === unkId))
+    pairs.push([unkId, Number.NEGATIVE_INFINITY]);
+  return pairs;
 }
 
 function readStop(stop: unknown): string[] {
@@ -272,6 +296,19 @@ class Choice {
   }
 
   end(): void {
+    // A word the detokenizer held (it could still have become punctuation) ends with the text.
+    const tail = this.detok.flush();
+    if (tail !== '') {
+      const pieces = this.logprobs?.tokens;
+      if (pieces && pieces.length > 0) pieces[pieces.length - 1] += tail;
+      this.offset += tail.length;
+      const r = this.stop.push(tail);
+      this.text += r.text;
+      if (r.stopped) {
+        this.finish = 'stop';
+        return;
+      }
+    }
     this.text += this.stop.flush();
     this.finish = 'length';
   }
@@ -328,6 +365,7 @@ async function complete(
   const maxTokens = body.max_tokens ?? 16;
   const seed = seed32(body.seed ?? randomInt(0x100000000));
   const topK = body.top_k ?? 0;
+  const logitBias = readLogitBias(body.logit_bias, ctx.vocabSize, ctx.tokenizer?.unkId ?? null);
   // The sequence graph gives each prompt token's log-probability, not the whole distribution:
   // top alternatives at prompt positions need the prompt read by the step graph.
   const promptPath = ctx.hasSequenceGraph && !(echo && (logprobs ?? 0) > 0) ? 'sequence' : 'step';
@@ -343,6 +381,7 @@ async function complete(
         topK: Math.max(topK, 0),
         topP: body.top_p ?? 1,
         seed: rowSeed(seed, index),
+        logitBias,
         logprobs,
         promptLogprobs: echo && logprobs !== null,
         promptPath,

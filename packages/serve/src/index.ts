@@ -14,6 +14,7 @@ export {
   BadRequestError,
   checkTokens,
   Detokenizer,
+  detokenize,
   encodePrompt,
   modelTokenizer,
   StopMatcher,

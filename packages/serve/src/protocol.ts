@@ -31,6 +31,8 @@ export interface SequenceSpec {
   topP: number;
   /** Seed of this sequence's own random stream. */
   seed: number;
+  /** [token, bias] added to the logits this sequence samples from (not to its logprobs). */
+  logitBias: [number, number][];
   /** Top alternatives per generated (and, with `promptLogprobs`, prompt) token; null: no logprobs. */
   logprobs: number | null;
   /** Send the log-probability of every prompt token after the first. */

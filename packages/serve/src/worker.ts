@@ -130,6 +130,18 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
     return pieces.reduce((s, p) => s + p.tokens.length, 0);
   }
 
+  /** The logits rows sample from: with each sampling row's logit_bias added (a copy; logprobs use the model's own). */
+  function biased(logits: Float32Array, batch: Row[]): Float32Array {
+    if (!batch.some((r) => r.read >= r.spec.prompt.length && r.spec.logitBias.length > 0))
+      return logits;
+    const out = logits.slice();
+    batch.forEach((r, b) => {
+      if (r.read < r.spec.prompt.length) return;
+      for (const [token, bias] of r.spec.logitBias) out[b * V + token] += bias;
+    });
+    return out;
+  }
+
   /** One step-graph call advancing every sequence done prefilling; returns its batch size. */
   async function decode(events: SequenceEvent[]): Promise<number> {
     const batch = [...rows.values()].filter((r) => toPrefill(r) === 0);
@@ -152,7 +164,7 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
     // Rows that read a prompt token other than the last only score the next prompt token.
     for (const row of batch) if (row.read < row.spec.prompt.length) row.read++;
     const samples = await sampler.sample(
-      logits,
+      biased(logits, batch),
       V,
       batch.map((row) =>
         row.read < row.spec.prompt.length ? null : { options: row.spec, uniform: row.uniform },
