@@ -9,6 +9,7 @@ import { ApiError, errorBody } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SequenceEvent, SequenceSpec } from './protocol.js';
 import { QueueFullError, type Scheduler, type Ticket } from './scheduler.js';
+import type { StateCache } from './state-cache.js';
 import { BadRequestError, checkTokens, Detokenizer, encodePrompt, StopMatcher } from './text.js';
 
 export interface CompletionsContext {
@@ -21,6 +22,8 @@ export interface CompletionsContext {
   vocabSize: number;
   hasSequenceGraph: boolean;
   limits: CompletionLimits;
+  /** Prefix states: a prompt that extends a cached sequence is prefilled from there. */
+  stateCache: StateCache;
   /** True once the server drains: new completions are refused (503). */
   draining(): boolean;
 }
@@ -56,7 +59,7 @@ interface CompletionBody {
   user?: string;
 }
 
-const nullable = (schema: Record<string, unknown>) => ({
+export const nullable = (schema: Record<string, unknown>) => ({
   ...schema,
   type: [schema.type as string, 'null'],
 });
@@ -137,7 +140,7 @@ export function readLogitBias(
   return pairs;
 }
 
-function readStop(stop: unknown): string[] {
+export function readStop(stop: unknown): string[] {
   if (stop === undefined || stop === null) return [];
   const list = typeof stop === 'string' ? [stop] : stop;
   if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === 'string'))
@@ -199,7 +202,7 @@ function seed32(seed: number): number {
   return Number(BigInt.asUintN(32, BigInt(seed)));
 }
 
-interface Logprobs {
+export interface Logprobs {
   tokens: string[];
   token_logprobs: (number | null)[];
   top_logprobs: (Record<string, number> | null)[];
@@ -214,7 +217,7 @@ const emptyLogprobs = (): Logprobs => ({
 });
 
 /** One choice of a completion as its sequence's events arrive. */
-class Choice {
+export class Choice {
   readonly detok: Detokenizer;
   readonly stop: StopMatcher;
   /** Prompt tokens whose echo has been produced (echo only). */
@@ -222,6 +225,12 @@ class Choice {
   /** Text length so far (echo + completion, before stop truncation), for text_offset. */
   offset = 0;
   tokens = 0;
+  /** Prompt tokens a cached state covered (not prefilled). */
+  cached = 0;
+  /** Its sequence has left the batch (the worker's `done`). */
+  left = false;
+  /** Every token sampled, also after a stop string (the state the worker reports has read them). */
+  readonly sampled: number[] = [];
   finish: 'stop' | 'length' | null = null;
   /** Not yet sent (streaming) or everything (one body). */
   text = '';
@@ -337,77 +346,178 @@ async function complete(
 ): Promise<unknown> {
   const arrived = performance.now();
   const body = request.body;
+  checkServed(ctx, body.model);
+  const n = body.n ?? 1;
+  refuseUnsupported(body, n);
+  const stops = readStop(body.stop);
+  const prompts = readPrompts(body.prompt, ctx).map((p) => p.ids);
+  const echo = body.echo ?? false;
+  const logprobs = body.logprobs ?? null;
+  const stream = body.stream ?? false;
+  if (body.stream_options && !stream)
+    throw new BadRequestError('stream_options: only allowed with stream: true', 'stream_options');
+  const job = sequences(ctx, {
+    prompts,
+    n,
+    maxTokens: body.max_tokens ?? 16,
+    temperature: body.temperature ?? 1,
+    topK: body.top_k ?? 0,
+    topP: body.top_p ?? 1,
+    seed: body.seed,
+    logitBias: body.logit_bias,
+    echo,
+    logprobs,
+    stops,
+    stopTokens: [],
+    stream,
+    includeUsage: body.stream_options?.include_usage ?? false,
+  });
+  return respond(ctx, reply, job, TEXT_COMPLETION, arrived);
+}
+
+/** Refuses a completion while draining (503) or for another model (404). */
+export function checkServed(ctx: CompletionsContext, model: string): void {
   if (ctx.draining())
     throw new ApiError(503, 'the server is shutting down; retry on another instance', {
       code: 'draining',
       retryAfter: 1,
     });
-  if (body.model !== ctx.modelId)
+  if (model !== ctx.modelId)
     throw new ApiError(
       404,
-      `model ${JSON.stringify(body.model)} is not served here; GET /v1/models lists "${ctx.modelId}"`,
+      `model ${JSON.stringify(model)} is not served here; GET /v1/models lists "${ctx.modelId}"`,
       {
         param: 'model',
         code: 'model_not_found',
       },
     );
-  const n = body.n ?? 1;
-  refuseUnsupported(body, n);
-  const stops = readStop(body.stop);
-  const prompts = readPrompts(body.prompt, ctx);
+}
+
+/** A checked request: what to sample from which prompts, and how to answer. */
+export interface SequencesRequest {
+  prompts: number[][];
+  n: number;
+  maxTokens: number;
+  temperature: number;
+  /** ≤ 0: every token. */
+  topK: number;
+  topP: number;
+  /** Without one a random seed is drawn. */
+  seed: number | null | undefined;
+  logitBias: Record<string, number> | null | undefined;
+  echo: boolean;
+  logprobs: number | null;
+  stops: string[];
+  /** Tokens that end a sequence in the worker (see SequenceSpec). */
+  stopTokens: number[];
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+/** The sequences (prompts × n) of a request and the choices that collect their events. */
+export interface Job {
+  request: SequencesRequest;
+  specs: Omit<SequenceSpec, 'id'>[];
+  choices: Choice[];
+}
+
+export function sequences(ctx: CompletionsContext, request: SequencesRequest): Job {
+  const { prompts, n, echo, logprobs } = request;
   if (prompts.length * n > ctx.limits.maxSequences)
     throw new BadRequestError(
       `n: ${prompts.length} prompts × n = ${n} make ${prompts.length * n} sequences, more than this server's ${ctx.limits.maxSequences} per request`,
       'n',
     );
-  const echo = body.echo ?? false;
-  const logprobs = body.logprobs ?? null;
-  const maxTokens = body.max_tokens ?? 16;
-  const seed = seed32(body.seed ?? randomInt(0x100000000));
-  const topK = body.top_k ?? 0;
-  const logitBias = readLogitBias(body.logit_bias, ctx.vocabSize, ctx.tokenizer?.unkId ?? null);
+  const seed = seed32(request.seed ?? randomInt(0x100000000));
+  const logitBias = readLogitBias(request.logitBias, ctx.vocabSize, ctx.tokenizer?.unkId ?? null);
   // The sequence graph gives each prompt token's log-probability, not the whole distribution:
   // top alternatives at prompt positions need the prompt read by the step graph.
   const promptPath = ctx.hasSequenceGraph && !(echo && (logprobs ?? 0) > 0) ? 'sequence' : 'step';
   const specs: Omit<SequenceSpec, 'id'>[] = [];
   const choices: Choice[] = [];
-  prompts.forEach((p, k) => {
+  prompts.forEach((prompt, k) => {
     for (let j = 0; j < n; j++) {
       const index = k * n + j;
+      const promptLogprobs = echo && logprobs !== null;
+      // The prompt's last token is read by the step graph before the first sample, so a cached
+      // state may cover all tokens but that one; scored prompts are read in full.
+      const hit = promptLogprobs ? null : ctx.stateCache.lookup(prompt, prompt.length - 1);
       specs.push({
-        prompt: p.ids,
-        maxTokens,
-        temperature: body.temperature ?? 1,
-        topK: Math.max(topK, 0),
-        topP: body.top_p ?? 1,
+        prompt,
+        maxTokens: request.maxTokens,
+        temperature: request.temperature,
+        topK: Math.max(request.topK, 0),
+        topP: request.topP,
         seed: rowSeed(seed, index),
         logitBias,
         logprobs,
-        promptLogprobs: echo && logprobs !== null,
+        promptLogprobs,
         promptPath,
+        start: hit,
+        stopTokens: request.stopTokens,
+        keepStates: ctx.stateCache.enabled,
       });
-      choices.push(new Choice(index, p.ids, echo, logprobs !== null, ctx.tokenizer, stops));
+      choices.push(
+        new Choice(index, prompt, echo, logprobs !== null, ctx.tokenizer, request.stops),
+      );
+      choices[index].cached = hit?.length ?? 0;
     }
   });
+  return { request, specs, choices };
+}
 
-  const id = `cmpl-${randomBytes(12).toString('hex')}`;
+/** How the answer to a job is shaped: the completions or the chat API. */
+export interface ResponseFormat {
+  idPrefix: string;
+  object: string;
+  chunkObject: string;
+  /** A choice of the one-body answer. */
+  choice(c: Choice, text: string, logprobs: Logprobs | null): object;
+  /** A choice of a stream chunk (`first`: its first), or null when there is nothing to send. */
+  chunk(c: Choice, text: string, logprobs: Logprobs | null, first: boolean): object | null;
+}
+
+const TEXT_COMPLETION: ResponseFormat = {
+  idPrefix: 'cmpl',
+  object: 'text_completion',
+  chunkObject: 'text_completion',
+  choice: (c, text, logprobs) => ({ text, index: c.index, logprobs, finish_reason: c.finish }),
+  chunk: (c, text, logprobs) =>
+    text === '' && c.finish === null && (!logprobs || logprobs.tokens.length === 0)
+      ? null
+      : { text, index: c.index, logprobs, finish_reason: c.finish },
+};
+
+/**
+ * Runs a job's sequences and answers: one JSON body, or server-sent events as the tokens come.
+ * States the workers report go into the prefix cache under the tokens they have read.
+ */
+export async function respond(
+  ctx: CompletionsContext,
+  reply: FastifyReply,
+  job: Job,
+  format: ResponseFormat,
+  arrived: number,
+): Promise<unknown> {
+  const { request, specs, choices } = job;
+  const { echo, logprobs, stream, includeUsage } = request;
+  const id = `${format.idPrefix}-${randomBytes(12).toString('hex')}`;
   const created = Math.floor(Date.now() / 1000);
-  const stream = body.stream ?? false;
-  const includeUsage = body.stream_options?.include_usage ?? false;
-  if (body.stream_options && !stream)
-    throw new BadRequestError('stream_options: only allowed with stream: true', 'stream_options');
   const usage = () => {
-    const promptTokens = prompts.reduce((s, p) => s + p.ids.length, 0);
+    const promptTokens = request.prompts.reduce((s, p) => s + p.length, 0);
     const completionTokens = choices.reduce((s, c) => s + c.tokens, 0);
+    // Each prompt once, as prompt_tokens counts it: the cache hit of its first sequence.
+    const cached = choices.reduce((s, c) => s + (c.index % request.n === 0 ? c.cached : 0), 0);
     return {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: cached },
     };
   };
   const chunk = (choiceList: object[], extra: object = {}) => ({
     id,
-    object: 'text_completion',
+    object: format.chunkObject,
     created,
     model: ctx.modelId,
     choices: choiceList,
@@ -443,13 +553,25 @@ async function complete(
       queueMicrotask(flush);
     }
   };
+  // With the cache on, the answer waits until every sequence has left its batch (one step after a
+  // stop string), so that the state it ends in is cached before the client's next turn.
   const maybeDone = () => {
-    if (choices.every((c) => c.finish !== null)) finish();
+    if (choices.every((c) => c.finish !== null && (c.left || !ctx.stateCache.enabled))) finish();
   };
 
   const onEvent = (index: number, e: SequenceEvent) => {
     const c = choices[index];
-    if (settled || c.finish !== null) return;
+    if (e.kind === 'token') c.sampled.push(e.token);
+    if (e.kind === 'state') {
+      ctx.stateCache.insert([...c.prompt, ...c.sampled].slice(0, e.length), e.state);
+      return;
+    }
+    if (e.kind === 'done') c.left = true;
+    if (settled) return;
+    if (c.finish !== null) {
+      if (e.kind === 'done') maybeDone();
+      return;
+    }
     if (e.kind === 'prompt') {
       c.echoPrompt(e.from + e.logprobs.length, e.logprobs, e.top, e.from);
       touched(c);
@@ -487,7 +609,7 @@ async function complete(
       throw new ApiError(429, e.message, { code: 'queue_full', retryAfter: e.retryAfter });
     throw new ApiError(503, (e as Error).message, { code: 'unavailable' });
   }
-  ctx.metrics.promptTokens.inc(prompts.reduce((s, p) => s + p.ids.length, 0));
+  ctx.metrics.promptTokens.inc(request.prompts.reduce((s, p) => s + p.length, 0));
   const deadline = setTimeout(() => {
     ctx.metrics.cancelled.inc({ reason: 'deadline' });
     // Settled first: the cancellations that follow are this request's own, not a shutdown.
@@ -518,12 +640,12 @@ async function complete(
     if (failure) throw failure;
     return {
       id,
-      object: 'text_completion',
+      object: format.object,
       created,
       model: ctx.modelId,
       choices: choices.map((c) => {
         const { text, logprobs: lp } = c.take();
-        return { text, index: c.index, logprobs: lp, finish_reason: c.finish };
+        return format.choice(c, text, lp);
       }),
       usage: usage(),
     };
@@ -541,15 +663,13 @@ async function complete(
   const send = (data: unknown) => {
     if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`);
   };
+  const started = new Set<Choice>();
   write = (c: Choice) => {
     const { text, logprobs: lp } = c.take();
-    if (text === '' && c.finish === null && (!lp || lp.tokens.length === 0)) return;
-    send(
-      chunk(
-        [{ text, index: c.index, logprobs: lp, finish_reason: c.finish }],
-        includeUsage ? { usage: null } : {},
-      ),
-    );
+    const piece = format.chunk(c, text, lp, !started.has(c));
+    if (!piece) return;
+    started.add(c);
+    send(chunk([piece], includeUsage ? { usage: null } : {}));
   };
   for (const c of choices) touched(c);
   await done;

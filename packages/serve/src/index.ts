@@ -10,6 +10,7 @@ export {
   type SchedulerOptions,
 } from './scheduler.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
+export { type CacheHit, StateCache, type StateCacheStats } from './state-cache.js';
 export {
   BadRequestError,
   checkTokens,

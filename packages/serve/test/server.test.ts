@@ -104,7 +104,12 @@ describe('@urgate/serve: OpenAI completions', () => {
     });
     expect(a.choices[0].text).toBe(continuation(prompt, direct));
     expect(a.choices[0].finish_reason).toBe('length');
-    expect(a.usage).toEqual({ prompt_tokens: 7, completion_tokens: 12, total_tokens: 19 });
+    expect(a.usage).toEqual({
+      prompt_tokens: 7,
+      completion_tokens: 12,
+      total_tokens: 19,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
     expect(b.choices[0].text).toBe(a.choices[0].text);
     const other = await openai.completions.create({ ...request, seed: 43 });
     expect(other.choices[0].text).not.toBe(a.choices[0].text);
@@ -207,7 +212,12 @@ describe('@urgate/serve: OpenAI completions', () => {
       expect(sum).toBeCloseTo(-direct.nll, 4);
       expect(r.choices[0].text).toBe(detokenize(tiny.tokenizer, ids));
       expect(lp.tokens.join('')).toBe(r.choices[0].text);
-      expect(r.usage).toEqual({ prompt_tokens: 11, completion_tokens: 0, total_tokens: 11 });
+      expect(r.usage).toEqual({
+        prompt_tokens: 11,
+        completion_tokens: 0,
+        total_tokens: 11,
+        prompt_tokens_details: { cached_tokens: 0 }, // scored prompts are read in full
+      });
       // The token itself is always among its top_logprobs, with its logprob; at most logprobs + 1 entries.
       lp.top_logprobs.slice(1).forEach((top: Record<string, number>, k: number) => {
         expect(top[lp.tokens[k + 1]]).toBeCloseTo(lp.token_logprobs[k + 1], 6);

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import {
   type CliIO,
   nonNegativeInteger,
+  nonNegativeNumber,
   port,
   positiveInteger,
   positiveNumber,
@@ -28,6 +29,8 @@ export interface ServeCommandOptions {
   bodyTimeout?: number;
   /** Seconds. */
   drainTimeout?: number;
+  /** MiB of cached prefix states; 0: off. */
+  stateCacheMb?: number;
 }
 
 const ms = (seconds: number | undefined) =>
@@ -51,6 +54,7 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
     requestTimeout: ms(options.requestTimeout),
     bodyTimeout: ms(options.bodyTimeout),
     drainTimeout: ms(options.drainTimeout),
+    stateCacheMb: options.stateCacheMb,
   });
 }
 
@@ -105,6 +109,11 @@ export function serveCommand(io: CliIO = processIO): Command {
       positiveNumber,
     )
     .option(
+      '--state-cache-mb <n>',
+      'MiB of prefix states kept (LRU): a prompt that extends one served before (the next chat turn) is prefilled from there (default 256; 0: off)',
+      nonNegativeNumber,
+    )
+    .option(
       '--drain-timeout <s>',
       'on SIGTERM / Ctrl-C, seconds running requests may finish before they are cut (default 30)',
       positiveNumber,
@@ -120,6 +129,8 @@ Example:
        -d '{"model": "urlstm", "prompt": "The president said", "max_tokens": 32, "stream": true}'
   curl -s localhost:8080/v1/completions -H 'content-type: application/json' \\
        -d '{"model": "urlstm", "prompt": "the state of the union", "max_tokens": 0, "echo": true, "logprobs": 0}'
+  curl -s localhost:8080/v1/chat/completions -H 'content-type: application/json' \
+       -d '{"model": "urlstm", "messages": [{"role": "user", "content": "What did the president say?"}], "max_tokens": 48}'
 On SIGTERM / Ctrl-C it drains: /ready turns 503, new requests get 503, running ones finish
 (at most --drain-timeout), then it exits.`,
     )
