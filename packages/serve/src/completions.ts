@@ -2,6 +2,7 @@
 // becomes (prompts × n), and the answer built from their token events — one JSON body, or
 // server-sent events as the tokens come.
 import { randomBytes, randomInt } from 'node:crypto';
+import type { RowState } from '@urgate/onnx/runtime';
 import { rowSeed } from '@urgate/onnx/runtime';
 import type { Tokenizer } from '@urgate/wikitext';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -9,7 +10,9 @@ import { ApiError, errorBody } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SequenceEvent, SequenceSpec } from './protocol.js';
 import { QueueFullError, type Scheduler, type Ticket } from './scheduler.js';
-import type { StateCache } from './state-cache.js';
+import type { CacheHit, StateCache } from './state-cache.js';
+import { StateStore } from './state-store.js';
+import { stateApiError } from './states.js';
 import { BadRequestError, checkTokens, Detokenizer, encodePrompt, StopMatcher } from './text.js';
 
 export interface CompletionsContext {
@@ -24,6 +27,8 @@ export interface CompletionsContext {
   limits: CompletionLimits;
   /** Prefix states: a prompt that extends a cached sequence is prefilled from there. */
   stateCache: StateCache;
+  /** Named states on disk (`save_state`, `from_state`); null: off. */
+  stateStore: StateStore | null;
   /** True once the server drains: new completions are refused (503). */
   draining(): boolean;
 }
@@ -57,6 +62,8 @@ interface CompletionBody {
   logit_bias?: Record<string, number> | null;
   suffix?: string | null;
   user?: string;
+  save_state?: string | null;
+  from_state?: string | null;
 }
 
 export const nullable = (schema: Record<string, unknown>) => ({
@@ -96,6 +103,8 @@ function bodySchema(limits: CompletionLimits) {
       }),
       suffix: nullable({ type: 'string' }),
       user: { type: 'string' },
+      save_state: nullable({ type: 'string' }),
+      from_state: nullable({ type: 'string' }),
     },
   };
 }
@@ -229,6 +238,8 @@ export class Choice {
   cached = 0;
   /** Its sequence has left the batch (the worker's `done`). */
   left = false;
+  /** The last state its sequence reported: it has read `length` of prompt + sampled. */
+  lastState: { length: number; state: RowState } | null = null;
   /** Every token sampled, also after a stop string (the state the worker reports has read them). */
   readonly sampled: number[] = [];
   finish: 'stop' | 'length' | null = null;
@@ -350,8 +361,11 @@ async function complete(
   const n = body.n ?? 1;
   refuseUnsupported(body, n);
   const stops = readStop(body.stop);
-  const prompts = readPrompts(body.prompt, ctx).map((p) => p.ids);
   const echo = body.echo ?? false;
+  const saved = await savedStart(ctx, body, n, echo);
+  const prompts = saved
+    ? [[...saved.tokens, ...continuation(ctx, body.prompt)]]
+    : readPrompts(body.prompt, ctx).map((p) => p.ids);
   const logprobs = body.logprobs ?? null;
   const stream = body.stream ?? false;
   if (body.stream_options && !stream)
@@ -371,8 +385,58 @@ async function complete(
     stopTokens: [],
     stream,
     includeUsage: body.stream_options?.include_usage ?? false,
+    start: saved ? { length: saved.read, state: saved.state } : null,
+    saveState: body.save_state ?? null,
   });
   return respond(ctx, reply, job, TEXT_COMPLETION, arrived);
+}
+
+/**
+ * The saved state a request continues (`from_state`), after checking what `save_state` and
+ * `from_state` need: the state API on, one prompt, one choice, no echo with `from_state`.
+ */
+async function savedStart(ctx: CompletionsContext, body: CompletionBody, n: number, echo: boolean) {
+  const field =
+    body.save_state != null ? 'save_state' : body.from_state != null ? 'from_state' : null;
+  if (field === null) return null;
+  if (!ctx.stateStore)
+    throw new BadRequestError(
+      `${field}: saved states are off on this server (start it with --state-dir)`,
+      field,
+    );
+  const single =
+    typeof body.prompt === 'string' ||
+    (Array.isArray(body.prompt) && body.prompt.every((t) => Number.isInteger(t)));
+  if (!single || n !== 1) throw new BadRequestError(`${field}: needs one prompt and n = 1`, field);
+  if (body.save_state != null) {
+    try {
+      StateStore.checkName(body.save_state, 'save_state');
+    } catch (e) {
+      throw new BadRequestError((e as Error).message, 'save_state');
+    }
+  }
+  if (body.from_state == null) return null;
+  if (echo) throw new BadRequestError('echo: not supported with from_state', 'echo');
+  try {
+    return await ctx.stateStore.load(body.from_state);
+  } catch (e) {
+    throw stateApiError(e);
+  }
+}
+
+/** A prompt that continues a saved sequence: its text goes on where the sequence ends (no `<eos>` first). */
+function continuation(ctx: CompletionsContext, prompt: unknown): number[] {
+  if (typeof prompt === 'string') {
+    if (!ctx.tokenizer)
+      throw new BadRequestError(
+        `prompt: text cannot be encoded: ${ctx.tokenizerReason}; send token ids instead`,
+        'prompt',
+      );
+    return encodePrompt(ctx.tokenizer, prompt).slice(1);
+  }
+  const ids = prompt as number[];
+  checkTokens(ids, ctx.vocabSize, 'prompt');
+  return ids;
 }
 
 /** Refuses a completion while draining (503) or for another model (404). */
@@ -412,6 +476,10 @@ export interface SequencesRequest {
   stopTokens: number[];
   stream: boolean;
   includeUsage: boolean;
+  /** A state to start from instead of a cache lookup (`from_state`), for every prompt. */
+  start?: CacheHit | null;
+  /** Save the state the (single) sequence ends in under this name. */
+  saveState?: string | null;
 }
 
 /** The sequences (prompts × n) of a request and the choices that collect their events. */
@@ -441,7 +509,8 @@ export function sequences(ctx: CompletionsContext, request: SequencesRequest): J
       const promptLogprobs = echo && logprobs !== null;
       // The prompt's last token is read by the step graph before the first sample, so a cached
       // state may cover all tokens but that one; scored prompts are read in full.
-      const hit = promptLogprobs ? null : ctx.stateCache.lookup(prompt, prompt.length - 1);
+      const hit =
+        request.start ?? (promptLogprobs ? null : ctx.stateCache.lookup(prompt, prompt.length - 1));
       specs.push({
         prompt,
         maxTokens: request.maxTokens,
@@ -455,7 +524,7 @@ export function sequences(ctx: CompletionsContext, request: SequencesRequest): J
         promptPath,
         start: hit,
         stopTokens: request.stopTokens,
-        keepStates: ctx.stateCache.enabled,
+        keepStates: ctx.stateCache.enabled || request.saveState != null,
       });
       choices.push(
         new Choice(index, prompt, echo, logprobs !== null, ctx.tokenizer, request.stops),
@@ -556,7 +625,7 @@ export async function respond(
   // With the cache on, the answer waits until every sequence has left its batch (one step after a
   // stop string), so that the state it ends in is cached before the client's next turn.
   const maybeDone = () => {
-    if (choices.every((c) => c.finish !== null && (c.left || !ctx.stateCache.enabled))) finish();
+    if (choices.every((c) => c.finish !== null && (c.left || !specs[c.index].keepStates))) finish();
   };
 
   const onEvent = (index: number, e: SequenceEvent) => {
@@ -564,6 +633,7 @@ export async function respond(
     if (e.kind === 'token') c.sampled.push(e.token);
     if (e.kind === 'state') {
       ctx.stateCache.insert([...c.prompt, ...c.sampled].slice(0, e.length), e.state);
+      c.lastState = { length: e.length, state: e.state };
       return;
     }
     if (e.kind === 'done') c.left = true;
@@ -634,8 +704,38 @@ export async function respond(
   const observeEnd = () =>
     ctx.metrics.requestDuration.observe((performance.now() - arrived) / 1000);
 
+  /** With `save_state`: the state the sequence ended in, under its name (before the answer ends). */
+  const save = async () => {
+    const name = request.saveState;
+    const c = choices[0];
+    if (name == null || failure) return;
+    if (!c.lastState) {
+      failure = new ApiError(
+        400,
+        'save_state: the request read no token into a state (a one-token prompt and max_tokens 0)',
+        { param: 'save_state' },
+      );
+      return;
+    }
+    try {
+      await ctx.stateStore?.save(
+        name,
+        [...c.prompt, ...c.sampled],
+        c.lastState.length,
+        c.lastState.state,
+      );
+    } catch (e) {
+      const refused = stateApiError(e);
+      failure =
+        refused instanceof ApiError
+          ? refused
+          : new ApiError(500, `save_state: ${(e as Error).message}`, { code: 'state_not_saved' });
+    }
+  };
+
   if (!stream) {
     await done;
+    await save();
     observeEnd();
     if (failure) throw failure;
     return {
@@ -673,6 +773,7 @@ export async function respond(
   };
   for (const c of choices) touched(c);
   await done;
+  await save();
   flush();
   observeEnd();
   if (failure) {

@@ -11,6 +11,8 @@ import { ServerMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { StateCache } from './state-cache.js';
 import { registerStateCacheMetrics } from './state-metrics.js';
+import { StateStore } from './state-store.js';
+import { statesRoute } from './states.js';
 import { modelTokenizer } from './text.js';
 
 export interface ServerOptions {
@@ -55,6 +57,11 @@ export interface ServerOptions {
    * from its state (default 256; 0 turns the cache off).
    */
   stateCacheMb?: number;
+  /**
+   * Directory of named states (`save_state` / `from_state`, `/v1/states`), created if missing;
+   * default: none (the state API is off).
+   */
+  stateDir?: string | null;
   /** Log requests with fastify's logger (default false). */
   logger?: boolean;
 }
@@ -164,6 +171,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const prefillBySequence = sequence !== null && (graphsAgree === true || !stateCache.enabled);
     checkGraphs(options.modelPath, sequencePath, step, sequence);
     const { tokenizer, reason } = await modelTokenizer(step.tokenizer);
+    const stateStore = options.stateDir
+      ? await StateStore.open(options.stateDir, {
+          sha256: step.source.sha256,
+          numLayers: step.model.numLayers,
+          hiddenSize: step.model.hiddenSize,
+          cellState: step.model.core === 'lstm',
+        })
+      : null;
     const vocabSize = step.model.vocabSize as number;
     app = Fastify({
       logger: options.logger ?? false,
@@ -241,10 +256,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hasSequenceGraph: prefillBySequence,
       limits,
       stateCache,
+      stateStore,
       draining: () => draining,
     };
     completionsRoute(app, completions);
     chatRoute(app, completions);
+    statesRoute(app, stateStore, tokenizer);
     const url = await app.listen({ host, port });
     let closing: Promise<void> | null = null;
     return {

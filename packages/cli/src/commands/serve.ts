@@ -31,6 +31,8 @@ export interface ServeCommandOptions {
   drainTimeout?: number;
   /** MiB of cached prefix states; 0: off. */
   stateCacheMb?: number;
+  /** Directory of named states; none: the state API is off. */
+  stateDir?: string;
 }
 
 const ms = (seconds: number | undefined) =>
@@ -55,6 +57,7 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
     bodyTimeout: ms(options.bodyTimeout),
     drainTimeout: ms(options.drainTimeout),
     stateCacheMb: options.stateCacheMb,
+    stateDir: options.stateDir,
   });
 }
 
@@ -112,6 +115,10 @@ export function serveCommand(io: CliIO = processIO): Command {
       '--state-cache-mb <n>',
       'MiB of prefix states kept (LRU): a prompt that extends one served before (the next chat turn) is prefilled from there (default 256; 0: off)',
       nonNegativeNumber,
+    )
+    .option(
+      '--state-dir <dir>',
+      'directory of named states: completions with save_state / from_state, GET and DELETE /v1/states (default: off)',
     )
     .option(
       '--drain-timeout <s>',
