@@ -184,11 +184,16 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
     return pieces.reduce((s, p) => s + p.tokens.length, 0);
   }
 
-  /** The logits rows sample from: with each sampling row's logit_bias added (a copy; logprobs use the model's own). */
+  /**
+   * The logits rows sample from: with each sampling row's logit_bias added — in place unless a row
+   * reports logprobs, which are the model's own (then on a copy).
+   */
   function biased(logits: Float32Array, batch: Row[]): Float32Array {
     if (!batch.some((r) => r.read >= r.spec.prompt.length && r.spec.logitBias.length > 0))
       return logits;
-    const out = logits.slice();
+    const out = batch.some((r) => r.spec.logprobs !== null || r.spec.promptLogprobs)
+      ? logits.slice()
+      : logits;
     batch.forEach((r, b) => {
       if (r.read < r.spec.prompt.length) return;
       for (const [token, bias] of r.spec.logitBias) out[b * V + token] += bias;
