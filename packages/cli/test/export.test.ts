@@ -2,8 +2,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { exportCommand } from '../src/commands/export.js';
 import { runCommand } from './runCommand.js';
 

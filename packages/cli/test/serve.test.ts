@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { runServe, serveCommand } from '../src/commands/serve.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field

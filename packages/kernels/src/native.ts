@@ -59,7 +59,7 @@ export interface NativeLayout {
   mi: number;
 }
 
-/** Shapes of one whole-model LM call (napi/lm.cc). */
+/** Shapes of one whole-model LM call (napi/model.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
   mechanism: string;
@@ -179,6 +179,8 @@ export interface NativeAddon {
   ): { dx: Float32Array; dW: Float32Array; db: Float32Array };
   numThreads(): number;
   setNumThreads(threads: number): void;
+  /** The instruction set the vectorised loops run with on this CPU (csrc/simd.h). */
+  vectorPath: string;
 }
 
 function load(): { addon?: NativeAddon; error?: string } {

@@ -13,9 +13,9 @@ import {
   stepRows,
   zeroRowState,
 } from '@urgate/onnx/runtime';
+import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
 import * as ort from 'onnxruntime-node';
-import { lmModel } from '../test/fixture.js';
 
 const env = (name: string, fallback: number) =>
   Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);

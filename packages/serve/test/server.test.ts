@@ -4,10 +4,10 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detokenize, type RunningServer, type ServerOptions, startServer } from '../src/index.js';
-import { type TinyModel, tinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;

@@ -1,8 +1,8 @@
 import { generate, openModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, StateCache, startServer } from '../src/index.js';
-import { type TinyModel, tinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;

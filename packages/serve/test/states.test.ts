@@ -2,9 +2,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, openModel, type UrgateModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detokenize, encodePrompt, type RunningServer, startServer } from '../src/index.js';
-import { type TinyModel, tinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;

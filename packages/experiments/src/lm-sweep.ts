@@ -1,4 +1,4 @@
-// A sweep of `urgate lm train` runs (mechanism x seed) and its results: the language-model
+// A sweep of `urgate train lm` runs (mechanism x seed) and its results: the language-model
 // reproduction's table (validation and test word perplexity, median and quartiles over seeds,
 // diverged runs counted) and figures (validation curves with bands, test perplexity per seed).
 import { existsSync, readFileSync } from 'node:fs';
@@ -6,8 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Mechanism, parseMechanism } from '@urgate/cells';
 import { writeFileAtomic } from '@urgate/files';
-import { LM_FILES, type LmRunResult } from './lm/trainer.js';
-import { readMetrics } from './metrics.js';
+import { LM_FILES, type LmRunResult, readMetrics } from '@urgate/train';
 import { writeFigure } from './plot.js';
 import { type Quartiles, quartiles } from './sweep.js';
 import { bandRows, bandSpec, stripPlotSpec } from './sweep-figures.js';

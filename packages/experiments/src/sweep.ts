@@ -3,14 +3,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Mechanism, parseMechanism } from '@urgate/cells';
 import { writeFileAtomic } from '@urgate/files';
-import { readMetrics } from './metrics.js';
 import {
   isPixelTask,
+  RUN_FILES,
+  readMetrics,
   resolveTaskRunConfig,
   type TaskRunConfig,
   type TaskRunInput,
-} from './tasks/config.js';
-import { RUN_FILES, type TaskRunResult } from './tasks/trainer.js';
+  type TaskRunResult,
+} from '@urgate/train';
 
 /** One run of a sweep: a (mechanism, learning rate, seed) cell, in its own directory. */
 export interface SweepRun {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planL2eSweep, writeL2eSweepResults } from '../src/l2e/sweep.js';
+import { planL2eSweep, writeL2eSweepResults } from '../src/l2e-sweep.js';
 
 const base = { length: 2, nesting: 2, hiddenSize: 16, memSlots: 2, headSize: 8, numHeads: 2 };
 

@@ -6,18 +6,19 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMechanism } from '@urgate/cells';
 import { writeFileAtomic } from '@urgate/files';
-import type { TopLevelSpec } from 'vega-lite';
-import { readMetrics } from '../metrics.js';
-import { writeFigure } from '../plot.js';
-import { type Quartiles, quartiles } from '../sweep.js';
 import {
   L2E_CORES,
+  L2E_FILES,
   type L2eRunConfig,
   type L2eRunInput,
+  type L2eRunResult,
   l2eModelName,
+  readMetrics,
   resolveL2eRunConfig,
-} from './config.js';
-import { L2E_FILES, type L2eRunResult } from './trainer.js';
+} from '@urgate/train';
+import type { TopLevelSpec } from 'vega-lite';
+import { writeFigure } from './plot.js';
+import { type Quartiles, quartiles } from './sweep.js';
 
 export interface L2eSweepRun {
   id: string;

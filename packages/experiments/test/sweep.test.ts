@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeAvailable } from '@urgate/kernels';
+import { RUN_FILES, resolveTaskRunConfig, type TaskRunResult, trainTask } from '@urgate/train';
 import { describe, expect, it } from 'vitest';
 import {
   aggregateSweep,
@@ -13,8 +14,6 @@ import {
   writeSweepResults,
 } from '../src/sweep.js';
 import { finalMetricRows, writeSweepFigures } from '../src/sweep-figures.js';
-import { resolveTaskRunConfig } from '../src/tasks/config.js';
-import { RUN_FILES, type TaskRunResult, trainTask } from '../src/tasks/trainer.js';
 
 const base = {
   task: 'copy',
@@ -199,7 +198,7 @@ describe('sweep', () => {
 
 describe('run config files', () => {
   it('taskRunInput resolves back to the same config (synthetic, pixel with epochs, forgetting)', async () => {
-    const { taskRunInput } = await import('../src/tasks/config.js');
+    const { taskRunInput } = await import('@urgate/train');
     for (const input of [
       { task: 'copy', length: 7, steps: 9, mechanism: 'OR-' },
       { task: 'sfmnist', epochs: 1.5, zoneout: true, core: 'gru' },

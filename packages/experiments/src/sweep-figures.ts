@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADDING_BASELINE_MSE, COPY_BASELINE_LOSS } from '@urgate/tasks';
+import { isPixelTask, RUN_FILES } from '@urgate/train';
 import type { TopLevelSpec } from 'vega-lite';
 import { histogramSpec, writeFigure } from './plot.js';
 import { evalCurve, quartiles, readRunResult, type SweepRun, sweepMetric } from './sweep.js';
-import { isPixelTask } from './tasks/config.js';
-import { RUN_FILES } from './tasks/trainer.js';
 
 function groupLabel(run: SweepRun, manyLrs: boolean): string {
   const name = `${run.config.mechanism === '-' ? '' : run.config.mechanism}${run.config.core.toUpperCase()}`;

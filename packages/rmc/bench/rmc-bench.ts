@@ -1,16 +1,16 @@
-// The RMC section of the kernels benchmark: ms per training iteration (forward, loss
+// The RMC benchmark (`npm run bench -w @urgate/rmc`): ms per training iteration (forward, loss
 // <R, outputs>, BPTT, Adam with clipping) of a UR-RMC through @urgate/rmc's runRmc on the
 // native kernels, next to torch_rmc.py (the same RMC in PyTorch) and the tfjs reference
 // (runRmcReference), all in the same run. Per shape the three run back to back, and the
 // kernels and torch each report their best iteration after a warm-up: on a shared machine
 // load only ever slows an iteration, so the best is the least disturbed measurement.
 //
-//   BENCH_RMC_SHAPES=rmc-512,rmc-1024 picks shapes; BENCH_RMC_SHAPES=none skips the section.
+//   BENCH_RMC_SHAPES=rmc-512,rmc-1024 picks shapes.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam } from '@urgate/kernels';
+import { FusedAdam, nativeAvailable, nativeLoadError } from '@urgate/kernels';
 import {
   initialMemory,
   initRmcParams,
@@ -131,8 +131,8 @@ function torchTime(shape: RmcShape): { version: string; ms: number } | undefined
   return best === undefined ? undefined : { version, ms: best };
 }
 
-/** Runs the RMC section and prints its table. */
-export function rmcBench(): void {
+/** Runs the RMC shapes and prints the table. */
+function rmcBench(): void {
   if (SHAPES.length === 0) return;
   console.log('');
   console.log('RMC (UR-, gateStyle unit, 1 block, MLP 2 layers):');
@@ -166,3 +166,10 @@ export function rmcBench(): void {
       'Iteration = forward, loss <R, outputs>, BPTT, Adam with global-norm clipping; kernels and torch: best of iters after a warm-up.',
   );
 }
+
+if (!nativeAvailable) {
+  console.error(`bench: the native kernels are not built: ${nativeLoadError}`);
+  process.exit(1);
+}
+tf.setBackend('cpu');
+rmcBench();
