@@ -89,6 +89,10 @@ describe('urgate serve', () => {
     expect(first).toMatch(
       /^serving .*tiny\.step\.onnx as "tiny" \(lstm UR-, 2 layers, vocabulary 16\) at http/,
     );
+    expect((await lines.next()).value).toBe(
+      `page: ${url}/ (generate, and the forget gates over a text)`,
+    );
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/^text\/html/);
     const complete = (max_tokens: number) =>
       fetch(`${url}/v1/completions`, {
         method: 'POST',

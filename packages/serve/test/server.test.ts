@@ -727,7 +727,7 @@ describe('@urgate/serve under overload and faults', () => {
     expect([c.status, c.json.error.code]).toEqual([503, 'shutdown']);
   });
 
-  it('the serving process loads neither tfjs, @urgate/cells nor the native kernels', async () => {
+  it('the serving process (completions, /gates and the page) loads neither tfjs, @urgate/cells nor the native kernels', async () => {
     const log = `${tiny.dir}/modules.log`;
     const child = spawn(
       process.execPath,
@@ -752,7 +752,13 @@ describe('@urgate/serve under overload and faults', () => {
       echo: true,
       logprobs: 0,
     });
-    expect([g.status, sc.status]).toEqual([200, 200]);
+    const gates = await fetch(`${url}/gates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'the cat' }),
+    });
+    const page = await fetch(`${url}/`);
+    expect([g.status, sc.status, gates.status, page.status]).toEqual([200, 200, 200, 200]);
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     child.stdin.write('stop\n');
     const { closed, cjs } = JSON.parse((await lines.next()).value);

@@ -2,7 +2,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initStackParams, SeededRandom, saveCheckpoint, stackParamsToTensors } from '@urgate/cells';
+import {
+  initStackParams,
+  type LayerParams,
+  SeededRandom,
+  saveCheckpoint,
+  stackParamsToTensors,
+} from '@urgate/cells';
 import { exportCheckpoint } from '@urgate/onnx';
 import { serializeTokenizer, type Tokenizer, WordTokenizer } from '@urgate/wikitext';
 
@@ -30,10 +36,14 @@ export interface TinyModel {
   checkpoint: string;
   step: string;
   sequence: string;
+  gates: string;
   tokenizer: Tokenizer;
+  /** The weights exported: the layers' (cells' layout) and the embedding `[V, d]`. */
+  layers: LayerParams[];
+  embedding: Float32Array;
 }
 
-/** Exports a 2-layer UR-LSTM (V = 16, E = d = 8) to `<dir>/tiny.{step,sequence}.onnx`. */
+/** Exports a 2-layer UR-LSTM (V = 16, E = d = 8) to `<dir>/tiny.{step,sequence,gates}.onnx`. */
 export function tinyModel(
   options: { withTokenizer?: boolean; seed?: number } = {},
 ): Promise<TinyModel> {
@@ -93,5 +103,14 @@ export async function lmModel(options: LmModelOptions): Promise<TinyModel> {
     training: { seed },
   });
   const files = await exportCheckpoint(checkpoint, dir, { name: 'tiny' });
-  return { dir, checkpoint, step: files.step as string, sequence: files.sequence, tokenizer };
+  return {
+    dir,
+    checkpoint,
+    step: files.step as string,
+    sequence: files.sequence,
+    gates: files.gates as string,
+    tokenizer,
+    layers,
+    embedding: tensors.embedding.data,
+  };
 }
