@@ -11,9 +11,11 @@
         "csrc/adam.cc",
         "csrc/rmc.cc",
         "csrc/lm.cc",
+        "csrc/lm_model.cc",
         "csrc/dense.cc",
         "napi/addon.cc",
         "napi/model.cc",
+        "napi/lm_model.cc",
         "napi/rmc.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

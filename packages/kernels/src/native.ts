@@ -59,7 +59,7 @@ export interface NativeLayout {
   mi: number;
 }
 
-/** Shapes of one whole-model LM call (napi/model.cc). */
+/** A language model's architecture as the native object takes it (napi/lm_model.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
   mechanism: string;
@@ -70,23 +70,12 @@ export interface NativeLmSpec {
   downsize: number;
   layerNorm: boolean;
   tiedEmbeddings: boolean;
-  batch: number;
-  steps: number;
-}
-
-/** Parameters of an LM (LAYOUT.md names: embedding, layers.<l>.W/b, norm.gamma/beta, output.W/b). */
-export interface NativeLmParams {
-  embedding: Float32Array;
-  W: Float32Array[];
-  b: Float32Array[];
-  gamma?: Float32Array;
-  beta?: Float32Array;
-  outputW?: Float32Array;
-  outputB: Float32Array;
 }
 
 /** One window, time-major (row t·B + b); h0/c0 one [B, d] per layer. */
-export interface NativeLmBatch {
+export interface NativeLmWindow {
+  batch: number;
+  steps: number;
   inputs: Int32Array;
   targets: Int32Array;
   reset: Float32Array | null;
@@ -98,6 +87,19 @@ export interface NativeLmDropout {
   rate: number;
   embeddingSeed: number;
   outputSeed: number;
+}
+
+/** The native LM object (csrc/lm_model.h): four arenas in `memory`, `size` floats each. */
+export interface NativeLmObject {
+  readonly memory: ArrayBuffer;
+  readonly size: number;
+  adamSteps: number;
+  trainStep(
+    window: NativeLmWindow,
+    dropout: NativeLmDropout | null,
+  ): { loss: number; h: Float32Array[]; c?: Float32Array[] };
+  score(window: NativeLmWindow): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
+  adamUpdate(options: Omit<NativeAdamOptions, 'step'>): number;
 }
 
 /** The functions napi/addon.cc exports. */
@@ -122,6 +124,8 @@ export interface NativeAddon {
     dh: Float32Array | null,
     dc: Float32Array | null,
   ): NativeBackwardResult;
+  /** Frees a tape no backward pass will use (a used one is already empty). */
+  releaseTape(tape: NativeTape): void;
   softmaxCrossEntropy(
     logits: Float32Array,
     targets: Int32Array,
@@ -146,17 +150,7 @@ export interface NativeAddon {
     transposeB: boolean,
   ): Float32Array;
   sgemmGflops(M: number, N: number, K: number, reps: number): number;
-  lmTrainStep(
-    spec: NativeLmSpec,
-    params: NativeLmParams,
-    batch: NativeLmBatch,
-    dropout: NativeLmDropout | null,
-  ): { loss: number; grads: NativeLmParams; h: Float32Array[]; c?: Float32Array[] };
-  lmScore(
-    spec: NativeLmSpec,
-    params: NativeLmParams,
-    batch: NativeLmBatch,
-  ): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
+  LmModel: new (spec: NativeLmSpec, tensors: { name: string; size: number }[]) => NativeLmObject;
   bernoulliMask(rate: number, seed: number, n: number, hit: number, miss: number): Float32Array;
   denseForward(
     x: Float32Array,
