@@ -19,6 +19,7 @@
 
 namespace urgate_napi {
 void RegisterRmc(Napi::Env env, Napi::Object exports);  // napi/rmc.cc
+void RegisterAdaptiveSoftmax(Napi::Env env, Napi::Object exports);  // napi/adaptive_softmax.cc
 }
 
 namespace {
@@ -310,6 +311,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   urgate_napi::RegisterRmc(env, exports);
+  urgate_napi::RegisterAdaptiveSoftmax(env, exports);
   RegisterModelOps(env, exports);
   return exports;
 }

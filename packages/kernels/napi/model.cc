@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "../csrc/adaptive_softmax.h"
 #include "../csrc/dense.h"
 #include "../csrc/lm.h"
 #include "../csrc/rnn.h"
+#include "adaptive_softmax.h"
 #include "args.h"
 #include "model.h"
 
@@ -68,6 +70,15 @@ urgate::LmShape ParseSpec(const Napi::Value& v) {
   s.steps = Int(o, "steps");
   s.layer_norm = o.Get("layerNorm").ToBoolean();
   s.tied = o.Get("tiedEmbeddings").ToBoolean();
+  const Napi::Value adaptive = o.Get("adaptiveSoftmax");
+  if (!Absent(adaptive)) {
+    urgate::AdaptiveSoftmaxShape as;
+    as.input = s.hidden;
+    urgate_napi::ParseAdaptiveSettings(adaptive, "spec.adaptiveSoftmax", &as);
+    if (as.cutoffs.empty()) Range(env, "spec.adaptiveSoftmax.cutoffs: expected at least one cutoff");
+    s.cutoffs = as.cutoffs;
+    s.tail_div = adaptive.As<Napi::Object>().Get("tailDiv").As<Napi::Number>().DoubleValue();
+  }
   try {
     s.family = urgate::ParseMechanism(mech.As<Napi::String>());
     urgate::ValidateLmShape(s);
@@ -96,6 +107,10 @@ urgate::LmParams ParseParams(const urgate::LmShape& s, const Napi::Value& v) {
   if (s.layer_norm) {
     p.gamma = Floats(o.Get("gamma"), "params.gamma", d);
     p.beta = Floats(o.Get("beta"), "params.beta", d);
+  }
+  if (!s.cutoffs.empty()) {
+    p.adaptive = urgate_napi::ParseAdaptiveParams(urgate::AdaptiveOf(s), o.Get("adaptive"), "params.adaptive");
+    return p;
   }
   if (!s.tied) p.out_w = Floats(o.Get("outputW"), "params.outputW", d * V);
   p.out_b = Floats(o.Get("outputB"), "params.outputB", V);
@@ -139,7 +154,7 @@ float* NewFloats(Napi::Env env, Napi::Object into, const char* key, size_t n) {
   return a.Data();
 }
 
-// lmTrainStep(spec, params, batch, dropout | null) -> {loss, grads: {embedding, W[], b[], gamma?, beta?, outputW?, outputB}, h[], c[]?}
+// lmTrainStep(spec, params, batch, dropout | null) -> {loss, grads: {embedding, W[], b[], gamma?, beta?, outputW?, outputB?, adaptive?}, h[], c[]?}
 Napi::Value LmTrainStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const urgate::LmShape s = ParseSpec(info[0]);
@@ -179,8 +194,14 @@ Napi::Value LmTrainStep(const Napi::CallbackInfo& info) {
     g.gamma = NewFloats(env, grads, "gamma", d);
     g.beta = NewFloats(env, grads, "beta", d);
   }
-  if (!s.tied) g.out_w = NewFloats(env, grads, "outputW", d * V);
-  g.out_b = NewFloats(env, grads, "outputB", V);
+  if (!s.cutoffs.empty()) {
+    Napi::Object adaptive = Napi::Object::New(env);
+    g.adaptive = urgate_napi::NewAdaptiveGrads(env, urgate::AdaptiveOf(s), adaptive);
+    grads.Set("adaptive", adaptive);
+  } else {
+    if (!s.tied) g.out_w = NewFloats(env, grads, "outputW", d * V);
+    g.out_b = NewFloats(env, grads, "outputB", V);
+  }
   result.Set("loss", urgate::LmTrainStep(s, p, batch, dropout, &g));
   result.Set("grads", grads);
   return result;

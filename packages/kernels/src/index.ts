@@ -9,7 +9,14 @@ export {
   lmScoreFused,
 } from './lm-step.js';
 export { denseFused, nativeDropoutMask, nativeZoneoutMask, sliceSteps } from './model-ops.js';
-export { type NativeLmSpec, nativeAvailable, nativeLoadError } from './native.js';
+export {
+  type NativeAdaptiveParams,
+  type NativeAdaptiveSettings,
+  type NativeAdaptiveSpec,
+  type NativeLmSpec,
+  nativeAvailable,
+  nativeLoadError,
+} from './native.js';
 export {
   type RmcFusedResult,
   type RmcKernelBlockWeights,

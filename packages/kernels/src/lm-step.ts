@@ -19,7 +19,16 @@ export interface LmParamTensors {
   gamma?: tf.Tensor1D;
   beta?: tf.Tensor1D;
   outputW?: tf.Tensor2D;
-  outputB: tf.Tensor1D;
+  /** Full softmax only. */
+  outputB?: tf.Tensor1D;
+  /** Adaptive softmax only (LAYOUT.md "Adaptive softmax"; no shortlist when tied). */
+  adaptive?: {
+    shortlist?: tf.Tensor2D;
+    clusters: tf.Tensor2D;
+    headB: tf.Tensor1D;
+    proj: tf.Tensor2D[];
+    out: tf.Tensor2D[];
+  };
 }
 
 /** One window, time-major [T, B] (element t·B + b). */
@@ -37,12 +46,38 @@ export interface LmStepDropout {
   outputSeed: number;
 }
 
+/** The adaptive softmax's tensors in lmTensorShapes order: shortlist?, clusters, head b, then proj and out per cluster. */
+function adaptiveList<T extends object>(a: {
+  shortlist?: T;
+  clusters: T;
+  headB: T;
+  proj: T[];
+  out: T[];
+}): T[] {
+  const list: T[] = a.shortlist ? [a.shortlist] : [];
+  list.push(a.clusters, a.headB);
+  for (let i = 0; i < a.proj.length; i++) list.push(a.proj[i], a.out[i]);
+  return list;
+}
+
+/** The tensors in @urgate/spec's lmTensorShapes order, which the gradients come back in too. */
 function flatten(p: LmParamTensors): tf.Tensor[] {
   const list: tf.Tensor[] = [p.embedding];
   for (const layer of p.layers) list.push(layer.W, layer.b);
   if (p.gamma && p.beta) list.push(p.gamma, p.beta);
+  if (p.adaptive) return [...list, ...adaptiveList<tf.Tensor>(p.adaptive)];
   if (p.outputW) list.push(p.outputW);
-  list.push(p.outputB);
+  if (p.outputB) list.push(p.outputB);
+  return list;
+}
+
+function flattenGrads(spec: NativeLmSpec, g: NativeLmParams): Float32Array[] {
+  const list = [g.embedding];
+  for (let l = 0; l < spec.numLayers; l++) list.push(g.W[l], g.b[l]);
+  if (g.gamma && g.beta) list.push(g.gamma, g.beta);
+  if (g.adaptive) return [...list, ...adaptiveList(g.adaptive)];
+  if (g.outputW) list.push(g.outputW);
+  if (g.outputB) list.push(g.outputB);
   return list;
 }
 
@@ -56,6 +91,25 @@ function nativeParams(spec: NativeLmSpec, list: tf.Tensor[]): NativeLmParams {
     b.push(v[k++]);
   }
   const norm = spec.layerNorm ? { gamma: v[k++], beta: v[k++] } : {};
+  const a = spec.adaptiveSoftmax;
+  if (a) {
+    const shortlist = spec.tiedEmbeddings ? {} : { shortlist: v[k++] };
+    const clusters = v[k++];
+    const headB = v[k++];
+    const proj: Float32Array[] = [];
+    const out: Float32Array[] = [];
+    for (let i = 0; i < a.cutoffs.length; i++) {
+      proj.push(v[k++]);
+      out.push(v[k++]);
+    }
+    return {
+      embedding: v[0],
+      W,
+      b,
+      ...norm,
+      adaptive: { ...shortlist, clusters, headB, proj, out },
+    };
+  }
   const outputW = spec.tiedEmbeddings ? {} : { outputW: v[k++] };
   return { embedding: v[0], W, b, ...norm, ...outputW, outputB: v[k] };
 }
@@ -111,12 +165,7 @@ export function lmLossFused(
       dropout && dropout.rate > 0 ? dropout : null,
     );
     result = r;
-    const g = r.grads;
-    const grads = [g.embedding];
-    for (let l = 0; l < spec.numLayers; l++) grads.push(g.W[l], g.b[l]);
-    if (g.gamma && g.beta) grads.push(g.gamma, g.beta);
-    if (g.outputW) grads.push(g.outputW);
-    grads.push(g.outputB);
+    const grads = flattenGrads(spec, r.grads);
     return {
       value: tf.scalar(r.loss),
       gradFunc: (dy: tf.Tensor) => {

@@ -59,6 +59,30 @@ export interface NativeLayout {
   mi: number;
 }
 
+/** The adaptive softmax's settings (@urgate/spec's AdaptiveSoftmax). */
+export interface NativeAdaptiveSettings {
+  cutoffs: number[];
+  tailDiv: number;
+}
+
+/** The adaptive softmax over `rows` hidden rows of `inputSize` (napi/adaptive_softmax.cc). */
+export interface NativeAdaptiveSpec extends NativeAdaptiveSettings {
+  vocabSize: number;
+  inputSize: number;
+  rows: number;
+  /** The shortlist is [c0, d] (an embedding's rows) instead of [d, c0]. */
+  tied: boolean;
+}
+
+/** Its tensors (LAYOUT.md "Adaptive softmax"): shortlist [d, c0] (absent in a tied LM), clusters [d, n], headB [c0 + n], proj[i] [d, h_i], out[i] [h_i, size_i]. */
+export interface NativeAdaptiveParams {
+  shortlist?: Float32Array;
+  clusters: Float32Array;
+  headB: Float32Array;
+  proj: Float32Array[];
+  out: Float32Array[];
+}
+
 /** Shapes of one whole-model LM call (napi/lm.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
@@ -70,6 +94,8 @@ export interface NativeLmSpec {
   downsize: number;
   layerNorm: boolean;
   tiedEmbeddings: boolean;
+  /** Absent or null: a full softmax. */
+  adaptiveSoftmax?: NativeAdaptiveSettings | null;
   batch: number;
   steps: number;
 }
@@ -82,7 +108,10 @@ export interface NativeLmParams {
   gamma?: Float32Array;
   beta?: Float32Array;
   outputW?: Float32Array;
-  outputB: Float32Array;
+  /** Full softmax only. */
+  outputB?: Float32Array;
+  /** Adaptive softmax only. */
+  adaptive?: NativeAdaptiveParams;
 }
 
 /** One window, time-major (row t·B + b); h0/c0 one [B, d] per layer. */
@@ -157,6 +186,24 @@ export interface NativeAddon {
     params: NativeLmParams,
     batch: NativeLmBatch,
   ): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
+  adaptiveSoftmaxTrain(
+    spec: NativeAdaptiveSpec,
+    params: NativeAdaptiveParams,
+    x: Float32Array,
+    targets: Int32Array,
+    scale: number,
+  ): { loss: number; dx: Float32Array; grads: Required<NativeAdaptiveParams> };
+  adaptiveSoftmaxScore(
+    spec: NativeAdaptiveSpec,
+    params: NativeAdaptiveParams,
+    x: Float32Array,
+    targets: Int32Array,
+  ): Float64Array;
+  adaptiveSoftmaxLogProb(
+    spec: NativeAdaptiveSpec,
+    params: NativeAdaptiveParams,
+    x: Float32Array,
+  ): Float32Array;
   bernoulliMask(rate: number, seed: number, n: number, hit: number, miss: number): Float32Array;
   denseForward(
     x: Float32Array,
