@@ -133,6 +133,23 @@ const cases: [string, LmArchitecture, LmMode][] = [
     { ...base, mechanism: 'OM-', hiddenSize: 16, embeddingSize: 16, layerNorm: true },
     training,
   ],
+  [
+    'adaptive softmax, tied shortlist, dropout',
+    { ...base, adaptiveSoftmax: { cutoffs: [8, 20], tailDiv: 2 } },
+    training,
+  ],
+  [
+    'adaptive softmax (one cluster), untied, 2 layers, layer norm',
+    {
+      ...base,
+      numLayers: 2,
+      layerNorm: true,
+      tiedEmbeddings: false,
+      embeddingSize: 5,
+      adaptiveSoftmax: { cutoffs: [12], tailDiv: 3 },
+    },
+    training,
+  ],
 ];
 
 describe.skipIf(!nativeAvailable)('native whole-model LM step vs the tfjs reference', () => {
@@ -169,8 +186,11 @@ describe.skipIf(!nativeAvailable)('native whole-model LM step vs the tfjs refere
     }
   });
 
-  it('scoring: per-token NLL and next state equal the reference forward pass', () => {
-    const arch = { ...base, numLayers: 2, layerNorm: true };
+  it.each([
+    ['full softmax', {}],
+    ['adaptive softmax', { adaptiveSoftmax: { cutoffs: [5, 15, 27], tailDiv: 1.5 } }],
+  ])('scoring (%s): per-token NLL and next state equal the reference forward pass', (_, extra) => {
+    const arch = { ...base, numLayers: 2, layerNorm: true, ...extra };
     const model = createLmModel(arch, 5);
     const w = window(arch.vocabSize, 7, 1, 17);
     useReferenceKernels();

@@ -23,7 +23,13 @@ import {
   type NativeLmSpec,
   nativeKernelsInUse,
 } from '@urgate/kernels';
+import { checkAdaptiveSoftmax, lmTensorShapes } from '@urgate/spec';
 import { deriveSeed, dropoutMask } from '../seeds.js';
+import {
+  adaptiveLogProbs,
+  adaptiveParamTensors,
+  createAdaptiveParams,
+} from './adaptive-softmax.js';
 
 export type { LmArchitecture };
 
@@ -82,6 +88,8 @@ export function createLmModel(arch: LmArchitecture, seed: number): LmModel {
     params['norm.gamma'] = tf.variable(tf.ones([d]));
     params['norm.beta'] = tf.variable(tf.zeros([d]));
   }
+  if (arch.adaptiveSoftmax)
+    return { arch, layers, params: { ...params, ...createAdaptiveParams(arch, seed) } };
   if (!arch.tiedEmbeddings)
     params['output.W'] = tf.variable(
       uniform([d, V], Math.sqrt(6 / (d + V)), deriveSeed(seed, PURPOSE.output)),
@@ -132,7 +140,20 @@ export function lmArchitectureFromMeta(
     tiedEmbeddings: meta.tiedEmbeddings === true,
     ...(typeof meta.downsize === 'number' ? { downsize: meta.downsize } : {}),
     ...(typeof meta.tMax === 'number' ? { tMax: meta.tMax } : {}),
+    ...(meta.adaptiveSoftmax ? { adaptiveSoftmax: adaptiveFromMeta(meta, source) } : {}),
   };
+}
+
+function adaptiveFromMeta(meta: Record<string, unknown>, source: string) {
+  const a = meta.adaptiveSoftmax as { cutoffs?: unknown; tailDiv?: unknown };
+  const adaptive = { cutoffs: a.cutoffs as number[], tailDiv: a.tailDiv as number };
+  try {
+    if (!Array.isArray(a.cutoffs)) throw new Error('adaptiveSoftmax.cutoffs: expected an array');
+    checkAdaptiveSoftmax(adaptive, meta.vocabSize as number, meta.hiddenSize as number);
+  } catch (e) {
+    throw new Error(`${source}: model.${(e as Error).message}`);
+  }
+  return adaptive;
 }
 
 /** Replaces the parameter values by checkpoint tensors of the same names and shapes. */
@@ -234,6 +255,11 @@ export function lmForward(
       model.params['norm.beta'],
     );
   }
+  if (model.arch.adaptiveSoftmax) {
+    // log-probabilities are logits too: softmax(log p) = p
+    const params = model.params as unknown as Record<string, tf.Tensor>;
+    return { logits: adaptiveLogProbs(model.arch, params, h as tf.Tensor2D), state: states };
+  }
   const tied = model.arch.tiedEmbeddings;
   const logits = tf.fused.matMul({
     a: h as tf.Tensor2D,
@@ -273,8 +299,7 @@ export function lmTrainingBytes(
 ): { parameters: number; activations: number } {
   const { vocabSize: V, embeddingSize: E, hiddenSize: d, numLayers: L } = arch;
   const cols = 4 * d; // at most four gate blocks (master gates are smaller)
-  const layerParams = (E + d) * cols + (L - 1) * (2 * d) * cols + L * cols;
-  const count = V * E + layerParams + (arch.tiedEmbeddings ? 0 : d * V) + V + 2 * d;
+  const count = lmTensorShapes(arch).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   // value, gradient, two Adam moments; float32
   const parameters = 4 * 4 * count;
   if (window === null) return { parameters, activations: 0 };
@@ -320,6 +345,7 @@ export function lmNativeSpec(model: LmModel, batch: number, steps: number): Nati
     downsize: model.layers[0].downsize,
     layerNorm: a.layerNorm,
     tiedEmbeddings: a.tiedEmbeddings,
+    adaptiveSoftmax: a.adaptiveSoftmax ?? null,
     batch,
     steps,
   };
@@ -333,8 +359,12 @@ function paramTensors(model: LmModel): LmParamTensors {
     ...(model.arch.layerNorm
       ? { gamma: p['norm.gamma'] as tf.Tensor1D, beta: p['norm.beta'] as tf.Tensor1D }
       : {}),
-    ...(model.arch.tiedEmbeddings ? {} : { outputW: p['output.W'] as tf.Tensor2D }),
-    outputB: p['output.b'] as tf.Tensor1D,
+    ...(model.arch.adaptiveSoftmax
+      ? { adaptive: adaptiveParamTensors(model.arch, p) }
+      : {
+          ...(model.arch.tiedEmbeddings ? {} : { outputW: p['output.W'] as tf.Tensor2D }),
+          outputB: p['output.b'] as tf.Tensor1D,
+        }),
   };
 }
 

@@ -2,10 +2,11 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
 import { useNativeKernels } from '@urgate/kernels';
-import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
+import { type CheckpointTensors, checkAdaptiveSoftmax, saveCheckpoint } from '@urgate/spec';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
 import { type DataState, LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { checkFrequencySorted } from './adaptive-softmax.js';
 import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type LmEvaluation } from './evaluate.js';
@@ -73,6 +74,8 @@ const RESUME_KEYS = [
   'dropout',
   'layerNorm',
   'tiedEmbeddings',
+  'adaptiveSoftmax',
+  'tailDiv',
   'seed',
   'downsize',
   'tMax',
@@ -137,7 +140,14 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     tiedEmbeddings,
     ...(config.downsize !== null ? { downsize: config.downsize } : {}),
     ...(config.tMax !== null ? { tMax: config.tMax } : {}),
+    ...(config.adaptiveSoftmax !== null
+      ? { adaptiveSoftmax: { cutoffs: config.adaptiveSoftmax, tailDiv: config.tailDiv } }
+      : {}),
   };
+  if (arch.adaptiveSoftmax) {
+    checkAdaptiveSoftmax(arch.adaptiveSoftmax, arch.vocabSize, hiddenSize);
+    checkFrequencySorted(train.ids, arch.vocabSize, [tokenizer.unkId, tokenizer.eosId], cacheDir);
+  }
   // Refuse a batch and window that do not fit before anything of their size is allocated.
   checkLmFits(arch, { batch: config.batchSize, steps: config.bptt });
   const model = createLmModel(arch, config.seed);
