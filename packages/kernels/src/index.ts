@@ -13,9 +13,11 @@ export {
   type NativeAdaptiveParams,
   type NativeAdaptiveSettings,
   type NativeAdaptiveSpec,
+  type NativeLmParams,
   type NativeLmSpec,
   nativeAvailable,
   nativeLoadError,
+  requireNative,
 } from './native.js';
 export {
   type RmcFusedResult,

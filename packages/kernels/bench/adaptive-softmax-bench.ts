@@ -1,0 +1,201 @@
+// Training tokens/s of a WikiText-103-sized language model with a full softmax against the
+// adaptive softmax, measured in the same run, on a synthetic Zipf(1) token stream over the
+// vocabulary (speed does not depend on what the words mean, only on how often each cluster is
+// hit). One step = the whole native LM step (lmTrainStep: embedding, layers, output layer,
+// loss, backward) + fused Adam over every parameter (clip 0.1): what the trainer runs.
+// Memory: parameters, gradients and Adam moments of each model, and the process's peak RSS after
+// each model's run (adaptive first, so its peak is its own).
+//
+//   npm run bench:adaptive -w @urgate/kernels
+//   URGATE_AS_BENCH="V,d,B,T,steps,layers,cutoffs" (cutoffs colon-separated) for another shape;
+//   URGATE_NUM_THREADS threads (default 1).
+import { loadavg } from 'node:os';
+import {
+  type NativeLmParams,
+  type NativeLmSpec,
+  nativeThreads,
+  requireNative,
+} from '@urgate/kernels';
+import {
+  type AdaptiveSoftmax,
+  adaptiveClusters,
+  adaptiveTailHidden,
+  type LmArchitecture,
+  lmTensorShapes,
+} from '@urgate/spec';
+
+const [V, d, B, T, STEPS, LAYERS, CUTS] = (
+  process.env.URGATE_AS_BENCH ?? '267735,1024,32,64,2,1,20000:40000:200000'
+).split(',');
+const shape = { V: +V, d: +d, B: +B, T: +T, steps: +STEPS, layers: +LAYERS };
+const adaptive: AdaptiveSoftmax = { cutoffs: CUTS.split(':').map(Number), tailDiv: 4 };
+const addon = requireNative('adaptive-softmax bench');
+const GB = 2 ** 30;
+
+/** Zipf(1) over [0, V): id k with probability ∝ 1 / (k + 1), drawn by inverse CDF. */
+function zipfStream(n: number, seed: number): Int32Array {
+  const cdf = new Float64Array(shape.V);
+  let total = 0;
+  for (let k = 0; k < shape.V; k++) cdf[k] = total += 1 / (k + 1);
+  let s = seed;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s * 16807) % 2147483647;
+    const u = (s / 2147483647) * total;
+    let lo = 0;
+    let hi = shape.V - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo;
+  }
+  return out;
+}
+
+function arch(withAdaptive: boolean): LmArchitecture {
+  return {
+    core: 'lstm',
+    mechanism: 'UR-',
+    numLayers: shape.layers,
+    vocabSize: shape.V,
+    embeddingSize: shape.d,
+    hiddenSize: shape.d,
+    layerNorm: false,
+    tiedEmbeddings: true,
+    ...(withAdaptive ? { adaptiveSoftmax: adaptive } : {}),
+  };
+}
+
+/** The tensors of lmTensorShapes as the native call takes them (lm-step.ts' order). */
+function nativeParams(a: LmArchitecture, t: Float32Array[]): NativeLmParams {
+  let k = 1;
+  const W: Float32Array[] = [];
+  const b: Float32Array[] = [];
+  for (let l = 0; l < a.numLayers; l++) {
+    W.push(t[k++]);
+    b.push(t[k++]);
+  }
+  if (!a.adaptiveSoftmax) return { embedding: t[0], W, b, outputB: t[k] };
+  const clusters = t[k++];
+  const headB = t[k++];
+  const proj: Float32Array[] = [];
+  const out: Float32Array[] = [];
+  for (let i = 0; i < a.adaptiveSoftmax.cutoffs.length; i++) {
+    proj.push(t[k++]);
+    out.push(t[k++]);
+  }
+  return { embedding: t[0], W, b, adaptive: { clusters, headB, proj, out } };
+}
+
+function gradList(a: LmArchitecture, g: NativeLmParams): Float32Array[] {
+  const list = [g.embedding];
+  for (let l = 0; l < a.numLayers; l++) list.push(g.W[l], g.b[l]);
+  if (!g.adaptive) return [...list, g.outputB as Float32Array];
+  list.push(g.adaptive.clusters, g.adaptive.headB);
+  g.adaptive.proj.forEach((p, i) => {
+    list.push(p, (g.adaptive as NonNullable<NativeLmParams['adaptive']>).out[i]);
+  });
+  return list;
+}
+
+interface Outcome {
+  tokensPerSecond: number;
+  msPerStep: number;
+  paramCount: number;
+  peakRssGb: number;
+}
+
+function run(a: LmArchitecture, tokens: Int32Array): Outcome {
+  const shapes = lmTensorShapes(a);
+  let seed = 5;
+  const params = shapes.map(({ shape: s }) =>
+    Float32Array.from({ length: s.reduce((x, y) => x * y, 1) }, () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed / 2147483647 - 0.5) * 0.1;
+    }),
+  );
+  const m = params.map((p) => new Float32Array(p.length));
+  const v = params.map((p) => new Float32Array(p.length));
+  const paramCount = params.reduce((n, p) => n + p.length, 0);
+  const N = shape.B * shape.T;
+  const spec: NativeLmSpec = {
+    core: 'lstm',
+    mechanism: 'UR-',
+    numLayers: a.numLayers,
+    vocabSize: a.vocabSize,
+    embeddingSize: a.embeddingSize,
+    hiddenSize: a.hiddenSize,
+    downsize: 16,
+    layerNorm: false,
+    tiedEmbeddings: true,
+    adaptiveSoftmax: a.adaptiveSoftmax ?? null,
+    batch: shape.B,
+    steps: shape.T,
+  };
+  const zeros = () =>
+    Array.from({ length: a.numLayers }, () => new Float32Array(shape.B * a.hiddenSize));
+  let h: Float32Array<ArrayBufferLike>[] = zeros();
+  let c: Float32Array<ArrayBufferLike>[] = zeros();
+  const step = (k: number) => {
+    const window = tokens.subarray(k * N, (k + 1) * N + 1);
+    const r = addon.lmTrainStep(
+      spec,
+      nativeParams(a, params),
+      {
+        inputs: window.slice(0, N),
+        targets: window.slice(1, N + 1),
+        reset: null,
+        h0: h,
+        c0: c,
+      },
+      { rate: 0.1, embeddingSeed: k, outputSeed: k + 1 },
+    );
+    addon.adamStep(params, gradList(a, r.grads), m, v, { lr: 1e-3, clipNorm: 0.1, step: k + 1 });
+    h = r.h;
+    c = r.c as Float32Array<ArrayBufferLike>[];
+    return r.loss;
+  };
+  step(0); // warm-up: first-touch of every buffer
+  const started = performance.now();
+  for (let k = 1; k <= shape.steps; k++) step(k);
+  const ms = (performance.now() - started) / shape.steps;
+  return {
+    tokensPerSecond: N / (ms / 1000),
+    msPerStep: ms,
+    paramCount,
+    peakRssGb: (process.resourceUsage().maxRSS * 1024) / GB,
+  };
+}
+
+const N = shape.B * shape.T;
+const tokens = zipfStream(N * (shape.steps + 1) + 1, 12345);
+const shortlist = tokens.filter((t) => t < adaptive.cutoffs[0]).length / tokens.length;
+const clusterShare = adaptiveClusters(shape.V, adaptive).map(
+  ([b, e]) => tokens.filter((t) => t >= b && t < e).length / tokens.length,
+);
+console.log(
+  `adaptive softmax bench: UR-LSTM x${shape.layers}, V=${shape.V}, hidden=${shape.d} (tied embedding), B=${shape.B}, T=${shape.T}, ${shape.steps} timed steps after 1 warm-up, ${nativeThreads()} thread(s), load ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  `Zipf(1) tokens: ${(shortlist * 100).toFixed(1)}% in the shortlist [0, ${adaptive.cutoffs[0]}), clusters ${clusterShare.map((s) => `${(s * 100).toFixed(1)}%`).join(', ')}; cutoffs ${adaptive.cutoffs.join(',')}, tail div ${adaptive.tailDiv} (projections ${adaptiveTailHidden(shape.d, adaptive).join(', ')})`,
+);
+
+const rows: [string, Outcome][] = [];
+for (const [name, withAdaptive] of [
+  ['adaptive', true],
+  ['full', false],
+] as const) {
+  rows.push([name, run(arch(withAdaptive), tokens)]);
+  (globalThis as { gc?: () => void }).gc?.();
+}
+const full = (rows.find(([n]) => n === 'full') as [string, Outcome])[1];
+for (const [name, o] of rows) {
+  const bytes = o.paramCount * 4;
+  console.log(
+    `${name.padEnd(9)} ${o.msPerStep.toFixed(0).padStart(7)} ms/step ${o.tokensPerSecond.toFixed(0).padStart(7)} tok/s  x${(o.tokensPerSecond / full.tokensPerSecond).toFixed(2)} of full | ${o.paramCount.toLocaleString('en')} params: ${(bytes / GB).toFixed(2)} GB params + ${(bytes / GB).toFixed(2)} GB grads + ${((2 * bytes) / GB).toFixed(2)} GB Adam moments = ${((4 * bytes) / GB).toFixed(2)} GB; peak RSS so far ${o.peakRssGb.toFixed(2)} GB`,
+  );
+}
