@@ -103,6 +103,8 @@ function gradList(a: LmArchitecture, g: NativeLmParams): Float32Array[] {
 interface Outcome {
   tokensPerSecond: number;
   msPerStep: number;
+  /** Of msPerStep: the optimizer (fused Adam over every parameter). */
+  adamMs: number;
   paramCount: number;
   peakRssGb: number;
 }
@@ -152,11 +154,14 @@ function run(a: LmArchitecture, tokens: Int32Array): Outcome {
       },
       { rate: 0.1, embeddingSeed: k, outputSeed: k + 1 },
     );
+    const adamStart = performance.now();
     addon.adamStep(params, gradList(a, r.grads), m, v, { lr: 1e-3, clipNorm: 0.1, step: k + 1 });
+    if (k > 0) adamMs += performance.now() - adamStart;
     h = r.h;
     c = r.c as Float32Array<ArrayBufferLike>[];
     return r.loss;
   };
+  let adamMs = 0;
   step(0); // warm-up: first-touch of every buffer
   const started = performance.now();
   for (let k = 1; k <= shape.steps; k++) step(k);
@@ -164,6 +169,7 @@ function run(a: LmArchitecture, tokens: Int32Array): Outcome {
   return {
     tokensPerSecond: N / (ms / 1000),
     msPerStep: ms,
+    adamMs: adamMs / shape.steps,
     paramCount,
     peakRssGb: (process.resourceUsage().maxRSS * 1024) / GB,
   };
@@ -184,6 +190,19 @@ console.log(
   `Zipf(1) tokens: ${(shortlist * 100).toFixed(1)}% in the shortlist [0, ${adaptive.cutoffs[0]}), clusters ${clusterShare.map((s) => `${(s * 100).toFixed(1)}%`).join(', ')}; cutoffs ${adaptive.cutoffs.join(',')}, tail div ${adaptive.tailDiv} (projections ${adaptiveTailHidden(shape.d, adaptive).join(', ')})`,
 );
 
+/** Multiply-adds per training token, forward (backward about twice that): recurrence + output layer. */
+function macsPerToken(withAdaptive: boolean): number {
+  const recurrence = shape.layers * 2 * shape.d * 4 * shape.d;
+  if (!withAdaptive) return recurrence + shape.d * shape.V;
+  const h = adaptiveTailHidden(shape.d, adaptive);
+  const head = shape.d * (adaptive.cutoffs[0] + adaptive.cutoffs.length);
+  const tails = adaptiveClusters(shape.V, adaptive).reduce(
+    (sum, [b, e], i) => sum + clusterShare[i] * (shape.d * h[i] + h[i] * (e - b)),
+    0,
+  );
+  return recurrence + head + tails;
+}
+
 const rows: [string, Outcome][] = [];
 for (const [name, withAdaptive] of [
   ['adaptive', true],
@@ -195,7 +214,9 @@ for (const [name, withAdaptive] of [
 const full = (rows.find(([n]) => n === 'full') as [string, Outcome])[1];
 for (const [name, o] of rows) {
   const bytes = o.paramCount * 4;
+  const macs = macsPerToken(name === 'adaptive');
+  const gflops = (6 * macs * N) / ((o.msPerStep - o.adamMs) / 1000) / 1e9;
   console.log(
-    `${name.padEnd(9)} ${o.msPerStep.toFixed(0).padStart(7)} ms/step ${o.tokensPerSecond.toFixed(0).padStart(7)} tok/s  x${(o.tokensPerSecond / full.tokensPerSecond).toFixed(2)} of full | ${o.paramCount.toLocaleString('en')} params: ${(bytes / GB).toFixed(2)} GB params + ${(bytes / GB).toFixed(2)} GB grads + ${((2 * bytes) / GB).toFixed(2)} GB Adam moments = ${((4 * bytes) / GB).toFixed(2)} GB; peak RSS so far ${o.peakRssGb.toFixed(2)} GB`,
+    `${name.padEnd(9)} ${o.msPerStep.toFixed(0).padStart(7)} ms/step (Adam ${o.adamMs.toFixed(0)}) ${o.tokensPerSecond.toFixed(0).padStart(7)} tok/s  x${(o.tokensPerSecond / full.tokensPerSecond).toFixed(2)} of full; ${(macs / 1e6).toFixed(1)}M MACs/token forward, ${gflops.toFixed(1)} GFLOP/s outside Adam | ${o.paramCount.toLocaleString('en')} params: ${(bytes / GB).toFixed(2)} GB params + ${(bytes / GB).toFixed(2)} GB grads + ${((2 * bytes) / GB).toFixed(2)} GB Adam moments = ${((4 * bytes) / GB).toFixed(2)} GB; peak RSS so far ${o.peakRssGb.toFixed(2)} GB`,
   );
 }

@@ -2,6 +2,7 @@
 // graph scores the test split with the trainer's exact NLL, the step graph gives the trainer's
 // full next-token log-distribution, generation samples from it; a vocabulary not sorted by
 // frequency is refused.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,19 @@ describe.skipIf(!nativeAvailable)('language model with an adaptive softmax', () 
       });
       expect(mass).toBeCloseTo(1, 5);
     }
+    // both graphs pass onnx's full checker (python3-onnx, installed by tools/setup.sh)
+    const check = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import sys, onnx\nfor p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)',
+        files.sequence,
+        files.step as string,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
     const sampled = await generate(step, [[tokenizer.eosId]], { maxTokens: 20, seed: 3 });
     expect(sampled[0]).toHaveLength(20);
     expect(sampled[0].every((t) => Number.isInteger(t) && t >= 0 && t < V)).toBe(true);
