@@ -105,6 +105,8 @@ interface Outcome {
   msPerStep: number;
   /** Of msPerStep: the optimizer (fused Adam over every parameter). */
   adamMs: number;
+  /** CPU time of the process per step: on a loaded machine closer to the work than wall time. */
+  cpuMsPerStep: number;
   paramCount: number;
   peakRssGb: number;
 }
@@ -164,12 +166,15 @@ function run(a: LmArchitecture, tokens: Int32Array): Outcome {
   let adamMs = 0;
   step(0); // warm-up: first-touch of every buffer
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   for (let k = 1; k <= shape.steps; k++) step(k);
   const ms = (performance.now() - started) / shape.steps;
+  const cpu = process.cpuUsage(cpuStarted);
   return {
     tokensPerSecond: N / (ms / 1000),
     msPerStep: ms,
     adamMs: adamMs / shape.steps,
+    cpuMsPerStep: (cpu.user + cpu.system) / 1000 / shape.steps,
     paramCount,
     peakRssGb: (process.resourceUsage().maxRSS * 1024) / GB,
   };
@@ -217,6 +222,6 @@ for (const [name, o] of rows) {
   const macs = macsPerToken(name === 'adaptive');
   const gflops = (6 * macs * N) / ((o.msPerStep - o.adamMs) / 1000) / 1e9;
   console.log(
-    `${name.padEnd(9)} ${o.msPerStep.toFixed(0).padStart(7)} ms/step (Adam ${o.adamMs.toFixed(0)}) ${o.tokensPerSecond.toFixed(0).padStart(7)} tok/s  x${(o.tokensPerSecond / full.tokensPerSecond).toFixed(2)} of full; ${(macs / 1e6).toFixed(1)}M MACs/token forward, ${gflops.toFixed(1)} GFLOP/s outside Adam | ${o.paramCount.toLocaleString('en')} params: ${(bytes / GB).toFixed(2)} GB params + ${(bytes / GB).toFixed(2)} GB grads + ${((2 * bytes) / GB).toFixed(2)} GB Adam moments = ${((4 * bytes) / GB).toFixed(2)} GB; peak RSS so far ${o.peakRssGb.toFixed(2)} GB`,
+    `${name.padEnd(9)} ${o.msPerStep.toFixed(0).padStart(7)} ms/step (Adam ${o.adamMs.toFixed(0)}; CPU ${o.cpuMsPerStep.toFixed(0)} ms/step, x${(full.cpuMsPerStep / o.cpuMsPerStep).toFixed(2)}) ${o.tokensPerSecond.toFixed(0).padStart(7)} tok/s  x${(o.tokensPerSecond / full.tokensPerSecond).toFixed(2)} of full; ${(macs / 1e6).toFixed(1)}M MACs/token forward, ${gflops.toFixed(1)} GFLOP/s outside Adam | ${o.paramCount.toLocaleString('en')} params: ${(bytes / GB).toFixed(2)} GB params + ${(bytes / GB).toFixed(2)} GB grads + ${((2 * bytes) / GB).toFixed(2)} GB Adam moments = ${((4 * bytes) / GB).toFixed(2)} GB; peak RSS so far ${o.peakRssGb.toFixed(2)} GB`,
   );
 }

@@ -208,7 +208,8 @@ double AdaptiveTrain(const LmShape& s, const LmParams& p, const float* head_rows
   const size_t N = Count(s.steps, s.batch);
   const double loss =
       AdaptiveSoftmaxTrain(as, ap, head_rows, targets, N, 1.0f / static_cast<float>(N), d_head, &ag);
-  if (s.tied) std::fill(g->embedding + Count(as.shortlist(), s.embedding), g->embedding + Count(s.vocab, s.embedding), 0.0f);
+  if (s.tied)
+    std::fill(g->embedding + Count(as.shortlist(), s.embedding), g->embedding + Count(s.vocab, s.embedding), 0.0f);
   return loss;
 }
 
