@@ -3,7 +3,7 @@
 // full next-token log-distribution, generation samples from it; a vocabulary not sorted by
 // frequency is refused.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -116,6 +116,37 @@ describe.skipIf(!nativeAvailable)('language model with an adaptive softmax', () 
     const sampled = await generate(step, [[tokenizer.eosId]], { maxTokens: 20, seed: 3 });
     expect(sampled[0]).toHaveLength(20);
     expect(sampled[0].every((t) => Number.isInteger(t) && t >= 0 && t < V)).toBe(true);
+  });
+
+  it('stopped and resumed (with dropout), the run ends with the files of an uninterrupted one', async () => {
+    const dir = await corpus();
+    const config = resolveLmConfig({
+      hiddenSize: 8,
+      bptt: 6,
+      batchSize: 3,
+      steps: 12,
+      dropout: 0.2,
+      evalEvery: 5,
+      checkpointEvery: 4,
+      adaptiveSoftmax: [4, 9],
+      tailDiv: 2,
+    });
+    const base = { cacheDir: join(dir, 'cache'), progress: null, test: false } as const;
+    await trainLm(config, { ...base, outDir: join(dir, 'whole') });
+    await trainLm(config, { ...base, outDir: join(dir, 'split'), stopAfter: 6 });
+    await trainLm(config, { ...base, outDir: join(dir, 'split'), resume: true });
+    for (const file of [LM_FILES.checkpoint, LM_FILES.model, LM_FILES.metrics])
+      expect(
+        readFileSync(join(dir, 'split', file)).equals(readFileSync(join(dir, 'whole', file))),
+        file,
+      ).toBe(true);
+    await expect(
+      trainLm(resolveLmConfig({ ...config, adaptiveSoftmax: [4, 10] }), {
+        ...base,
+        outDir: join(dir, 'split'),
+        resume: true,
+      }),
+    ).rejects.toThrow(/--resume: .*adaptiveSoftmax/);
   });
 
   it('refuses a vocabulary not sorted by train frequency, in one line naming the pair', () => {
