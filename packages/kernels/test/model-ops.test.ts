@@ -83,6 +83,26 @@ describe.skipIf(native === undefined)(
       expect(() =>
         k.lmTrainStep(spec, params, batch, { rate: 1, embeddingSeed: 0, outputSeed: 0 }),
       ).toThrow(/^dropout.rate: expected a rate in \[0, 1\)/);
+      // adaptive softmax (V 5, d 2, cutoffs 2, 4, tail div 1: projections of 2 units)
+      const adaptiveSpec = { ...spec, adaptiveSoftmax: { cutoffs: [2, 4], tailDiv: 1 } };
+      const adaptive = { clusters: f(4), headB: f(4), proj: [f(4), f(4)], out: [f(4), f(2)] };
+      const { outputB: _, ...stack } = params;
+      expect(k.lmScore(adaptiveSpec, { ...stack, adaptive }, batch).nll.length).toBe(3);
+      expect(() => k.lmScore(adaptiveSpec, stack, batch)).toThrow(
+        /^params.adaptive: expected an object \{shortlist, clusters, headB, proj, out\}, got undefined/,
+      );
+      expect(() =>
+        k.lmScore(adaptiveSpec, { ...stack, adaptive: { ...adaptive, out: [f(4), f(3)] } }, batch),
+      ).toThrow(/^params.adaptive.out\[1\]: expected 2 float32 values, got 3/);
+      expect(() =>
+        k.lmScore(
+          { ...adaptiveSpec, adaptiveSoftmax: { cutoffs: [4, 2], tailDiv: 1 } },
+          stack,
+          batch,
+        ),
+      ).toThrow(
+        /^spec.adaptiveSoftmax.cutoffs: expected strictly increasing cutoffs in \(0, 5\), got \[4, 2\]/,
+      );
     });
   },
 );
