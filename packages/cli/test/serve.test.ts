@@ -26,13 +26,18 @@ describe('urgate serve', () => {
       provider: 'cpu',
       maxTokensLimit: 64,
       maxQueue: 3,
+      maxQueueWait: 1.5,
       requestTimeout: 2.5,
     });
     try {
       const [info] = ((await (await fetch(`${server.url}/v1/models`)).json()) as Json).data;
       expect(info.id).toBe('tiny');
       expect(info.urgate.prefill).toBe('sequence graph');
-      expect(info.urgate.limits).toMatchObject({ maxTokens: 64, requestTimeout: 2500 });
+      expect(info.urgate.limits).toMatchObject({
+        maxTokens: 64,
+        requestTimeout: 2500,
+        maxQueueWait: 1500,
+      });
     } finally {
       await server.close();
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   createWriteStream,
+  existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -77,9 +78,44 @@ export function tempPathFor(path: string): string {
   return tmp;
 }
 
-/** Writes `data` to `path` atomically (parent directories created). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+/**
+ * A failed write, in one line naming what was written, where, why, and what is left:
+ * `writing checkpoint runs/a/checkpoint.safetensors: no space left on device; the previous
+ * checkpoint is kept`. `code` is the system error's (ENOSPC, EACCES, …).
+ */
+export class FileWriteError extends Error {
+  readonly code: string | undefined;
+
+  constructor(
+    readonly path: string,
+    what: string,
+    cause: unknown,
+  ) {
+    const e = cause as NodeJS.ErrnoException;
+    // Node's text is `ENOSPC: no space left on device, write`: the reason alone is kept.
+    const reason =
+      /^[A-Z0-9_]+: (.*?)(, [a-z]+( '.*')?)?$/.exec(e?.message ?? '')?.[1] ??
+      String(e?.message ?? e);
+    const left = existsSync(path) ? `the previous ${what} is kept` : `no ${what} was left there`;
+    super(`writing ${what} ${path}: ${reason}; ${left}`, { cause });
+    this.code = e?.code;
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically (parent directories created). `what` names the file in
+ * errors (`checkpoint`, `metrics`, …): a failure is a FileWriteError.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  what = 'file',
+): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new FileWriteError(path, what, err);
+  }
   const tmp = tempPathFor(path);
   try {
     const file = await open(tmp, 'w');
@@ -92,15 +128,19 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw new FileWriteError(path, what, err);
   } finally {
     inFlight.delete(tmp);
   }
 }
 
 /** `writeFileAtomic` for synchronous callers. */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, what = 'file'): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new FileWriteError(path, what, err);
+  }
   const tmp = tempPathFor(path);
   try {
     const fd = openSync(tmp, 'w');
@@ -115,15 +155,15 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    throw new FileWriteError(path, what, err);
   } finally {
     inFlight.delete(tmp);
   }
 }
 
 /** Pretty-printed JSON (two-space indent, final newline), written atomically. */
-export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+export function writeJsonAtomic(path: string, value: unknown, what = 'file'): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, what);
 }
 
 /**
@@ -135,7 +175,11 @@ export class AtomicStreamWriter {
   private readonly stream;
   private failure: Error | null = null;
 
-  constructor(readonly path: string) {
+  /** `what` names the file in errors, as in writeFileAtomic. */
+  constructor(
+    readonly path: string,
+    private readonly what = 'file',
+  ) {
     this.tmp = tempPathFor(path);
     this.stream = createWriteStream(this.tmp);
     this.stream.on('error', (err) => {
@@ -144,7 +188,7 @@ export class AtomicStreamWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
+    if (this.failure) throw new FileWriteError(this.path, this.what, this.failure);
     if (!this.stream.write(chunk)) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -155,7 +199,7 @@ export class AtomicStreamWriter {
         this.stream.on('drain', done);
         this.stream.on('close', done);
       });
-      if (this.failure) throw this.failure;
+      if (this.failure) throw new FileWriteError(this.path, this.what, this.failure);
     }
   }
 
@@ -164,6 +208,8 @@ export class AtomicStreamWriter {
       await this.close();
       if (this.failure) throw this.failure;
       await rename(this.tmp, this.path);
+    } catch (err) {
+      throw new FileWriteError(this.path, this.what, err);
     } finally {
       inFlight.delete(this.tmp);
     }

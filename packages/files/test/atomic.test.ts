@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   AtomicStreamWriter,
+  FileWriteError,
   isTempName,
   sweepStaleTemps,
   tempPathFor,
@@ -22,6 +23,19 @@ function deadPid(): number {
 }
 
 describe('atomic writes', () => {
+  it('a failed write names what was written, where, why and what is left', async () => {
+    const dir = scratch();
+    writeFileSync(join(dir, 'plain'), 'x');
+    const under = join(dir, 'plain', 'ckpt.safetensors'); // its parent is a file
+    const failure = writeFileAtomic(under, 'data', 'checkpoint');
+    await expect(failure).rejects.toThrow(
+      `writing checkpoint ${under}: file already exists; no checkpoint was left there`,
+    );
+    await expect(failure).rejects.toBeInstanceOf(FileWriteError);
+    await expect(failure).rejects.toMatchObject({ code: 'EEXIST', path: under });
+    expect(() => writeFileAtomicSync(under, 'data')).toThrow(`writing file ${under}: `);
+  });
+
   it('write the whole content under the final name and leave no temporary file', async () => {
     const dir = scratch();
     await writeFileAtomic(join(dir, 'a', 'x.bin'), new Uint8Array([1, 2, 3]));

@@ -102,7 +102,7 @@ export async function exportCheckpoint(
   const sequence = join(outDir, `${name}.sequence.onnx`);
   const { kind } = source.loaded.spec;
   if (kind === 'classifier' || kind === 'l2e') {
-    await writeFileAtomic(sequence, encodeGraph(source, kind));
+    await writeFileAtomic(sequence, encodeGraph(source, kind), 'ONNX graph');
     return { kind, step: null, sequence };
   }
   const step = join(outDir, `${name}.step.onnx`);
@@ -110,6 +110,6 @@ export async function exportCheckpoint(
     { path: step, data: encodeGraph(source, 'lm-step') },
     { path: sequence, data: encodeGraph(source, 'lm-sequence') },
   ];
-  for (const f of files) await writeFileAtomic(f.path, f.data);
+  for (const f of files) await writeFileAtomic(f.path, f.data, 'ONNX graph');
   return { kind: 'lm', step, sequence };
 }

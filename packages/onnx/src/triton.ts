@@ -172,6 +172,6 @@ export async function writeTritonRepository(
       encodeGraph(source, 'classifier'),
     );
   }
-  for (const f of files) await writeFileAtomic(f.path, f.data);
+  for (const f of files) await writeFileAtomic(f.path, f.data, 'Triton model repository file');
   return { models };
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, errorBody } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SequenceEvent, SequenceSpec } from './protocol.js';
-import { QueueFullError, type Scheduler, type Ticket } from './scheduler.js';
+import { OverloadError, type Scheduler, type Ticket } from './scheduler.js';
 import { BadRequestError, checkTokens, Detokenizer, encodePrompt, StopMatcher } from './text.js';
 
 export interface CompletionsContext {
@@ -32,6 +32,8 @@ export interface CompletionLimits {
   maxSequences: number;
   /** Milliseconds from a request's arrival to its last token. */
   requestTimeout: number;
+  /** Milliseconds a request may wait for a batch row (0: no bound). */
+  maxQueueWait: number;
 }
 
 interface CompletionBody {
@@ -441,11 +443,30 @@ async function complete(
   // Echo without log-probabilities is known before any inference.
   if (echo && logprobs === null) for (const c of choices) c.echoPrompt(c.prompt.length);
 
+  let onAdmitted: () => void = () => {};
+  const admitted = new Promise<void>((resolve) => (onAdmitted = resolve));
   try {
-    ticket = ctx.scheduler.submit(specs, onEvent);
+    ticket = ctx.scheduler.submit(specs, onEvent, {
+      admitted: (waitedMs) => {
+        ctx.metrics.queueWait.observe(waitedMs / 1000);
+        onAdmitted();
+      },
+      expired: (retryAfter) => {
+        ctx.metrics.rejected.inc({ reason: 'queue_timeout' });
+        finish(
+          new ApiError(
+            429,
+            `the server is at capacity: the request waited ${ctx.limits.maxQueueWait / 1000} s (this server's bound) without getting a batch row; retry later`,
+            { code: 'queue_timeout', retryAfter },
+          ),
+        );
+      },
+    });
   } catch (e) {
-    if (e instanceof QueueFullError)
-      throw new ApiError(429, e.message, { code: 'queue_full', retryAfter: e.retryAfter });
+    if (e instanceof OverloadError) {
+      ctx.metrics.rejected.inc({ reason: e.reason });
+      throw new ApiError(429, e.message, { code: e.reason, retryAfter: e.retryAfter });
+    }
     throw new ApiError(503, (e as Error).message, { code: 'unavailable' });
   }
   ctx.metrics.promptTokens.inc(prompts.reduce((s, p) => s + p.ids.length, 0));
@@ -490,6 +511,14 @@ async function complete(
     };
   }
 
+  // The status line waits for a batch row: a request taken out of the queue at the wait bound
+  // is still answered 429, before any byte of a stream.
+  await Promise.race([admitted, done]);
+  const refused = failure as ApiError | null;
+  if (refused) {
+    observeEnd();
+    throw refused;
+  }
   // Server-sent events: a chunk per choice as its text grows, then usage, then [DONE].
   reply.hijack();
   const raw = reply.raw;

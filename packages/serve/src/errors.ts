@@ -84,6 +84,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       const first = schemaMessage((error as FastifyError).validation?.[0] as SchemaError);
       message = first.message;
       details = { param: first.param };
+    } else if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      status = 413;
+      message = `request body: larger than this server's limit of ${app.initialConfig.bodyLimit} bytes`;
+      details = { code: 'body_too_large' };
     } else {
       status = (error as FastifyError).statusCode ?? 500;
       if (status < 400 || status > 599) status = 500;

@@ -5,7 +5,9 @@
 export type { SequenceEvent, SequenceSpec, WorkerConfig } from './protocol.js';
 export {
   type ModelMetadata,
-  QueueFullError,
+  OverloadError,
+  type OverloadReason,
+  type QueueHooks,
   Scheduler,
   type SchedulerOptions,
 } from './scheduler.js';

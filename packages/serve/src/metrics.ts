@@ -4,6 +4,12 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+const GAUGES_NAMED_AS_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** Generated tokens per second over a sliding window of this many seconds. */
 const RATE_WINDOW = 10;
 
@@ -21,12 +27,19 @@ export class ServerMetrics {
   readonly requestDuration: Histogram;
   readonly responses: Counter<'status'>;
   readonly cancelled: Counter<'reason'>;
+  readonly rejected: Counter<'reason'>;
+  readonly queueWait: Histogram;
   /** [second, tokens] of the last RATE_WINDOW seconds. */
   private readonly recent: [number, number][] = [];
 
   constructor(scheduler: SchedulerGauges) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'urgate_process_' });
+    // prom-client's process and Node.js metrics under their standard names (what stock dashboards
+    // and alerts query), less the three gauges named `nodejs_active_*_total`: a `_total` suffix
+    // marks a counter (`promtool check metrics` refuses them), and their per-type gauges
+    // `nodejs_active_{handles,requests,resources}` carry the same counts.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
     new Gauge({
       name: 'urgate_queue_depth',
       help: 'Requests waiting for a batch row',
@@ -90,6 +103,20 @@ export class ServerMetrics {
       name: 'urgate_cancelled_requests_total',
       help: 'Completion requests stopped before they finished, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'urgate_rejected_requests_total',
+      help: 'Completion requests answered 429: queue_full (--max-queue), estimated_wait (refused on arrival, --max-queue-wait), queue_timeout (taken out of the queue at --max-queue-wait)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['queue_full', 'estimated_wait', 'queue_timeout'])
+      this.rejected.inc({ reason }, 0);
+    this.queueWait = new Histogram({
+      name: 'urgate_queue_wait_seconds',
+      help: 'From a completion request’s arrival in the queue to its last sequence joining a batch',
+      buckets: SECONDS,
       registers,
     });
   }

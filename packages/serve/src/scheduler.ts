@@ -51,11 +51,28 @@ function spawn(config: WorkerConfig): Promise<{ worker: Worker; metadata: ModelM
   });
 }
 
-/** The queue is full: answer 429 with `Retry-After: retryAfter` seconds. */
-export class QueueFullError extends Error {
-  constructor(readonly retryAfter: number) {
-    super('the server is at capacity (request queue full); retry later');
+/** Why a request is refused at once (429): the queue is full, or its estimated wait is too long. */
+export type OverloadReason = 'queue_full' | 'estimated_wait';
+
+/** A request refused at once: answer 429 with `Retry-After: retryAfter` seconds. */
+export class OverloadError extends Error {
+  constructor(
+    readonly reason: OverloadReason,
+    readonly retryAfter: number,
+    message: string,
+  ) {
+    super(message);
   }
+}
+
+/**
+ * What a request hears besides its sequences' events: `admitted` when its last sequence has
+ * joined a batch (it left the queue after `waitedMs`), `expired` when it waited in the queue for
+ * the wait bound and was taken out (answer 429, `Retry-After: retryAfter` seconds).
+ */
+export interface QueueHooks {
+  admitted?(waitedMs: number): void;
+  expired(retryAfter: number): void;
 }
 
 /** What a request's sequences report: events of sequence `index` (its place in `submit`'s list). */
@@ -78,18 +95,39 @@ interface Submission {
   /** Sequences not yet done. */
   open: number;
   cancelled: boolean;
+  hooks: QueueHooks;
+  /** Decode steps its sequences need at most: max(1, max_tokens) each. */
+  work: number;
+  queuedAt: number;
+  /** Takes it out of the queue at the wait bound. */
+  expiry: NodeJS.Timeout | null;
 }
 
 interface Slot {
   worker: Worker;
   /** Sequences this worker holds. */
   active: number;
+  /** When its last report came (ms), to time its iterations. */
+  lastReport: number | null;
+  /** Tokens sampled and seconds spent while it held a full batch, decayed with RATE_MEMORY_S. */
+  fullTokens: number;
+  fullSeconds: number;
 }
+
+/** Time constant (s) of the service-rate average: recent full-batch iterations count most. */
+const RATE_MEMORY_S = 5;
+/** Full-batch time (s) a worker must have been measured over before its rate is used. */
+const RATE_MIN_S = 0.2;
+
+/** The decode steps a sequence may take: a scoring request (max_tokens 0) still takes a row. */
+const sequenceWork = (spec: Omit<SequenceSpec, 'id'>) => Math.max(1, spec.maxTokens);
 
 interface Placement {
   slot: Slot;
   submission: Submission;
   index: number;
+  /** Tokens it has sampled. */
+  sampled: number;
 }
 
 /** Per-iteration report of a worker: rows in its step call, prompt tokens prefilled, tokens sampled. */
@@ -101,6 +139,11 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** Requests that may wait for a batch row; one more is refused (429). */
   maxQueue: number;
+  /**
+   * Milliseconds a request may wait for a batch row (0: no bound). A request whose estimated wait
+   * is longer is refused at once; a queued one that reaches it is taken out (both 429).
+   */
+  maxQueueWait: number;
   onStep?: StepObserver;
 }
 
@@ -110,8 +153,8 @@ export class Scheduler {
   private nextId = 1;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  /** End times (ms) of recent requests, to estimate when the queue frees up. */
-  private readonly finishedAt: number[] = [];
+  /** Work (decode steps) of the sequences in the queue not yet handed to a worker. */
+  private queuedWork = 0;
 
   private constructor(
     private readonly config: WorkerConfig,
@@ -123,11 +166,12 @@ export class Scheduler {
   }
 
   static async start(config: WorkerConfig, options: SchedulerOptions): Promise<Scheduler> {
-    for (const key of ['workers', 'maxBatch', 'maxQueue'] as const) {
+    for (const key of ['workers', 'maxBatch', 'maxQueue', 'maxQueueWait'] as const) {
       const v = options[key];
-      if (!Number.isInteger(v) || v < (key === 'maxQueue' ? 0 : 1))
+      const min = key === 'maxQueue' || key === 'maxQueueWait' ? 0 : 1;
+      if (!Number.isInteger(v) || v < min)
         throw new Error(
-          `${key} must be a ${key === 'maxQueue' ? 'non-negative' : 'positive'} integer, got ${v}`,
+          `${key} must be a ${min === 0 ? 'non-negative' : 'positive'} integer, got ${v}`,
         );
     }
     const started = await Promise.allSettled(
@@ -143,7 +187,13 @@ export class Scheduler {
     );
     return new Scheduler(
       config,
-      workers.map((w) => ({ worker: w.worker, active: 0 })),
+      workers.map((w) => ({
+        worker: w.worker,
+        active: 0,
+        lastReport: null,
+        fullTokens: 0,
+        fullSeconds: 0,
+      })),
       options,
       workers[0].metadata,
     );
@@ -169,9 +219,11 @@ export class Scheduler {
 
   /**
    * Queues a request's sequences; they join the workers' batches in order as rows free up.
-   * Throws QueueFullError when it would have to wait behind a full queue.
+   * Throws OverloadError when it would have to wait behind a full queue, or longer than the
+   * wait bound by the estimate: the work queued ahead of it (decode steps, max_tokens per
+   * sequence) over the tokens per second the workers sample with full batches.
    */
-  submit(specs: Omit<SequenceSpec, 'id'>[], listener: SequenceListener): Ticket {
+  submit(specs: Omit<SequenceSpec, 'id'>[], listener: SequenceListener, hooks: QueueHooks): Ticket {
     if (this.closed) throw new Error('the server is shutting down');
     const submission: Submission = {
       specs,
@@ -179,11 +231,18 @@ export class Scheduler {
       admitted: 0,
       open: specs.length,
       cancelled: false,
+      hooks,
+      work: specs.reduce((s, spec) => s + sequenceWork(spec), 0),
+      queuedAt: performance.now(),
+      expiry: null,
     };
     const waitsAnyway = this.queue.length > 0 || this.active + specs.length > this.capacity;
-    if (waitsAnyway && this.full) throw new QueueFullError(this.retryAfter());
+    if (waitsAnyway) this.refuseIfOverloaded();
     this.queue.push(submission);
+    this.queuedWork += submission.work;
     this.dispatch();
+    if (this.options.maxQueueWait > 0 && this.queue.includes(submission))
+      submission.expiry = setTimeout(() => this.expire(submission), this.options.maxQueueWait);
     return {
       cancel: () => this.cancel(submission),
       stop: (index) => {
@@ -192,6 +251,69 @@ export class Scheduler {
             p.slot.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
       },
     };
+  }
+
+  /**
+   * Tokens per second the workers sample with full batches (the rate the queue drains at),
+   * or null before any worker has been measured with a full batch.
+   */
+  get serviceRate(): number | null {
+    const rates = this.slots
+      .filter((s) => s.fullSeconds >= RATE_MIN_S)
+      .map((s) => s.fullTokens / s.fullSeconds);
+    if (rates.length === 0) return null;
+    // Workers run the same model: one not measured yet is taken to be as fast as the others.
+    return (rates.reduce((a, b) => a + b, 0) / rates.length) * this.slots.length;
+  }
+
+  /**
+   * Seconds until a request behind `work` queued decode steps gets its row, at the measured rate
+   * (null: not measured yet): the first row frees when the running sequence nearest its
+   * max_tokens ends (each row of a full batch samples rate / capacity tokens per second), then
+   * the queue drains at the rate.
+   */
+  private secondsFor(work: number): number | null {
+    const rate = this.serviceRate;
+    if (rate === null || rate <= 0) return null;
+    let nearest = this.placed.size < this.capacity ? 0 : Number.POSITIVE_INFINITY;
+    for (const p of this.placed.values())
+      nearest = Math.min(nearest, sequenceWork(p.submission.specs[p.index]) - p.sampled);
+    return (Math.max(0, nearest) * this.capacity + work) / rate;
+  }
+
+  /** Retry-After for a wait of `seconds` (unknown: 1 s), whole seconds >= 1. */
+  private static retryAfter(seconds: number | null): number {
+    return seconds === null ? 1 : Math.max(1, Math.ceil(seconds));
+  }
+
+  private refuseIfOverloaded(): void {
+    if (this.full) {
+      // Room comes when the requests beyond the bound minus one have left the queue.
+      const leaving = this.queue.slice(0, this.queue.length - this.options.maxQueue + 1);
+      throw new OverloadError(
+        'queue_full',
+        Scheduler.retryAfter(this.secondsFor(leaving.reduce((s, q) => s + q.work, 0))),
+        'the server is at capacity (request queue full); retry later',
+      );
+    }
+    const bound = this.options.maxQueueWait / 1000;
+    const wait = this.secondsFor(this.queuedWork);
+    if (bound > 0 && wait !== null && wait > bound)
+      // Retrying once the work queued now has shrunk to what the bound admits.
+      throw new OverloadError(
+        'estimated_wait',
+        Scheduler.retryAfter(wait - bound),
+        `the server is at capacity: the estimated wait for a batch row is ${wait.toFixed(1)} s, more than this server's ${bound} s; retry later`,
+      );
+  }
+
+  /** At the wait bound: out of the queue, told to retry when the work ahead of it is done. */
+  private expire(submission: Submission): void {
+    const at = this.queue.indexOf(submission);
+    if (at < 0 || submission.cancelled) return;
+    const ahead = this.queue.slice(0, at).reduce((s, q) => s + q.work, 0);
+    submission.hooks.expired(Scheduler.retryAfter(this.secondsFor(ahead)));
+    this.cancel(submission);
   }
 
   /** Resolves when nothing is queued or running. */
@@ -213,22 +335,16 @@ export class Scheduler {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  /** Seconds until the queue is likely to have room: queued requests over the recent finish rate. */
-  private retryAfter(): number {
-    const now = performance.now();
-    while (this.finishedAt.length > 0 && now - this.finishedAt[0] > 30_000) this.finishedAt.shift();
-    if (this.finishedAt.length === 0) return 1;
-    const perSecond = this.finishedAt.length / Math.max(1, (now - this.finishedAt[0]) / 1000);
-    return Math.min(60, Math.max(1, Math.ceil(this.queue.length / perSecond)));
-  }
-
   private cancel(submission: Submission): void {
     if (submission.cancelled) return;
     submission.cancelled = true;
+    if (submission.expiry) clearTimeout(submission.expiry);
     const queuedAt = this.queue.indexOf(submission);
     if (queuedAt >= 0) this.queue.splice(queuedAt, 1);
-    for (let i = submission.admitted; i < submission.specs.length; i++)
+    for (let i = submission.admitted; i < submission.specs.length; i++) {
+      this.queuedWork -= sequenceWork(submission.specs[i]);
       this.finish(submission, i, { kind: 'done', id: 0, reason: 'cancelled' });
+    }
     submission.admitted = submission.specs.length;
     for (const [id, p] of this.placed)
       if (p.submission === submission)
@@ -238,26 +354,35 @@ export class Scheduler {
 
   private finish(submission: Submission, index: number, event: SequenceEvent): void {
     submission.open--;
-    if (submission.open === 0) {
-      this.finishedAt.push(performance.now());
-      if (this.finishedAt.length > 1024) this.finishedAt.shift();
-    }
     submission.listener(index, event);
   }
 
   private attach(slot: Slot): void {
     slot.worker.on('message', (m: WorkerMessage) => {
       if (m.type !== 'events') return;
+      // Timed before this report's finished sequences leave: the iteration ran with this batch.
+      const now = performance.now();
+      const full = slot.active >= this.options.maxBatch;
+      const seconds = slot.lastReport === null ? 0 : (now - slot.lastReport) / 1000;
+      slot.lastReport = now;
       let sampled = 0;
       for (const e of m.events) {
         const p = this.placed.get(e.id);
         if (!p || p.slot !== slot) continue;
-        if (e.kind === 'token') sampled++;
+        if (e.kind === 'token') {
+          sampled++;
+          p.sampled++;
+        }
         if (e.kind === 'done') {
           this.placed.delete(e.id);
           slot.active--;
           this.finish(p.submission, p.index, e);
         } else if (!p.submission.cancelled) p.submission.listener(p.index, e);
+      }
+      if (full && seconds > 0) {
+        const decay = Math.exp(-seconds / RATE_MEMORY_S);
+        slot.fullTokens = slot.fullTokens * decay + sampled;
+        slot.fullSeconds = slot.fullSeconds * decay + seconds;
       }
       this.options.onStep?.(m.batch, m.prefilled, sampled);
       this.dispatch();
@@ -289,14 +414,18 @@ export class Scheduler {
       ({ worker }) => {
         slot.worker = worker;
         slot.active = 0;
+        slot.lastReport = null;
         this.attach(slot);
         this.dispatch();
       },
       (e: Error) => {
         // The model opened before; if it no longer does, fail what waits instead of hanging.
-        for (const s of this.queue.splice(0))
+        this.queuedWork = 0;
+        for (const s of this.queue.splice(0)) {
+          if (s.expiry) clearTimeout(s.expiry);
           for (let i = s.admitted; i < s.specs.length; i++)
             this.finish(s, i, { kind: 'done', id: 0, reason: 'error', message: e.message });
+        }
       },
     );
   }
@@ -307,9 +436,14 @@ export class Scheduler {
       if (slot.active >= this.options.maxBatch) break;
       const submission = this.queue[0];
       const index = submission.admitted++;
-      if (submission.admitted === submission.specs.length) this.queue.shift();
+      this.queuedWork -= sequenceWork(submission.specs[index]);
+      if (submission.admitted === submission.specs.length) {
+        this.queue.shift();
+        if (submission.expiry) clearTimeout(submission.expiry);
+        submission.hooks.admitted?.(performance.now() - submission.queuedAt);
+      }
       const id = this.nextId++;
-      this.placed.set(id, { slot, submission, index });
+      this.placed.set(id, { slot, submission, index, sampled: 0 });
       slot.active++;
       slot.worker.postMessage({
         type: 'add',

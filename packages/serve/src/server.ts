@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { basename } from 'node:path';
 import type { Provider, UrgateOnnxMetadata } from '@urgate/onnx/runtime';
 import type { Tokenizer } from '@urgate/wikitext';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { completionsRoute } from './completions.js';
-import { ApiError, installErrorHandling } from './errors.js';
+import { ApiError, errorBody, installErrorHandling } from './errors.js';
+import { lingerIfUnread, lingeringClose } from './linger.js';
 import { ServerMetrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { modelTokenizer } from './text.js';
@@ -33,6 +35,11 @@ export interface ServerOptions {
   maxBatch?: number;
   /** Requests that may wait for a batch row; beyond it, 429 with Retry-After (default 256). */
   maxQueue?: number;
+  /**
+   * Milliseconds a request may wait for a batch row (default 30000; 0: no bound). A request whose
+   * estimated wait is longer gets 429 at once; a queued one that reaches it is taken out, 429.
+   */
+  maxQueueWait?: number;
   /** Largest `max_tokens` (default 1024). */
   maxTokensLimit?: number;
   /** Largest prompt, in tokens (default 100000). */
@@ -115,6 +122,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxPromptTokens: positive('maxPromptTokens', options.maxPromptTokens ?? 100_000),
     maxSequences: maxBatch,
     requestTimeout: positive('requestTimeout', options.requestTimeout ?? 300_000),
+    maxQueueWait: positive('maxQueueWait', options.maxQueueWait ?? 30_000, 0),
   };
   const bodyTimeout = positive('bodyTimeout', options.bodyTimeout ?? 30_000);
   const drainTimeout = positive('drainTimeout', options.drainTimeout ?? 30_000, 0);
@@ -138,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       workers: options.workers ?? 1,
       maxBatch,
       maxQueue: positive('maxQueue', options.maxQueue ?? 256, 0),
+      maxQueueWait: limits.maxQueueWait,
       onStep: (batch, _prefilled, sampled) => metrics?.step(batch, sampled),
     },
   );
@@ -155,6 +164,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Unknown fields are an error, not silently dropped: a misspelt `max_token` must not pass.
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
       // Node's own timer for receiving a whole request: a body sent byte by byte is cut (408).
+      clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) =>
+        answerClientError(error, socket, bodyTimeout, () => metrics),
       serverFactory: (handler) =>
         createServer(
           {
@@ -173,9 +184,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app.addHook('onResponse', async (_request, reply) => {
       counters.responses.inc({ status: String(reply.statusCode) });
     });
-    // Responses finishing while draining end their keep-alive connection.
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', async (request, reply) => {
+      // Responses finishing while draining end their keep-alive connection.
       if (draining) reply.header('connection', 'close');
+      // An answer given before the body arrived (413, or any refusal): read and discard the rest.
+      lingerIfUnread(request.raw, () => reply.header('connection', 'close'));
     });
 
     app.get('/health', async () => ({ status: 'ok' }));
@@ -252,6 +265,41 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await scheduler.close();
     throw e;
   }
+}
+
+/**
+ * Errors Node finds before a request reaches fastify: the request timer (408, the client still
+ * sending), unparsable HTTP (400), headers too large (431). Answered in the OpenAI error shape;
+ * a 408 with a lingering close so that a client still writing reads it.
+ */
+function answerClientError(
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+  bodyTimeout: number,
+  metrics: () => ServerMetrics | null,
+): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = timeout ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message = timeout
+    ? `the request's headers and body did not arrive within this server's ${bodyTimeout} ms`
+    : status === 431
+      ? 'the request headers are too large'
+      : `malformed HTTP request (${error.code ?? error.message})`;
+  const body = JSON.stringify(
+    errorBody(status, message, { code: timeout ? 'request_timeout' : 'bad_http' }),
+  );
+  // As Node does: no answer when a response on this socket has started.
+  const response = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (socket.writable && !response?.headersSent) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    metrics()?.responses.inc({ status: String(status) });
+  }
+  // After a parse error the parser takes no more input: nothing to discard, close now.
+  if (timeout) lingeringClose(socket);
+  else socket.destroy();
 }
 
 /** JSON bodies must be valid UTF-8: a replacement character would silently change a prompt. */

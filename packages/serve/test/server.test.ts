@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -40,6 +40,9 @@ async function until(check: () => Promise<boolean>, what: string, seconds = 20):
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** promtool (Debian's prometheus package, installed by tools/setup.sh). */
+const promtool = spawnSync('promtool', ['--version']).status === 0;
 
 const client = (server: RunningServer) =>
   new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
@@ -337,6 +340,35 @@ describe('@urgate/serve: OpenAI completions', () => {
     });
   });
 
+  it('/metrics: standard process and Node.js metric names, the server’s own under urgate_, counters (only) named _total', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const types = new Map(
+      [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]] as const),
+    );
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes'])
+      expect(types.get(name)).toBeDefined();
+    for (const name of ['nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds'])
+      expect(types.get(name)).toBeDefined();
+    expect([...types.keys()].filter((n) => !/^(process|nodejs|urgate)_/.test(n))).toEqual([]);
+    expect(types.get('urgate_rejected_requests_total')).toBe('counter');
+    // Prometheus' naming rule that promtool checks: `_total` marks counters.
+    for (const [name, type] of types)
+      expect([name, name.endsWith('_total')]).toEqual([name, type === 'counter']);
+  });
+
+  it.skipIf(!promtool)(
+    '/metrics passes `promtool check metrics` with no lint problem',
+    async () => {
+      await openai.completions.create({ model: 'tiny', prompt: 'the', max_tokens: 2 });
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect({ status: check.status, out: check.stdout + check.stderr }).toEqual({
+        status: 0,
+        out: '',
+      });
+    },
+  );
+
   it('a disconnected client’s sequence leaves the batch', async () => {
     const cancelled = await metric(
       server.url,
@@ -426,7 +458,9 @@ describe('@urgate/serve under overload and faults', () => {
   });
 
   it('with one batch row and a queue of N = 2: one runs, two wait, the next gets 429 with Retry-After; /ready says the queue is full', async () => {
-    const s = await start({ maxBatch: 1, maxQueue: 2 });
+    // The count bound alone: with a wait bound the third 200,000-token request could be refused
+    // by its estimated wait instead.
+    const s = await start({ maxBatch: 1, maxQueue: 2, maxQueueWait: 0 });
     const controllers = [0, 1, 2].map(() => new AbortController());
     const running = controllers.map((c, k) =>
       fetch(`${s.url}/v1/completions`, {
@@ -459,22 +493,168 @@ describe('@urgate/serve under overload and faults', () => {
     expect((await post(s.url, { model: 'tiny', prompt: [1], max_tokens: 2 })).status).toBe(200);
     const text = await (await fetch(`${s.url}/metrics`)).text();
     expect(text).toMatch(/urgate_responses_total\{status="429"\} 1/);
+    expect(text).toMatch(/urgate_rejected_requests_total\{reason="queue_full"\} 1/);
   });
 
-  it('a body sent too slowly is cut by the body timeout; a request past its deadline gets 504, running or queued', async () => {
-    const s = await start({ bodyTimeout: 300, requestTimeout: 300, maxBatch: 1 });
+  it('the wait bound: a queued request that reaches it is taken out with 429 (a stream before its first byte); one whose estimated wait exceeds it gets 429 at once with the Retry-After the measured rate gives', async () => {
+    const bound = 400;
+    const s = await start({ maxBatch: 1, maxQueueWait: bound });
+    // Four at once on a fresh server (no rate measured yet, so all are queued): one holds the
+    // row, the three others wait for it and are taken out at the bound.
+    const controllers = [0, 1, 2, 3].map(() => new AbortController());
+    const t0 = performance.now();
+    const answers: { stream: boolean; status: number; json: Json; ms: number }[] = [];
+    const sent = controllers.map((c, k) =>
+      fetch(`${s.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny', prompt: [1], max_tokens: LONG, stream: k % 2 === 1 }),
+        signal: c.signal,
+      }).then(
+        async (r) => {
+          if (r.status === 200) return;
+          answers.push({ stream: k % 2 === 1, status: r.status, json: await r.json(), ms: 0 });
+          answers[answers.length - 1].ms = performance.now() - t0;
+        },
+        () => undefined,
+      ),
+    );
+    await until(async () => answers.length === 3, 'three requests taken out of the queue');
+    expect(answers.map((a) => [a.status, a.json.error.code, a.json.error.type])).toEqual(
+      Array(3).fill([429, 'queue_timeout', 'rate_limit_error']),
+    );
+    // Streams among them: answered with the JSON error, before any byte of an event stream.
+    expect(answers.filter((a) => a.stream).length).toBeGreaterThanOrEqual(1);
+    expect(answers.filter((a) => !a.stream).length).toBeGreaterThanOrEqual(1);
+    for (const a of answers) {
+      expect(a.ms).toBeGreaterThanOrEqual(bound - 5);
+      expect(a.ms).toBeLessThan(bound + 5000);
+    }
+
+    // The service rate, measured here from the tokens the one row samples.
+    const g0 = await metric(s.url, 'urgate_generated_tokens_total');
+    const m0 = performance.now();
+    await new Promise((r) => setTimeout(r, 500));
+    const generated = await metric(s.url, 'urgate_generated_tokens_total');
+    const rate = (generated - g0) / ((performance.now() - m0) / 1000);
+    // The row frees when the running request has sampled the rest of its 200,000 tokens: far
+    // beyond the bound, so the next request is refused at once, told to come back when that
+    // wait has shrunk to the bound.
+    const refused = await post(s.url, { model: 'tiny', prompt: [1], max_tokens: 1 });
+    expect([refused.status, refused.json.error.code]).toEqual([429, 'estimated_wait']);
+    expect(refused.json.error.message).toMatch(/estimated wait for a batch row is [\d.]+ s/);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    // Honest within the noise of a shared machine (a factor of 3).
+    const honest = (LONG - generated) / rate - bound / 1000;
+    expect(retryAfter).toBeGreaterThan(honest / 3);
+    expect(retryAfter).toBeLessThan(honest * 3 + 1);
+    for (const c of controllers) c.abort();
+    await Promise.all(sent);
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    expect(text).toMatch(/urgate_rejected_requests_total\{reason="queue_timeout"\} 3/);
+    expect(text).toMatch(/urgate_rejected_requests_total\{reason="estimated_wait"\} 1/);
+    expect(text).toMatch(/urgate_rejected_requests_total\{reason="queue_full"\} 0/);
+    expect(text).toMatch(/urgate_queue_wait_seconds_count 1/);
+  });
+
+  it('a body over the limit: 413 with the JSON error read by fetch and the openai client while they still send (declared or chunked); a 10 GB content-length trickled: 413, then the server reads on for a bounded time and closes', async () => {
+    const s = await start({});
+    const limit = 1 << 20; // maxPromptTokens 100,000 × 16 bytes + 64 KiB is 1.6 MB
+    const big = JSON.stringify({ model: 'tiny', prompt: 'the '.repeat((10 << 20) / 4) });
+    for (let k = 0; k < 3; k++) {
+      const r = await post(s.url, big);
+      expect([r.status, r.json.error.code, r.headers.get('connection')]).toEqual([
+        413,
+        'body_too_large',
+        'close',
+      ]);
+      expect(r.json.error.message).toMatch(
+        /request body: larger than this server's limit of \d+ bytes/,
+      );
+    }
+    // No content-length: the limit is found while reading.
+    const chunks = Array.from({ length: 10 }, () => new TextEncoder().encode('x'.repeat(limit)));
+    const chunked = await fetch(`${s.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        pull(controller) {
+          const next = chunks.pop();
+          if (next) controller.enqueue(next);
+          else controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect([chunked.status, ((await chunked.json()) as Json).error.code]).toEqual([
+      413,
+      'body_too_large',
+    ]);
+    await expect(
+      client(s).completions.create({ model: 'tiny', prompt: 'the '.repeat((10 << 20) / 4) }),
+    ).rejects.toMatchObject({ status: 413, code: 'body_too_large' });
+
+    // 10 GB announced, sent slowly: the answer comes at once, the client may go on writing
+    // (no reset), and the server closes after at most its linger time.
     const { port } = new URL(s.url);
-    const socket = connect(Number(port), '127.0.0.1');
+    const t0 = Date.now();
+    // Half-open allowed: the client goes on writing after the server's FIN, as a client still
+    // sending its body does.
+    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
     let answer = '';
+    let errorAt: number | null = null;
     socket.on('data', (d) => (answer += d));
+    socket.on('error', () => (errorAt ??= Date.now() - t0));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.write(
-      'POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"mod',
+      'POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10000000000\r\n\r\n{"model": "tiny", "prompt": "',
     );
-    const t0 = Date.now();
+    const trickle = setInterval(() => socket.writable && socket.write('the '.repeat(256)), 20);
+    await until(async () => answer.includes('}}'), 'the 413 answer');
+    const answeredAt = Date.now() - t0;
     await closed;
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    clearInterval(trickle);
+    const lingered = Date.now() - t0;
+    const [head, json] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(head.toLowerCase()).toMatch(/\r\nconnection: close\r\n/);
+    expect(JSON.parse(json).error.code).toBe('body_too_large');
+    expect(answeredAt).toBeLessThan(2000);
+    // Kept reading while the client wrote (the linger: no reset), then closed within its bound.
+    expect(lingered).toBeGreaterThan(2000);
+    expect(lingered).toBeLessThan(15_000);
+    expect(errorAt ?? lingered).toBeGreaterThan(2000);
+  });
+
+  it('a body sent too slowly gets 408 with the JSON error, read by a client still writing, then the connection closes; a request past its deadline gets 504, running or queued', async () => {
+    const s = await start({ bodyTimeout: 300, requestTimeout: 300, maxBatch: 1, maxQueueWait: 0 });
+    const { port } = new URL(s.url);
+    const t0 = Date.now();
+    // Half-open allowed: the client goes on writing after the server's FIN, as a client still
+    // sending its body does.
+    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
+    let answer = '';
+    let errorAt: number | null = null;
+    socket.on('data', (d) => (answer += d));
+    socket.on('error', () => (errorAt ??= Date.now() - t0));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      'POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"mod',
+    );
+    const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
+    await closed;
+    clearInterval(trickle);
+    const lingered = Date.now() - t0;
+    expect(lingered).toBeGreaterThan(2000);
+    expect(lingered).toBeLessThan(15_000);
+    expect(errorAt ?? lingered).toBeGreaterThan(2000);
+    const [head, json] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 408 /);
+    expect(head.toLowerCase()).toMatch(/\r\nconnection: close\r\n/);
+    expect(JSON.parse(json).error).toMatchObject({
+      code: 'request_timeout',
+      message: "the request's headers and body did not arrive within this server's 300 ms",
+    });
     // One runs, one waits for the single batch row: both past their deadline, both 504.
     const late = await Promise.all(
       [0, 1].map(() => post(s.url, { model: 'tiny', prompt: [1], max_tokens: LONG })),

@@ -118,7 +118,7 @@ export async function saveCheckpoint(
 ): Promise<void> {
   if (typeof path !== 'string' || path === '')
     throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
-  await writeFileAtomic(path, encodeCheckpoint(tensors, meta));
+  await writeFileAtomic(path, encodeCheckpoint(tensors, meta), 'checkpoint');
 }
 
 const notedUnchecked = new Set<string>();

@@ -24,6 +24,24 @@ describe('metrics file', () => {
     expect(() => readMetrics(path)).toThrow(`${path}:2: not a JSON line`);
   });
 
+  it('invalid UTF-8 is an error naming file and line, on reading and on resuming; a torn last line cut inside a character is dropped', () => {
+    const path = scratch();
+    const good = '{"step":1,"loss":2}\n';
+    // One flipped byte: "loss" with its "o" (0x6f) turned into 0xef starts a 3-byte sequence
+    // that the next bytes do not continue. Decoded leniently it would parse, as "l\ufffdss".
+    const flipped = Buffer.from('{"step":2,"loss":1}\n');
+    flipped[flipped.indexOf('loss') + 1] = 0xef;
+    writeFileSync(path, Buffer.concat([Buffer.from(good), flipped, Buffer.from(good)]));
+    expect(() => readMetrics(path)).toThrow(
+      `${path}:2: not valid UTF-8 (the metrics file is corrupt)`,
+    );
+    expect(() => new MetricsWriter(path, { keep: 1 })).toThrow(`${path}:2: not valid UTF-8`);
+    // A process killed while appending "é" (0xc3 0xa9) after its first byte.
+    const torn = Buffer.from('{"step":2,"note":"caf\u00e9"}');
+    writeFileSync(path, Buffer.concat([Buffer.from(good), torn.subarray(0, torn.length - 3)]));
+    expect(readMetrics(path).map((r) => r.step)).toEqual([1]);
+  });
+
   it('a missing file is an error, on reading and on resuming', () => {
     const path = scratch();
     expect(() => readMetrics(path)).toThrow(`${path}: the metrics file does not exist`);

@@ -235,7 +235,7 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   await rm(mpath, { force: true });
   const idsFile = `${split}.ids.i32`;
   const articlesFile = `${split}.articles.u32`;
-  const idsOut = new AtomicStreamWriter(join(cacheDir, idsFile));
+  const idsOut = new AtomicStreamWriter(join(cacheDir, idsFile), 'token cache');
   const releaseSignals = cleanupOnSignal(() => rmSync(idsOut.tmp, { force: true }));
   const idsHash = createHash('sha256');
   const replaced = { replaced: 0 };
@@ -286,7 +286,7 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
   }
   counts.articles = articleStarts.length;
   const starts = new Uint8Array(Uint32Array.from(articleStarts).buffer);
-  await writeFileAtomic(join(cacheDir, articlesFile), starts);
+  await writeFileAtomic(join(cacheDir, articlesFile), starts, 'token cache');
   const content: Omit<SplitManifest, 'checksum'> = {
     format: 'urgate-wikitext-cache',
     version: MANIFEST_VERSION,
@@ -302,7 +302,7 @@ export async function prepareSplit(options: PrepareSplitOptions): Promise<Prepar
     articlesSha256: sha256Text(starts),
   };
   const manifest: SplitManifest = { ...content, checksum: manifestChecksum(content) };
-  await writeFileAtomic(mpath, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(mpath, `${JSON.stringify(manifest, null, 2)}\n`, 'token cache manifest');
   return { manifest, rebuilt: true, reason: reason ?? 'rebuilt' };
 }
 

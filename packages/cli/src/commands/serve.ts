@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import {
   type CliIO,
   nonNegativeInteger,
+  nonNegativeNumber,
   port,
   positiveInteger,
   positiveNumber,
@@ -22,6 +23,8 @@ export interface ServeCommandOptions {
   maxPromptTokens?: number;
   maxBatch?: number;
   maxQueue?: number;
+  /** Seconds; 0: no bound. */
+  maxQueueWait?: number;
   /** Seconds. */
   requestTimeout?: number;
   /** Seconds. */
@@ -48,6 +51,7 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
     maxPromptTokens: options.maxPromptTokens,
     maxBatch: options.maxBatch,
     maxQueue: options.maxQueue,
+    maxQueueWait: ms(options.maxQueueWait),
     requestTimeout: ms(options.requestTimeout),
     bodyTimeout: ms(options.bodyTimeout),
     drainTimeout: ms(options.drainTimeout),
@@ -84,8 +88,13 @@ export function serveCommand(io: CliIO = processIO): Command {
     .option('--max-batch <n>', 'sequences per worker step (default 64)', positiveInteger)
     .option(
       '--max-queue <n>',
-      'requests that may wait for a batch row; beyond it 429 (default 256)',
+      'requests that may wait for a batch row (the memory bound); beyond it 429 (default 256)',
       nonNegativeInteger,
+    )
+    .option(
+      '--max-queue-wait <s>',
+      'seconds a request may wait for a batch row: a request whose estimated wait is longer gets 429 at once, a queued one that reaches it is taken out with 429 (default 30; 0: no bound)',
+      nonNegativeNumber,
     )
     .option(
       '--max-tokens-limit <n>',
