@@ -1,22 +1,32 @@
 #!/usr/bin/env node
 // @ts-check
 // The package dependency direction of the monorepo, checked from package.json files and the
-// import statements of every package's src/: a package may depend only on packages of a lower
-// layer, every @urgate import in src/ must be a declared dependency, and the packages that
-// must install and load without tfjs may not reach it through their dependencies.
+// import statements of every package's src/, test/, bench/ and dev/: a package may depend
+// (dependencies and devDependencies alike) only on packages of a lower layer, so the graph has
+// no cycle; every @urgate import in src/ must be a declared dependency, one in test/, bench/ or
+// dev/ a dependency or devDependency; no file reaches into another package's folder by a
+// relative path (shared fixtures live in the private @urgate/test-support); no published
+// package depends on a private one; and the packages that must install and load without tfjs
+// may not reach it through their dependencies.
 // `node tools/check-dependencies.mjs` prints one line per violation and exits 1 when there is one.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Lower layers first; a package may depend on packages of strictly lower layers only. */
+/**
+ * Lower layers first; a package may depend on packages of strictly lower layers only. Its tests,
+ * benchmarks and dev tools (devDependencies) may also use a package beside it (onnx's tests check
+ * the export against cells' reference), as long as no cycle forms.
+ */
 export const LAYERS = [
   ['@urgate/files', '@urgate/random'],
   ['@urgate/spec', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
   ['@urgate/cells', '@urgate/onnx'],
+  ['@urgate/test-support'],
   ['@urgate/kernels', '@urgate/serve'],
   ['@urgate/rmc'],
   ['@urgate/train'],
+  ['@urgate/experiments'],
   ['urgate'],
 ];
 
@@ -34,7 +44,18 @@ export const TFJS_FREE = [
 const TFJS = /^@tensorflow\/tfjs/;
 
 /** @typedef {{ file: string, pkg: string }} Import */
-/** @typedef {{ name: string, dependencies: string[], imports: Import[] }} WorkspacePackage */
+/**
+ * @typedef {{
+ *   name: string, dir: string, private: boolean,
+ *   dependencies: string[], devDependencies: string[],
+ *   imports: Import[], devImports: Import[], pathImports: Import[]
+ * }} WorkspacePackage
+ * imports: of src/; devImports: of test/, bench/, dev/; pathImports: relative imports of any of
+ * them, `pkg` being the folder they resolve into (relative to the root).
+ */
+
+/** Folders whose files may import devDependencies. */
+const DEV_DIRS = ['test', 'bench', 'dev'];
 
 /** @param {string} dir @returns {string[]} */
 function sourceFiles(dir) {
@@ -63,7 +84,8 @@ function packageOf(specifier) {
 }
 
 /**
- * Reads the workspace: packages with their dependencies, and the imports of their src/.
+ * Reads the workspace: packages with their dependencies, and the imports of their src/ and of
+ * their test/, bench/ and dev/.
  * @param {string} root
  * @param {Record<string, string>} [extraFiles] more source files, by path (tests)
  * @returns {WorkspacePackage[]}
@@ -79,22 +101,41 @@ export function readWorkspace(root, extraFiles = {}) {
     } catch {
       continue; // not a package (packages/node_modules)
     }
-    const src = join(root, 'packages', dir, 'src');
     /** @type {Record<string, string>} */
     const files = {};
-    try {
-      for (const f of sourceFiles(src)) files[relative(root, f)] = readFileSync(f, 'utf8');
-    } catch {}
+    for (const sub of ['src', ...DEV_DIRS])
+      try {
+        for (const f of sourceFiles(join(root, 'packages', dir, sub)))
+          files[relative(root, f)] = readFileSync(f, 'utf8');
+      } catch {}
     for (const [f, text] of Object.entries(extraFiles))
-      if (f.startsWith(`packages/${dir}/src/`)) files[f] = text;
+      if (f.startsWith(`packages/${dir}/`)) files[f] = text;
     /** @type {Import[]} */
     const imports = [];
-    for (const [file, text] of Object.entries(files))
+    /** @type {Import[]} */
+    const devImports = [];
+    /** @type {Import[]} */
+    const pathImports = [];
+    for (const [file, text] of Object.entries(files)) {
+      const inSrc = file.startsWith(`packages/${dir}/src/`);
       for (const m of text.matchAll(IMPORT)) {
-        const pkg = packageOf(m[1] ?? m[2]);
-        if (pkg) imports.push({ file, pkg });
+        const specifier = m[1] ?? m[2];
+        const pkg = packageOf(specifier);
+        if (pkg) (inSrc ? imports : devImports).push({ file, pkg });
+        else if (specifier.startsWith('.'))
+          pathImports.push({ file, pkg: relative(root, resolve(root, dirname(file), specifier)) });
       }
-    packages.push({ name: json.name, dependencies: Object.keys(json.dependencies ?? {}), imports });
+    }
+    packages.push({
+      name: json.name,
+      dir: `packages/${dir}`,
+      private: json.private === true,
+      dependencies: Object.keys(json.dependencies ?? {}),
+      devDependencies: Object.keys(json.devDependencies ?? {}),
+      imports,
+      devImports,
+      pathImports,
+    });
   }
   return packages;
 }
@@ -130,6 +171,59 @@ export function dependencyViolations(packages) {
         out.push(`${file} imports ${pkg}: a wrong-way import (${p.name} is below or beside it)`);
       if (TFJS_FREE.includes(p.name) && TFJS.test(pkg))
         out.push(`${file} imports ${pkg}, but ${p.name} must load without tfjs`);
+    }
+  }
+  for (const p of packages) {
+    const own = layer.get(p.name);
+    if (own === undefined) continue;
+    for (const dep of p.devDependencies.filter((d) => byName.has(d))) {
+      const theirs = layer.get(dep);
+      if (theirs !== undefined && theirs > own)
+        out.push(
+          `${p.name} devDepends on ${dep}: a package's tests use packages below or beside it, not above`,
+        );
+    }
+    for (const dep of p.dependencies)
+      if (!p.private && byName.get(dep)?.private)
+        out.push(`${p.name} depends on the private ${dep}: list it in devDependencies`);
+    for (const { file, pkg } of p.devImports) {
+      if (pkg === p.name || !byName.has(pkg)) continue;
+      if (!p.dependencies.includes(pkg) && !p.devDependencies.includes(pkg))
+        out.push(`${file} imports ${pkg}, which is not a dependency or devDependency of ${p.name}`);
+      else if ((layer.get(pkg) ?? -1) > own)
+        out.push(`${file} imports ${pkg}: a wrong-way import (${p.name} is below it)`);
+    }
+    for (const { file, pkg: target } of p.pathImports) {
+      const other = packages.find((q) => q !== p && `${target}${sep}`.startsWith(`${q.dir}${sep}`));
+      if (other)
+        out.push(
+          `${file} reaches into ${other.dir}/ by a relative path; import ${other.name} by name (shared test fixtures: @urgate/test-support)`,
+        );
+    }
+  }
+  // No cycle through dependencies and devDependencies (the layers imply it; this names one).
+  /** @type {Map<string, number>} 1: on the current path, 2: done */
+  const state = new Map();
+  /** @type {(name: string, path: string[]) => string[] | null} */
+  const cycleFrom = (name, path) => {
+    if (state.get(name) === 2) return null;
+    if (state.get(name) === 1) return [...path.slice(path.indexOf(name)), name];
+    state.set(name, 1);
+    const p = byName.get(name);
+    for (const dep of [...(p?.dependencies ?? []), ...(p?.devDependencies ?? [])].filter((d) =>
+      byName.has(d),
+    )) {
+      const cycle = cycleFrom(dep, [...path, name]);
+      if (cycle) return cycle;
+    }
+    state.set(name, 2);
+    return null;
+  };
+  for (const p of packages) {
+    const cycle = cycleFrom(p.name, []);
+    if (cycle) {
+      out.push(`dependency cycle: ${cycle.join(' -> ')}`);
+      break;
     }
   }
   // tfjs-free packages must not reach tfjs through their dependencies either.

@@ -2,13 +2,13 @@
 # Installs everything urgate needs on a fresh Debian 12 machine with Node 20:
 # system packages (OpenBLAS for the native kernels, SentencePiece trainer,
 # the offline Fashion-MNIST data set, the Python ONNX checker / PyTorch
-# used only as references in tests and benchmarks, and promtool from the
-# prometheus package, which checks the server's /metrics in its tests), then
-# the npm workspaces.
+# used only as references in tests and benchmarks, promtool from the
+# prometheus package, which checks the server's /metrics in its tests, and
+# chromium for the serve page's browser tests), then the npm workspaces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-dev sentencepiece dataset-fashion-mnist python3-onnx python3-torch python3-numpy prometheus)
+packages=(libopenblas-dev sentencepiece dataset-fashion-mnist python3-onnx python3-torch python3-numpy prometheus chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

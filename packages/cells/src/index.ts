@@ -33,3 +33,4 @@ export * from './stack.js';
 export { zeroState, zoneoutMasks } from './state.js';
 export { layerStep } from './step.js';
 export * from './types.js';
+export { expectShape } from './validate.js';

@@ -67,10 +67,7 @@ export function gateBiasInit(cfg: ResolvedLayerConfig, rng: SeededRandom): GateB
       return { trainable: {}, uniform: tied === undefined ? { f } : { f, [tied]: negate(f) } };
     }
     case 'uniformMaster': {
-      if (m < 2)
-        throw new Error(
-          `downsize: 'UM-' initialises its ${m} master unit(s) uniformly on [1/m, 1-1/m] and needs hiddenSize/downsize >= 2`,
-        );
+      // m >= 2: resolveLayerConfig refuses fewer master units.
       const mf = perUnit(m, () => uniformGateBias(rng, m));
       return { trainable: { f: constant(STANDARD_FORGET_BIAS) }, uniform: { mf, mi: negate(mf) } };
     }

@@ -10,22 +10,24 @@ function describe(shape: readonly (number | null)[]): string {
   return `[${shape.map((s) => (s === null ? '?' : String(s))).join(', ')}]`;
 }
 
-function expectShape(
-  t: tf.Tensor | undefined,
+function isTensor(t: unknown): t is tf.Tensor {
+  return t !== null && typeof t === 'object' && Array.isArray((t as tf.Tensor).shape);
+}
+
+/**
+ * One clear line when `t` is not a tensor of the expected shape (null: any size on that axis):
+ * `<argName>: expected shape [B, ?] (<meaning>), got [..]`. Shared with @urgate/rmc.
+ */
+export function expectShape(
+  t: unknown,
   expected: (number | null)[],
   argName: string,
   meaning: string,
 ): void {
-  if (
-    t === undefined ||
-    t === null ||
-    typeof t !== 'object' ||
-    !Array.isArray((t as tf.Tensor).shape)
-  ) {
+  if (!isTensor(t))
     throw new Error(
       `${argName}: expected a tensor of shape ${describe(expected)} (${meaning}), got ${t === undefined ? 'nothing' : typeof t}`,
     );
-  }
   const ok =
     t.shape.length === expected.length && expected.every((e, k) => e === null || e === t.shape[k]);
   if (!ok)

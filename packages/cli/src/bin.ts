@@ -1,28 +1,4 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { demoCommand } from './commands/demo.js';
-import { evalCommand } from './commands/eval.js';
-import { exportCommand } from './commands/export.js';
-import { gatesCommand } from './commands/gates.js';
-import { generateCommand } from './commands/generate.js';
-import { lmCommand } from './commands/lm.js';
-import { serveCommand } from './commands/serve.js';
-import { sweepCommand } from './commands/sweep.js';
-import { trainCommand } from './commands/train.js';
+import { urgateProgram } from './program.js';
 
-// The registry of subcommands: each lives in src/commands/<name>.ts and returns a Command.
-const program = new Command('urgate')
-  .description(
-    'Gated recurrent sequence models (UR-LSTM and relatives): train, evaluate, export, serve, analyse',
-  )
-  .addCommand(gatesCommand())
-  .addCommand(trainCommand())
-  .addCommand(sweepCommand())
-  .addCommand(exportCommand())
-  .addCommand(evalCommand())
-  .addCommand(generateCommand())
-  .addCommand(serveCommand())
-  .addCommand(lmCommand())
-  .addCommand(demoCommand());
-
-await program.parseAsync(process.argv);
+await urgateProgram().parseAsync(process.argv);

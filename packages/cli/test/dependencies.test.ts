@@ -40,4 +40,45 @@ describe('dependency direction', () => {
       '@urgate/serve reaches tfjs through @urgate/serve -> @urgate/onnx -> @urgate/cells -> @tensorflow/tfjs',
     ]);
   });
+
+  it('reads test/, bench/ and dev/: an undeclared or wrong-way import there, a path into another package', () => {
+    // Built from parts, so that the check reading this file does not see the imports themselves.
+    const importOf = (specifier: string) => `import { x } from '${specifier}';\n`;
+    const packages = readWorkspace(root, {
+      'packages/kernels/bench/rmc-bench.ts': importOf('@urgate/rmc'),
+      'packages/cli/test/path.test.ts': importOf('../../serve/test/fixture.js'),
+    });
+    expect(dependencyViolations(packages)).toEqual([
+      'packages/cli/test/path.test.ts reaches into packages/serve/ by a relative path; import @urgate/serve by name (shared test fixtures: @urgate/test-support)',
+      'packages/kernels/bench/rmc-bench.ts imports @urgate/rmc, which is not a dependency or devDependency of @urgate/kernels',
+    ]);
+    const declared = packages.map((p) =>
+      p.name === '@urgate/kernels'
+        ? { ...p, devDependencies: [...p.devDependencies, '@urgate/rmc'] }
+        : p,
+    );
+    const violations = dependencyViolations(declared);
+    expect(violations).toContain(
+      "@urgate/kernels devDepends on @urgate/rmc: a package's tests use packages below or beside it, not above",
+    );
+    expect(violations).toContain(
+      'packages/kernels/bench/rmc-bench.ts imports @urgate/rmc: a wrong-way import (@urgate/kernels is below it)',
+    );
+    // rmc depends on kernels: with kernels' devDependency on rmc the graph has a cycle.
+    expect(violations.filter((v) => v.startsWith('dependency cycle: '))).toEqual([
+      'dependency cycle: @urgate/kernels -> @urgate/rmc -> @urgate/kernels',
+    ]);
+  });
+
+  it('a published package may not depend on a private one (the test fixtures)', () => {
+    const packages = readWorkspace(root).map((p) =>
+      p.name === '@urgate/serve'
+        ? { ...p, dependencies: [...p.dependencies, '@urgate/test-support'] }
+        : p,
+    );
+    expect(dependencyViolations(packages)).toEqual([
+      '@urgate/serve depends on the private @urgate/test-support: list it in devDependencies',
+      '@urgate/serve reaches tfjs through @urgate/serve -> @urgate/test-support -> @urgate/cells -> @tensorflow/tfjs',
+    ]);
+  });
 });

@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel, WORDS } from '@urgate/test-support';
 import { prepareSplit, WordTokenizer } from '@urgate/wikitext';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, tinyModel, WORDS } from '../../serve/test/fixture.js';
 import { evalCommand, runEval } from '../src/commands/eval.js';
 import { runCommand } from './runCommand.js';
 

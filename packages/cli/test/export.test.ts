@@ -2,8 +2,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { exportCommand } from '../src/commands/export.js';
 import { runCommand } from './runCommand.js';
 
@@ -17,7 +17,7 @@ describe('urgate export', () => {
     tiny = await tinyModel();
   });
 
-  it('writes the step and sequence graphs (and a Triton repository) and names them', async () => {
+  it('writes the step, sequence and gates graphs (and a Triton repository) and names them', async () => {
     const out = await mkdtemp(join(tmpdir(), 'urgate-export-'));
     const r = await run([
       tiny.checkpoint,
@@ -32,12 +32,19 @@ describe('urgate export', () => {
     expect(r.out.split('\n').filter(Boolean)).toEqual([
       `step graph:     ${join(out, 'onnx', 'lm.step.onnx')}`,
       `sequence graph: ${join(out, 'onnx', 'lm.sequence.onnx')}`,
+      `gates graph:    ${join(out, 'onnx', 'lm.gates.onnx')}`,
       `triton model:   ${join(out, 'triton', 'lm_step')}`,
       `triton model:   ${join(out, 'triton', 'lm_sequence')}`,
     ]);
     const step = await openModel(join(out, 'onnx', 'lm.step.onnx'));
     const sequence = await openModel(join(out, 'onnx', 'lm.sequence.onnx'));
-    expect([step.metadata.graph, sequence.metadata.graph]).toEqual(['lm-step', 'lm-sequence']);
+    const gates = await openModel(join(out, 'onnx', 'lm.gates.onnx'));
+    expect([step.metadata.graph, sequence.metadata.graph, gates.metadata.graph]).toEqual([
+      'lm-step',
+      'lm-sequence',
+      'lm-gates',
+    ]);
+    await gates.close();
     expect(step.metadata.tokenizer).toMatchObject({
       kind: 'word',
       checksum: tiny.tokenizer.identity.checksum,

@@ -98,4 +98,33 @@ describe('urgate gates', () => {
       /'--seed <n>' argument '1.5' is invalid\. expected an integer/,
     );
   });
+
+  it('refuses OM-/UM- master gates below 2 units (hidden/C) in one line naming the setting', async () => {
+    const refused = async (args: string[]) => {
+      let err = '';
+      const command = gatesCommand({ write: () => {} })
+        .exitOverride()
+        .configureOutput({ writeErr: (text) => (err += text) });
+      await expect(command.parseAsync(args, { from: 'user' })).rejects.toThrow();
+      expect(err.trimEnd().split('\n')).toHaveLength(1);
+      return err;
+    };
+    // hidden/C = 0.5: OM-'s master gates do not divide the units
+    expect(await refused(['--hidden-size', '8'])).toMatch(
+      /^urgate gates: downsize: 16 does not divide hiddenSize 8; mechanism 'OM-'/,
+    );
+    // hidden/C = 1: UM- draws its master biases from U[1/m, 1-1/m], empty for m = 1
+    expect(await refused(['--hidden-size', '32', '--downsize', '32'])).toMatch(
+      /^urgate gates: downsize: 'UM-' initialises its 1 master unit\(s\) .* needs hiddenSize\/downsize >= 2/,
+    );
+    const ok = await runGates({
+      core: 'lstm',
+      hiddenSize: 16,
+      downsize: 8,
+      seed: 0,
+      inputScale: 1,
+      json: false,
+    });
+    expect(ok.mechanisms).toHaveLength(9);
+  });
 });

@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate, openModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { generateCommand, runGenerate } from '../src/commands/generate.js';
 import { runCommand } from './runCommand.js';
 

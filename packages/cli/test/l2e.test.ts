@@ -1,35 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { evalCommand } from '../src/commands/eval.js';
 import { runExport } from '../src/commands/export.js';
 import { trainCommand } from '../src/commands/train.js';
-import { runCommand } from './runCommand.js';
-
-/** Runs `urgate train`; returns what it wrote to stdout/stderr and the exit status it set. */
-async function train(args: string[]) {
-  let err = '';
-  let out = '';
-  const spyErr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  const spyOut = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await trainCommand().exitOverride().parseAsync(args, { from: 'user' });
-  } finally {
-    spyErr.mockRestore();
-    spyOut.mockRestore();
-  }
-  const status = process.exitCode;
-  process.exitCode = undefined;
-  return { out, err, status };
-}
+import { runCaptured, runCommand } from './runCommand.js';
 
 afterEach(() => {
   process.exitCode = undefined;
@@ -52,7 +28,12 @@ describe('urgate train l2e: bad settings are one line naming the flag, before an
   ] as [string[], string][])
     it(args.join(' '), async () => {
       const out = mkdtempSync(join(tmpdir(), 'urgate-l2e-bad-'));
-      const { err, status } = await train(['l2e', ...args, '--out', join(out, 'run')]);
+      const { err, status } = await runCaptured(trainCommand(), [
+        'l2e',
+        ...args,
+        '--out',
+        join(out, 'run'),
+      ]);
       expect(err).toContain(`urgate train: ${message}`);
       expect(err.trim().split('\n')).toHaveLength(1);
       expect(status).toBe(1);
@@ -67,7 +48,8 @@ describe('urgate train l2e -> export -> eval', () => {
     it(`${label}: eval's accuracy from onnxruntime equals the trainer's last evaluation`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'urgate-l2e-cli-'));
       const run = join(dir, 'run');
-      const trained = await train(
+      const trained = await runCaptured(
+        trainCommand(),
         ['l2e', '--length', '2', '--nesting', '2', ...core, '--batch-size', '8'].concat([
           '--steps',
           '3',

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, tinyModel } from '../../serve/test/fixture.js';
 import { runServe, serveCommand } from '../src/commands/serve.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
@@ -89,6 +89,10 @@ describe('urgate serve', () => {
     expect(first).toMatch(
       /^serving .*tiny\.step\.onnx as "tiny" \(lstm UR-, 2 layers, vocabulary 16\) at http/,
     );
+    expect((await lines.next()).value).toBe(
+      `page: ${url}/ (generate, and the forget gates over a text)`,
+    );
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/^text\/html/);
     const complete = (max_tokens: number) =>
       fetch(`${url}/v1/completions`, {
         method: 'POST',

@@ -1,27 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Command } from 'commander';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sweepCommand } from '../src/commands/sweep.js';
 import { trainCommand } from '../src/commands/train.js';
-
-/** Runs a command; returns what it wrote to stderr and the exit status it set. */
-async function run(command: ReturnType<typeof trainCommand>, args: string[]) {
-  let err = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await command.exitOverride().parseAsync(args, { from: 'user' });
-  } finally {
-    spy.mockRestore();
-  }
-  const status = process.exitCode;
-  process.exitCode = undefined;
-  return { err, status };
-}
+import { urgateProgram } from '../src/program.js';
+import { runCaptured } from './runCommand.js';
 
 afterEach(() => {
   process.exitCode = undefined;
@@ -50,10 +35,20 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
       /^urgate train: steps\/epochs: give one of/,
     ],
     ['MNIST without a directory', ['pmnist'], /^urgate train: data-dir: pmnist needs --data-dir/],
+    [
+      'OM- with hidden/C not whole',
+      ['copy', '--mechanism', 'OM-', '--hidden-size', '24'],
+      /^urgate train: downsize: 16 does not divide hiddenSize 24; mechanism 'OM-'/,
+    ],
+    [
+      'UM- with one master unit (hidden/C = 1)',
+      ['copy', '--mechanism', 'UM-', '--hidden-size', '16'],
+      /^urgate train: downsize: 'UM-' initialises its 1 master unit\(s\) .* needs hiddenSize\/downsize >= 2$/m,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, async () => {
-      const { err, status } = await run(trainCommand(), args);
+      const { err, status } = await runCaptured(trainCommand(), args);
       expect(err).toMatch(message);
       expect(err.trim().split('\n')).toHaveLength(1);
       expect(status).toBe(1);
@@ -70,7 +65,7 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
       't10k-labels-idx1-ubyte',
     ])
       writeFileSync(join(dir, name), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
-    const { err, status } = await run(trainCommand(), [
+    const { err, status } = await runCaptured(trainCommand(), [
       'smnist',
       '--data-dir',
       dir,
@@ -83,7 +78,7 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
   });
 
   it('sweep: an unknown mechanism in the list', async () => {
-    const { err, status } = await run(sweepCommand(), [
+    const { err, status } = await runCaptured(sweepCommand(), [
       'copy',
       '--mechanisms',
       '-,ZZ-',
@@ -92,5 +87,46 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
     ]);
     expect(err).toMatch(/^urgate sweep: mechanisms: /);
     expect(status).toBe(1);
+  });
+
+  it('sweep: UM- with hidden/C below 2 is refused in the plan, before any run starts', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'urgate-sw-'));
+    const { err, status } = await runCaptured(sweepCommand(), [
+      'copy',
+      '--mechanisms',
+      '-,UM-',
+      '--hidden-size',
+      '16',
+      '--out',
+      out,
+    ]);
+    expect(err).toMatch(/^urgate sweep: downsize: 'UM-' initialises its 1 master unit/);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(status).toBe(1);
+    expect(existsSync(join(out, 'runs'))).toBe(false);
+  });
+});
+
+describe('urgate train lm: the language model in the training shape', () => {
+  it("options after `train lm` are the LM trainer's, not train's own", async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'urgate-train-lm-'));
+    // --zoneout is an option of `urgate train` only: after `lm` it is unknown.
+    const program = urgateProgram();
+    const each = (c: Command): Command[] => [c, ...c.commands.flatMap(each)];
+    for (const c of each(program)) c.exitOverride().configureOutput({ writeErr: () => {} });
+    await expect(
+      program.parseAsync(['train', 'lm', '--cache', cache, '--zoneout'], { from: 'user' }),
+    ).rejects.toThrow("unknown option '--zoneout'");
+    // The LM trainer's own check of its cache, under the old spelling and the new one.
+    for (const args of [
+      ['train', 'lm', '--mechanism=-', '--cache', cache],
+      ['lm', 'train', '--mechanism=-', '--cache', cache],
+    ]) {
+      const { err, status } = await runCaptured(urgateProgram(), args);
+      expect(err).toBe(
+        `urgate lm train: ${join(cache, 'tokenizer.json')} is missing or unreadable: run \`urgate lm prepare --cache ${cache}\` first\n`,
+      );
+      expect(status).toBe(1);
+    }
   });
 });

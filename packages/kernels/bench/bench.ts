@@ -22,9 +22,9 @@ import {
   nativeAvailable,
   nativeLoadError,
   nativeThreads,
+  nativeVectorPath,
   runLayerFused,
 } from '@urgate/kernels';
-import { rmcBench } from './rmc-bench.js';
 
 interface Shape {
   name: string;
@@ -172,7 +172,7 @@ function main(): void {
   }
   tf.setBackend('cpu');
   console.log(
-    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), tfjs ${tf.version.tfjs} cpu backend`,
+    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), loops on ${nativeVectorPath()}, tfjs ${tf.version.tfjs} cpu backend`,
   );
   console.log('Running PyTorch references...');
   const torch = torchTimes();
@@ -230,7 +230,6 @@ function main(): void {
       ? `PyTorch ${torch.version}: ${torch.note}. Iteration = forward, loss <R, outputs>, BPTT, Adam.`
       : 'PyTorch not found under /usr/bin/python3: torch columns omitted.',
   );
-  rmcBench();
 }
 
 main();

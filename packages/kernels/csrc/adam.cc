@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "simd.h"
 
 namespace urgate {
 
@@ -12,7 +13,7 @@ double AdamStep(const ParamBuffer* buffers, size_t count, const AdamOptions& opt
   for (size_t k = 0; k < count; ++k) {
     const ParamBuffer& p = buffers[k];
     std::vector<double> partial(NumThreads(), 0.0);
-    ParallelFor(p.size, 1 << 16, [&](size_t lo, size_t hi, int worker) {
+    ParallelFor(p.size, 1 << 16, [&](size_t lo, size_t hi, int worker) URGATE_VECTOR_LOOP {
       double s = 0;
       for (size_t j = lo; j < hi; ++j) s += static_cast<double>(p.grad[j]) * p.grad[j];
       partial[worker] = s;
@@ -27,7 +28,7 @@ double AdamStep(const ParamBuffer* buffers, size_t count, const AdamOptions& opt
   const float lr = opt.lr, eps = opt.eps;
   for (size_t k = 0; k < count; ++k) {
     const ParamBuffer& p = buffers[k];
-    ParallelFor(p.size, 1 << 16, [&](size_t lo, size_t hi, int) {
+    ParallelFor(p.size, 1 << 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
       float* __restrict w = p.param;
       const float* __restrict g = p.grad;
       float* __restrict m = p.m;

@@ -9,6 +9,7 @@
 #include "blas.h"
 #include "fast_math.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace urgate {
 namespace {
@@ -123,7 +124,7 @@ double AdaptiveSoftmaxTrain(const AdaptiveSoftmaxShape& s, const AdaptiveSoftmax
     const float* xr = x + r0 * d;
     float* dxr = d_x + r0 * d;
     HeadLogits(s, p, xr, rows, logits.data());
-    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) {
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) URGATE_VECTOR_LOOP {
       double loss = 0;
       float* __restrict db = db_part.data() + static_cast<size_t>(w) * H;
       for (size_t r = lo; r < hi; ++r) {
@@ -171,7 +172,7 @@ double AdaptiveSoftmaxTrain(const AdaptiveSoftmaxShape& s, const AdaptiveSoftmax
       GatherRows(x, d, rows, m, xi.data());
       Gemm(false, false, m, h, d, 1.0f, xi.data(), d, p.proj[i], h, 0.0f, pi.data(), h);
       Gemm(false, false, m, size, h, 1.0f, pi.data(), h, p.out[i], size, 0.0f, tl.data(), size);
-      ParallelFor(m, 16, [&](size_t lo, size_t hi, int w) {
+      ParallelFor(m, 16, [&](size_t lo, size_t hi, int w) URGATE_VECTOR_LOOP {
         double loss = 0;
         for (size_t k = lo; k < hi; ++k) {
           float* __restrict l = tl.data() + k * size;
@@ -207,7 +208,7 @@ void AdaptiveSoftmaxScore(const AdaptiveSoftmaxShape& s, const AdaptiveSoftmaxPa
   for (size_t r0 = 0; r0 < N; r0 += chunk) {
     const int rows = static_cast<int>(std::min(chunk, N - r0));
     HeadLogits(s, p, x + r0 * d, rows, logits.data());
-    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) {
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
       for (size_t r = lo; r < hi; ++r) {
         const float* l = logits.data() + r * H;
         nll[r0 + r] = LogSumExp(l, H) - l[HeadClass(s, targets[r0 + r])];
@@ -227,7 +228,7 @@ void AdaptiveSoftmaxScore(const AdaptiveSoftmaxShape& s, const AdaptiveSoftmaxPa
       GatherRows(x, d, rows, m, xi.data());
       Gemm(false, false, m, h, d, 1.0f, xi.data(), d, p.proj[i], h, 0.0f, pi.data(), h);
       Gemm(false, false, m, size, h, 1.0f, pi.data(), h, p.out[i], size, 0.0f, tl.data(), size);
-      ParallelFor(m, 16, [&](size_t lo, size_t hi, int) {
+      ParallelFor(m, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
         for (size_t k = lo; k < hi; ++k) {
           const float* l = tl.data() + k * size;
           nll[rows[k]] += LogSumExp(l, size) - l[targets[rows[k]] - begin];
@@ -250,7 +251,7 @@ void AdaptiveSoftmaxLogProb(const AdaptiveSoftmaxShape& s, const AdaptiveSoftmax
     const float* xr = x + r0 * d;
     float* o = out + r0 * V;
     HeadLogits(s, p, xr, rows, head.data());
-    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) {
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
       for (size_t r = lo; r < hi; ++r) {
         float* l = head.data() + r * H;
         const auto lse = static_cast<float>(LogSumExp(l, H));
@@ -262,7 +263,7 @@ void AdaptiveSoftmaxLogProb(const AdaptiveSoftmaxShape& s, const AdaptiveSoftmax
       const int h = s.tail_hidden[i], size = s.end(i) - s.begin(i), begin = s.begin(i);
       Gemm(false, false, rows, h, d, 1.0f, xr, d, p.proj[i], h, 0.0f, proj.data(), h);
       Gemm(false, false, rows, size, h, 1.0f, proj.data(), h, p.out[i], size, 0.0f, o + begin, V);
-      ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) {
+      ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
         for (size_t r = lo; r < hi; ++r) {
           float* l = o + r * V + begin;
           const auto shift = static_cast<float>(head[r * H + c0 + i] - LogSumExp(l, size));

@@ -6,17 +6,18 @@
 #include <vector>
 
 #include "blas.h"
+#include "simd.h"
 
 namespace urgate {
 
-void DenseForward(const float* x, const float* W, const float* b, int M, int K, int N, bool relu, float* y) {
+URGATE_VECTOR_LOOP void DenseForward(const float* x, const float* W, const float* b, int M, int K, int N, bool relu, float* y) {
   for (int r = 0; r < M; ++r) std::memcpy(y + static_cast<size_t>(r) * N, b, sizeof(float) * N);
   Gemm(false, false, M, N, K, 1.0f, x, K, W, N, 1.0f, y, N);
   if (relu)
     for (size_t k = 0; k < static_cast<size_t>(M) * N; ++k) y[k] = y[k] > 0 ? y[k] : 0.0f;
 }
 
-void DenseBackward(const float* x, const float* W, const float* y, const float* dy_in, int M, int K, int N,
+URGATE_VECTOR_LOOP void DenseBackward(const float* x, const float* W, const float* y, const float* dy_in, int M, int K, int N,
                    bool relu, float* dx, float* dW, float* db) {
   const size_t size = static_cast<size_t>(M) * N;
   std::vector<float> masked(relu ? size : 0);

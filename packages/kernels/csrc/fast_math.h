@@ -1,6 +1,7 @@
-// Elementwise functions written so that g++ -O3 -mavx2 -mfma vectorises the
-// loops that call them: no libm calls (which would not vectorise without
-// -ffast-math), no branches.
+// Elementwise functions written so that g++ -O3 vectorises the loops that call
+// them (with AVX2 + FMA in the x86-64-v3 clones of simd.h, SSE2 or NEON
+// otherwise): no libm calls (which would not vectorise without -ffast-math),
+// no branches.
 #pragma once
 
 #include <cmath>

@@ -1,16 +1,17 @@
 #include "gates.h"
 
 #include "fast_math.h"
+#include "simd.h"
 
 namespace urgate {
 namespace {
 
-void SigmoidInPlace(float* __restrict x, int n) {
+URGATE_VECTOR_LOOP void SigmoidInPlace(float* __restrict x, int n) {
   for (int j = 0; j < n; ++j) x[j] = Sigmoid(x[j]);
 }
 
 // softmax in place (the p of cumax = cumsum(p)).
-void SoftmaxInPlace(float* __restrict x, int n) {
+URGATE_VECTOR_LOOP void SoftmaxInPlace(float* __restrict x, int n) {
   float mx = x[0];
   for (int j = 1; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
   for (int j = 0; j < n; ++j) x[j] = Exp(x[j] - mx);
@@ -20,14 +21,14 @@ void SoftmaxInPlace(float* __restrict x, int n) {
   for (int j = 0; j < n; ++j) x[j] *= inv;
 }
 
-void CumSum(const float* __restrict p, float* __restrict out, int n) {
+URGATE_VECTOR_LOOP void CumSum(const float* __restrict p, float* __restrict out, int n) {
   float acc = 0;
   for (int j = 0; j < n; ++j) out[j] = acc += p[j];
 }
 
 // y = cumsum(p), p = softmax(a). Given dy, writes dL/da over p (in place).
 // dL/dp_k = sum_{j>=k} dy_j; dL/da = p * (dL/dp - <p, dL/dp>).
-void CumaxBackwardInPlace(float* __restrict p, const float* __restrict dy, float* __restrict dp, int n) {
+URGATE_VECTOR_LOOP void CumaxBackwardInPlace(float* __restrict p, const float* __restrict dy, float* __restrict dp, int n) {
   float acc = 0;
   for (int j = n - 1; j >= 0; --j) dp[j] = acc += dy[j];
   double dot = 0;
@@ -59,7 +60,7 @@ void ActivateGates(Core core, GateFamily family, const Layout& l, int d, float* 
   }
 }
 
-void EffectiveGates(Core core, GateFamily family, const Layout& l, int d, int C, const float* row,
+URGATE_VECTOR_LOOP void EffectiveGates(Core core, GateFamily family, const Layout& l, int d, int C, const float* row,
                     float* __restrict F, float* __restrict I, float* __restrict scratch) {
   const bool lstm = core == Core::kLstm;
   const float* f = row + l.f;
@@ -117,7 +118,7 @@ void EffectiveGates(Core core, GateFamily family, const Layout& l, int d, int C,
   }
 }
 
-void GatesBackward(Core core, GateFamily family, const Layout& l, int d, int C, float* row, float* __restrict dF,
+URGATE_VECTOR_LOOP void GatesBackward(Core core, GateFamily family, const Layout& l, int d, int C, float* row, float* __restrict dF,
                    float* __restrict dI, float* __restrict scratch) {
   const bool lstm = core == Core::kLstm;
   float* f = row + l.f;

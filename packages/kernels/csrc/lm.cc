@@ -10,6 +10,7 @@
 #include "fast_math.h"
 #include "parallel.h"
 #include "rnn.h"
+#include "simd.h"
 
 namespace urgate {
 namespace {
@@ -104,7 +105,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   a->xhat.resize(top.size());
   a->rstd.resize(N);
   a->z.resize(top.size());
-  ParallelFor(N, 64, [&](size_t lo, size_t hi, int) {
+  ParallelFor(N, 64, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
     for (size_t r = lo; r < hi; ++r) {
       const float* __restrict h = top.data() + Count(r, d);
       float* __restrict xh = a->xhat.data() + Count(r, d);
@@ -150,7 +151,7 @@ double FullSoftmaxTrain(const LmShape& s, const LmParams& p, const float* head_r
   for (size_t r0 = 0; r0 < N; r0 += chunk) {
     const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
     Logits(s, p, head_rows, r0, rows, logits.data());
-    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) {
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) URGATE_VECTOR_LOOP {
       double loss = 0;
       float* __restrict db = db_part.data() + Count(w, V);
       for (size_t r = lo; r < hi; ++r) {
@@ -217,7 +218,7 @@ double AdaptiveTrain(const LmShape& s, const LmParams& p, const float* head_rows
 
 void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out) {
   const uint32_t init = InitialState(seed);
-  ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) {
+  ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
     for (size_t k = lo; k < hi; ++k) {
       const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
       const uint32_t hi27 = Mulberry(s1) >> 5;
@@ -269,7 +270,7 @@ double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, co
   // Layer norm backward, in place on d_head: dh = rstd (dz·γ - mean(dz·γ) - x̂ mean(dz·γ·x̂)).
   if (s.layer_norm) {
     std::vector<float> dgb_part(Count(workers, 2 * d), 0.0f);
-    ParallelFor(N, 64, [&](size_t lo, size_t hi, int w) {
+    ParallelFor(N, 64, [&](size_t lo, size_t hi, int w) URGATE_VECTOR_LOOP {
       float* __restrict dgamma = dgb_part.data() + Count(w, 2 * d);
       float* __restrict dbeta = dgamma + d;
       for (size_t r = lo; r < hi; ++r) {
@@ -338,7 +339,7 @@ void LmScore(const LmShape& s, const LmParams& p, const LmBatch& batch, double* 
   for (size_t r0 = 0; r0 < N; r0 += chunk) {
     const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
     Logits(s, p, a.head, r0, rows, logits.data());
-    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) {
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
       for (size_t r = lo; r < hi; ++r) {
         const float* __restrict x = logits.data() + Count(r, V);
         float mx = x[0];

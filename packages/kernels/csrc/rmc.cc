@@ -9,6 +9,7 @@
 #include "fast_math.h"
 #include "gates.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace urgate {
 namespace {
@@ -31,7 +32,7 @@ void FillRows(float* x, size_t rows, int width, const float* v) {
 }
 
 // out[c] = sum over rows of x[r, c].
-void ColumnSums(const float* x, size_t rows, int width, float* __restrict out) {
+URGATE_VECTOR_LOOP void ColumnSums(const float* x, size_t rows, int width, float* __restrict out) {
   std::fill(out, out + width, 0.0f);
   for (size_t r = 0; r < rows; ++r) {
     const float* __restrict row = x + r * width;
@@ -66,10 +67,10 @@ inline void Axpy(float alpha, const float* __restrict x, float* __restrict y, in
 
 // Layer normalisation of each row (population variance, as Sonnet): hat and
 // rstd are kept for the backward pass; y may be the input itself.
-__attribute__((noinline)) void LayerNormRows(size_t rows, int width, const float* x, const float* __restrict gamma,
+URGATE_VECTOR_LOOP void LayerNormRows(size_t rows, int width, const float* x, const float* __restrict gamma,
                                              const float* __restrict beta, float* __restrict hat,
                                              float* __restrict rstd, float* y) {
-  ParallelFor(rows, MinRows(width), [&](size_t lo, size_t hi, int) {
+  ParallelFor(rows, MinRows(width), [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
     for (size_t r = lo; r < hi; ++r) {
       const float* xr = x + r * width;
       const float mean = Sum(xr, width) / width;
@@ -90,12 +91,12 @@ __attribute__((noinline)) void LayerNormRows(size_t rows, int width, const float
 // Backward of LayerNormRows given dL/dy: writes dL/dx to dx (which may be hat
 // itself) and adds to dgamma, dbeta. dx = rstd (dhat - mean(dhat) - hat mean(dhat hat)).
 // Rows are split over the threads, each summing its own dgamma, dbeta.
-__attribute__((noinline)) void LayerNormBackwardRows(size_t rows, int width, const float* dy, const float* hat,
+URGATE_VECTOR_LOOP void LayerNormBackwardRows(size_t rows, int width, const float* dy, const float* hat,
                                                      const float* __restrict rstd, const float* __restrict gamma,
                                                      float* dx, float* __restrict dgamma, float* __restrict dbeta) {
   const size_t workers = static_cast<size_t>(NumThreads());
   std::vector<float> work(Count(workers, 3, width), 0.0f);  // per worker: dgamma, dbeta, dhat
-  ParallelFor(rows, MinRows(width), [&](size_t lo, size_t hi, int worker) {
+  ParallelFor(rows, MinRows(width), [&](size_t lo, size_t hi, int worker) URGATE_VECTOR_LOOP {
     float* __restrict dg = work.data() + Count(worker, 3, width);
     float* __restrict db = dg + width;
     float* __restrict dhat = db + width;
@@ -126,10 +127,10 @@ __attribute__((noinline)) void LayerNormBackwardRows(size_t rows, int width, con
 // Multi-head attention of each of the S rows of a batch element over all S,
 // from the normalised qkv features Y [B*S, F] (per head q, k, v): stores the
 // weights w [B, H, S, S] and writes the heads side by side into out [B*S, D].
-__attribute__((noinline)) void AttentionForward(const RmcShape& s, const float* Y, float* w, float* out) {
+URGATE_VECTOR_LOOP void AttentionForward(const RmcShape& s, const float* Y, float* w, float* out) {
   const int S = s.Rows(), H = s.num_heads, kd = s.key_size, hd = s.head_size, F = s.QkvCols(), D = s.Mem();
   const float scale = 1.0f / std::sqrt(static_cast<float>(kd));
-  ParallelFor(Count(s.batch, H), MinRows(Count(S, S, 2 * (kd + hd))), [&](size_t lo, size_t hi, int) {
+  ParallelFor(Count(s.batch, H), MinRows(Count(S, S, 2 * (kd + hd))), [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
     for (size_t bh = lo; bh < hi; ++bh) {
       const size_t b = bh / H, head = bh % H;
       const float* base = Y + Count(b, S, F) + head * (2 * kd + hd);
@@ -156,11 +157,11 @@ __attribute__((noinline)) void AttentionForward(const RmcShape& s, const float* 
 
 // Backward of AttentionForward: dL/d(attention output) dout [B*S, D] to
 // dL/dY [B*S, F] (overwritten).
-__attribute__((noinline)) void AttentionBackward(const RmcShape& s, const float* Y, const float* w, const float* dout,
+URGATE_VECTOR_LOOP void AttentionBackward(const RmcShape& s, const float* Y, const float* w, const float* dout,
                                                  float* dY) {
   const int S = s.Rows(), H = s.num_heads, kd = s.key_size, hd = s.head_size, F = s.QkvCols(), D = s.Mem();
   const float scale = 1.0f / std::sqrt(static_cast<float>(kd));
-  ParallelFor(Count(s.batch, H), MinRows(Count(S, S, 2 * (kd + hd))), [&](size_t lo, size_t hi, int) {
+  ParallelFor(Count(s.batch, H), MinRows(Count(S, S, 2 * (kd + hd))), [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
     std::vector<float> dw(S);
     for (size_t bh = lo; bh < hi; ++bh) {
       const size_t b = bh / H, head = bh % H;
@@ -190,21 +191,21 @@ __attribute__((noinline)) void AttentionBackward(const RmcShape& s, const float*
   });
 }
 
-__attribute__((noinline)) void ReluInPlace(float* __restrict x, size_t n) {
+URGATE_VECTOR_LOOP void ReluInPlace(float* __restrict x, size_t n) {
   for (size_t j = 0; j < n; ++j) x[j] = x[j] > 0.0f ? x[j] : 0.0f;
 }
 
 // dx where the ReLU's output a was positive, else 0.
-__attribute__((noinline)) void ReluBackward(float* __restrict dx, const float* __restrict a, size_t n) {
+URGATE_VECTOR_LOOP void ReluBackward(float* __restrict dx, const float* __restrict a, size_t n) {
   for (size_t j = 0; j < n; ++j) dx[j] = a[j] > 0.0f ? dx[j] : 0.0f;
 }
 
-__attribute__((noinline)) void TanhRows(const float* __restrict x, float* __restrict y, int n) {
+URGATE_VECTOR_LOOP void TanhRows(const float* __restrict x, float* __restrict y, int n) {
   for (int j = 0; j < n; ++j) y[j] = Tanh(x[j]);
 }
 
 // M_new = I * tanh(att) + F * M_prev for one slot; gates per unit or (width 1) per slot.
-__attribute__((noinline)) void GatedUpdate(int D, bool per_unit, const float* __restrict F, const float* __restrict I,
+URGATE_VECTOR_LOOP void GatedUpdate(int D, bool per_unit, const float* __restrict F, const float* __restrict I,
                                            const float* __restrict att, float* __restrict ta,
                                            const float* __restrict mp, float* __restrict mn) {
   for (int j = 0; j < D; ++j) ta[j] = Tanh(att[j]);
@@ -218,7 +219,7 @@ __attribute__((noinline)) void GatedUpdate(int D, bool per_unit, const float* __
 
 // Backward of GatedUpdate given dL/dM_new dm: dL/d(att) to datt, dL/dF and
 // dL/dI to dF, dI, and the direct part of dL/dM_prev to dmp.
-__attribute__((noinline)) void GatedUpdateBackward(int D, bool per_unit, const float* __restrict F,
+URGATE_VECTOR_LOOP void GatedUpdateBackward(int D, bool per_unit, const float* __restrict F,
                                                    const float* __restrict I, const float* __restrict ta,
                                                    const float* __restrict mp, const float* __restrict dm,
                                                    float* __restrict datt, float* __restrict dF,
@@ -448,7 +449,7 @@ void RmcForwardPass::Run(const RmcWeights& w, const float* xs, const float* memo
       float* pre = tape->gates.data() + Count(t, Rn, G);
       for (int b = 0; b < B; ++b) FillRows(pre + Count(b, N, G), N, G, gate_in + Count(t * B + b, G));
       Gemm(false, false, Rn, G, D, 1.0f, tm, D, w.gate_memory_W, G, 1.0f, pre, G);
-      ParallelFor(Rn, MinRows(G + 3 * D), [&](size_t lo, size_t hi, int worker) {
+      ParallelFor(Rn, MinRows(G + 3 * D), [&](size_t lo, size_t hi, int worker) URGATE_VECTOR_LOOP {
         float* Fg = gate_scratch.data() + worker * gate_floats;
         float* Ig = Fg + g;
         float* gs = Ig + g;
@@ -500,7 +501,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
     const float* x0 = tape->block_in.data() + at.Block(0, t);  // M_prev rows and x̂ rows
     if (gated) {
       float* dpre = tape->gates.data() + Count(t, Rn, G);
-      ParallelFor(Rn, MinRows(G + 3 * D), [&](size_t lo, size_t hi, int worker) {
+      ParallelFor(Rn, MinRows(G + 3 * D), [&](size_t lo, size_t hi, int worker) URGATE_VECTOR_LOOP {
         float* Fg = gate_scratch.data() + worker * gate_floats;
         float* Ig = Fg + g;
         float* dF = Ig + g;
@@ -549,7 +550,7 @@ void RmcBackwardPass::Run(RmcTape* tape, const RmcWeights& w, const float* xs, c
                             bg.attention_gamma, bg.attention_beta);
       // The normalised qkv features again (cheaper to recompute than to keep).
       float* qhat = tape->qkv_hat.data() + at.Qkv(k, t);
-      ParallelFor(R, MinRows(F), [&](size_t lo, size_t hi, int) {
+      ParallelFor(R, MinRows(F), [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
         for (size_t r = lo; r < hi; ++r) {
           const float* __restrict h = qhat + r * F;
           float* __restrict y = Y.data() + r * F;

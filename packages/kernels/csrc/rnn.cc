@@ -6,6 +6,7 @@
 #include "blas.h"
 #include "fast_math.h"
 #include "gates.h"
+#include "simd.h"
 
 namespace urgate {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 size_t Count(int a, int b, int c = 1) { return static_cast<size_t>(a) * b * c; }
 
 // dst = src * (1 - reset_b) row by row: the state a step reads (LAYOUT.md, extra 1).
-void ApplyReset(const float* src, const float* reset_t, int B, int d, float* dst) {
+URGATE_VECTOR_LOOP void ApplyReset(const float* src, const float* reset_t, int B, int d, float* dst) {
   for (int b = 0; b < B; ++b) {
     const float keep = reset_t ? 1.0f - reset_t[b] : 1.0f;
     const float* __restrict s = src + Count(b, d);
@@ -22,7 +23,7 @@ void ApplyReset(const float* src, const float* reset_t, int B, int d, float* dst
   }
 }
 
-void ScaleRowsByKeep(float* x, const float* reset_t, int B, int d) {
+URGATE_VECTOR_LOOP void ScaleRowsByKeep(float* x, const float* reset_t, int B, int d) {
   if (!reset_t) return;
   for (int b = 0; b < B; ++b) {
     const float keep = 1.0f - reset_t[b];
@@ -47,7 +48,7 @@ const float* MaskRow(const float* mask, const std::vector<float>& zeros, int t, 
 // The pointwise loops of the cores, as functions whose restrict-qualified
 // parameters let the compiler vectorise them (u and o are disjoint blocks of
 // one row).
-__attribute__((noinline)) void LstmCellForward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+URGATE_VECTOR_LOOP void LstmCellForward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
                      float* __restrict o, const float* __restrict hp, const float* __restrict cp,
                      const float* __restrict zc, const float* __restrict zh, float* __restrict tc,
                      float* __restrict h, float* __restrict c) {
@@ -65,7 +66,7 @@ __attribute__((noinline)) void LstmCellForward(int d, const float* __restrict F,
 // dh_in, dc: dL/dh_t, dL/dc_t (dc is replaced by dL/dc_{t-1} before the
 // recurrent product and the reset); dhp gets the direct part of dL/dh_{t-1}.
 // u and o are overwritten by dL/da_u, dL/da_o.
-__attribute__((noinline)) void LstmCellBackward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+URGATE_VECTOR_LOOP void LstmCellBackward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
                       float* __restrict o, const float* __restrict tc, const float* __restrict dout,
                       const float* __restrict dh_in, const float* __restrict cp, const float* __restrict zc,
                       const float* __restrict zh, float* __restrict dc, float* __restrict dhp,
@@ -86,14 +87,14 @@ __attribute__((noinline)) void LstmCellBackward(int d, const float* __restrict F
   }
 }
 
-__attribute__((noinline)) void GruResetGateForward(int d, float* __restrict s, const float* __restrict hp, float* __restrict sh) {
+URGATE_VECTOR_LOOP void GruResetGateForward(int d, float* __restrict s, const float* __restrict hp, float* __restrict sh) {
   for (int j = 0; j < d; ++j) {
     s[j] = Sigmoid(s[j]);
     sh[j] = s[j] * hp[j];
   }
 }
 
-__attribute__((noinline)) void GruCellForward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+URGATE_VECTOR_LOOP void GruCellForward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
                     const float* __restrict hp, const float* __restrict zh, float* __restrict h) {
   for (int j = 0; j < d; ++j) {
     u[j] = Tanh(u[j]);
@@ -102,7 +103,7 @@ __attribute__((noinline)) void GruCellForward(int d, const float* __restrict F, 
   }
 }
 
-__attribute__((noinline)) void GruCellBackward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
+URGATE_VECTOR_LOOP void GruCellBackward(int d, const float* __restrict F, const float* __restrict I, float* __restrict u,
                      const float* __restrict dout, const float* __restrict dh_in, const float* __restrict hp,
                      const float* __restrict zh, float* __restrict dhp, float* __restrict dF,
                      float* __restrict dI) {
@@ -117,7 +118,7 @@ __attribute__((noinline)) void GruCellBackward(int d, const float* __restrict F,
 }
 
 // s * h fed the u block: dL/ds_pre = d_sh * h * s (1 - s), and d_sh * s goes to h.
-__attribute__((noinline)) void GruResetGateBackward(int d, float* __restrict s, const float* __restrict hp, const float* __restrict d_sh,
+URGATE_VECTOR_LOOP void GruResetGateBackward(int d, float* __restrict s, const float* __restrict hp, const float* __restrict d_sh,
                           float* __restrict dhp) {
   for (int j = 0; j < d; ++j) {
     dhp[j] += d_sh[j] * s[j];

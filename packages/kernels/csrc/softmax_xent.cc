@@ -5,13 +5,14 @@
 
 #include "fast_math.h"
 #include "parallel.h"
+#include "simd.h"
 
 namespace urgate {
 
 double SoftmaxCrossEntropy(const float* logits, const int32_t* targets, int N, int V, float* d_logits) {
   std::vector<double> partial(NumThreads(), 0.0);
   const float inv_n = 1.0f / static_cast<float>(N);
-  ParallelFor(N, 16, [&](size_t lo, size_t hi, int worker) {
+  ParallelFor(N, 16, [&](size_t lo, size_t hi, int worker) URGATE_VECTOR_LOOP {
     double loss = 0;
     for (size_t r = lo; r < hi; ++r) {
       const float* __restrict x = logits + r * V;

@@ -13,6 +13,7 @@
 #include "../csrc/blas.h"
 #include "../csrc/layout.h"
 #include "../csrc/rnn.h"
+#include "../csrc/simd.h"
 #include "../csrc/softmax_xent.h"
 #include "args.h"
 #include "model.h"
@@ -310,6 +311,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, Guarded<LayoutOf>));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("vectorPath", Napi::String::New(env, urgate::VectorPath()));
   urgate_napi::RegisterRmc(env, exports);
   urgate_napi::RegisterAdaptiveSoftmax(env, exports);
   RegisterModelOps(env, exports);

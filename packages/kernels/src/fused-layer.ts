@@ -11,18 +11,7 @@ import {
   type State,
 } from '@urgate/cells';
 import { type NativeLayerSpec, requireNative } from './native.js';
-import { floats, rows } from './tensors.js';
-
-function expectShape(t: tf.Tensor | undefined, shape: number[], name: string): void {
-  if (!(t instanceof tf.Tensor))
-    throw new TypeError(
-      `${name}: expected a tf.Tensor of shape [${shape}], got ${t === undefined ? 'undefined' : typeof t}`,
-    );
-  if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
-    throw new RangeError(`${name}: expected shape [${shape}], got [${t.shape}]`);
-  }
-  if (t.dtype !== 'float32') throw new TypeError(`${name}: expected dtype float32, got ${t.dtype}`);
-}
+import { expectShape, floats, rows } from './tensors.js';
 
 /**
  * Same semantics as @urgate/cells' runLayerReference (LAYOUT.md), computed by

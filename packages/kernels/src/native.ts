@@ -83,7 +83,7 @@ export interface NativeAdaptiveParams {
   out: Float32Array[];
 }
 
-/** Shapes of one whole-model LM call (napi/lm.cc). */
+/** Shapes of one whole-model LM call (napi/model.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
   mechanism: string;
@@ -226,6 +226,8 @@ export interface NativeAddon {
   ): { dx: Float32Array; dW: Float32Array; db: Float32Array };
   numThreads(): number;
   setNumThreads(threads: number): void;
+  /** The instruction set the vectorised loops run with on this CPU (csrc/simd.h). */
+  vectorPath: string;
 }
 
 function load(): { addon?: NativeAddon; error?: string } {

@@ -3,7 +3,7 @@
 // (csrc/rmc.cc). @urgate/rmc's runRmc calls it when the addon is built.
 import * as tf from '@tensorflow/tfjs';
 import { type NativeAddon, type NativeTape, requireNative } from './native.js';
-import { floats, rows } from './tensors.js';
+import { expectShape, floats, rows } from './tensors.js';
 
 /** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
 export interface RmcKernelSpec {
@@ -123,16 +123,6 @@ function flatWeights(spec: RmcKernelSpec, w: RmcKernelWeights): [tf.Tensor, stri
     throw new TypeError(`weights.gate: gateStyle 'none' has no gates`);
   }
   return flat;
-}
-
-function expectShape(t: unknown, shape: number[], name: string): void {
-  if (!(t instanceof tf.Tensor))
-    throw new TypeError(
-      `${name}: expected a tf.Tensor of shape [${shape}], got ${t === undefined ? 'undefined' : typeof t}`,
-    );
-  if (t.shape.length !== shape.length || t.shape.some((s: number, i: number) => s !== shape[i]))
-    throw new RangeError(`${name}: expected shape [${shape}], got [${t.shape}]`);
-  if (t.dtype !== 'float32') throw new TypeError(`${name}: expected dtype float32, got ${t.dtype}`);
 }
 
 /**

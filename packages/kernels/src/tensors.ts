@@ -1,6 +1,18 @@
-// Tensor plumbing the native ops share: reading a tensor's float32 values without a copy, and
-// taking steps of a time-major tensor with a gradient that is one typed-array copy.
+// Tensor plumbing the native ops share: checking an argument's shape and dtype, reading a
+// tensor's float32 values without a copy, and taking steps of a time-major tensor with a
+// gradient that is one typed-array copy.
 import * as tf from '@tensorflow/tfjs';
+
+/** A float32 tf.Tensor of exactly `shape`, or a TypeError/RangeError naming `name`. */
+export function expectShape(t: unknown, shape: number[], name: string): void {
+  if (!(t instanceof tf.Tensor))
+    throw new TypeError(
+      `${name}: expected a tf.Tensor of shape [${shape}], got ${t === undefined ? 'undefined' : typeof t}`,
+    );
+  if (t.shape.length !== shape.length || t.shape.some((s: number, i: number) => s !== shape[i]))
+    throw new RangeError(`${name}: expected shape [${shape}], got [${t.shape}]`);
+  if (t.dtype !== 'float32') throw new TypeError(`${name}: expected dtype float32, got ${t.dtype}`);
+}
 
 /** float32 values of a tensor: the backend's own array when it already is one. */
 export function floats(t: tf.Tensor): Float32Array {

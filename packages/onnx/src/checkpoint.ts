@@ -247,7 +247,7 @@ function rmcCore(path: string, tensors: Tensors, model: Record<string, unknown>,
   if (config.gateStyle !== 'none' && !tensors['gate.offset'])
     fail(
       path,
-      "missing tensor gate.offset: the RMC's fixed gate offsets are saved with the trained model (the l2e trainer's model.safetensors), not in training checkpoints, which hold the trainable parameters only",
+      "missing tensor gate.offset: the RMC's fixed gate offsets (training checkpoints written before they were saved lack them; export the run's model.safetensors instead)",
     );
   const params: Tensors = {};
   for (const p of rmcParamLayout(config))

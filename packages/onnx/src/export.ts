@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@urgate/files';
 import { type LoadedModel, readCheckpoint } from './checkpoint.js';
 import { classifierGraph } from './graph/classifier.js';
+import { languageModelGatesGraph } from './graph/gates.js';
 import { l2eGraph } from './graph/l2e.js';
 import { languageModelSequenceGraph, languageModelStepGraph } from './graph/language-model.js';
 import { encodeModel } from './graph/model.js';
@@ -24,6 +25,8 @@ export interface ExportResult {
   step: string | null;
   /** The sequence graph: scoring for language models, the whole model otherwise. */
   sequence: string;
+  /** The gates graph: effective forget gates per layer, step and unit (language models only). */
+  gates: string | null;
 }
 
 export interface CheckpointSource {
@@ -84,12 +87,14 @@ function encodeUnsealed(source: CheckpointSource, graph: GraphKind): Uint8Array 
       );
     case 'lm-sequence':
       return encodeModel(languageModelSequenceGraph(spec), metadata('layer-major'));
+    case 'lm-gates':
+      return encodeModel(languageModelGatesGraph(spec), metadata('layer-major'));
   }
 }
 
 /**
- * Exports a checkpoint to `<outDir>/<name>.step.onnx` and `<name>.sequence.onnx` (language model) or
- * `<name>.sequence.onnx` (classifier). The checkpoint is validated and every graph is built before the
+ * Exports a checkpoint to `<outDir>/<name>.step.onnx`, `<name>.sequence.onnx` and `<name>.gates.onnx`
+ * (language model) or `<name>.sequence.onnx` (classifier). The checkpoint is validated and every graph is built before the
  * first file is written; each file is written atomically.
  */
 export async function exportCheckpoint(
@@ -103,13 +108,15 @@ export async function exportCheckpoint(
   const { kind } = source.loaded.spec;
   if (kind === 'classifier' || kind === 'l2e') {
     await writeFileAtomic(sequence, encodeGraph(source, kind), 'ONNX graph');
-    return { kind, step: null, sequence };
+    return { kind, step: null, sequence, gates: null };
   }
   const step = join(outDir, `${name}.step.onnx`);
+  const gates = join(outDir, `${name}.gates.onnx`);
   const files = [
     { path: step, data: encodeGraph(source, 'lm-step') },
     { path: sequence, data: encodeGraph(source, 'lm-sequence') },
+    { path: gates, data: encodeGraph(source, 'lm-gates') },
   ];
   for (const f of files) await writeFileAtomic(f.path, f.data, 'ONNX graph');
-  return { kind: 'lm', step, sequence };
+  return { kind: 'lm', step, sequence, gates };
 }

@@ -18,6 +18,7 @@ import { expectClose, onnxCheck, onnxCheckerMissing, tempDir } from './helpers.j
 import {
   type RefState,
   referenceClassifier,
+  referenceForget,
   referenceSequence,
   referenceStep,
   stackState,
@@ -56,6 +57,7 @@ interface Opened {
   ckpt: Checkpoint;
   step: UrgateModel;
   sequence: UrgateModel;
+  gates: UrgateModel;
 }
 
 describe.each(
@@ -75,16 +77,18 @@ describe.each(
     const path = join(dir, `${core}${mechanism}.safetensors`);
     await writeCheckpoint(path, ckpt);
     const files = await exportCheckpoint(path, dir);
-    exported.push(files.sequence, files.step as string);
+    exported.push(files.sequence, files.step as string, files.gates as string);
     o = {
       ckpt,
       step: await openModel(files.step as string),
       sequence: await openModel(files.sequence),
+      gates: await openModel(files.gates as string),
     };
   });
   afterAll(async () => {
     await o.step.close();
     await o.sequence.close();
+    await o.gates.close();
   });
 
   it('step graph matches the reference over several calls carrying the state', async () => {
@@ -146,6 +150,30 @@ describe.each(
     }
   });
 
+  it("gates graph gives the cells' effective forget gate of every layer, step and unit", async () => {
+    const rng = new SeededRandom(53 + i);
+    const T = 5;
+    const h0 = randomState(rng, L, B, d);
+    const c0 = randomState(rng, L, B, d);
+    const feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
+    if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
+    const tokens = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));
+    const r = await o.gates.session.run({
+      ...feeds,
+      tokens: new ort.Tensor('int64', BigInt64Array.from(tokens.flat().map(BigInt)), [T, B]),
+    });
+    const expected = referenceForget(o.ckpt, tokens, {
+      h: unstackState(h0, L, B, d),
+      c: lstm ? unstackState(c0, L, B, d) : null,
+    });
+    expect(r.forget.dims).toEqual([L, T, B, d]);
+    expectClose(r.forget.data as Float32Array, tf.stack(expected.flat()).dataSync());
+    // The gate differs between units and steps: the comparison is not of constants.
+    const values = r.forget.data as Float32Array;
+    expect(Math.max(...values) - Math.min(...values)).toBeGreaterThan(0.01);
+    expect(o.gates.metadata.graph).toBe('lm-gates');
+  });
+
   it('records the checkpoint description in the urgate metadata', () => {
     expect(o.step.metadata.graph).toBe('lm-step');
     expect(o.sequence.metadata.graph).toBe('lm-sequence');
@@ -161,7 +189,7 @@ describe.each(
   });
 
   it('is an opset-17, IR-8 model', () => {
-    for (const path of [o.step.path, o.sequence.path]) {
+    for (const path of [o.step.path, o.sequence.path, o.gates.path]) {
       const model = onnxProto.onnx.ModelProto.decode(readFileSync(path));
       expect(Number(model.irVersion)).toBe(8);
       expect(model.opsetImport.map((x) => [x.domain, Number(x.version)])).toEqual([['', 17]]);
@@ -209,7 +237,7 @@ describe('ONNX checker', () => {
   it.skipIf(missing !== null)(
     `every exported file passes python3-onnx's full check${missing ? ` (skipped: ${missing})` : ''}`,
     () => {
-      expect(exported.length).toBe(2 * CORES.length * MECHANISMS.length + 2);
+      expect(exported.length).toBe(3 * CORES.length * MECHANISMS.length + 2);
       expect(onnxCheck(exported)).toEqual([]);
     },
   );

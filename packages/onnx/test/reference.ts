@@ -2,11 +2,15 @@
 // embedding, layer norm, output layer and log-softmax written here with tfjs.
 import * as tf from '@tensorflow/tfjs';
 import {
+  gate,
   type LayerConfig,
   type LayerParams,
+  layerLayout,
   layerStep,
+  resolveLayerConfig,
   runLayerReference,
   type State,
+  splitBlocks,
 } from '@urgate/cells';
 import type { Checkpoint } from './fixtures.js';
 
@@ -161,4 +165,43 @@ export function referenceClassifier(ckpt: Checkpoint, inputs: tf.Tensor3D): tf.T
   const { tensors } = ckpt;
   const hidden = tf.relu(last.matMul(t2(tensors['head.W1'])).add(t1(tensors['head.b1'])));
   return hidden.matMul(t2(tensors['head.W2'])).add(t1(tensors['head.b2'])) as tf.Tensor2D;
+}
+
+/**
+ * Effective forget gates [L][T] of `[B, d]` over a chunk: each step's pre-activations
+ * `[x; h_prev]·W + b (+ bOffset)` split into blocks and passed to the cells' `gate`, with the
+ * state carried by the cells' `layerStep` (zoneout at its expectation).
+ */
+export function referenceForget(
+  ckpt: Checkpoint,
+  tokens: number[][],
+  state: RefState,
+): tf.Tensor2D[][] {
+  const z = zoneoutRates(ckpt);
+  let xs = tokens.map(
+    (row) => tf.gather(t2(ckpt.tensors.embedding), tf.tensor1d(row, 'int32')) as tf.Tensor2D,
+  );
+  return layers(ckpt).map(({ cfg, params }, l) => {
+    const resolved = resolveLayerConfig(cfg);
+    const layout = layerLayout(resolved);
+    const d = cfg.hiddenSize;
+    const bias = params.bOffset ? params.b.add(params.bOffset) : params.b;
+    let prev: State = state.c ? { h: state.h[l], c: state.c[l] } : { h: state.h[l] };
+    const forget: tf.Tensor2D[] = [];
+    const outputs: tf.Tensor2D[] = [];
+    for (const x of xs) {
+      const B = x.shape[0];
+      const a = tf.concat([x, prev.h], 1).matMul(params.W).add(bias) as tf.Tensor2D;
+      forget.push(
+        gate(resolved.mechanism, resolved.core, splitBlocks(a, layout), resolved.downsize).forget,
+      );
+      prev = layerStep(cfg, params, x, prev, {
+        ...(z.h > 0 ? { zoneoutH: tf.fill([B, d], z.h) as tf.Tensor2D } : {}),
+        ...(z.c > 0 && prev.c ? { zoneoutC: tf.fill([B, d], z.c) as tf.Tensor2D } : {}),
+      });
+      outputs.push(prev.h);
+    }
+    xs = outputs;
+    return forget;
+  });
 }

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { expectShape } from '@urgate/cells';
 import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from '@urgate/spec';
 import { attendOverMemory } from './attention.js';
 import { gatesFromProjected } from './gates.js';
 import { rmcNativeAvailable, runRmcNative } from './native.js';
 import { linear } from './ops.js';
 import type { RmcGates, RmcParams, RmcSequenceResult, RmcStepResult } from './types.js';
-import { checkMemory, checkParams, expectShape } from './validate.js';
+import { checkMemory, checkParams } from './validate.js';
 
 function project(params: RmcParams, x: tf.Tensor2D): tf.Tensor2D {
   return linear(x, params['input.W'], params['input.b']) as tf.Tensor2D;

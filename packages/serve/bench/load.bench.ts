@@ -16,8 +16,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel } from '@urgate/onnx/runtime';
+import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
-import { lmModel } from '../test/fixture.js';
 
 const env = (name: string, fallback: number) =>
   Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);

@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
-import { lmModel } from '../test/fixture.js';
 
 const env = (name: string, fallback: number) =>
   Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);

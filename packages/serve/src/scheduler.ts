@@ -1,7 +1,7 @@
 // The server thread's side of continuous batching: a bounded FIFO queue of requests whose
 // sequences are handed to the inference workers as batch rows free up. Each worker batches the
 // sequences it holds (src/worker.ts); this file decides which worker holds which.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { UrgateOnnxMetadata } from '@urgate/onnx/runtime';
 import type {
   SequenceEvent,
@@ -10,20 +10,7 @@ import type {
   WorkerMessage,
   WorkerRequest,
 } from './protocol.js';
-
-// Running from the TypeScript sources (tests): the worker is worker.ts, loaded through the
-// package's dev hooks with the same source export condition; built: dist/worker.js as is.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
-const SOURCE_FLAGS = [
-  '--import',
-  new URL('../dev/register-source.mjs', import.meta.url).href,
-  '--conditions=@urgate/source',
-];
-const WORKER_EXEC_ARGV =
-  FROM_SOURCE && !process.execArgv.includes(SOURCE_FLAGS[1])
-    ? [...process.execArgv, ...SOURCE_FLAGS]
-    : undefined; // inherit the process's
+import { startWorker } from './threads.js';
 
 export interface ModelMetadata {
   step: UrgateOnnxMetadata;
@@ -32,7 +19,7 @@ export interface ModelMetadata {
 
 function spawn(config: WorkerConfig): Promise<{ worker: Worker; metadata: ModelMetadata }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: config, execArgv: WORKER_EXEC_ARGV });
+    const worker = startWorker('worker', config);
     const fail = (error: Error) => {
       worker.off('message', onMessage);
       void worker.terminate();

@@ -7,8 +7,10 @@ import type { Tokenizer } from '@urgate/wikitext';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { completionsRoute } from './completions.js';
 import { ApiError, errorBody, installErrorHandling } from './errors.js';
+import { GateRunner, gatesRoute } from './gates.js';
 import { lingerIfUnread, lingeringClose } from './linger.js';
 import { ServerMetrics } from './metrics.js';
+import { pageRoutes } from './page.js';
 import { Scheduler } from './scheduler.js';
 import { modelTokenizer } from './text.js';
 
@@ -20,6 +22,13 @@ export interface ServerOptions {
    * of that name next to `modelPath` when it exists; `null`: prompts are read by the step graph.
    */
   sequencePath?: string | null;
+  /**
+   * The gates graph (`<name>.gates.onnx`) behind `POST /gates` and the page's gate view. Default:
+   * the file of that name next to `modelPath` when it exists; `null`: no `/gates`.
+   */
+  gatesPath?: string | null;
+  /** Largest text `POST /gates` reads, in tokens (default 2048). */
+  maxGateTokens?: number;
   /** The `model` clients name (default: `<name>` of `<name>.step.onnx`). */
   modelId?: string;
   /** Default 127.0.0.1 (loopback only). */
@@ -73,9 +82,16 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
-function defaultSequencePath(modelPath: string): string | null {
+/**
+ * Texts `POST /gates` lets wait behind the one it runs; one more is answered 429. A text takes its
+ * length in steps of the gates graph, so a short queue keeps the wait short.
+ */
+const GATE_QUEUE = 4;
+
+/** `<name>.<graph>.onnx` next to `<name>.step.onnx`, when it exists. */
+function siblingGraph(modelPath: string, graph: 'sequence' | 'gates'): string | null {
   if (!modelPath.endsWith('.step.onnx')) return null;
-  const candidate = `${modelPath.slice(0, -'.step.onnx'.length)}.sequence.onnx`;
+  const candidate = `${modelPath.slice(0, -'.step.onnx'.length)}.${graph}.onnx`;
   return existsSync(candidate) ? candidate : null;
 }
 
@@ -96,6 +112,21 @@ function checkGraphs(
   if (sequence && sequence.source.sha256 !== step.source.sha256)
     throw new Error(
       `sequencePath ${sequencePath} was exported from another checkpoint than ${modelPath} (${sequence.source.checkpoint} vs ${step.source.checkpoint})`,
+    );
+}
+
+function checkGatesGraph(
+  gatesPath: string,
+  step: UrgateOnnxMetadata,
+  gates: UrgateOnnxMetadata,
+): void {
+  if (gates.graph !== 'lm-gates')
+    throw new Error(
+      `gatesPath ${gatesPath} is a ${gates.graph} graph, expected a language model's gates graph (<name>.gates.onnx)`,
+    );
+  if (gates.source.sha256 !== step.source.sha256)
+    throw new Error(
+      `gatesPath ${gatesPath} was exported from another checkpoint than the step graph (${gates.source.checkpoint} vs ${step.source.checkpoint})`,
     );
 }
 
@@ -128,8 +159,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const drainTimeout = positive('drainTimeout', options.drainTimeout ?? 30_000, 0);
   const sequencePath =
     options.sequencePath === undefined
-      ? defaultSequencePath(options.modelPath)
+      ? siblingGraph(options.modelPath, 'sequence')
       : options.sequencePath;
+  const gatesPath =
+    options.gatesPath === undefined ? siblingGraph(options.modelPath, 'gates') : options.gatesPath;
+  const maxGateTokens = positive('maxGateTokens', options.maxGateTokens ?? 2048, 2);
   const modelId = options.modelId ?? basename(options.modelPath).replace(/(\.step)?\.onnx$/, '');
 
   let metrics: ServerMetrics | null = null;
@@ -152,9 +186,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   metrics = new ServerMetrics({ queued: () => scheduler.queued, active: () => scheduler.active });
   let app: FastifyInstance | null = null;
+  let gates: GateRunner | null = null;
   try {
     const { step, sequence } = scheduler.metadata;
     checkGraphs(options.modelPath, sequencePath, step, sequence);
+    if (gatesPath) {
+      gates = await GateRunner.start(
+        {
+          path: gatesPath,
+          provider: options.provider ?? 'cpu',
+          intraOpThreads: positive('intraOpThreads', options.intraOpThreads ?? 1),
+        },
+        GATE_QUEUE,
+      );
+      checkGatesGraph(gatesPath, step, gates.metadata);
+    }
     const { tokenizer, reason } = await modelTokenizer(step.tokenizer);
     const vocabSize = step.model.vocabSize as number;
     app = Fastify({
@@ -221,7 +267,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             training: step.training,
             tokenizer: tokenizerInfo(tokenizer, reason),
             prefill: sequence ? 'sequence graph' : 'step graph',
-            limits: { ...limits, maxBatch, workers: options.workers ?? 1 },
+            gates: gates !== null,
+            limits: { ...limits, maxGateTokens, maxBatch, workers: options.workers ?? 1 },
           },
         },
       ],
@@ -237,7 +284,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       limits,
       draining: () => draining,
     });
+    gatesRoute(app, {
+      runner: gates,
+      runnerReason: gatesPath
+        ? ''
+        : `this server has no gates graph (export the model again with \`urgate export\` to get ${options.modelPath.replace(/(\.step)?\.onnx$/, '')}.gates.onnx)`,
+      tokenizer,
+      tokenizerReason: reason,
+      model: step.model,
+      maxTokens: maxGateTokens,
+      draining: () => draining,
+    });
+    await pageRoutes(app);
     const url = await app.listen({ host, port });
+    const gateRunner = gates;
     let closing: Promise<void> | null = null;
     return {
       url,
@@ -255,6 +315,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ]);
           clearTimeout(timer);
           await scheduler.close(); // cancels what still runs: those requests get a 503
+          await gateRunner?.close();
           await server.close();
         })();
         return closing;
@@ -262,6 +323,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     };
   } catch (e) {
     await app?.close();
+    await gates?.close();
     await scheduler.close();
     throw e;
   }

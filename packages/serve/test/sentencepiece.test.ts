@@ -3,10 +3,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, openModel, scoreTokens } from '@urgate/onnx/runtime';
+import { lmModel, type TinyModel } from '@urgate/test-support';
 import { loadSentencePiece, trainSentencePiece } from '@urgate/wikitext';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../src/index.js';
-import { lmModel, type TinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;

@@ -4,10 +4,10 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx/runtime';
+import { type TinyModel, tinyModel } from '@urgate/test-support';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, type ServerOptions, startServer } from '../src/index.js';
-import { type TinyModel, tinyModel } from './fixture.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
@@ -697,7 +697,7 @@ describe('@urgate/serve under overload and faults', () => {
     expect([c.status, c.json.error.code]).toEqual([503, 'shutdown']);
   });
 
-  it('the serving process loads neither tfjs, @urgate/cells nor the native kernels', async () => {
+  it('the serving process (completions, /gates and the page) loads neither tfjs, @urgate/cells nor the native kernels', async () => {
     const log = `${tiny.dir}/modules.log`;
     const child = spawn(
       process.execPath,
@@ -722,7 +722,13 @@ describe('@urgate/serve under overload and faults', () => {
       echo: true,
       logprobs: 0,
     });
-    expect([g.status, sc.status]).toEqual([200, 200]);
+    const gates = await fetch(`${url}/gates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'the cat' }),
+    });
+    const page = await fetch(`${url}/`);
+    expect([g.status, sc.status, gates.status, page.status]).toEqual([200, 200, 200, 200]);
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     child.stdin.write('stop\n');
     const { closed, cjs } = JSON.parse((await lines.next()).value);

@@ -4,6 +4,7 @@ import {
   hasMasterGates,
   isCore,
   isMechanism,
+  MECHANISM_TABLE,
   MECHANISMS,
   type Mechanism,
 } from './mechanisms.js';
@@ -53,6 +54,13 @@ export function resolveLayerConfig(cfg: LayerConfig): ResolvedLayerConfig {
       `downsize: ${downsize} does not divide hiddenSize ${hiddenSize}; mechanism '${cfg.mechanism}' needs hiddenSize to be a multiple of downsize`,
     );
   }
+  const masters = hiddenSize / downsize;
+  if (MECHANISM_TABLE[cfg.mechanism].init === 'uniformMaster' && masters < 2)
+    // Refused here rather than at initialisation, so that a sweep's plan, the kernels and the
+    // exporter refuse it before any work.
+    throw new Error(
+      `downsize: '${cfg.mechanism}' initialises its ${masters} master unit(s) uniformly on [1/m, 1-1/m] and needs hiddenSize/downsize >= 2`,
+    );
   const tMax = cfg.tMax ?? hiddenSize;
   if (typeof tMax !== 'number' || !Number.isFinite(tMax) || tMax <= 0) {
     throw new Error(`tMax: expected a positive number, got ${JSON.stringify(cfg.tMax)}`);

@@ -33,10 +33,6 @@ export function layerLayout(cfg: LayerConfig): Layout {
   return { cols: offset, blocks };
 }
 
-export function findBlock(layout: Layout, name: BlockName): Block | undefined {
-  return layout.blocks.find((b) => b.name === name);
-}
-
 /** Number of trainable parameters of one layer (W and b). */
 export function parameterCount(cfg: LayerConfig): number {
   const r = resolveLayerConfig(cfg);

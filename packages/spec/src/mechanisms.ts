@@ -53,11 +53,6 @@ export function gateFamily(mechanism: Mechanism): GateFamily {
   return MECHANISM_TABLE[mechanism].family;
 }
 
-/** Mechanisms whose input gate is replaced by a refine gate `r` (same parameter count as the base core). */
-export const REFINE_MECHANISMS: readonly Mechanism[] = MECHANISMS.filter((m) => hasRefineGate(m));
-/** Mechanisms with ON-LSTM-style master gates `mf`, `mi` of width d/C. */
-export const MASTER_MECHANISMS: readonly Mechanism[] = MECHANISMS.filter((m) => hasMasterGates(m));
-
 export function isMechanism(value: unknown): value is Mechanism {
   return typeof value === 'string' && (MECHANISMS as readonly string[]).includes(value);
 }

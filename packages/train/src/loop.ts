@@ -29,6 +29,8 @@ export interface TrainingProblem {
   label: string;
   /** Trainable parameters under their checkpoint names, in the optimizer's order. */
   params: Record<string, tf.Variable>;
+  /** Fixed model tensors the checkpoint keeps beside the parameters (the RMC's gate offsets). */
+  constants?: Record<string, tf.Tensor>;
   /** The checkpoint's `model` section (LAYOUT.md). */
   modelMeta: Record<string, unknown>;
   /** Loss of optimizer step `step` (0-based); runs inside tf.variableGrads. */
@@ -149,6 +151,7 @@ export async function runTrainingLoop(
     return saveTrainingState(checkpointPath, {
       model: problem.modelMeta,
       params: problem.params,
+      constants: problem.constants,
       optimizer: adam,
       ...(data ? { carried: data.tensors } : {}),
       training: {

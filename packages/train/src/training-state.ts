@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { FusedAdam } from '@urgate/kernels';
 import { type CheckpointTensors, loadCheckpoint, saveCheckpoint } from '@urgate/spec';
 
@@ -21,6 +21,11 @@ export interface TrainingSnapshot {
   model: Record<string, unknown>;
   /** Parameters by checkpoint name, in the optimizer's variable order. */
   params: Record<string, tf.Tensor>;
+  /**
+   * Fixed model tensors (the RMC's gate offsets), under their checkpoint names beside the
+   * parameters: not trained, but the model needs them, so the file exports as a model.
+   */
+  constants?: Record<string, tf.Tensor>;
   optimizer?: FusedAdam;
   /** Tensors carried from one step to the next (not parameters), by name. */
   carried?: CheckpointTensors;
@@ -36,7 +41,7 @@ export interface OptimizerMoments {
 export interface LoadedTrainingState {
   model: Record<string, unknown>;
   training: TrainingProgress;
-  /** Model parameters only (optimizer tensors removed). */
+  /** Model tensors: parameters and constants (optimizer and carried tensors removed). */
   params: CheckpointTensors;
   optimizer?: OptimizerMoments;
   /** The snapshot's `carried` tensors (empty when it had none). */
@@ -69,10 +74,8 @@ export async function saveTrainingState(path: string, snapshot: TrainingSnapshot
     );
   const names = Object.keys(snapshot.params);
   const tensors: CheckpointTensors = {};
-  for (const name of names) {
-    const t = snapshot.params[name];
+  for (const [name, t] of Object.entries({ ...snapshot.constants, ...snapshot.params }))
     tensors[name] = { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
-  }
   let optimizerMeta: { steps: number; names: string[] } | undefined;
   if (snapshot.optimizer) {
     const adam = internals(snapshot.optimizer);
@@ -121,6 +124,23 @@ export async function loadTrainingState(path: string): Promise<LoadedTrainingSta
     }
   }
   return { model: meta.model, training: progress as TrainingProgress, params, optimizer, carried };
+}
+
+/**
+ * Puts checkpoint tensors into the model's variables, by name: every variable must find a
+ * tensor of its shape (`<source>: tensor <name> missing or not of shape [..]` otherwise).
+ */
+export function assignTensors(
+  params: Record<string, tf.Variable>,
+  tensors: CheckpointTensors,
+  source: string,
+): void {
+  for (const [name, v] of Object.entries(params)) {
+    const t = tensors[name];
+    if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
+      throw new Error(`${source}: tensor ${name} missing or not of shape [${v.shape}]`);
+    v.assign(tf.tensor(t.data, v.shape));
+  }
 }
 
 /** Puts saved moments back into an optimizer built over the variables named `names`, in order. */

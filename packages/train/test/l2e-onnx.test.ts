@@ -1,28 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { nativeAvailable } from '@urgate/kernels';
 import { exportCheckpoint } from '@urgate/onnx';
 import { decodeL2e, openModel } from '@urgate/onnx/runtime';
+import { onnxCheck, onnxCheckerAvailable } from '@urgate/test-support';
 import { describe, expect, it } from 'vitest';
 import { resolveL2eRunConfig } from '../src/l2e/config.js';
 import { openL2eData } from '../src/l2e/data.js';
-import { assignL2eParams, createL2eModel, l2eLogits } from '../src/l2e/model.js';
+import { createL2eModel, l2eLogits } from '../src/l2e/model.js';
 import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
-import { loadTrainingState } from '../src/training-state.js';
-
-// Debian's python3-onnx, the format's own checker (the check is skipped where it is absent).
-const checker =
-  existsSync('/usr/bin/python3') &&
-  spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0;
-function onnxCheck(path: string): string {
-  const script =
-    'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)';
-  const r = spawnSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' });
-  return r.status === 0 ? '' : (r.stderr.trim().split('\n').pop() ?? 'failed');
-}
+import { assignTensors, loadTrainingState } from '../src/training-state.js';
 
 describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-decoder', () => {
   const rmcSize = { memSlots: 2, headSize: 3, numHeads: 2 };
@@ -50,18 +39,13 @@ describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-
       expect(new Set(batch.programLengths).size).toBeGreaterThan(1);
       const state = await loadTrainingState(join(out, L2E_FILES.checkpoint));
       const model = createL2eModel(config, batch.vocabSize);
-      assignL2eParams(model, state.params, 'checkpoint');
+      assignTensors(model.params, state.params, 'checkpoint');
       const ours = tf.tidy(() => l2eLogits(model, batch).dataSync() as Float32Array);
-      if (size.core === 'rmc')
-        // The RMC's fixed gate offsets are not trainable, so only the model file holds them.
-        await expect(
-          exportCheckpoint(join(out, L2E_FILES.checkpoint), join(out, 'onnx')),
-        ).rejects.toThrow(/missing tensor gate\.offset: .*model\.safetensors/);
-      const files =
-        size.core === 'rmc' ? [L2E_FILES.model] : [L2E_FILES.model, L2E_FILES.checkpoint];
-      for (const file of files) {
+      // The training checkpoint exports as well as the final model (the RMC's fixed gate
+      // offsets are saved beside its parameters).
+      for (const file of [L2E_FILES.model, L2E_FILES.checkpoint]) {
         const exported = await exportCheckpoint(join(out, file), join(out, 'onnx'), { name: file });
-        if (checker) expect(onnxCheck(exported.sequence)).toBe('');
+        if (onnxCheckerAvailable) expect(onnxCheck(exported.sequence)).toBe('');
         const session = await openModel(exported.sequence);
         const logits = await decodeL2e(session, batch);
         await session.close();

@@ -8,9 +8,9 @@ import { classify, openModel } from '@urgate/onnx/runtime';
 import { pixelBatch, pixelPermutation } from '@urgate/tasks';
 import { describe, expect, it } from 'vitest';
 import { resolveTaskRunConfig } from '../src/tasks/config.js';
-import { assignParams, classifierLogits, createTaskModel, runLayers } from '../src/tasks/model.js';
+import { classifierLogits, createTaskModel, runLayers } from '../src/tasks/model.js';
 import { RUN_FILES, trainTask } from '../src/tasks/trainer.js';
-import { loadTrainingState } from '../src/training-state.js';
+import { assignTensors, loadTrainingState } from '../src/training-state.js';
 import { tinyDataset } from './tiny-dataset.js';
 
 // The exporter lives in @urgate/onnx (a devDependency: train does not depend on it at run time).
@@ -40,7 +40,7 @@ describe.skipIf(!nativeAvailable)('trained classifier checkpoints export to ONNX
 
         const state = await loadTrainingState(join(out, RUN_FILES.checkpoint));
         const model = createTaskModel(config, 1, 3);
-        assignParams(model, state.params);
+        assignTensors(model.params, state.params, 'checkpoint');
         const ours = tf.tidy(() => {
           const xs = tf.tensor3d(batch.inputs, [16, 5, 1]);
           const outputs = runLayers(model, xs, { training: false });

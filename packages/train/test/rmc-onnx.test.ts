@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -13,21 +12,12 @@ import {
   runRmcReference,
 } from '@urgate/rmc';
 import { L2E_TENSORS, saveCheckpoint } from '@urgate/spec';
+import { onnxCheck, onnxCheckerAvailable } from '@urgate/test-support';
 import { describe, expect, it } from 'vitest';
 
 // The l2e trainer's RMC has unit gates, one attention block and a 2-layer MLP; the export of
 // every other mechanism and gate style the core supports is checked here, on perturbed
 // initial parameters, against the tfjs reference of packages/rmc (runRmcReference).
-const checker =
-  existsSync('/usr/bin/python3') &&
-  spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0;
-function onnxCheck(path: string): string {
-  const script =
-    'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)';
-  const r = spawnSync('/usr/bin/python3', ['-c', script, path], { encoding: 'utf8' });
-  return r.status === 0 ? '' : (r.stderr.trim().split('\n').pop() ?? 'failed');
-}
-
 const V = 5;
 const B = 3;
 const TIN = 4;
@@ -78,7 +68,7 @@ describe('the RMC core exports to ONNX for every mechanism and gate style', () =
         model: { kind: 'l2e', core: 'rmc', mechanism: rmc.mechanism, vocabSize: V, rmc },
       });
       const exported = await exportCheckpoint(ckpt, out);
-      if (checker) expect(onnxCheck(exported.sequence)).toBe('');
+      if (onnxCheckerAvailable) expect(onnxCheck(exported.sequence)).toBe('');
 
       // Each row reads its program (lengths 4, 2, 3), then the decoder inputs; the reference
       // runs one row at a time over exactly that stream.
@@ -139,6 +129,11 @@ describe('a bad RMC description in an l2e checkpoint is one line naming the fiel
       "mechanism 'R-'",
       { mechanism: 'R-', rmc: { ...rmc, mechanism: 'R-' } },
       "model.rmc.mechanism: 'R-' is not supported on the RMC",
+    ],
+    [
+      'no gate.offset (a training checkpoint written before they were saved)',
+      { rmc },
+      "missing tensor gate.offset: the RMC's fixed gate offsets",
     ],
   ] as const)
     it(label, async () => {

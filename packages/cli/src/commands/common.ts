@@ -1,5 +1,6 @@
 // What the export / eval / generate / serve commands share: output streams, the one-line error
 // report, and option parsers.
+import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 export interface CliIO {
@@ -109,6 +110,20 @@ export function tokenList(value: string): number[] {
       'expected token ids separated by spaces or commas, e.g. "1 42 7"',
     );
   return parts.map(Number);
+}
+
+/**
+ * Where a training run writes without --out, the same for every model (`urgate train <task>`,
+ * `urgate train lm`): runs/<task>-<mechanism><core>-seed<seed>, e.g. runs/copy-UR-lstm-seed0.
+ */
+export function defaultRunDir(
+  task: string,
+  run: { mechanism: string; core: string; seed: number },
+): string {
+  return join(
+    'runs',
+    `${task}-${run.mechanism === '-' ? '' : run.mechanism}${run.core}-seed${run.seed}`,
+  );
 }
 
 /** "20000,40000,200000" -> strictly increasing positive integers; the vocabulary bound is checked with the corpus. */

@@ -62,7 +62,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
       name: 'urlstm',
     },
   );
-  say(`    ${files.step}\n    ${files.sequence}`);
+  say(`    ${files.step}\n    ${files.sequence}\n    ${files.gates}`);
 
   say(
     '4/5 test perplexity from onnxruntime (the whole split as one stream, state reset at articles)',
@@ -91,6 +91,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   say(
     `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "we the people .", "max_tokens": 0, "echo": true, "logprobs": 0}'`,
   );
+  say(`    open the page: ${server.url}/ (generate, and the forget gates over a text)`);
   await new Promise<void>((done) => {
     process.once('SIGINT', () => {
       void server.close().then(done);

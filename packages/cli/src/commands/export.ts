@@ -14,6 +14,7 @@ export interface ExportReport {
   kind: import('@urgate/onnx').ExportResult['kind'];
   step: string | null;
   sequence: string;
+  gates: string | null;
   triton: string[];
 }
 
@@ -35,13 +36,19 @@ export async function runExport(
             maxBatchSize: options.maxBatchSize,
           })
         ).models;
-  return { kind: files.kind, step: files.step, sequence: files.sequence, triton };
+  return {
+    kind: files.kind,
+    step: files.step,
+    sequence: files.sequence,
+    gates: files.gates,
+    triton,
+  };
 }
 
 export function exportCommand(io: CliIO = processIO): Command {
   return new Command('export')
     .description(
-      'Export a checkpoint to ONNX (opset 17): <name>.step.onnx (generation) and <name>.sequence.onnx (scoring) for a language model, <name>.sequence.onnx for a classifier or an l2e encoder-decoder',
+      'Export a checkpoint to ONNX (opset 17): <name>.step.onnx (generation), <name>.sequence.onnx (scoring) and <name>.gates.onnx (effective forget gates) for a language model, <name>.sequence.onnx for a classifier or an l2e encoder-decoder',
     )
     .argument('<checkpoint>', 'checkpoint file (.safetensors written by urgate training)')
     .requiredOption('--out <dir>', 'directory for the .onnx files (created if missing)')
@@ -60,6 +67,7 @@ export function exportCommand(io: CliIO = processIO): Command {
         const r = await runExport(checkpoint, options);
         if (r.step) io.out(`step graph:     ${r.step}\n`);
         io.out(`sequence graph: ${r.sequence}\n`);
+        if (r.gates) io.out(`gates graph:    ${r.gates}\n`);
         for (const dir of r.triton) io.out(`triton model:   ${dir}\n`);
       }),
     );

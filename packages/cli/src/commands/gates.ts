@@ -10,6 +10,8 @@ const CORE_CHOICES: readonly Core[] = ['lstm', 'gru'];
 export interface GatesOptions {
   core: Core;
   hiddenSize: number;
+  /** Master-gate downsize C of OM- and UM- (default 16). */
+  downsize?: number;
   seed: number;
   /** Scale of the N(0, 1) inputs fed to the first step; 0 gives the bias-only gates. */
   inputScale: number;
@@ -73,6 +75,7 @@ export async function runGates(options: GatesOptions): Promise<GatesReport> {
   const samples = sampleAllInitialForget({
     core: options.core,
     hiddenSize: options.hiddenSize,
+    downsize: options.downsize,
     seed: options.seed,
     inputScale: options.inputScale,
   });
@@ -90,7 +93,7 @@ export async function runGates(options: GatesOptions): Promise<GatesReport> {
     figures: [],
   };
   if (options.out !== undefined) {
-    const { histogramSpec, lineChartSpec, writeFigure } = await import('@urgate/train');
+    const { histogramSpec, lineChartSpec, writeFigure } = await import('@urgate/experiments');
     const refine = lineChartSpec(refineGateCurves(REFINE_CURVE_RS), {
       title: 'Refine gate: effective g = 2rf + (1 - 2r)f²',
       x: { field: 'f', title: 'forget activation f' },
@@ -152,6 +155,11 @@ export function gatesCommand(
     )
     .addOption(new Option('--core <core>', 'recurrent core').choices(CORE_CHOICES).default('lstm'))
     .option('--hidden-size <n>', 'hidden size d', positiveInteger, 256)
+    .option(
+      '--downsize <C>',
+      'OM-/UM-: master gates are hidden/C wide, at least 2 (default 16)',
+      positiveInteger,
+    )
     .option('--seed <n>', 'initialisation seed', integer, 0)
     .option(
       '--input-scale <s>',
@@ -161,8 +169,12 @@ export function gatesCommand(
     )
     .option('--json', 'print the report as JSON', false)
     .option('--out <dir>', 'write figures (SVG and PNG) to this directory')
-    .action(async (opts: GatesOptions) => {
-      const report = await runGates(opts);
+    .action(async (opts: GatesOptions, command: Command) => {
+      // A setting the sampler refuses (OM-/UM- with hidden/C not a whole number >= 2) is one
+      // line naming it, and exit code 1.
+      const report = await runGates(opts).catch((e: Error) =>
+        command.error(`urgate gates: ${e.message.split('\n')[0]}`),
+      );
       io.write(`${opts.json ? gatesReportJson(report) : formatGatesTable(report)}\n`);
       if (!opts.json && report.figures.length > 0)
         io.write(`\nfigures:\n${report.figures.map((f) => `  ${f}`).join('\n')}\n`);

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import {
   type CliIO,
   cutoffList,
+  defaultRunDir,
   integer,
   positiveInteger,
   positiveNumber,
@@ -221,20 +222,20 @@ export function addLmTrainOptions(cmd: Command): Command {
     .option('--seed <n>', 'random seed', integer, 1);
 }
 
-function trainCommand(io: CliIO): Command {
+/** `urgate train lm` (the training shape of every model), also `urgate lm train` (the old spelling). */
+export function trainCommand(io: CliIO): Command {
   return addLmTrainOptions(
     new Command('train').description(
       'train a word/subword language model with truncated BPTT (state reset at article starts); writes <out>/model.safetensors, checkpoint.safetensors, metrics.jsonl, result.json',
     ),
   )
-    .option('--out <dir>', 'run directory (default runs/lm/<mechanism><core>)')
+    .option('--out <dir>', 'run directory (default runs/lm-<mechanism><core>-seed<seed>)')
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .action(
       reportErrors('lm train', io, async (flags: TrainFlags) => {
         const train = await import('@urgate/train');
         const config = train.resolveLmConfig(lmTrainInput(flags));
-        const out =
-          flags.out ?? join('runs', 'lm', `${config.mechanism.replace('-', '')}${config.core}`);
+        const out = flags.out ?? defaultRunDir('lm', config);
         const r = await train.trainLm(config, {
           cacheDir: flags.cache,
           outDir: out,
@@ -306,6 +307,10 @@ export function lmCommand(io: CliIO = processIO): Command {
   return new Command('lm')
     .description('language models on WikiText-103 (or the embedded corpus): prepare, train, eval')
     .addCommand(prepareCommand(io))
-    .addCommand(trainCommand(io))
+    .addCommand(
+      trainCommand(io).description(
+        'the old spelling of `urgate train lm`, kept for a release (same options)',
+      ),
+    )
     .addCommand(evalCommand(io));
 }

@@ -14,6 +14,8 @@ import {
 export interface ServeCommandOptions {
   onnx: string;
   sequence?: string;
+  gates?: string;
+  maxGateTokens?: number;
   modelId?: string;
   host: string;
   port: number;
@@ -42,6 +44,8 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
   return startServer({
     modelPath: options.onnx,
     sequencePath: options.sequence,
+    gatesPath: options.gates,
+    maxGateTokens: options.maxGateTokens,
     modelId: options.modelId,
     host: options.host,
     port: options.port,
@@ -61,12 +65,21 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
 export function serveCommand(io: CliIO = processIO): Command {
   return new Command('serve')
     .description(
-      'Serve an exported language model over HTTP, OpenAI-compatible: POST /v1/completions (streaming, continuous batching), GET /v1/models, /health, /ready, /metrics',
+      'Serve an exported language model over HTTP, OpenAI-compatible: POST /v1/completions (streaming, continuous batching), GET /v1/models, /health, /ready, /metrics; a page at / (generate, and the effective forget gates over a text) and POST /gates',
     )
     .requiredOption('--onnx <file>', 'the exported step graph (<name>.step.onnx), for generation')
     .option(
       '--sequence <file>',
       'the sequence graph, to prefill prompts in chunks (default: <name>.sequence.onnx next to --onnx, if present)',
+    )
+    .option(
+      '--gates <file>',
+      "the gates graph behind POST /gates and the page's gate view (default: <name>.gates.onnx next to --onnx, if present)",
+    )
+    .option(
+      '--max-gate-tokens <n>',
+      'largest text POST /gates reads, in tokens (default 2048)',
+      positiveInteger,
     )
     .option('--model-id <id>', 'the model name clients send (default: <name>)')
     .option(
@@ -139,6 +152,7 @@ On SIGTERM / Ctrl-C it drains: /ready turns 503, new requests get 503, running o
         io.out(
           `serving ${options.onnx} as "${server.modelId}" (${model.core} ${model.mechanism}, ${model.numLayers} layers, vocabulary ${model.vocabSize}) at ${server.url}\n`,
         );
+        io.out(`page: ${server.url}/ (generate, and the forget gates over a text)\n`);
         const stop = async (signal: string) => {
           io.out(`${signal}: draining (running requests finish first) and stopping\n`);
           await server.close();

@@ -1,12 +1,7 @@
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '@urgate/files';
 import { Command, InvalidArgumentError } from 'commander';
 import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
-import { addL2eOptions, type L2eFlags, sweepL2e } from './l2e.js';
+import { addL2eOptions, type L2eFlags, l2eInput } from './l2e.js';
 import { addTrainingOptions, type TrainingFlags, trainingInput } from './train.js';
 
 export interface SweepFlags extends TrainingFlags, L2eFlags {
@@ -18,6 +13,8 @@ export interface SweepFlags extends TrainingFlags, L2eFlags {
   jobs: number;
   out?: string;
   reportOnly?: boolean;
+  /** lm: the token cache of `urgate lm prepare`. */
+  cache?: string;
 }
 
 function list(value: string): string[] {
@@ -38,51 +35,8 @@ function lrList(value: string): number[] {
   });
 }
 
-/**
- * Trains one run in a child process (`urgate train --config ... --resume`), its output in
- * train.log; `input` is the run's config.json (the settings that resolve to its config).
- */
-export function childExecutor<R extends { dir: string }>(jobs: number, input: (run: R) => unknown) {
-  const threads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
-  return async (run: R): Promise<void> => {
-    await mkdir(run.dir, { recursive: true });
-    const configPath = join(run.dir, 'config.json');
-    await writeJsonAtomic(configPath, input(run));
-    const log = createWriteStream(join(run.dir, 'train.log'), { flags: 'a' });
-    const args = [
-      ...process.execArgv,
-      process.argv[1],
-      'train',
-      '--config',
-      configPath,
-      '--out',
-      run.dir,
-      '--resume',
-    ];
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, args, {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, URGATE_NUM_THREADS: process.env.URGATE_NUM_THREADS ?? threads },
-      });
-      let lastError = '';
-      child.stdout.pipe(log, { end: false });
-      child.stderr.on('data', (chunk: Buffer) => {
-        log.write(chunk);
-        const lines = chunk.toString().trim().split('\n');
-        lastError = lines[lines.length - 1] ?? lastError;
-      });
-      child.on('error', reject);
-      child.on('close', (code) => {
-        log.end();
-        if (code === 0) resolve();
-        else
-          reject(
-            new Error(`exit status ${code}: ${lastError} (log: ${join(run.dir, 'train.log')})`),
-          );
-      });
-    });
-  };
-}
+/** How the sweep's child processes start `urgate`: this very command line's node and script. */
+const urgateCommand = (): string[] => [process.execPath, ...process.execArgv, process.argv[1]];
 
 export function sweepCommand(): Command {
   const cmd = new Command('sweep')
@@ -91,8 +45,9 @@ export function sweepCommand(): Command {
     )
     .argument(
       '<task>',
-      'a task of `urgate train` (copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e)',
+      'a task of `urgate train` (copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e), or lm (`urgate train lm` runs)',
     )
+    .argument('[lmTrainArgs...]', 'lm: `urgate train lm` flags shared by every run, after --')
     .option('--mechanisms <list>', 'comma-separated gate mechanisms', list, ['-', 'UR-'])
     .option(
       '--seeds <n>',
@@ -110,49 +65,77 @@ export function sweepCommand(): Command {
     );
   return addL2eOptions(addTrainingOptions(cmd))
     .option('--cores <list>', 'l2e: comma-separated cores, of lstm, gru, rmc', list, ['lstm'])
+    .option('--cache <dir>', 'lm: token cache of `urgate lm prepare`', 'runs/lm/cache')
     .option('--out <dir>', 'sweep directory (default runs/sweep-<task>)')
     .option('--report-only', 'do not train; rewrite the table and figures from the runs present')
     .addHelpText(
       'after',
-      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds),\n<out>/figures/final-metric.{svg,png} (the final metric per seed; pixel tasks: test accuracy), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy\n  urgate sweep l2e --cores lstm,rmc --mechanisms -,UR- --seeds 3 --length 4 --nesting 2 --steps 2000 --out runs/sweep-l2e',
+      '\nLayout: <out>/runs/<MECH><CORE>-lr<lr>-seed<s>/ (one `urgate train` run each), <out>/results.md, <out>/results.json,\n<out>/figures/learning-curves.{svg,png} (median and quartile band over seeds),\n<out>/figures/final-metric.{svg,png} (the final metric per seed; pixel tasks: test accuracy), <out>/figures/forget-gates.{svg,png}.\n\nExample:\n  urgate sweep copy --mechanisms -,UR- --seeds 3 --lrs 1e-3 --length 100 --hidden-size 128 --steps 4000 --jobs 2 --out runs/sweep-copy\n  urgate sweep l2e --cores lstm,rmc --mechanisms -,UR- --seeds 3 --length 4 --nesting 2 --steps 2000 --out runs/sweep-l2e\n  urgate sweep lm --mechanisms -,UR- --seeds 2 --cache runs/lm/cache -- --hidden-size 256 --steps 240',
     )
     .action(
-      reportErrors('sweep', processIO, async (task: string, flags: SweepFlags) => {
-        if (task === 'l2e') return sweepL2e(flags);
-        const { planSweep, runSweep, taskRunInput, writeSweepFigures, writeSweepResults } =
-          await import('@urgate/train');
-        const out = flags.out ?? join('runs', `sweep-${task}`);
-        const seeds = Array.from({ length: flags.seeds }, (_, k) => flags.firstSeed + k);
-        const runs = planSweep(
-          trainingInput(task, flags) as import('@urgate/train').TaskRunInput,
-          { mechanisms: flags.mechanisms, seeds, lrs: flags.lrs },
-          out,
-        );
-        const say = (line: string) =>
-          process.stderr.write(`[sweep ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-        let failed = 0;
-        if (!flags.reportOnly) {
-          say(`${runs.length} runs, ${flags.jobs} at a time, in ${out}`);
-          const progress = await runSweep(runs, {
+      reportErrors(
+        'sweep',
+        processIO,
+        async (task: string, lmTrainArgs: string[], flags: SweepFlags) => {
+          const experiments = await import('@urgate/experiments');
+          const out = flags.out ?? join('runs', `sweep-${task}`);
+          const seeds = Array.from({ length: flags.seeds }, (_, k) => flags.firstSeed + k);
+          const settings = {
+            out,
             jobs: flags.jobs,
-            execute: childExecutor(flags.jobs, (run: import('@urgate/train').SweepRun) =>
-              taskRunInput(run.config),
-            ),
-            onEvent: say,
-          });
-          failed = progress.failed.length;
-        }
-        const groups = await writeSweepResults(out, runs);
-        const figures = await writeSweepFigures(out, runs);
-        const { sweepMarkdown } = await import('@urgate/train');
-        process.stdout.write(`${sweepMarkdown(groups, runs[0].config)}\n`);
-        process.stdout.write(
-          `results: ${join(out, 'results.md')}, ${join(out, 'results.json')}\nfigures: ${figures.map((f) => `${f}.{svg,png}`).join(', ') || 'none (no finished runs)'}\n`,
-        );
-        if (failed > 0)
-          throw new Error(
-            `${failed} run(s) failed; see their train.log, then rerun the same command to resume`,
-          );
-      }),
+            reportOnly: flags.reportOnly,
+            urgate: urgateCommand(),
+            say: (line: string) =>
+              process.stderr.write(`[sweep ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
+          };
+          if (task !== 'lm' && lmTrainArgs.length > 0)
+            throw new Error(
+              `unexpected arguments ${lmTrainArgs.join(' ')} (only lm takes \`-- <lm train flags>\`)`,
+            );
+          const { task: _, ...taskFlags } = trainingInput(task, flags);
+          const l2eOnly = [
+            flags.grammar,
+            flags.programTask,
+            flags.nesting,
+            flags.curriculum,
+            flags.memSlots,
+          ];
+          if (
+            task === 'lm' &&
+            (Object.keys(taskFlags).length > 0 || l2eOnly.some((v) => v !== undefined))
+          )
+            throw new Error(
+              'lm: give `urgate train lm` flags after --, e.g. `urgate sweep lm -- --hidden-size 256`',
+            );
+          const { mechanisms, lrs, cores } = flags;
+          const r =
+            task === 'lm'
+              ? await experiments.sweepLm(
+                  {
+                    mechanisms,
+                    seeds,
+                    cache: flags.cache ?? 'runs/lm/cache',
+                    trainArgs: lmTrainArgs,
+                  },
+                  settings,
+                )
+              : task === 'l2e'
+                ? await experiments.sweepL2eTask(
+                    l2eInput(flags),
+                    { cores, mechanisms, seeds, lrs },
+                    settings,
+                  )
+                : await experiments.sweepTask(
+                    trainingInput(task, flags) as import('@urgate/train').TaskRunInput,
+                    { mechanisms, seeds, lrs },
+                    settings,
+                  );
+          process.stdout.write(`${r.markdown}\n${experiments.sweepFilesText(settings, r)}`);
+          if (r.failed > 0)
+            throw new Error(
+              `${r.failed} run(s) failed; see their train.log, then rerun the same command to resume`,
+            );
+        },
+      ),
     );
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import {
+  defaultRunDir,
   finiteNumber,
   nonNegativeInteger,
   positiveInteger,
@@ -14,7 +14,7 @@ import { addL2eOptions, type L2eFlags, l2eInput, trainL2eRun } from './l2e.js';
 // @urgate/train (and with it tfjs and the native kernels) loads inside the actions only.
 
 const TASK_HELP =
-  'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST) | l2e (program evaluation, Learning to Execute)';
+  'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST) | l2e (program evaluation, Learning to Execute); lm (language model) is `urgate train lm`, with its own options';
 
 /** Options shared by `train` and `sweep` (everything but mechanism, lr and seed in a sweep). */
 export interface TrainingFlags {
@@ -159,7 +159,7 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
 export function trainCommand(): Command {
   const cmd = new Command('train')
     .description(
-      "Train one model on one of the paper's sequence benchmarks (Adam, gradient clipping, checkpoints, resume)",
+      "Train one model on one of the paper's sequence benchmarks, or a language model with `urgate train lm` (Adam, gradient clipping, checkpoints, resume)",
     )
     .argument('[task]', TASK_HELP)
     .option(
@@ -223,12 +223,7 @@ export function trainCommand(): Command {
             ...chosen,
           } as import('@urgate/train').TaskRunInput);
         }
-        const out =
-          flags.out ??
-          join(
-            'runs',
-            `${config.task}-${config.mechanism === '-' ? '' : config.mechanism}${config.core}-seed${config.seed}`,
-          );
+        const out = flags.out ?? defaultRunDir(config.task, config);
         const result = await trainTask(config, {
           outDir: out,
           resume: flags.resume === true,

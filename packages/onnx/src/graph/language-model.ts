@@ -139,13 +139,23 @@ function logits(g: GraphBuilder, head: Head, h: string, output?: string): string
 }
 
 /** Splits `[L, B, d]` (or `[B, L, d]`) into per-layer `[B, d]`. */
-function layerStates(g: GraphBuilder, stacked: string, layers: number, axis: number): string[] {
+export function layerStates(
+  g: GraphBuilder,
+  stacked: string,
+  layers: number,
+  axis: number,
+): string[] {
   return Array.from({ length: layers }, (_, l) =>
     g.op1('Gather', [stacked, g.scope.int64s([l], true)], { axis }),
   );
 }
 
-function stackStates(g: GraphBuilder, perLayer: string[], axis: number, output: string): void {
+export function stackStates(
+  g: GraphBuilder,
+  perLayer: string[],
+  axis: number,
+  output: string,
+): void {
   const expanded = perLayer.map((x) => g.op1('Unsqueeze', [x, g.scope.int64s([axis])]));
   g.opInto([output], 'Concat', expanded, { axis });
 }

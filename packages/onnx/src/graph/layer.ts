@@ -76,6 +76,11 @@ export interface CellState {
   c: string | null;
 }
 
+/** A step's new state and the effective forget gate `F` (`[B, d]`) it applied. */
+export interface CellStepResult extends CellState {
+  forget: string;
+}
+
 /** Repeats each master unit over `C` consecutive neurons: `[B, m] -> [B, m·C]`. */
 function expandMaster(g: GraphBuilder, x: string, downsize: number, d: number): string {
   const s = g.scope;
@@ -139,7 +144,7 @@ function zoneout(g: GraphBuilder, prev: string, candidate: string, rate: number)
 
 /**
  * One step of a layer. `xp` is the input projection `x·Wx + bias` (`[B, cols]`), `state` the
- * previous state after any reset. Returns the new state after zoneout.
+ * previous state after any reset. Returns the new state after zoneout and the effective forget gate.
  */
 export function cellStep(
   g: GraphBuilder,
@@ -147,7 +152,7 @@ export function cellStep(
   xp: string,
   state: CellState,
   zo: Zoneout,
-): CellState {
+): CellStepResult {
   const { layer } = w;
   const s = g.scope;
   const lstm = layer.core === 'lstm';
@@ -171,12 +176,16 @@ export function cellStep(
     const o = g.sigmoid(pre.get('o') as string, 'o');
     const cCand = g.add(g.mul(F, state.c), g.mul(I, u), 'c_cand');
     const hCand = g.mul(o, g.tanh(cCand), 'h_cand');
-    return { h: zoneout(g, state.h, hCand, zo.h), c: zoneout(g, state.c, cCand, zo.c) };
+    return {
+      h: zoneout(g, state.h, hCand, zo.h),
+      c: zoneout(g, state.c, cCand, zo.c),
+      forget: F,
+    };
   }
   const reset = g.sigmoid(pre.get('s') as string, 's');
   const xpU = g.op1('Slice', [xp, s.int64s([w.uOffset]), s.int64s([w.cols]), s.int64s([-1])]);
   const uPre = g.add(xpU, g.op1('MatMul', [g.mul(reset, state.h), w.WhU as string]));
   const u = g.tanh(uPre, 'u');
   const hCand = g.add(g.mul(F, state.h), g.mul(I, u), 'h_cand');
-  return { h: zoneout(g, state.h, hCand, zo.h), c: null };
+  return { h: zoneout(g, state.h, hCand, zo.h), c: null, forget: F };
 }

@@ -9,8 +9,8 @@ export function stackInitializers(scope: GraphScope, layers: ExportLayer[]): Lay
 /**
  * Runs one layer over a whole sequence with a Scan: the input projection of all steps is one MatMul
  * outside the loop, the body does the recurrent part. `keep` (`[T, B, 1]`, 1 - reset) zeroes the
- * state rows before the steps that start a new sequence. Returns the final state and the outputs
- * `[T, B, d]`.
+ * state rows before the steps that start a new sequence. Returns the final state, the outputs
+ * `[T, B, d]` and, with `withForget`, the effective forget gate of every step `[T, B, d]`.
  */
 export function scanLayer(
   g: GraphBuilder,
@@ -20,7 +20,8 @@ export function scanLayer(
   keep: string | null,
   zo: Zoneout,
   index: number,
-): { state: CellState; outputs: string } {
+  withForget = false,
+): { state: CellState; outputs: string; forget: string | null } {
   const s = g.scope;
   const d = w.layer.hiddenSize;
   const xp = g.add(g.op1('MatMul', [xs, w.Wx]), w.bias, `layer${index}_xp`);
@@ -35,6 +36,7 @@ export function scanLayer(
     : { h: hIn, c: cIn };
   const next = cellStep(body, w, xpIn, prev, zo);
   const y = body.op1('Identity', [next.h], {}, `layer${index}_y_t`);
+  const f = withForget ? body.op1('Identity', [next.forget], {}, `layer${index}_forget_t`) : null;
   const stateInfos = [
     valueInfo(hIn, 'float', ['batch', d]),
     ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : []),
@@ -51,12 +53,14 @@ export function scanLayer(
       valueInfo(next.h, 'float', ['batch', d]),
       ...(next.c ? [valueInfo(next.c, 'float', ['batch', d])] : []),
       valueInfo(y, 'float', ['batch', d]),
+      ...(f ? [valueInfo(f, 'float', ['batch', d])] : []),
     ],
   };
   const outNames = [
     s.name(`layer${index}_h_final`),
     ...(state.c ? [s.name(`layer${index}_c_final`)] : []),
     s.name(`layer${index}_outputs`),
+    ...(f ? [s.name(`layer${index}_forget`)] : []),
   ];
   g.opInto(
     outNames,
@@ -67,8 +71,10 @@ export function scanLayer(
       num_scan_inputs: keep ? 2 : 1,
     },
   );
+  const stateCount = state.c ? 2 : 1;
   return {
     state: { h: outNames[0], c: state.c ? outNames[1] : null },
-    outputs: outNames[outNames.length - 1],
+    outputs: outNames[stateCount],
+    forget: f ? outNames[stateCount + 1] : null,
   };
 }

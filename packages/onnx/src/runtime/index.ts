@@ -9,6 +9,7 @@ export {
   zeroRowState,
 } from './batch.js';
 export { classify } from './classify.js';
+export { type ForgetGates, forgetGates } from './gates.js';
 export { type GenerateOptions, generate } from './generate.js';
 export { decodeL2e, type L2eInputs } from './l2e.js';
 export { type GraphKind, METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';

@@ -1,5 +1,11 @@
 /** Which function an exported graph computes; see README "Graphs". */
-export type GraphKind = 'lm-step' | 'lm-sequence' | 'lm-step-triton' | 'classifier' | 'l2e';
+export type GraphKind =
+  | 'lm-step'
+  | 'lm-sequence'
+  | 'lm-gates'
+  | 'lm-step-triton'
+  | 'classifier'
+  | 'l2e';
 
 /** The JSON stored under metadata_props key `urgate` of every exported model. */
 export interface UrgateOnnxMetadata {

@@ -1,5 +1,4 @@
 export * from './config.js';
 export * from './data.js';
 export * from './model.js';
-export * from './sweep.js';
 export * from './trainer.js';

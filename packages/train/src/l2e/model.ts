@@ -115,20 +115,6 @@ export function l2eModelMeta(model: L2eModel): Record<string, unknown> {
   };
 }
 
-/** Replaces the trainable parameters (same names and shapes), e.g. from a checkpoint. */
-export function assignL2eParams(
-  model: L2eModel,
-  tensors: Record<string, { shape: number[]; data: Float32Array }>,
-  source: string,
-): void {
-  for (const [name, v] of Object.entries(model.params)) {
-    const t = tensors[name];
-    if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
-      throw new Error(`${source}: tensor ${name} missing or not of shape [${v.shape}]`);
-    v.assign(tf.tensor(t.data, v.shape));
-  }
-}
-
 /** One-hot characters [T, B, V] of the stream (built directly: no op on the tape). */
 function oneHotStream(batch: L2eBatch): tf.Tensor3D {
   const V = batch.vocabSize;

@@ -127,6 +127,7 @@ export async function trainL2e(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
       params: model.params,
+      constants: model.constants,
       modelMeta: l2eModelMeta(model),
       loss(step) {
         trained = step + 1;

@@ -1,4 +1,10 @@
-import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/cells';
+import {
+  type Core,
+  type Mechanism,
+  parseCore,
+  parseMechanism,
+  resolveLayerConfig,
+} from '@urgate/cells';
 import { FORGETTING_SETTINGS, SYNTHETIC_PROTOCOL } from '@urgate/tasks';
 
 export const TASK_NAMES = [
@@ -172,6 +178,17 @@ export function resolveTaskRunConfig(input: TaskRunInput): TaskRunConfig {
   const checkpointEvery = positiveInt('checkpoint-every', input.checkpointEvery ?? 500);
   const downsize = input.downsize == null ? null : positiveInt('downsize', input.downsize);
   const tMax = input.tMax == null ? null : positiveNumber('t-max', input.tMax);
+  // The layer settings (OM-/UM- master gates, chrono Tmax) are checked here, before any work, so
+  // that a sweep refuses a bad one in its plan instead of in every run (the input size does not
+  // enter these checks).
+  resolveLayerConfig({
+    core,
+    mechanism,
+    inputSize: 1,
+    hiddenSize,
+    ...(downsize !== null ? { downsize } : {}),
+    ...(tMax !== null ? { tMax } : {}),
+  });
   return {
     task,
     core,

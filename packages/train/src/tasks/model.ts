@@ -20,6 +20,7 @@ import {
   nativeZoneoutMask,
   sliceSteps,
 } from '@urgate/kernels';
+import { CLASSIFIER_TENSORS, TASK_HEAD_TENSORS } from '@urgate/spec';
 import { deriveSeed, dropoutMask } from '../seeds.js';
 import {
   HEAD_DROPOUT,
@@ -87,28 +88,15 @@ export function createTaskModel(
   const d = config.hiddenSize;
   const headSeed = deriveSeed(config.seed, PURPOSE.head);
   if (isPixelTask(config.task)) {
-    params['head.W1'] = tf.variable(glorot(d, HEAD_HIDDEN, headSeed));
-    params['head.b1'] = tf.variable(tf.zeros([HEAD_HIDDEN]));
-    params['head.W2'] = tf.variable(glorot(HEAD_HIDDEN, outputSize, headSeed + 1));
-    params['head.b2'] = tf.variable(tf.zeros([outputSize]));
+    params[CLASSIFIER_TENSORS.W1] = tf.variable(glorot(d, HEAD_HIDDEN, headSeed));
+    params[CLASSIFIER_TENSORS.b1] = tf.variable(tf.zeros([HEAD_HIDDEN]));
+    params[CLASSIFIER_TENSORS.W2] = tf.variable(glorot(HEAD_HIDDEN, outputSize, headSeed + 1));
+    params[CLASSIFIER_TENSORS.b2] = tf.variable(tf.zeros([outputSize]));
   } else {
-    params['head.W'] = tf.variable(glorot(d, outputSize, headSeed));
-    params['head.b'] = tf.variable(tf.zeros([outputSize]));
+    params[TASK_HEAD_TENSORS.W] = tf.variable(glorot(d, outputSize, headSeed));
+    params[TASK_HEAD_TENSORS.b] = tf.variable(tf.zeros([outputSize]));
   }
   return { config, layers, params, outputSize, zoneout: zoneoutRates(config.core, config.zoneout) };
-}
-
-/** Replaces the model's parameter values (same names and shapes), e.g. from a checkpoint. */
-export function assignParams(
-  model: TaskModel,
-  tensors: Record<string, { shape: number[]; data: Float32Array }>,
-): void {
-  for (const [name, v] of Object.entries(model.params)) {
-    const t = tensors[name];
-    if (!t || t.data.length !== v.size)
-      throw new Error(`checkpoint: tensor ${name} missing or not of shape [${v.shape}]`);
-    v.assign(tf.tensor(t.data, v.shape));
-  }
 }
 
 /** Model section of the checkpoint metadata (LAYOUT.md): pixel tasks are `kind: "classifier"`. */
@@ -196,7 +184,7 @@ function stepsFrom(h: tf.Tensor3D, start: number): tf.Tensor3D {
 /** Copy head: logits of the last 10 steps, [10·B, 10] in time-major order (row t·B + b). */
 export function copyLogits(model: TaskModel, h: tf.Tensor3D, targetStart: number): tf.Tensor2D {
   const tail = stepsFrom(h, targetStart).reshape([-1, h.shape[2]]) as tf.Tensor2D;
-  return dense(tail, model, 'head.W', 'head.b');
+  return dense(tail, model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b);
 }
 
 function lastStep(h: tf.Tensor3D): tf.Tensor2D {
@@ -206,18 +194,20 @@ function lastStep(h: tf.Tensor3D): tf.Tensor2D {
 
 /** Adding head: prediction from the last step, [B]. */
 export function addingPrediction(model: TaskModel, h: tf.Tensor3D): tf.Tensor1D {
-  return dense(lastStep(h), model, 'head.W', 'head.b').reshape([-1]) as tf.Tensor1D;
+  return dense(lastStep(h), model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b).reshape([
+    -1,
+  ]) as tf.Tensor1D;
 }
 
 /** Classifier head: ReLU(h_T W1 + b1) (dropout 0.5 in training with zoneout) W2 + b2, [B, K]. */
 export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): tf.Tensor2D {
-  let hidden = dense(lastStep(h), model, 'head.W1', 'head.b1', 'relu');
+  let hidden = dense(lastStep(h), model, CLASSIFIER_TENSORS.W1, CLASSIFIER_TENSORS.b1, 'relu');
   if (mode.training && model.zoneout !== null) {
     const seed = deriveSeed(model.config.seed, mode.step, PURPOSE.dropout);
     const mask = nativeKernelsInUse() ? nativeDropoutMask : dropoutMask;
     hidden = tf.mul(hidden, mask(HEAD_DROPOUT, hidden.shape, seed));
   }
-  return dense(hidden, model, 'head.W2', 'head.b2');
+  return dense(hidden, model, CLASSIFIER_TENSORS.W2, CLASSIFIER_TENSORS.b2);
 }
 
 /**

@@ -1,0 +1,2 @@
+export * from './lm-model.js';
+export * from './onnx-checker.js';
