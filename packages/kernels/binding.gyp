@@ -11,10 +11,12 @@
         "csrc/adam.cc",
         "csrc/rmc.cc",
         "csrc/lm.cc",
+        "csrc/lm_model.cc",
         "csrc/dense.cc",
         "csrc/adaptive_softmax.cc",
         "napi/addon.cc",
         "napi/model.cc",
+        "napi/lm_model.cc",
         "napi/rmc.cc",
         "napi/adaptive_softmax.cc"
       ],

@@ -14,19 +14,14 @@ export {
   repeatMasters,
   splitBlocks,
 } from './gate.js';
-export {
-  type GateBiasInit,
-  gateBiasInit,
-  initLayerParams,
-  logit,
-  STANDARD_FORGET_BIAS,
-} from './init.js';
+export { initLayerParams } from './init.js';
 export { type GatedCellArgs, GatedGRUCell, GatedLSTMCell } from './layers.js';
 export {
   registeredSequenceKernel,
   registerSequenceKernel,
   runLayer,
   runLayerReference,
+  runLayerWith,
   type SequenceKernel,
 } from './sequence.js';
 export * from './stack.js';

@@ -1,99 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '@urgate/random';
-import {
-  type BlockName,
-  hasRefineGate,
-  type LayerConfig,
-  layerLayout,
-  MECHANISM_TABLE,
-  type ResolvedLayerConfig,
-  resolveLayerConfig,
-} from '@urgate/spec';
+import { initLayerValues, type LayerConfig } from '@urgate/spec';
 import type { LayerParams } from './types.js';
 
-export const STANDARD_FORGET_BIAS = 1.0;
-
-/** σ⁻¹(u) = log(u / (1 - u)). */
-export function logit(u: number): number {
-  return Math.log(u / (1 - u));
-}
-
-/** Uniform gate initialisation: σ⁻¹(u), u ~ U[1/size, 1 - 1/size] (paper eq. 9). */
-function uniformGateBias(rng: SeededRandom, size: number): number {
-  return logit(rng.uniform(1 / size, 1 - 1 / size));
-}
-
-/** Initial values of the gate biases of one layer, per block and unit (LAYOUT.md "Initialisation"). */
-export interface GateBiasInit {
-  /** Block values that go to the trainable bias b. */
-  trainable: Partial<Record<BlockName, Float64Array>>;
-  /** UGI values, which go to bOffset instead of b when fixedGateOffset is set. */
-  uniform: Partial<Record<BlockName, Float64Array>>;
-}
-
-function perUnit(size: number, draw: () => number): Float64Array {
-  return Float64Array.from({ length: size }, draw);
-}
-
-function negate(values: Float64Array): Float64Array {
-  return values.map((v) => -v);
-}
-
-export function gateBiasInit(cfg: ResolvedLayerConfig, rng: SeededRandom): GateBiasInit {
-  const d = cfg.hiddenSize;
-  const m = d / cfg.downsize;
-  const lstm = cfg.core === 'lstm';
-  const constant = (value: number) => new Float64Array(d).fill(value);
-  switch (MECHANISM_TABLE[cfg.mechanism].init) {
-    case 'standard':
-      return { trainable: { f: constant(STANDARD_FORGET_BIAS) }, uniform: {} };
-    case 'zero':
-      return { trainable: {}, uniform: {} };
-    case 'chrono': {
-      const f = perUnit(d, () => Math.log(rng.uniform(1, cfg.tMax - 1)));
-      return { trainable: lstm ? { f, i: negate(f) } : { f }, uniform: {} };
-    }
-    case 'uniform': {
-      if (d < 2)
-        throw new Error(
-          `hiddenSize: uniform gate initialisation ('${cfg.mechanism}') needs hiddenSize >= 2, got ${d}`,
-        );
-      const f = perUnit(d, () => uniformGateBias(rng, d));
-      const tied: BlockName | undefined = hasRefineGate(cfg.mechanism)
-        ? 'r'
-        : lstm
-          ? 'i'
-          : undefined;
-      return { trainable: {}, uniform: tied === undefined ? { f } : { f, [tied]: negate(f) } };
-    }
-    case 'uniformMaster': {
-      // m >= 2: resolveLayerConfig refuses fewer master units.
-      const mf = perUnit(m, () => uniformGateBias(rng, m));
-      return { trainable: { f: constant(STANDARD_FORGET_BIAS) }, uniform: { mf, mi: negate(mf) } };
-    }
-  }
-}
-
-/** Glorot-uniform W over its full shape and the mechanism's bias initialisation, from one seed. */
+/** initLayerValues (@urgate/spec) as tensors. */
 export function initLayerParams(cfg: LayerConfig, seed: number): LayerParams {
-  const r = resolveLayerConfig(cfg);
-  const rng = new SeededRandom(seed);
-  const layout = layerLayout(r);
-  const rows = r.inputSize + r.hiddenSize;
-  const limit = Math.sqrt(6 / (rows + layout.cols));
-  const W = new Float32Array(rows * layout.cols);
-  for (let k = 0; k < W.length; k++) W[k] = rng.uniform(-limit, limit);
-
-  const init = gateBiasInit(r, rng);
-  const b = new Float32Array(layout.cols);
-  const offset = new Float32Array(layout.cols);
-  for (const blk of layout.blocks) {
-    const trainable = init.trainable[blk.name];
-    const uniform = init.uniform[blk.name];
-    if (trainable !== undefined) b.set(trainable, blk.offset);
-    if (uniform !== undefined) (r.fixedGateOffset ? offset : b).set(uniform, blk.offset);
-  }
-  const params: LayerParams = { W: tf.tensor2d(W, [rows, layout.cols]), b: tf.tensor1d(b) };
-  if (r.fixedGateOffset) params.bOffset = tf.tensor1d(offset);
+  const { rows, cols, W, b, bOffset } = initLayerValues(cfg, seed);
+  const params: LayerParams = { W: tf.tensor2d(W, [rows, cols]), b: tf.tensor1d(b) };
+  if (bOffset) params.bOffset = tf.tensor1d(bOffset);
   return params;
 }

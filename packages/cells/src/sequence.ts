@@ -70,8 +70,20 @@ export function runLayer(
   state0: State,
   extras?: SequenceExtras,
 ): SequenceResult {
-  if (registeredKernel === null) return runLayerReference(cfg, params, xs, state0, extras);
+  return runLayerWith(registeredKernel, cfg, params, xs, state0, extras);
+}
+
+/** Runs a layer over a sequence with `kernel` (null: the reference), whatever is registered. */
+export function runLayerWith(
+  kernel: SequenceKernel | null,
+  cfg: LayerConfig,
+  params: LayerParams,
+  xs: tf.Tensor3D,
+  state0: State,
+  extras?: SequenceExtras,
+): SequenceResult {
+  if (kernel === null) return runLayerReference(cfg, params, xs, state0, extras);
   const r = resolveLayerConfig(cfg);
   checkSequence(r, params, xs, state0, extras);
-  return registeredKernel(r, params, xs, state0, extras);
+  return kernel(r, params, xs, state0, extras);
 }

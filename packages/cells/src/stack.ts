@@ -6,11 +6,10 @@ import {
   type LayerTensor,
   layerLayout,
   layerTensorName,
-  type ResolvedLayerConfig,
-  resolveLayerConfig,
+  stackLayerConfigs,
 } from '@urgate/spec';
 import { initLayerParams } from './init.js';
-import { runLayer } from './sequence.js';
+import { runLayer, runLayerWith, type SequenceKernel } from './sequence.js';
 import type { LayerParams, SequenceResult, State } from './types.js';
 
 /** A stack of layers; layer l > 0 reads layer l-1's h (its inputSize is hiddenSize). */
@@ -24,23 +23,14 @@ export interface StackExtras {
   /** One [T, B, d] mask per layer. */
   zoneoutC?: tf.Tensor3D[];
   zoneoutH?: tf.Tensor3D[];
+  /** The layers' kernel (null: the reference); absent: runLayer's registered one. */
+  kernel?: SequenceKernel | null;
 }
 
 export interface StackResult {
   /** [T, B, d]: h of the last layer. */
   outputs: tf.Tensor3D;
   states: State[];
-}
-
-export function stackLayerConfigs(cfg: StackConfig): ResolvedLayerConfig[] {
-  if (!Number.isInteger(cfg?.numLayers) || cfg.numLayers <= 0)
-    throw new Error(
-      `numLayers: expected a positive integer, got ${JSON.stringify(cfg?.numLayers)}`,
-    );
-  const first = resolveLayerConfig(cfg);
-  return Array.from({ length: cfg.numLayers }, (_, l) =>
-    l === 0 ? first : resolveLayerConfig({ ...first, inputSize: first.hiddenSize }),
-  );
 }
 
 /** Layer l is initialised from seed + l. */
@@ -72,11 +62,15 @@ export function runStack(
   let input = xs;
   const states: State[] = [];
   layers.forEach((layer, l) => {
-    const result: SequenceResult = runLayer(layer, params[l], input, states0[l], {
+    const layerExtras = {
       reset: extras.reset,
       zoneoutC: extras.zoneoutC?.[l],
       zoneoutH: extras.zoneoutH?.[l],
-    });
+    };
+    const result: SequenceResult =
+      extras.kernel === undefined
+        ? runLayer(layer, params[l], input, states0[l], layerExtras)
+        : runLayerWith(extras.kernel, layer, params[l], input, states0[l], layerExtras);
     states.push(result.state);
     input = result.outputs;
   });

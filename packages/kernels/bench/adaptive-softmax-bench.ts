@@ -1,8 +1,9 @@
 // Training tokens/s of a WikiText-103-sized language model with a full softmax against the
 // adaptive softmax, measured in the same run, on a synthetic Zipf(1) token stream over the
 // vocabulary (speed does not depend on what the words mean, only on how often each cluster is
-// hit). One step = the whole native LM step (lmTrainStep: embedding, layers, output layer,
-// loss, backward) + fused Adam over every parameter (clip 0.1): what the trainer runs.
+// hit). One step = the native model object's (NativeLm) train step (embedding, layers, output
+// layer, loss, backward into the gradient arena) + Adam over the arenas (clip 0.1): what the
+// trainer runs.
 // Memory: parameters, gradients and Adam moments of each model, and the process's peak RSS after
 // each model's run (adaptive first, so its peak is its own).
 //
@@ -10,18 +11,12 @@
 //   URGATE_AS_BENCH="V,d,B,T,steps,layers,cutoffs" (cutoffs colon-separated) for another shape;
 //   URGATE_NUM_THREADS threads (default 1).
 import { loadavg } from 'node:os';
-import {
-  type NativeLmParams,
-  type NativeLmSpec,
-  nativeThreads,
-  requireNative,
-} from '@urgate/kernels';
+import { type LmLayerState, NativeLm, nativeThreads } from '@urgate/kernels/native';
 import {
   type AdaptiveSoftmax,
   adaptiveClusters,
   adaptiveTailHidden,
   type LmArchitecture,
-  lmTensorShapes,
 } from '@urgate/spec';
 
 const [V, d, B, T, STEPS, LAYERS, CUTS] = (
@@ -29,7 +24,6 @@ const [V, d, B, T, STEPS, LAYERS, CUTS] = (
 ).split(',');
 const shape = { V: +V, d: +d, B: +B, T: +T, steps: +STEPS, layers: +LAYERS };
 const adaptive: AdaptiveSoftmax = { cutoffs: CUTS.split(':').map(Number), tailDiv: 4 };
-const addon = requireNative('adaptive-softmax bench');
 const GB = 2 ** 30;
 
 /** Zipf(1) over [0, V): id k with probability ∝ 1 / (k + 1), drawn by inverse CDF. */
@@ -68,38 +62,6 @@ function arch(withAdaptive: boolean): LmArchitecture {
   };
 }
 
-/** The tensors of lmTensorShapes as the native call takes them (lm-step.ts' order). */
-function nativeParams(a: LmArchitecture, t: Float32Array[]): NativeLmParams {
-  let k = 1;
-  const W: Float32Array[] = [];
-  const b: Float32Array[] = [];
-  for (let l = 0; l < a.numLayers; l++) {
-    W.push(t[k++]);
-    b.push(t[k++]);
-  }
-  if (!a.adaptiveSoftmax) return { embedding: t[0], W, b, outputB: t[k] };
-  const clusters = t[k++];
-  const headB = t[k++];
-  const proj: Float32Array[] = [];
-  const out: Float32Array[] = [];
-  for (let i = 0; i < a.adaptiveSoftmax.cutoffs.length; i++) {
-    proj.push(t[k++]);
-    out.push(t[k++]);
-  }
-  return { embedding: t[0], W, b, adaptive: { clusters, headB, proj, out } };
-}
-
-function gradList(a: LmArchitecture, g: NativeLmParams): Float32Array[] {
-  const list = [g.embedding];
-  for (let l = 0; l < a.numLayers; l++) list.push(g.W[l], g.b[l]);
-  if (!g.adaptive) return [...list, g.outputB as Float32Array];
-  list.push(g.adaptive.clusters, g.adaptive.headB);
-  g.adaptive.proj.forEach((p, i) => {
-    list.push(p, (g.adaptive as NonNullable<NativeLmParams['adaptive']>).out[i]);
-  });
-  return list;
-}
-
 interface Outcome {
   tokensPerSecond: number;
   msPerStep: number;
@@ -112,58 +74,36 @@ interface Outcome {
 }
 
 function run(a: LmArchitecture, tokens: Int32Array): Outcome {
-  const shapes = lmTensorShapes(a);
+  // the native model object: parameter, gradient and Adam arenas laid out by lmTensorShapes
+  const model = new NativeLm(a);
   let seed = 5;
-  const params = shapes.map(({ shape: s }) =>
-    Float32Array.from({ length: s.reduce((x, y) => x * y, 1) }, () => {
-      seed = (seed * 16807) % 2147483647;
-      return (seed / 2147483647 - 0.5) * 0.1;
-    }),
-  );
-  const m = params.map((p) => new Float32Array(p.length));
-  const v = params.map((p) => new Float32Array(p.length));
-  const paramCount = params.reduce((n, p) => n + p.length, 0);
+  for (let k = 0; k < model.params.length; k++) {
+    seed = (seed * 16807) % 2147483647;
+    model.params[k] = (seed / 2147483647 - 0.5) * 0.1;
+  }
+  const paramCount = model.params.length;
   const N = shape.B * shape.T;
-  const spec: NativeLmSpec = {
-    core: 'lstm',
-    mechanism: 'UR-',
-    numLayers: a.numLayers,
-    vocabSize: a.vocabSize,
-    embeddingSize: a.embeddingSize,
-    hiddenSize: a.hiddenSize,
-    downsize: 16,
-    layerNorm: false,
-    tiedEmbeddings: true,
-    adaptiveSoftmax: a.adaptiveSoftmax ?? null,
-    batch: shape.B,
-    steps: shape.T,
-  };
-  const zeros = () =>
-    Array.from({ length: a.numLayers }, () => new Float32Array(shape.B * a.hiddenSize));
-  let h: Float32Array<ArrayBufferLike>[] = zeros();
-  let c: Float32Array<ArrayBufferLike>[] = zeros();
+  let state: LmLayerState[] = model.zeroState(shape.B);
+  let adamMs = 0;
   const step = (k: number) => {
     const window = tokens.subarray(k * N, (k + 1) * N + 1);
-    const r = addon.lmTrainStep(
-      spec,
-      nativeParams(a, params),
+    const r = model.trainStep(
       {
+        steps: shape.T,
+        batch: shape.B,
         inputs: window.slice(0, N),
         targets: window.slice(1, N + 1),
-        reset: null,
-        h0: h,
-        c0: c,
+        resets: new Uint8Array(N),
       },
+      state,
       { rate: 0.1, embeddingSeed: k, outputSeed: k + 1 },
     );
     const adamStart = performance.now();
-    addon.adamStep(params, gradList(a, r.grads), m, v, { lr: 1e-3, clipNorm: 0.1, step: k + 1 });
+    model.adamUpdate({ lr: 1e-3, clipNorm: 0.1 });
     if (k > 0) adamMs += performance.now() - adamStart;
-    h = r.h;
-    c = r.c as Float32Array<ArrayBufferLike>[];
+    state = r.state;
     return r.loss;
   };
-  let adamMs = 0;
   step(0); // warm-up: first-touch of every buffer
   const started = performance.now();
   const cpuStarted = process.cpuUsage();

@@ -16,6 +16,7 @@
 #include "../csrc/simd.h"
 #include "../csrc/softmax_xent.h"
 #include "args.h"
+#include "lm_model.h"
 #include "model.h"
 
 namespace urgate_napi {
@@ -115,6 +116,19 @@ Napi::Value LayerForward(const Napi::CallbackInfo& info) {
   if (lstm) result.Set("c", c);
   result.Set("tape", external);
   return result;
+}
+
+// releaseTape(tape): frees a layer tape that no backward pass will use (a forward pass for
+// evaluation), now rather than when a collection finalizes it. A used tape is already empty.
+Napi::Value ReleaseTape(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal() || !info[0].As<Napi::External<urgate::Tape>>().CheckTypeTag(&kTapeTag))
+    Type(env, "tape", "the tape returned by layerForward", info[0]);
+  urgate::Tape* tape = info[0].As<Napi::External<urgate::Tape>>().Data();
+  const int64_t bytes = static_cast<int64_t>(tape->Bytes());
+  *tape = urgate::Tape{};
+  Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+  return env.Undefined();
 }
 
 // layerBackward(tape, W, xs, dOutputs, dh, dc) -> {dxs, dh0, dc0?, dW, db}.
@@ -304,6 +318,7 @@ Napi::Value LayoutOf(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerForward", Napi::Function::New(env, Guarded<LayerForward>));
   exports.Set("layerBackward", Napi::Function::New(env, Guarded<LayerBackward>));
+  exports.Set("releaseTape", Napi::Function::New(env, Guarded<ReleaseTape>));
   exports.Set("softmaxCrossEntropy", Napi::Function::New(env, Guarded<SoftmaxCrossEntropy>));
   exports.Set("adamStep", Napi::Function::New(env, Guarded<AdamStep>));
   exports.Set("matmul", Napi::Function::New(env, Guarded<MatMul>));
@@ -315,6 +330,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   urgate_napi::RegisterRmc(env, exports);
   urgate_napi::RegisterAdaptiveSoftmax(env, exports);
   RegisterModelOps(env, exports);
+  RegisterLmModel(env, exports);
   return exports;
 }
 

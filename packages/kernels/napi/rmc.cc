@@ -110,6 +110,19 @@ Napi::Value RmcForward(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// rmcReleaseTape(tape): frees (keeps as the spare) an RMC tape no backward pass will use.
+Napi::Value RmcReleaseTape(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal() || !info[0].As<Napi::External<urgate::RmcTape>>().CheckTypeTag(&kRmcTapeTag))
+    Type(env, "tape", "the tape returned by rmcForward", info[0]);
+  urgate::RmcTape* tape = info[0].As<Napi::External<urgate::RmcTape>>().Data();
+  if (tape->block_in.empty()) return env.Undefined();
+  const int64_t bytes = static_cast<int64_t>(tape->Bytes());
+  KeepTape(tape);
+  Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+  return env.Undefined();
+}
+
 // rmcBackward(tape, weights[], xs, dOutputs) -> {dxs, dmemory0, grads[]}; the tape is used up.
 Napi::Value RmcBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -149,6 +162,7 @@ Napi::Value RmcBackward(const Napi::CallbackInfo& info) {
 void RegisterRmc(Napi::Env env, Napi::Object exports) {
   exports.Set("rmcForward", Napi::Function::New(env, Guarded<RmcForward>));
   exports.Set("rmcBackward", Napi::Function::New(env, Guarded<RmcBackward>));
+  exports.Set("rmcReleaseTape", Napi::Function::New(env, Guarded<RmcReleaseTape>));
 }
 
 }  // namespace urgate_napi

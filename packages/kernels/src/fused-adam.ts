@@ -1,97 +1,112 @@
-// Adam over a set of tfjs variables in one native call, with global-norm
-// gradient clipping. On the cpu backend the variables' own float32 buffers are
-// updated in place; elsewhere the new values are assigned.
+// tf.Variables trained through flat arenas (arena.ts): the gradients are copied into the
+// gradient arena, Adam with global-norm clipping runs natively over the arena in one call, and
+// the new values are assigned to the variables, through tfjs's public API only.
 import * as tf from '@tensorflow/tfjs';
+import {
+  type AdamOptions,
+  type ArenaKind,
+  type ArenaTensor,
+  arenaView,
+  type ModelArenas,
+  ParamArenas,
+} from './arena.js';
 import { requireNative } from './native.js';
 
-export interface FusedAdamOptions {
-  lr: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  /** Clip the global gradient norm to this value (<= 0 or absent: no clipping). */
-  clipNorm?: number;
-}
+export type FusedAdamOptions = AdamOptions;
 
-interface CpuData {
-  data: { get(dataId: object): { values?: unknown } };
-}
-
-export class FusedAdam {
+export class FusedAdam implements ModelArenas {
   private readonly vars: tf.Variable[];
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
-  private readonly options: Required<FusedAdamOptions>;
-  private steps = 0;
+  private readonly arenas: ParamArenas;
+  private readonly options: FusedAdamOptions;
 
-  constructor(vars: tf.Variable[], opts: FusedAdamOptions) {
+  /**
+   * vars: an array (tensor names are the variables' names) or a map from checkpoint names, in the
+   * arenas' order. Their current values become the parameter arena.
+   */
+  constructor(vars: tf.Variable[] | Record<string, tf.Variable>, opts: FusedAdamOptions) {
     requireNative('FusedAdam');
-    if (
-      !Array.isArray(vars) ||
-      vars.some((v) => !(v instanceof tf.Variable) || v.dtype !== 'float32')
-    ) {
-      throw new TypeError('vars: expected an array of float32 tf.Variable');
-    }
+    const named = Array.isArray(vars)
+      ? vars.map((v) => [v?.name, v] as const)
+      : Object.entries(vars ?? {});
+    if (named.some(([, v]) => !(v instanceof tf.Variable) || v.dtype !== 'float32'))
+      throw new TypeError('vars: expected an array or map of float32 tf.Variable');
     if (typeof opts?.lr !== 'number' || !(opts.lr > 0))
       throw new RangeError(`opts.lr: expected a positive number, got ${opts?.lr}`);
-    this.options = { beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 0, ...opts };
-    // In-place updates must not show through tensors that share a variable's
-    // buffer (tf.variable(t) shares t's): give each variable a private copy.
-    this.vars = vars;
-    for (const v of vars) {
-      const own = tf.tensor(Float32Array.from(v.dataSync()), v.shape, 'float32');
-      v.assign(own);
-      own.dispose();
-    }
-    this.m = vars.map((v) => new Float32Array(v.size));
-    this.v = vars.map((v) => new Float32Array(v.size));
+    this.options = opts;
+    this.vars = named.map(([, v]) => v);
+    this.arenas = new ParamArenas(named.map(([name, v]) => ({ name, shape: [...v.shape] })));
+    this.vars.forEach((v, k) => {
+      this.view(k, 'params').set(v.dataSync() as Float32Array);
+    });
   }
 
+  get tensors(): readonly ArenaTensor[] {
+    return this.arenas.tensors;
+  }
+  get params(): Float32Array {
+    return this.arenas.params;
+  }
+  get grads(): Float32Array {
+    return this.arenas.grads;
+  }
+  get m(): Float32Array {
+    return this.arenas.m;
+  }
+  get v(): Float32Array {
+    return this.arenas.v;
+  }
+  get adamSteps(): number {
+    return this.arenas.adamSteps;
+  }
+  set adamSteps(steps: number) {
+    this.arenas.adamSteps = steps;
+  }
   get iterations(): number {
-    return this.steps;
+    return this.arenas.adamSteps;
   }
 
   /** grads: one per variable, as an array in the constructor's order or a map by variable name. */
-  step(grads: tf.Tensor[] | tf.NamedTensorMap): { gradNorm: number } {
-    const addon = requireNative('FusedAdam');
-    const g = this.vars.map((v, i) => {
+  setGradients(grads: tf.Tensor[] | tf.NamedTensorMap): void {
+    this.vars.forEach((v, i) => {
       const t = Array.isArray(grads) ? grads[i] : grads[v.name];
       const label = Array.isArray(grads) ? `grads[${i}]` : `grads['${v.name}']`;
       if (!(t instanceof tf.Tensor))
         throw new TypeError(`${label}: expected a tf.Tensor for variable '${v.name}'`);
-      if (t.size !== v.size || t.dtype !== 'float32') {
+      if (t.size !== v.size || t.dtype !== 'float32')
         throw new RangeError(
           `${label}: expected a float32 tensor of shape [${v.shape}], got ${t.dtype} [${t.shape}]`,
         );
-      }
-      const values = t.dataSync();
-      return values instanceof Float32Array ? values : Float32Array.from(values);
+      this.view(i, 'grads').set(t.dataSync() as Float32Array);
     });
-    const inPlace = tf.getBackend() === 'cpu';
-    const params = this.vars.map((v) =>
-      inPlace ? this.ownBuffer(v) : Float32Array.from(v.dataSync()),
-    );
-    this.steps += 1;
-    const o = this.options;
-    const gradNorm = addon.adamStep(params, g, this.m, this.v, {
-      lr: o.lr,
-      beta1: o.beta1,
-      beta2: o.beta2,
-      eps: o.eps,
-      clipNorm: o.clipNorm,
-      step: this.steps,
-    });
-    if (!inPlace) {
-      for (const [i, v] of this.vars.entries()) v.assign(tf.tensor(params[i], v.shape));
-    }
-    return { gradNorm };
   }
 
-  private ownBuffer(v: tf.Variable): Float32Array {
-    const backend = tf.backend() as unknown as CpuData;
-    const values = backend.data.get(v.dataId).values;
-    if (!(values instanceof Float32Array))
-      throw new Error(`FusedAdam: variable '${v.name}' has no float32 buffer on the cpu backend`);
-    return values;
+  /** Adam over the arenas with these options, then the variables take the new values. */
+  adamUpdate(options: AdamOptions): number {
+    const gradNorm = this.arenas.adamUpdate(options);
+    this.assignVariables();
+    return gradNorm;
+  }
+
+  /** One step with the constructor's options. */
+  step(grads: tf.Tensor[] | tf.NamedTensorMap): { gradNorm: number } {
+    this.setGradients(grads);
+    return { gradNorm: this.adamUpdate(this.options) };
+  }
+
+  /** The variables take the parameter arena's values (after a checkpoint's restore). */
+  paramsWritten(): void {
+    this.assignVariables();
+  }
+
+  private assignVariables(): void {
+    tf.tidy(() => {
+      this.vars.forEach((v, k) => {
+        v.assign(tf.tensor(this.view(k, 'params').slice(), v.shape, 'float32'));
+      });
+    });
+  }
+
+  private view(k: number, kind: ArenaKind): Float32Array {
+    return arenaView(this.arenas, this.arenas.tensors[k].name, kind);
   }
 }

@@ -11,6 +11,7 @@ import {
   type State,
 } from '@urgate/cells';
 import { type NativeLayerSpec, requireNative } from './native.js';
+import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
 
 /**
@@ -77,8 +78,10 @@ export function runLayerFused(
       zoneoutH,
     );
     const value = tf.tensor3d(f.packed, [lstm ? T + 1 : T, B, d]);
+    trackTape(f.tape, (t) => addon.releaseTape(t));
     const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
       const dv = floats(dy);
+      untrackTape(f.tape);
       const g = addon.layerBackward(
         f.tape,
         Wv,

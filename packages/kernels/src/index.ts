@@ -1,24 +1,16 @@
-export { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
+// @urgate/kernels: the native kernels. The tfjs bindings (fused layer, task-head ops, RMC,
+// softmax cross-entropy, FusedAdam over tf.Variables) are here; the native model objects and
+// parameter arenas, which need no tfjs, are also at @urgate/kernels/native.
 export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
 export { runLayerFused } from './fused-layer.js';
-export {
-  type LmParamTensors,
-  type LmStepDropout,
-  type LmStepWindow,
-  lmLossFused,
-  lmScoreFused,
-} from './lm-step.js';
 export { denseFused, nativeDropoutMask, nativeZoneoutMask, sliceSteps } from './model-ops.js';
 export {
   type NativeAdaptiveParams,
   type NativeAdaptiveSettings,
   type NativeAdaptiveSpec,
-  type NativeLmParams,
-  type NativeLmSpec,
-  nativeAvailable,
-  nativeLoadError,
   requireNative,
 } from './native.js';
+export * from './native-api.js';
 export {
   type RmcFusedResult,
   type RmcKernelBlockWeights,
@@ -27,28 +19,10 @@ export {
   runRmcFused,
 } from './rmc-fused.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
-export { nativeKernelsInUse, useNativeKernels, useReferenceKernels } from './use-native.js';
-
-import { native, nativeLoadError } from './native.js';
-
-/** Threads used by OpenBLAS and the row-parallel kernels (env URGATE_NUM_THREADS, default 1). */
-export function nativeThreads(): number {
-  return native?.numThreads() ?? 0;
-}
-
-/** The instruction set the kernels' vectorised loops run with on this CPU, chosen at load (csrc/simd.h); undefined without the addon. */
-export function nativeVectorPath(): string | undefined {
-  return native?.vectorPath;
-}
-
-/** Measured OpenBLAS sgemm GFLOP/s of [M, K]·[K, N] with the kernels' thread setting (a benchmark yardstick). */
-export function measureSgemmGflops(M: number, N: number, K: number, reps = 50): number {
-  if (native === undefined)
-    throw new Error(`measureSgemmGflops: the native kernels are not available: ${nativeLoadError}`);
-  return native.sgemmGflops(M, N, K, reps);
-}
-
-/** Changes the thread count at run time (no-op without the addon). */
-export function setNativeThreads(threads: number): void {
-  native?.setNumThreads(threads);
-}
+export { releaseTapes } from './tapes.js';
+export {
+  nativeKernelsInUse,
+  sequenceKernel,
+  useNativeKernels,
+  useReferenceKernels,
+} from './use-native.js';

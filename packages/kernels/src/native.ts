@@ -74,16 +74,16 @@ export interface NativeAdaptiveSpec extends NativeAdaptiveSettings {
   tied: boolean;
 }
 
-/** Its tensors (LAYOUT.md "Adaptive softmax"): shortlist [d, c0] (absent in a tied LM), clusters [d, n], headB [c0 + n], proj[i] [d, h_i], out[i] [h_i, size_i]. */
+/** Its tensors (LAYOUT.md "Adaptive softmax"): shortlist [d, c0], clusters [d, n], headB [c0 + n], proj[i] [d, h_i], out[i] [h_i, size_i]. */
 export interface NativeAdaptiveParams {
-  shortlist?: Float32Array;
+  shortlist: Float32Array;
   clusters: Float32Array;
   headB: Float32Array;
   proj: Float32Array[];
   out: Float32Array[];
 }
 
-/** Shapes of one whole-model LM call (napi/model.cc). */
+/** A language model's architecture as the native object takes it (napi/lm_model.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
   mechanism: string;
@@ -96,26 +96,12 @@ export interface NativeLmSpec {
   tiedEmbeddings: boolean;
   /** Absent or null: a full softmax. */
   adaptiveSoftmax?: NativeAdaptiveSettings | null;
-  batch: number;
-  steps: number;
-}
-
-/** Parameters of an LM (LAYOUT.md names: embedding, layers.<l>.W/b, norm.gamma/beta, output.W/b). */
-export interface NativeLmParams {
-  embedding: Float32Array;
-  W: Float32Array[];
-  b: Float32Array[];
-  gamma?: Float32Array;
-  beta?: Float32Array;
-  outputW?: Float32Array;
-  /** Full softmax only. */
-  outputB?: Float32Array;
-  /** Adaptive softmax only. */
-  adaptive?: NativeAdaptiveParams;
 }
 
 /** One window, time-major (row t·B + b); h0/c0 one [B, d] per layer. */
-export interface NativeLmBatch {
+export interface NativeLmWindow {
+  batch: number;
+  steps: number;
   inputs: Int32Array;
   targets: Int32Array;
   reset: Float32Array | null;
@@ -127,6 +113,19 @@ export interface NativeLmDropout {
   rate: number;
   embeddingSeed: number;
   outputSeed: number;
+}
+
+/** The native LM object (csrc/lm_model.h): four arenas in `memory`, `size` floats each. */
+export interface NativeLmObject {
+  readonly memory: ArrayBuffer;
+  readonly size: number;
+  adamSteps: number;
+  trainStep(
+    window: NativeLmWindow,
+    dropout: NativeLmDropout | null,
+  ): { loss: number; h: Float32Array[]; c?: Float32Array[] };
+  score(window: NativeLmWindow): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
+  adamUpdate(options: Omit<NativeAdamOptions, 'step'>): number;
 }
 
 /** The functions napi/addon.cc exports. */
@@ -151,6 +150,8 @@ export interface NativeAddon {
     dh: Float32Array | null,
     dc: Float32Array | null,
   ): NativeBackwardResult;
+  /** Frees a tape no backward pass will use (a used one is already empty). */
+  releaseTape(tape: NativeTape): void;
   softmaxCrossEntropy(
     logits: Float32Array,
     targets: Int32Array,
@@ -175,24 +176,14 @@ export interface NativeAddon {
     transposeB: boolean,
   ): Float32Array;
   sgemmGflops(M: number, N: number, K: number, reps: number): number;
-  lmTrainStep(
-    spec: NativeLmSpec,
-    params: NativeLmParams,
-    batch: NativeLmBatch,
-    dropout: NativeLmDropout | null,
-  ): { loss: number; grads: NativeLmParams; h: Float32Array[]; c?: Float32Array[] };
-  lmScore(
-    spec: NativeLmSpec,
-    params: NativeLmParams,
-    batch: NativeLmBatch,
-  ): { nll: Float64Array; h: Float32Array[]; c?: Float32Array[] };
+  LmModel: new (spec: NativeLmSpec, tensors: { name: string; size: number }[]) => NativeLmObject;
   adaptiveSoftmaxTrain(
     spec: NativeAdaptiveSpec,
     params: NativeAdaptiveParams,
     x: Float32Array,
     targets: Int32Array,
     scale: number,
-  ): { loss: number; dx: Float32Array; grads: Required<NativeAdaptiveParams> };
+  ): { loss: number; dx: Float32Array; grads: NativeAdaptiveParams };
   adaptiveSoftmaxScore(
     spec: NativeAdaptiveSpec,
     params: NativeAdaptiveParams,

@@ -3,6 +3,7 @@
 // (csrc/rmc.cc). @urgate/rmc's runRmc calls it when the addon is built.
 import * as tf from '@tensorflow/tfjs';
 import { type NativeAddon, type NativeTape, requireNative } from './native.js';
+import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
 
 /** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
@@ -67,6 +68,7 @@ export interface RmcAddon {
     xs: Float32Array,
     memory0: Float32Array,
   ): { outputs: Float32Array; tape: NativeTape };
+  rmcReleaseTape(tape: NativeTape): void;
   rmcBackward(
     tape: NativeTape,
     weights: Float32Array[],
@@ -169,7 +171,9 @@ export function runRmcFused(
     const wv = ws.map(floats);
     const f = addon.rmcForward(nativeSpec, wv, xv, floats(m0));
     const value = tf.tensor3d(f.outputs, [T, B, N * D]);
+    trackTape(f.tape, (t) => addon.rmcReleaseTape(t));
     const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
+      untrackTape(f.tape);
       const g = addon.rmcBackward(f.tape, wv, xv, floats(dy));
       return [
         tf.tensor3d(g.dxs, xs.shape),

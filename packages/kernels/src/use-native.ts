@@ -1,14 +1,16 @@
-import { registeredSequenceKernel, registerSequenceKernel } from '@urgate/cells';
-import { registerBlasMatMul, unregisterBlasMatMul } from './blas-matmul.js';
+import {
+  registeredSequenceKernel,
+  registerSequenceKernel,
+  type SequenceKernel,
+} from '@urgate/cells';
 import { runLayerFused } from './fused-layer.js';
-import { nativeAvailable, nativeLoadError } from './native.js';
+import { nativeAvailable, nativeLoadError, requireNative } from './native.js';
 
 let warned = false;
 
 /**
- * Routes @urgate/cells' runLayer through runLayerFused and the tfjs cpu
- * backend's BatchMatMul and _FusedMatMul through OpenBLAS. Returns false (warning once) when
- * the addon is not built; everything then keeps running on the references.
+ * Routes @urgate/cells' runLayer through runLayerFused. Returns false (warning once) when the
+ * addon is not built; everything then keeps running on the references.
  */
 export function useNativeKernels(): boolean {
   if (!nativeAvailable) {
@@ -20,17 +22,25 @@ export function useNativeKernels(): boolean {
     return false;
   }
   registerSequenceKernel(runLayerFused);
-  registerBlasMatMul();
   return true;
 }
 
 /** Undoes useNativeKernels: the references again. */
 export function useReferenceKernels(): void {
   registerSequenceKernel(null);
-  unregisterBlasMatMul();
 }
 
-/** Whether useNativeKernels is in effect (the whole-model LM kernels follow the same switch). */
+/** Whether useNativeKernels is in effect (cells' runLayer goes to runLayerFused). */
 export function nativeKernelsInUse(): boolean {
   return registeredSequenceKernel() === runLayerFused;
+}
+
+/**
+ * The layer kernel of an engine, for cells' runLayerWith / runStack's `kernel`: native, the fused
+ * op (an error naming the build step without the addon); reference, null (the tfjs cells).
+ */
+export function sequenceKernel(engine: 'native' | 'reference'): SequenceKernel | null {
+  if (engine === 'reference') return null;
+  requireNative('the native engine');
+  return runLayerFused;
 }

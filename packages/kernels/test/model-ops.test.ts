@@ -46,7 +46,7 @@ describe.skipIf(native === undefined)(
       expect(() => sliceSteps(x, 4, 2)).toThrow(/^sliceSteps: steps \[4, 6\) are outside \[0, 5\)/);
     });
 
-    it('lmTrainStep / lmScore refuse bad arguments with one line naming them', () => {
+    it('the LM object refuses bad arguments with one line naming them', () => {
       const k = native as NativeAddon;
       const spec: NativeLmSpec = {
         core: 'lstm',
@@ -58,50 +58,81 @@ describe.skipIf(native === undefined)(
         downsize: 1,
         layerNorm: false,
         tiedEmbeddings: true,
+      };
+      const table = [
+        { name: 'embedding', size: 10 },
+        { name: 'layers.0.W', size: 4 * 8 },
+        { name: 'layers.0.b', size: 8 },
+        { name: 'output.b', size: 5 },
+      ];
+      const f = (n: number) => new Float32Array(n);
+      const model = new k.LmModel(spec, table);
+      expect(model.size).toBe(55);
+      expect(model.memory.byteLength).toBe(4 * 4 * 55);
+      const window = {
         batch: 1,
         steps: 3,
-      };
-      const f = (n: number) => new Float32Array(n);
-      const params = { embedding: f(10), W: [f(4 * 8)], b: [f(8)], outputB: f(5) };
-      const batch = {
         inputs: Int32Array.from([0, 1, 2]),
         targets: Int32Array.from([1, 2, 3]),
         reset: null,
         h0: [f(2)],
         c0: [f(2)],
       };
-      expect(k.lmScore(spec, params, batch).nll.length).toBe(3);
-      expect(() =>
-        k.lmScore(spec, params, { ...batch, targets: Int32Array.from([1, 5, 0]) }),
-      ).toThrow(new RangeError('batch.targets[1]: expected a token id in [0, 5), got 5'));
-      expect(() => k.lmTrainStep(spec, { ...params, W: [f(31)] }, batch, null)).toThrow(
-        /^params.W\[0\]: expected 32 float32 values, got 31/,
+      expect(model.score(window).nll.length).toBe(3);
+      expect(() => model.score({ ...window, targets: Int32Array.from([1, 5, 0]) })).toThrow(
+        new RangeError('window.targets[1]: expected a token id in [0, 5), got 5'),
       );
-      expect(() => k.lmTrainStep({ ...spec, embeddingSize: 3 }, params, batch, null)).toThrow(
-        /^spec.embeddingSize: tied embeddings need embeddingSize = hiddenSize/,
+      expect(() => model.trainStep({ ...window, h0: [f(3)] }, null)).toThrow(
+        /^window.h0\[0\]: expected 2 float32 values, got 3/,
       );
-      expect(() =>
-        k.lmTrainStep(spec, params, batch, { rate: 1, embeddingSeed: 0, outputSeed: 0 }),
-      ).toThrow(/^dropout.rate: expected a rate in \[0, 1\)/);
+      expect(() => model.trainStep(window, { rate: 1, embeddingSeed: 0, outputSeed: 0 })).toThrow(
+        /^dropout.rate: expected a rate in \[0, 1\)/,
+      );
+      expect(() => new k.LmModel({ ...spec, embeddingSize: 3 }, table)).toThrow(
+        /^embeddingSize: tied embeddings need embeddingSize = hiddenSize/,
+      );
+      expect(
+        () =>
+          new k.LmModel(spec, [
+            ...table.slice(0, 1),
+            { name: 'layers.0.W', size: 31 },
+            ...table.slice(2),
+          ]),
+      ).toThrow(/^tensors: 'layers.0.W' has 31 elements, this model's has 32/);
+      expect(() => new k.LmModel(spec, table.slice(1))).toThrow(/^tensors: 'embedding' is missing/);
+      expect(() => new k.LmModel(spec, [...table, { name: 'output.W', size: 10 }])).toThrow(
+        /^tensors: 'output.W' is not a tensor of this model/,
+      );
       // adaptive softmax (V 5, d 2, cutoffs 2, 4, tail div 1: projections of 2 units)
       const adaptiveSpec = { ...spec, adaptiveSoftmax: { cutoffs: [2, 4], tailDiv: 1 } };
-      const adaptive = { clusters: f(4), headB: f(4), proj: [f(4), f(4)], out: [f(4), f(2)] };
-      const { outputB: _, ...stack } = params;
-      expect(k.lmScore(adaptiveSpec, { ...stack, adaptive }, batch).nll.length).toBe(3);
-      expect(() => k.lmScore(adaptiveSpec, stack, batch)).toThrow(
-        /^params.adaptive: expected an object \{shortlist, clusters, headB, proj, out\}, got undefined/,
+      const adaptiveTable = [
+        ...table.slice(0, 3),
+        { name: 'adaptive.head.clusters', size: 4 },
+        { name: 'adaptive.head.b', size: 4 },
+        { name: 'adaptive.tail.0.proj', size: 4 },
+        { name: 'adaptive.tail.0.out', size: 4 },
+        { name: 'adaptive.tail.1.proj', size: 4 },
+        { name: 'adaptive.tail.1.out', size: 2 },
+      ];
+      expect(new k.LmModel(adaptiveSpec, adaptiveTable).score(window).nll.length).toBe(3);
+      expect(() => new k.LmModel(adaptiveSpec, table)).toThrow(
+        /^tensors: 'output.b' is not a tensor of this model/,
       );
-      expect(() =>
-        k.lmScore(adaptiveSpec, { ...stack, adaptive: { ...adaptive, out: [f(4), f(3)] } }, batch),
-      ).toThrow(/^params.adaptive.out\[1\]: expected 2 float32 values, got 3/);
-      expect(() =>
-        k.lmScore(
-          { ...adaptiveSpec, adaptiveSoftmax: { cutoffs: [4, 2], tailDiv: 1 } },
-          stack,
-          batch,
-        ),
+      expect(
+        () =>
+          new k.LmModel(adaptiveSpec, [
+            ...adaptiveTable.slice(0, -1),
+            { name: 'adaptive.tail.1.out', size: 3 },
+          ]),
+      ).toThrow(/^tensors: 'adaptive.tail.1.out' has 3 elements, this model's has 2/);
+      expect(
+        () =>
+          new k.LmModel(
+            { ...adaptiveSpec, adaptiveSoftmax: { cutoffs: [4, 2], tailDiv: 1 } },
+            adaptiveTable,
+          ),
       ).toThrow(
-        /^spec.adaptiveSoftmax.cutoffs: expected strictly increasing cutoffs in \(0, 5\), got \[4, 2\]/,
+        /adaptiveSoftmax.cutoffs: expected strictly increasing cutoffs in \(0, 5\), got \[4, 2\]/,
       );
     });
   },

@@ -81,18 +81,20 @@ function checkSequenceInputs(
 
 /**
  * The recurrence over xs [T, B, inputSize] from memory0 [B, memSlots, memSize], on the native
- * kernels (@urgate/kernels' runRmcFused: one op, BPTT in one call) when the addon is built,
- * else on the tfjs reference (saying so once).
+ * kernels (@urgate/kernels' runRmcFused: one op, BPTT in one call) or the tfjs reference, as
+ * `engine` says; without it, native when the addon is built, else the reference (saying so once).
  */
 export function runRmc(
   cfg: RmcConfig,
   params: RmcParams,
   xs: tf.Tensor3D,
   memory0: tf.Tensor3D,
+  engine?: 'native' | 'reference',
 ): RmcSequenceResult {
   const r = resolveRmcConfig(cfg);
   checkSequenceInputs(r, params, xs, memory0);
-  if (rmcNativeAvailable()) return tf.tidy(() => runRmcNative(r, params, xs, memory0));
+  if (engine === 'native' || (engine === undefined && rmcNativeAvailable()))
+    return tf.tidy(() => runRmcNative(r, params, xs, memory0));
   return tf.tidy(() => runValidated(r, params, xs, memory0));
 }
 

@@ -1,7 +1,8 @@
 // LM training throughput (tokens/s) of urgate next to PyTorch in the same run, for the same
 // model: embedding (tied output) -> dropout 0.1 -> recurrent layers -> dropout 0.1 -> optional
 // layer norm -> softmax layer -> cross-entropy -> backward -> Adam, clip 0.1, training mode.
-// Per shape: urgate UR-LSTM and `-` LSTM (the trainer's step: lmLoss + FusedAdam) and torch
+// Per shape: urgate UR-LSTM and `-` LSTM (the trainer's step on the native LM object: trainStep +
+// adamUpdate over its arenas) and torch
 // step-by-step UR-LSTM and nn.LSTM, each the best of two thread settings (urgate 1 and 2, both
 // printed), achieved GFLOP/s against the sgemm rate of the model's largest GEMM measured in the
 // same run on the same threads, the share of a UR-LSTM step spent in JavaScript (V8 CPU
@@ -14,24 +15,19 @@ import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
 import {
-  FusedAdam,
   measureSgemmGflops,
+  nativeAvailable,
   nativeThreads,
   setNativeThreads,
-  useNativeKernels,
-} from '@urgate/kernels';
+} from '@urgate/kernels/native';
 import {
-  createLmModel,
-  disposeState,
+  createLanguageModel,
   EVAL_ROWS,
-  type LmModel,
+  type LanguageModel,
   type LmState,
-  lmLoss,
-  lmScore,
-  zeroLmState,
-} from '@urgate/train';
+  lmDropout,
+} from '@urgate/train/lm';
 
 interface Shape {
   name: string;
@@ -57,7 +53,7 @@ const SHAPES: Shape[] = process.env.URGATE_LM_BENCH
       { name: '2-layer LN', V: 16000, H: 512, B: 32, T: 128, layers: 2, layerNorm: true, iters: 3 },
       { name: 'H=1024', V: 8000, H: 1024, B: 32, T: 128, layers: 1, layerNorm: false, iters: 3 },
     ];
-if (!useNativeKernels()) throw new Error('lm-bench needs the native kernels: npm run build');
+if (!nativeAvailable) throw new Error('lm-bench needs the native kernels: npm run build');
 
 /** GEMM work of one training token: output layer 3 GEMMs of V·d, each layer 3 of (in+d)·4d. */
 function flopsPerToken(s: Shape): number {
@@ -72,8 +68,8 @@ function lcg(seed0: number, V: number) {
   };
 }
 
-function model(s: Shape, mechanism: '-' | 'UR-'): LmModel {
-  return createLmModel(
+function model(s: Shape, mechanism: '-' | 'UR-'): Promise<LanguageModel> {
+  return createLanguageModel(
     {
       core: 'lstm',
       mechanism,
@@ -114,28 +110,17 @@ interface Timing {
 }
 
 async function urgateTraining(s: Shape, mechanism: '-' | 'UR-', profile: boolean): Promise<Timing> {
-  const m = model(s, mechanism);
-  const vars = Object.values(m.params);
-  const adam = new FusedAdam(vars, { lr: 1e-3, clipNorm: 0.1 });
+  const m = await model(s, mechanism);
   const random = lcg(1, s.V);
-  let state: LmState = zeroLmState(m, s.B);
+  let state: LmState = m.zeroState(s.B);
   const resets = new Uint8Array(s.T * s.B);
   let stepIndex = 0;
   const step = () => {
     const inputs = Int32Array.from({ length: s.T * s.B }, random);
     const targets = Int32Array.from({ length: s.T * s.B }, random);
-    let next: LmState = [];
-    const mode = { training: true, dropout: 0.1, seed: 1, step: stepIndex++ } as const;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = lmLoss(m, { steps: s.T, batch: s.B, inputs, targets, resets }, state, mode);
-      next = out.state.map((x) => ({ h: tf.keep(x.h), ...(x.c ? { c: tf.keep(x.c) } : {}) }));
-      return out.loss;
-    }, vars);
-    value.dataSync();
-    adam.step(vars.map((v) => grads[v.name]));
-    tf.dispose([value, grads]);
-    disposeState(state);
-    state = next;
+    const window = { steps: s.T, batch: s.B, inputs, targets, resets };
+    state = m.trainStep(window, state, lmDropout(0.1, 1, stepIndex++)).state;
+    m.adamUpdate({ lr: 1e-3, clipNorm: 0.1 });
   };
   step(); // warm-up
   const started = performance.now();
@@ -153,37 +138,29 @@ async function urgateTraining(s: Shape, mechanism: '-' | 'UR-', profile: boolean
     session.disconnect();
     shares = jsShare(p);
   }
-  disposeState(state);
-  tf.dispose(vars);
   return { tps, ...shares };
 }
 
 /** Evaluation speed: EVAL_ROWS rows of windows of 256, as `lm eval` and the validation score. */
-function urgateScoring(s: Shape): number {
-  const m = model(s, 'UR-');
+async function urgateScoring(s: Shape): Promise<number> {
+  const m = await model(s, 'UR-');
   const random = lcg(2, s.V);
   const T = 256;
   const B = EVAL_ROWS;
-  let state = zeroLmState(m, B);
+  let state = m.zeroState(B);
   const windows = 2;
   const run = () => {
     const inputs = Int32Array.from({ length: T * B }, random);
     const targets = Int32Array.from({ length: T * B }, random);
-    const out = lmScore(
-      m,
+    state = m.score(
       { steps: T, batch: B, inputs, targets, resets: new Uint8Array(T * B) },
       state,
-    );
-    disposeState(state);
-    state = out.state;
+    ).state;
   };
   run();
   const started = performance.now();
   for (let k = 0; k < windows; k++) run();
-  const tps = (T * B * windows) / ((performance.now() - started) / 1000);
-  disposeState(state);
-  tf.dispose(Object.values(m.params));
-  return tps;
+  return (T * B * windows) / ((performance.now() - started) / 1000);
 }
 
 function torchTokensPerSecond(s: Shape): Record<string, number> | null {
@@ -250,7 +227,7 @@ for (const s of SHAPES) {
   const shape = `V=${s.V} H=E=${s.H} B=${s.B} T=${s.T} layers=${s.layers}${s.layerNorm ? ' +LN' : ''}`;
   const chunk = Math.min(s.B * s.T, Math.max(256, Math.floor(2 ** 22 / s.V)));
   const { runs, ur, plain, js, gc } = await urgateBest(s, chunk);
-  const scoring = urgateScoring(s);
+  const scoring = await urgateScoring(s);
   const torch = torchTokensPerSecond(s);
   const gflops = (ur.ur.tps * flopsPerToken(s)) / 1e9;
   console.log(

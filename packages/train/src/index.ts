@@ -1,9 +1,10 @@
 export * from './divergence.js';
 export * from './l2e/index.js';
 export * from './lm/index.js';
+export * from './lm/reference.js';
 export * from './loop.js';
+export * from './masks.js';
 export * from './metrics.js';
-export * from './native-memory.js';
 export * from './progress.js';
 export * from './seeds.js';
 export * from './tasks/config.js';
@@ -11,3 +12,4 @@ export * from './tasks/data.js';
 export * from './tasks/model.js';
 export * from './tasks/trainer.js';
 export * from './training-state.js';
+export * from './variable-training.js';

@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { FusedAdam } from '@urgate/kernels';
+import type { ModelArenas } from '@urgate/kernels/native';
 import type { CheckpointTensors } from '@urgate/spec';
 import { divergenceReason } from './divergence.js';
 import { MetricsWriter } from './metrics.js';
-import { releaseNativeMemory } from './native-memory.js';
 import { ProgressReporter } from './progress.js';
-import { loadTrainingState, restoreOptimizer, saveTrainingState } from './training-state.js';
+import { loadTrainingState, restoreArenas, saveTrainingState } from './training-state.js';
 
 /** Files every run directory has (trainers add their own). */
 export const LOOP_FILES = {
@@ -27,14 +25,17 @@ export interface DataState {
 export interface TrainingProblem {
   /** Progress label. */
   label: string;
-  /** Trainable parameters under their checkpoint names, in the optimizer's order. */
-  params: Record<string, tf.Variable>;
+  /**
+   * The model's parameter, gradient and Adam arenas (its tensors under their checkpoint names,
+   * in the spec's order): a native model object, or tf.Variables behind FusedAdam.
+   */
+  model: ModelArenas;
   /** Fixed model tensors the checkpoint keeps beside the parameters (the RMC's gate offsets). */
-  constants?: Record<string, tf.Tensor>;
+  constants?: CheckpointTensors;
   /** The checkpoint's `model` section (LAYOUT.md). */
   modelMeta: Record<string, unknown>;
-  /** Loss of optimizer step `step` (0-based); runs inside tf.variableGrads. */
-  loss(step: number): tf.Scalar;
+  /** Loss of optimizer step `step` (0-based), leaving every gradient in `model.grads`. */
+  gradients(step: number): number | Promise<number>;
   /** After a finished step: move the data on, keep what the step carries forward. */
   advance?(): void;
   /** Extra fields of the step's `train` metrics record (e.g. epoch). */
@@ -69,8 +70,6 @@ export interface LoopSettings {
   stopAfter?: number;
   /** Progress output (default stderr); null: silent. */
   progress?: NodeJS.WriteStream | null;
-  /** Free native kernel tapes every this many steps (a collection costs a few ms). */
-  gcEvery: number;
   /** Tokens (or examples) per step, for the progress rate. */
   itemsPerStep?: { name: string; count: number };
 }
@@ -115,9 +114,7 @@ export async function runTrainingLoop(
   const { outDir } = settings;
   await mkdir(outDir, { recursive: true });
   const checkpointPath = join(outDir, LOOP_FILES.checkpoint);
-  const names = Object.keys(problem.params);
-  const vars = Object.values(problem.params);
-  const adam = new FusedAdam(vars, { lr: settings.lr, clipNorm: settings.clip });
+  const { model } = problem;
   // Wall-clock time is kept in the checkpoint only when a minutes budget needs it to resume.
   const timed = settings.minutes !== null;
   let step = 0;
@@ -126,13 +123,7 @@ export async function runTrainingLoop(
   if (settings.resume && existsSync(checkpointPath)) {
     const saved = await loadTrainingState(checkpointPath);
     checkResume(checkpointPath, (saved.training.config ?? {}) as Record<string, unknown>, settings);
-    for (const [name, v] of Object.entries(problem.params)) {
-      const t = saved.params[name];
-      if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
-        throw new Error(`${checkpointPath}: tensor ${name} missing or not of shape [${v.shape}]`);
-      v.assign(tf.tensor(t.data, v.shape));
-    }
-    if (saved.optimizer) restoreOptimizer(adam, names, saved.optimizer);
+    restoreArenas(checkpointPath, saved, model);
     step = saved.training.step;
     trainMs = timed ? Number(saved.training.trainMs ?? 0) : 0;
     keep = saved.training.metricsRecords as number | undefined;
@@ -150,9 +141,8 @@ export async function runTrainingLoop(
     const data = problem.saveData?.();
     return saveTrainingState(checkpointPath, {
       model: problem.modelMeta,
-      params: problem.params,
-      constants: problem.constants,
-      optimizer: adam,
+      arenas: model,
+      ...(problem.constants ? { constants: problem.constants } : {}),
       ...(data ? { carried: data.tensors } : {}),
       training: {
         step,
@@ -185,14 +175,12 @@ export async function runTrainingLoop(
   let stopped = false;
   while (step < maxSteps && trainMs < budgetMs) {
     const started = performance.now();
-    const { value, grads } = tf.variableGrads(() => problem.loss(step), vars);
-    const loss = value.dataSync()[0];
+    const loss = await problem.gradients(step);
+    // The gradients are now in model.grads, one flat Float32Array in the spec's tensor order.
     const gradNorm = Number.isFinite(loss)
-      ? adam.step(vars.map((v) => grads[v.name])).gradNorm
+      ? model.adamUpdate({ lr: settings.lr, clipNorm: settings.clip })
       : Number.NaN;
-    tf.dispose([value, grads]);
     problem.advance?.();
-    if (step % settings.gcEvery === 0) await releaseNativeMemory();
     const ms = performance.now() - started;
     msHere += ms;
     trainMs += ms;
@@ -225,12 +213,4 @@ export async function runTrainingLoop(
   }
   progress?.stop();
   return { step, divergence, stopped, msHere, stepsHere, metrics };
-}
-
-/** Parameter values as checkpoint tensors (copies, so the file never aliases a variable). */
-export function paramTensors(params: Record<string, tf.Variable>): CheckpointTensors {
-  const out: CheckpointTensors = {};
-  for (const [name, v] of Object.entries(params))
-    out[name] = { shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) };
-  return out;
 }

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
-import { zoneoutMasks } from '@urgate/cells';
-
 /**
  * A seed for one use of randomness, from the run seed and integers naming the use (step, layer,
  * purpose). Masks drawn from derived seeds are a pure function of (seed, step), so an
@@ -18,12 +15,3 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
   h ^= h >>> 13;
   return h >>> 0;
 }
-
-/** Inverted-dropout multipliers: 0 with probability `rate`, else 1 / (1 - rate). */
-export function dropoutMask(rate: number, shape: number[], seed: number): tf.Tensor {
-  if (!(rate >= 0 && rate < 1))
-    throw new Error(`dropout: expected a rate in [0, 1), got ${JSON.stringify(rate)}`);
-  return tf.tidy(() => tf.sub(1, zoneoutMasks(rate, shape, seed)).mul(1 / (1 - rate)));
-}
-
-export { zoneoutMasks };

@@ -64,9 +64,12 @@ describe.skipIf(!nativeAvailable)('downsize and tMax in the trainers', () => {
       progress: null,
     });
     const { model } = await loadLmCheckpoint(join(dir, 'run', LM_FILES.model));
-    expect(model.layers[0].downsize).toBe(2);
-    expect(model.params['layers.0.W'].shape[1]).toBe(layerLayout(model.layers[0]).cols);
-    expect(model.params['layers.0.W'].shape[1]).toBe(4 * 8 + 2 * 4);
+    expect(model.arch.downsize).toBe(2);
+    const W = model.tensors.find((t) => t.name === 'layers.0.W');
+    expect(W?.shape[1]).toBe(
+      layerLayout({ ...model.arch, inputSize: model.arch.embeddingSize, downsize: 2 }).cols,
+    );
+    expect(W?.shape[1]).toBe(4 * 8 + 2 * 4);
     expect(() => resolveLmConfig({ ...config, tMax: -1 })).toThrow(
       /^tMax: expected a positive number/,
     );

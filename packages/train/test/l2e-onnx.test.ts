@@ -11,7 +11,8 @@ import { resolveL2eRunConfig } from '../src/l2e/config.js';
 import { openL2eData } from '../src/l2e/data.js';
 import { createL2eModel, l2eLogits } from '../src/l2e/model.js';
 import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
-import { assignTensors, loadTrainingState } from '../src/training-state.js';
+import { loadTrainingState } from '../src/training-state.js';
+import { assignTensors } from '../src/variable-training.js';
 
 describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-decoder', () => {
   const rmcSize = { memSlots: 2, headSize: 3, numHeads: 2 };

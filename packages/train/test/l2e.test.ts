@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '@urgate/cells';
-import { FusedAdam, nativeAvailable, useNativeKernels } from '@urgate/kernels';
+import { FusedAdam, nativeAvailable } from '@urgate/kernels';
 import {
   DEEPMIND_VOCABULARY,
   DeepMindCurriculum,
@@ -166,7 +166,6 @@ async function weights(dir: string) {
 }
 
 describe.skipIf(!nativeAvailable)('l2e model and trainer', () => {
-  useNativeKernels();
   const config = resolveL2eRunConfig(tiny);
   const batch = openL2eData(config).trainBatch(0);
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { nativeAvailable } from '@urgate/kernels';
+import { nativeAvailable } from '@urgate/kernels/native';
 import { exportCheckpoint } from '@urgate/onnx';
 import { generate, openModel, scoreTokens, stepRows, zeroRowState } from '@urgate/onnx/runtime';
 import { onnxCheck, onnxCheckerAvailable } from '@urgate/test-support';
@@ -16,7 +16,7 @@ import { checkFrequencySorted } from '../src/lm/adaptive-softmax.js';
 import { resolveLmConfig } from '../src/lm/config.js';
 import { cacheTokenizer, loadLmSplit } from '../src/lm/data.js';
 import { loadLmCheckpoint } from '../src/lm/load.js';
-import { lmForward, zeroLmState } from '../src/lm/model.js';
+import { lmForward, type ReferenceLm } from '../src/lm/reference.js';
 import { LM_FILES, trainLm } from '../src/lm/trainer.js';
 
 // Words of very different frequencies, so that every cluster of cutoffs 4, 9 is used.
@@ -75,19 +75,25 @@ describe.skipIf(!nativeAvailable)('language model with an adaptive softmax', () 
 
     // step graph: the full next-token log-distribution of the trainer's tfjs reference
     const step = await openModel(files.step as string);
-    const { model } = await loadLmCheckpoint(join(out, LM_FILES.model));
-    const V = model.arch.vocabSize;
+    const { model } = await loadLmCheckpoint(join(out, LM_FILES.model), 'reference');
+    const arch = model.arch;
+    const V = arch.vocabSize;
+    const params = (model as ReferenceLm).paramTensors();
     const prompt = [tokenizer.eosId, 2, 5, 11];
     const state = zeroRowState(step);
-    let refState = zeroLmState(model, 1);
+    let refState = model.zeroState(1).map((s) => ({
+      h: tf.tensor2d(s.h, [1, arch.hiddenSize]),
+      ...(s.c ? { c: tf.tensor2d(s.c, [1, arch.hiddenSize]) } : {}),
+    }));
     for (const token of prompt) {
       const onnx = await stepRows(step, [token], [state]);
       const ref = tf.tidy(() => {
         const r = lmForward(
-          model,
+          arch,
+          params,
           { steps: 1, batch: 1, inputs: Int32Array.of(token), resets: new Uint8Array(1) },
           refState,
-          { training: false },
+          null,
         );
         refState = r.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
         return r.logits.dataSync();

@@ -1,27 +1,23 @@
-// The whole-model native LM step (@urgate/kernels lmLossFused / lmScoreFused) against the tfjs
-// reference path (lmForward on the pure-tfjs cells + log-softmax cross-entropy): loss, every
-// parameter's gradient and the carried state, with dropout, layer norm, tied and untied output,
-// GRU and LSTM, several layers and article resets.
-import * as tf from '@tensorflow/tfjs';
-import {
-  nativeAvailable,
-  nativeDropoutMask,
-  useNativeKernels,
-  useReferenceKernels,
-} from '@urgate/kernels';
-import { afterAll, describe, expect, it } from 'vitest';
+// The native LM object (@urgate/kernels NativeLm: trainStep, score, Adam over its arenas) against
+// the tfjs reference engine (lmForward on the pure-tfjs cells + log-softmax cross-entropy, tfjs
+// autodiff): loss, every parameter's gradient and the carried state, with dropout, layer norm,
+// tied and untied output, GRU and LSTM, several layers and article resets.
+import { nativeDropoutMask } from '@urgate/kernels';
+import type { LmWindow } from '@urgate/kernels/native';
+import { nativeAvailable } from '@urgate/kernels/native';
+import { describe, expect, it } from 'vitest';
+import type { Engine } from '../src/engine.js';
 import {
   checkLmFits,
-  createLmModel,
+  createLanguageModel,
+  type LanguageModel,
   type LmArchitecture,
-  type LmMode,
+  type LmDropout,
   type LmState,
-  type LmTargetWindow,
-  lmLoss,
-  lmScore,
-  zeroLmState,
+  lmDropout,
 } from '../src/lm/model.js';
-import { deriveSeed, dropoutMask } from '../src/seeds.js';
+import { dropoutMask } from '../src/masks.js';
+import { deriveSeed } from '../src/seeds.js';
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;
@@ -46,7 +42,7 @@ function lcg(seed: number) {
   };
 }
 
-function window(V: number, T: number, B: number, seed: number): LmTargetWindow {
+function window(V: number, T: number, B: number, seed: number): LmWindow {
   const next = lcg(seed);
   const ids = () => Int32Array.from({ length: T * B }, () => Math.floor(next() * V));
   const resets = new Uint8Array(T * B);
@@ -56,11 +52,7 @@ function window(V: number, T: number, B: number, seed: number): LmTargetWindow {
 
 function warmState(arch: LmArchitecture, B: number, seed: number): LmState {
   const next = lcg(seed);
-  const random = () =>
-    tf.tensor2d(
-      Float32Array.from({ length: B * arch.hiddenSize }, () => next() - 0.5),
-      [B, arch.hiddenSize],
-    );
+  const random = () => Float32Array.from({ length: B * arch.hiddenSize }, () => next() - 0.5);
   return Array.from({ length: arch.numLayers }, () =>
     arch.core === 'lstm' ? { h: random(), c: random() } : { h: random() },
   );
@@ -72,31 +64,20 @@ interface Outcome {
   state: Float32Array[];
 }
 
-function run(arch: LmArchitecture, mode: LmMode, path: 'auto' | 'reference'): Outcome {
-  const model = createLmModel(arch, 7);
+async function run(
+  arch: LmArchitecture,
+  dropout: LmDropout | null,
+  engine: Engine,
+): Promise<Outcome> {
+  const model: LanguageModel = await createLanguageModel(arch, 7, engine);
   const T = 5;
   const B = 3;
   const w = window(arch.vocabSize, T, B, 11);
-  const state = warmState(arch, B, 13);
-  const vars = Object.values(model.params);
-  let next: LmState = [];
-  const { value, grads } = tf.variableGrads(() => {
-    const out = lmLoss(model, w, state, mode, path);
-    next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-    return out.loss;
-  }, vars);
-  const names = Object.keys(model.params);
-  const outcome: Outcome = {
-    loss: value.dataSync()[0],
-    grads: Object.fromEntries(
-      names.map((n) => [n, Float32Array.from(grads[model.params[n].name].dataSync())]),
-    ),
-    state: next.flatMap((s) =>
-      [s.h, ...(s.c ? [s.c] : [])].map((t) => Float32Array.from(t.dataSync())),
-    ),
-  };
-  tf.dispose([value, grads, vars, state.flatMap((s) => [s.h, ...(s.c ? [s.c] : [])])]);
-  return outcome;
+  const out = model.trainStep(w, warmState(arch, B, 13), dropout);
+  const grads = Object.fromEntries(
+    model.tensors.map((t) => [t.name, model.grads.slice(t.offset, t.offset + t.size)]),
+  );
+  return { loss: out.loss, grads, state: out.state.flatMap((s) => [s.h, ...(s.c ? [s.c] : [])]) };
 }
 
 const base: LmArchitecture = {
@@ -109,9 +90,9 @@ const base: LmArchitecture = {
   layerNorm: false,
   tiedEmbeddings: true,
 };
-const training: LmMode = { training: true, dropout: 0.25, seed: 3, step: 9 };
+const training = lmDropout(0.25, 3, 9);
 
-const cases: [string, LmArchitecture, LmMode][] = [
+const cases: [string, LmArchitecture, LmDropout | null][] = [
   ['tied UR-LSTM with dropout', base, training],
   [
     'untied 2-layer UR-LSTM, layer norm, dropout',
@@ -121,7 +102,7 @@ const cases: [string, LmArchitecture, LmMode][] = [
   [
     'tied 2-layer LSTM with layer norm, no dropout',
     { ...base, mechanism: '-', numLayers: 2, layerNorm: true },
-    { training: false },
+    null,
   ],
   [
     'untied UR-GRU with dropout',
@@ -152,14 +133,10 @@ const cases: [string, LmArchitecture, LmMode][] = [
   ],
 ];
 
-describe.skipIf(!nativeAvailable)('native whole-model LM step vs the tfjs reference', () => {
-  afterAll(() => useNativeKernels());
-
-  it.each(cases)('%s: loss, every gradient and the next state agree', (_, arch, mode) => {
-    useReferenceKernels();
-    const ref = run(arch, mode, 'reference');
-    useNativeKernels();
-    const fused = run(arch, mode, 'auto');
+describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine', () => {
+  it.each(cases)('%s: loss, every gradient and the next state agree', async (_, arch, dropout) => {
+    const ref = await run(arch, dropout, 'reference');
+    const fused = await run(arch, dropout, 'native');
     expect(worst([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
     for (const [name, g] of Object.entries(ref.grads)) {
       expect(
@@ -189,23 +166,54 @@ describe.skipIf(!nativeAvailable)('native whole-model LM step vs the tfjs refere
   it.each([
     ['full softmax', {}],
     ['adaptive softmax', { adaptiveSoftmax: { cutoffs: [5, 15, 27], tailDiv: 1.5 } }],
-  ])('scoring (%s): per-token NLL and next state equal the reference forward pass', (_, extra) => {
-    const arch = { ...base, numLayers: 2, layerNorm: true, ...extra };
-    const model = createLmModel(arch, 5);
-    const w = window(arch.vocabSize, 7, 1, 17);
-    useReferenceKernels();
-    const ref = lmScore(model, w, zeroLmState(model, 1));
-    useNativeKernels();
-    const fused = lmScore(model, w, zeroLmState(model, 1));
-    expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
-    expect(worst(fused.state[1].h.dataSync(), ref.state[1].h.dataSync())).toBeLessThanOrEqual(1);
+  ])(
+    'scoring (%s): per-token NLL and next state equal the reference forward pass',
+    async (_, extra) => {
+      const arch = { ...base, numLayers: 2, layerNorm: true, ...extra };
+      const native = await createLanguageModel(arch, 5, 'native');
+      const reference = await createLanguageModel(arch, 5, 'reference');
+      expect(Array.from(native.params)).toEqual(Array.from(reference.params));
+      const w = window(arch.vocabSize, 7, 1, 17);
+      const ref = reference.score(w, reference.zeroState(1));
+      const fused = native.score(w, native.zeroState(1));
+      expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
+      expect(worst(fused.state[1].h, ref.state[1].h)).toBeLessThanOrEqual(1);
+    },
+  );
+
+  it('Adam over the arena: both engines take the same step from the same gradients', async () => {
+    const arch = { ...base, tiedEmbeddings: false, embeddingSize: 4, layerNorm: true };
+    const native = await createLanguageModel(arch, 2, 'native');
+    const reference = await createLanguageModel(arch, 2, 'reference');
+    const w = window(arch.vocabSize, 4, 2, 5);
+    const before = native.params.slice();
+    const last = native.params.length - 1;
+    for (const model of [native, reference]) {
+      model.trainStep(w, model.zeroState(2), null);
+      model.grads.fill(0);
+      // gradients of norm 5 (first and last element of the arena), clipped to 1.5: Adam's first
+      // step moves each by lr against its sign (m̂ / √v̂ = ±1) and leaves the rest
+      model.grads[0] = 3;
+      model.grads[last] = -4;
+      expect(model.adamUpdate({ lr: 0.01, clipNorm: 1.5 })).toBeCloseTo(5, 12);
+      expect(model.adamSteps).toBe(1);
+    }
+    expect(native.params[0]).toBeCloseTo(before[0] - 0.01, 6);
+    expect(native.params[last]).toBeCloseTo(before[last] + 0.01, 6);
+    expect(Array.from(native.params.subarray(1, last))).toEqual(
+      Array.from(before.subarray(1, last)),
+    );
+    expect(Array.from(native.params)).toEqual(Array.from(reference.params));
+    expect(Array.from(native.v)).toEqual(Array.from(reference.v));
   });
 });
 
 describe('LM memory check', () => {
-  it('refuses a model too large for memory before allocating, naming the setting and the bytes', () => {
+  it('refuses a model too large for memory before allocating, naming the setting and the bytes', async () => {
     const huge = { ...base, vocabSize: 8705, embeddingSize: 100_000, hiddenSize: 100_000 };
-    expect(() => createLmModel(huge, 1)).toThrow(/^hiddenSize: .* needs about [\d.e+]+ bytes/);
+    await expect(createLanguageModel(huge, 1)).rejects.toThrow(
+      /^hiddenSize: .* needs about [\d.e+]+ bytes/,
+    );
     expect(() => checkLmFits(base, { batch: 10 ** 6, steps: 10 ** 4 }, 2 ** 34)).toThrow(
       /^batchSize: batchSize 1000000 x bptt 10000 needs about [\d.e+]+ bytes/,
     );

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { layerStep, lmTensorShapes, type State, zeroState } from '@urgate/cells';
-import { nativeAvailable, softmaxCrossEntropy, useReferenceKernels } from '@urgate/kernels';
+import { layerStep, lmTensorShapes, type State, stackLayerConfigs, zeroState } from '@urgate/cells';
+import { arenaView, nativeAvailable } from '@urgate/kernels/native';
 import { exportCheckpoint } from '@urgate/onnx';
 import { openModel, scoreTokens } from '@urgate/onnx/runtime';
 import { prepareCorpus } from '@urgate/wikitext';
@@ -12,7 +12,8 @@ import { resolveLmConfig } from '../src/lm/config.js';
 import { cacheTokenizer, loadLmSplit } from '../src/lm/data.js';
 import { evaluateLm } from '../src/lm/evaluate.js';
 import { loadLmCheckpoint } from '../src/lm/load.js';
-import { createLmModel, type LmModel, lmForward, zeroLmState } from '../src/lm/model.js';
+import { createLanguageModel, type LanguageModel, type LmArchitecture } from '../src/lm/model.js';
+import { lmForward, type ReferenceLm } from '../src/lm/reference.js';
 import { LM_FILES, trainLm } from '../src/lm/trainer.js';
 
 // A tiny WikiText-format corpus: two articles per split, a repetitive text to overfit.
@@ -30,8 +31,8 @@ async function tinyCorpus(): Promise<string> {
   return dir;
 }
 
-describe('createLmModel', () => {
-  it("creates the spec's LM tensors, in the spec's order and shapes", () => {
+describe.skipIf(!nativeAvailable)('createLanguageModel', () => {
+  it("creates the spec's LM tensors, in the spec's order and shapes", async () => {
     for (const [tiedEmbeddings, layerNorm, numLayers] of [
       [true, false, 1],
       [false, true, 2],
@@ -47,11 +48,18 @@ describe('createLmModel', () => {
         tiedEmbeddings,
         downsize: 4,
       } as const;
-      const model = createLmModel(arch, 1);
-      expect(Object.entries(model.params).map(([name, v]) => ({ name, shape: v.shape }))).toEqual(
-        lmTensorShapes(arch),
-      );
-      tf.dispose(Object.values(model.params));
+      for (const engine of ['native', 'reference'] as const) {
+        const model = await createLanguageModel(arch, 1, engine);
+        expect(model.tensors.map(({ name, shape }) => ({ name, shape }))).toEqual(
+          lmTensorShapes(arch),
+        );
+        let offset = 0;
+        for (const t of model.tensors) {
+          expect(t.offset).toBe(offset);
+          offset += t.size;
+        }
+        expect(model.params.length).toBe(offset);
+      }
     }
   });
 });
@@ -70,8 +78,16 @@ function smallConfig(steps: number, extra = {}) {
 }
 
 /** Independent truth: cells' layerStep one token at a time, logits and log-softmax in float64. */
-function referenceTotalNll(model: LmModel, stream: number[], resetAt: Set<number>): number {
-  const { params, layers, arch } = model;
+function referenceTotalNll(model: LanguageModel, stream: number[], resetAt: Set<number>): number {
+  const { arch } = model;
+  const layers = stackLayerConfigs({
+    ...arch,
+    inputSize: arch.embeddingSize,
+    ...(arch.downsize !== undefined ? { downsize: arch.downsize } : {}),
+  });
+  const params = Object.fromEntries(
+    model.tensors.map((t) => [t.name, tf.tensor(arenaView(model, t.name).slice(), t.shape)]),
+  );
   const E = params.embedding.arraySync() as number[][];
   const outW = arch.tiedEmbeddings ? null : (params['output.W'].arraySync() as number[][]);
   const outB = params['output.b'].arraySync() as number[];
@@ -125,7 +141,6 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     expect(ours.wordPerplexity).toBeCloseTo(result.valid?.wordPerplexity as number, 6);
     const { report: oneRow } = await evaluateLm(model, valid, { eosId: tokenizer.eosId, rows: 1 });
     expect(Math.abs(oneRow.totalNll - ours.totalNll) / oneRow.totalNll).toBeLessThan(1e-6);
-    useReferenceKernels();
     const stream = [tokenizer.eosId, ...valid.ids];
     const total = referenceTotalNll(
       model,
@@ -136,8 +151,8 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     expect(Math.abs(ours.wordPerplexity - direct) / direct).toBeLessThan(1e-4);
   });
 
-  it('a reset row equals a fresh zero state', () => {
-    const model = createLmModel(
+  it('a reset row equals a fresh zero state', async () => {
+    const model = (await createLanguageModel(
       {
         core: 'lstm',
         mechanism: 'UR-',
@@ -149,33 +164,48 @@ describe.skipIf(!nativeAvailable)('language model', () => {
         tiedEmbeddings: true,
       },
       3,
-    );
+      'reference',
+    )) as ReferenceLm;
+    const { arch } = model;
+    const params = model.paramTensors();
+    const zero = (B: number) =>
+      model.zeroState(B).map((s) => ({
+        h: tf.tensor2d(s.h, [B, arch.hiddenSize]),
+        ...(s.c ? { c: tf.tensor2d(s.c, [B, arch.hiddenSize]) } : {}),
+      }));
     const T = 4;
     const B = 2;
     const inputs = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     tf.tidy(() => {
       const warm = lmForward(
-        model,
+        arch,
+        params,
         { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
-        zeroLmState(model, B),
-        { training: false },
+        zero(B),
+        null,
       ).state;
       const resets = new Uint8Array(T * B);
       resets[0 * B + 1] = 1; // row 1 restarts at t = 0
-      const a = lmForward(model, { steps: T, batch: B, inputs, resets }, warm, {
-        training: false,
-      }).logits.arraySync() as number[][];
+      const a = lmForward(
+        arch,
+        params,
+        { steps: T, batch: B, inputs, resets },
+        warm,
+        null,
+      ).logits.arraySync() as number[][];
       const b = lmForward(
-        model,
+        arch,
+        params,
         { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
-        zeroLmState(model, B),
-        { training: false },
+        zero(B),
+        null,
       ).logits.arraySync() as number[][];
       const c = lmForward(
-        model,
+        arch,
+        params,
         { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
         warm,
-        { training: false },
+        null,
       ).logits.arraySync() as number[][];
       for (let t = 0; t < T; t++) {
         a[t * B + 1].forEach((v, k) => {
@@ -190,39 +220,38 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     });
   });
 
-  it('tied embeddings are one tensor whose gradient sums the input and output ends', () => {
-    const model = createLmModel(
-      {
-        core: 'lstm',
-        mechanism: 'UR-',
-        numLayers: 1,
-        vocabSize: 7,
-        embeddingSize: 4,
-        hiddenSize: 4,
-        layerNorm: false,
-        tiedEmbeddings: true,
-      },
-      5,
-    );
-    expect(model.params['output.W']).toBeUndefined();
-    const inputs = Int32Array.from([1, 2, 3, 1]);
-    const targets = tf.tensor1d([2, 3, 1, 6], 'int32'); // token 6 is only a target, token 3 both
-    const window = { steps: 4, batch: 1, inputs, resets: new Uint8Array(4) };
-    const emb = model.params.embedding;
-    const loss = () =>
-      softmaxCrossEntropy(
-        lmForward(model, window, zeroLmState(model, 1), { training: false }).logits,
-        targets,
-      );
-    const { grads } = tf.variableGrads(loss, [emb]);
-    const g = grads[emb.name].arraySync() as number[][];
-    const base = emb.arraySync() as number[][];
-    const lossAt = (row: number, k: number, delta: number) => {
-      const moved = base.map((r) => r.slice());
-      moved[row][k] += delta;
-      emb.assign(tf.tensor2d(moved));
-      const v = loss().dataSync()[0];
-      emb.assign(tf.tensor2d(base));
+  it('tied embeddings are one tensor whose gradient sums the input and output ends', async () => {
+    const arch: LmArchitecture = {
+      core: 'lstm',
+      mechanism: 'UR-',
+      numLayers: 1,
+      vocabSize: 7,
+      embeddingSize: 4,
+      hiddenSize: 4,
+      layerNorm: false,
+      tiedEmbeddings: true,
+    };
+    const model = await createLanguageModel(arch, 5);
+    expect(model.tensors.map((t) => t.name)).not.toContain('output.W');
+    const window = {
+      steps: 4,
+      batch: 1,
+      inputs: Int32Array.from([1, 2, 3, 1]),
+      targets: Int32Array.from([2, 3, 1, 6]), // token 6 is only a target, token 3 both
+      resets: new Uint8Array(4),
+    };
+    model.trainStep(window, model.zeroState(1), null);
+    const g = arenaView(model, 'embedding', 'grads').slice();
+    const emb = arenaView(model, 'embedding');
+    const meanNll = () => {
+      const { nll } = model.score(window, model.zeroState(1));
+      return nll.reduce((a, b) => a + b, 0) / nll.length;
+    };
+    const lossAt = (at: number, delta: number) => {
+      const was = emb[at];
+      emb[at] = was + delta;
+      const v = meanNll();
+      emb[at] = was;
       return v;
     };
     for (const [row, k] of [
@@ -231,10 +260,11 @@ describe.skipIf(!nativeAvailable)('language model', () => {
       [1, 2],
     ]) {
       const eps = 1e-2;
-      const fd = (lossAt(row, k, eps) - lossAt(row, k, -eps)) / (2 * eps);
-      expect(Math.abs(g[row][k] - fd)).toBeLessThan(2e-3 + 2e-2 * Math.abs(fd));
+      const at = row * arch.embeddingSize + k;
+      const fd = (lossAt(at, eps) - lossAt(at, -eps)) / (2 * eps);
+      expect(Math.abs(g[at] - fd)).toBeLessThan(2e-3 + 2e-2 * Math.abs(fd));
     }
-    expect(Math.abs(g[6][1])).toBeGreaterThan(1e-5); // output end reaches a row never read as input
+    expect(Math.abs(g[6 * arch.embeddingSize + 1])).toBeGreaterThan(1e-5); // output end reaches a row never read as input
   });
 
   it('a tiny LM overfits a tiny corpus', async () => {

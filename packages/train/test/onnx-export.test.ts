@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveTaskRunConfig } from '../src/tasks/config.js';
 import { classifierLogits, createTaskModel, runLayers } from '../src/tasks/model.js';
 import { RUN_FILES, trainTask } from '../src/tasks/trainer.js';
-import { assignTensors, loadTrainingState } from '../src/training-state.js';
+import { loadTrainingState } from '../src/training-state.js';
+import { assignTensors } from '../src/variable-training.js';
 import { tinyDataset } from './tiny-dataset.js';
 
 // The exporter lives in @urgate/onnx (a devDependency: train does not depend on it at run time).

@@ -3,16 +3,11 @@
 // copy, adding and pixel-classifier heads, with zoneout and head dropout in training mode.
 import * as tf from '@tensorflow/tfjs';
 import { zoneoutMasks } from '@urgate/cells';
-import {
-  nativeAvailable,
-  nativeDropoutMask,
-  nativeZoneoutMask,
-  useNativeKernels,
-  useReferenceKernels,
-} from '@urgate/kernels';
+import { nativeAvailable, nativeDropoutMask, nativeZoneoutMask } from '@urgate/kernels';
 import { addingBatch, copyBatch } from '@urgate/tasks';
-import { afterAll, describe, expect, it } from 'vitest';
-import { dropoutMask } from '../src/seeds.js';
+import { describe, expect, it } from 'vitest';
+import type { Engine } from '../src/engine.js';
+import { dropoutMask } from '../src/masks.js';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
 import type { TaskBatch } from '../src/tasks/data.js';
 import { createTaskModel, type Mode } from '../src/tasks/model.js';
@@ -43,8 +38,14 @@ function pixelBatch(B: number, T: number, classes: number): TaskBatch {
   };
 }
 
-function lossAndGrads(input: TaskRunInput, batch: TaskBatch, outputs: number, mode: Mode) {
-  const model = createTaskModel(resolveTaskRunConfig(input), batch.inputSize, outputs);
+function lossAndGrads(
+  input: TaskRunInput,
+  batch: TaskBatch,
+  outputs: number,
+  mode: Mode,
+  engine: Engine,
+) {
+  const model = createTaskModel(resolveTaskRunConfig(input), batch.inputSize, outputs, engine);
   const vars = Object.values(model.params);
   const { value, grads } = tf.variableGrads(() => taskLoss(model, batch, mode).loss, vars);
   const out = {
@@ -82,14 +83,10 @@ const cases: [string, TaskRunInput, () => TaskBatch, number][] = [
 ];
 
 describe.skipIf(!nativeAvailable)('task models: native ops vs the tfjs reference', () => {
-  afterAll(() => useNativeKernels());
-
   it.each(cases)('%s: loss and every gradient agree', (_, input, batch, outputs) => {
     const mode: Mode = { training: true, step: 4 };
-    useReferenceKernels();
-    const ref = lossAndGrads(input, batch(), outputs, mode);
-    useNativeKernels();
-    const fused = lossAndGrads(input, batch(), outputs, mode);
+    const ref = lossAndGrads(input, batch(), outputs, mode, 'reference');
+    const fused = lossAndGrads(input, batch(), outputs, mode, 'native');
     expect(worst([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
     for (const [name, g] of Object.entries(ref.grads)) {
       expect(

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '@urgate/cells';
-import { nativeAvailable, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable } from '@urgate/kernels';
 import { addingBatch, copyBatch } from '@urgate/tasks';
 import { describe, expect, it } from 'vitest';
 import { readMetrics } from '../src/metrics.js';
@@ -31,8 +31,6 @@ async function weights(dir: string) {
 }
 
 describe.skipIf(!nativeAvailable)('task trainer', () => {
-  useNativeKernels();
-
   for (const [label, input] of [
     ['copy, UR-LSTM, 2 layers', { ...tinyCopy, numLayers: 2 }],
     [

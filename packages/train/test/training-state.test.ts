@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, nativeAvailable, useNativeKernels } from '@urgate/kernels';
+import { FusedAdam, nativeAvailable } from '@urgate/kernels';
+import { ParamArenas } from '@urgate/kernels/native';
 import { describe, expect, it, vi } from 'vitest';
 
 // A write that dies half-way: the first chunk reaches the temporary file, then the disk "fails".
@@ -26,14 +27,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
 });
 
-const { loadTrainingState, restoreOptimizer, saveTrainingState } = await import(
-  '../src/training-state.js'
-);
+const { loadTrainingState, saveTrainingState } = await import('../src/training-state.js');
 const { MetricsWriter, readMetrics } = await import('../src/metrics.js');
 const { divergenceReason } = await import('../src/divergence.js');
 const { deriveSeed } = await import('../src/seeds.js');
-
-useNativeKernels();
 
 describe.skipIf(!nativeAvailable)('training state', () => {
   it('round-trips params, Adam moments and progress, and the restored Adam continues identically', async () => {
@@ -49,13 +46,12 @@ describe.skipIf(!nativeAvailable)('training state', () => {
     });
     const grads = (k: number) => [tf.fill([2, 2], 0.1 * (k + 1)), tf.tensor1d([k, -k])];
     const a = make();
-    const adamA = new FusedAdam(Object.values(a), { lr: 0.01, clipNorm: 1 });
+    const adamA = new FusedAdam(a, { lr: 0.01, clipNorm: 1 });
     for (let k = 0; k < 3; k++) adamA.step(grads(k));
     const path = join(dir, 'state.safetensors');
     await saveTrainingState(path, {
       model: { kind: 'test' },
-      params: a,
-      optimizer: adamA,
+      arenas: adamA,
       training: { step: 3, data: { epoch: 0, batch: 3 } },
     });
     const loaded = await loadTrainingState(path);
@@ -64,9 +60,15 @@ describe.skipIf(!nativeAvailable)('training state', () => {
     const b = Object.fromEntries(
       Object.entries(loaded.params).map(([n, t]) => [n, tf.variable(tf.tensor(t.data, t.shape))]),
     );
-    const adamB = new FusedAdam(Object.values(b), { lr: 0.01, clipNorm: 1 });
-    if (!loaded.optimizer) throw new Error('the checkpoint has no optimizer moments');
-    restoreOptimizer(adamB, Object.keys(b), loaded.optimizer);
+    const adamB = new FusedAdam(b, { lr: 0.01, clipNorm: 1 });
+    const moments = loaded.optimizer;
+    if (!moments) throw new Error('the checkpoint has no optimizer moments');
+    expect(moments.steps).toBe(3);
+    adamB.tensors.forEach((t) => {
+      adamB.m.set(moments.m[t.name], t.offset);
+      adamB.v.set(moments.v[t.name], t.offset);
+    });
+    adamB.adamSteps = moments.steps;
     for (let k = 3; k < 6; k++) {
       adamA.step(grads(k));
       adamB.step(grads(k));
@@ -80,14 +82,18 @@ describe.skipIf(!nativeAvailable)('training state', () => {
   it('a failed write leaves the previous checkpoint intact and no temporary file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'urgate-state-'));
     const path = join(dir, 'state.safetensors');
-    const params = { w: tf.tensor1d([1, 2, 3]) };
-    await saveTrainingState(path, { model: {}, params, training: { step: 10 } });
+    const arenas = (values: number[]) => {
+      const a = new ParamArenas([{ name: 'w', shape: [3] }]);
+      a.params.set(values);
+      return a;
+    };
+    await saveTrainingState(path, { model: {}, arenas: arenas([1, 2, 3]), training: { step: 10 } });
     failWrites.on = true;
     try {
       await expect(
         saveTrainingState(path, {
           model: {},
-          params: { w: tf.tensor1d([7, 8, 9]) },
+          arenas: arenas([7, 8, 9]),
           training: { step: 20 },
         }),
       ).rejects.toThrow(

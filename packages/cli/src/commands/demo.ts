@@ -20,7 +20,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
  * ONNX export -> the same perplexity from onnxruntime -> an HTTP server on localhost.
  */
 async function runDemo(flags: DemoFlags): Promise<void> {
-  const train = await import('@urgate/train');
+  const train = await import('@urgate/train/lm');
   const cacheDir = join(flags.out, 'cache');
   say(
     `1/5 preparing the embedded corpus (word level, words seen < 10 times -> <unk>) in ${cacheDir}`,

@@ -12,7 +12,8 @@ import {
   reportErrors,
 } from './common.js';
 
-// @urgate/train (tfjs, native kernels) and @urgate/wikitext load inside the actions only.
+// @urgate/train/lm (the language model on the native kernels, without tfjs) and @urgate/wikitext
+// load inside the actions only.
 
 export const LM_DEFAULT_CACHE = 'runs/lm/cache';
 
@@ -102,6 +103,7 @@ interface TrainFlags {
   out?: string;
   resume?: boolean;
   seed: number;
+  engine: 'native' | 'reference';
 }
 
 export function lmTrainInput(flags: TrainFlags) {
@@ -127,6 +129,7 @@ export function lmTrainInput(flags: TrainFlags) {
     ...(flags.downsize !== undefined ? { downsize: flags.downsize } : {}),
     ...(flags.tMax !== undefined ? { tMax: flags.tMax } : {}),
     seed: flags.seed,
+    engine: flags.engine,
   };
 }
 
@@ -219,7 +222,15 @@ export function addLmTrainOptions(cmd: Command): Command {
       positiveInteger,
     )
     .option('--t-max <T>', 'C-: chrono horizon Tmax (default the hidden size)', positiveNumber)
-    .option('--seed <n>', 'random seed', integer, 1);
+    .option('--seed <n>', 'random seed', integer, 1)
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'native: the C++ model object (no tfjs loaded); reference: the pure-tfjs cells with autodiff (slow; for checking)',
+      )
+        .choices(['native', 'reference'])
+        .default('native'),
+    );
 }
 
 /** `urgate train lm` (the training shape of every model), also `urgate lm train` (the old spelling). */
@@ -233,7 +244,7 @@ export function trainCommand(io: CliIO): Command {
     .option('--resume', 'continue from <out>/checkpoint.safetensors')
     .action(
       reportErrors('lm train', io, async (flags: TrainFlags) => {
-        const train = await import('@urgate/train');
+        const train = await import('@urgate/train/lm');
         const config = train.resolveLmConfig(lmTrainInput(flags));
         const out = flags.out ?? defaultRunDir('lm', config);
         const r = await train.trainLm(config, {
@@ -247,11 +258,11 @@ export function trainCommand(io: CliIO): Command {
     );
 }
 
-export function describeRun(r: import('@urgate/train').LmRunResult): string {
+export function describeRun(r: import('@urgate/train/lm').LmRunResult): string {
   if (r.outcome === 'diverged')
     return `diverged at step ${r.divergence?.step}: ${r.divergence?.reason}`;
   const lines = [
-    `${r.config.mechanism}${r.config.core.toUpperCase()}: ${r.steps} steps (${r.epochs.toFixed(2)} epochs) in ${r.trainSeconds.toFixed(0)} s, ${r.tokensPerSecond.toFixed(0)} tokens/s`,
+    `${r.config.mechanism}${r.config.core.toUpperCase()} (${r.config.engine} engine): ${r.steps} steps (${r.epochs.toFixed(2)} epochs) in ${r.trainSeconds.toFixed(0)} s, ${r.tokensPerSecond.toFixed(0)} tokens/s`,
   ];
   if (r.valid)
     lines.push(
@@ -286,7 +297,7 @@ function evalCommand(io: CliIO): Command {
           checkpoint: string,
           flags: { split: 'valid' | 'test'; cache?: string; batchSize?: number; json?: boolean },
         ) => {
-          const { evaluateLmCheckpoint } = await import('@urgate/train');
+          const { evaluateLmCheckpoint } = await import('@urgate/train/lm');
           const { report: e, tokensPerSecond } = await evaluateLmCheckpoint(
             checkpoint,
             flags.split,

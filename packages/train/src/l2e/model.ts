@@ -12,7 +12,7 @@ import {
   stackLayerConfigs,
   zeroState,
 } from '@urgate/cells';
-import { softmaxCrossEntropy } from '@urgate/kernels';
+import { denseFused, sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
 import {
   initialMemory,
   initRmcParams,
@@ -23,6 +23,7 @@ import {
   runRmc,
 } from '@urgate/rmc';
 import { L2E_TENSORS, layerTensorName } from '@urgate/spec';
+import type { Engine } from '../engine.js';
 import { deriveSeed } from '../seeds.js';
 import type { L2eRunConfig } from './config.js';
 import type { L2eBatch } from './data.js';
@@ -39,6 +40,8 @@ export interface L2eModel {
   constants: Record<string, tf.Tensor>;
   /** Width of the core's output: hidden size, or memSlots · memSize. */
   outputWidth: number;
+  /** Which ops run the core: the native kernels or the tfjs reference. */
+  engine: Engine;
 }
 
 const PURPOSE = { output: 1 } as const;
@@ -59,7 +62,11 @@ function l2eRmcConfig(config: L2eRunConfig, vocabSize: number): RmcConfig | null
   };
 }
 
-export function createL2eModel(config: L2eRunConfig, vocabSize: number): L2eModel {
+export function createL2eModel(
+  config: L2eRunConfig,
+  vocabSize: number,
+  engine: Engine = 'native',
+): L2eModel {
   const params: Record<string, tf.Variable> = {};
   const constants: Record<string, tf.Tensor> = {};
   const rmc = l2eRmcConfig(config, vocabSize);
@@ -92,7 +99,7 @@ export function createL2eModel(config: L2eRunConfig, vocabSize: number): L2eMode
     glorot(outputWidth, vocabSize, deriveSeed(config.seed, PURPOSE.output)),
   );
   params[L2E_TENSORS.outputB] = tf.variable(tf.zeros([vocabSize]));
-  return { config, vocabSize, layers, rmc, params, constants, outputWidth };
+  return { config, vocabSize, layers, rmc, params, constants, outputWidth, engine };
 }
 
 /** LAYOUT.md `model` section of the checkpoint metadata (kind "l2e"). */
@@ -173,6 +180,7 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
       { ...core, ...model.constants },
       xs,
       initialMemory(model.rmc, B),
+      model.engine,
     ).outputs;
   } else {
     const c = model.config;
@@ -187,6 +195,7 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
       layerParams(model),
       xs,
       model.layers.map((cfg) => zeroState(cfg, B)),
+      { kernel: sequenceKernel(model.engine) },
     ).outputs;
   }
   return outputs.reshape([batch.steps * B, model.outputWidth]) as tf.Tensor2D;
@@ -195,11 +204,11 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
 /** Logits [N, V] of the batch's N target characters (targetRows' order). Call inside a tidy. */
 export function l2eLogits(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const rows = gatherRows(coreOutputs(model, batch), batch.targetRows);
-  return tf.fused.matMul({
-    a: rows,
-    b: model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D,
-    bias: model.params[L2E_TENSORS.outputB],
-  }) as tf.Tensor2D;
+  const W = model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D;
+  const b = model.params[L2E_TENSORS.outputB] as unknown as tf.Tensor1D;
+  // natively one op whose gradients are GEMMs (tfjs' own matmul runs in JavaScript)
+  if (model.engine === 'native') return denseFused(rows, W, b);
+  return tf.fused.matMul({ a: rows, b: W, bias: b }) as tf.Tensor2D;
 }
 
 /** Mean cross-entropy over the target characters: padding and program positions carry none. */

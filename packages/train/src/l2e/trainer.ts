@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes } from '@urgate/kernels';
 import { saveCheckpoint } from '@urgate/spec';
 import type { RunOutcome } from '../divergence.js';
-import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { releaseNativeMemory } from '../native-memory.js';
+import { VariableTraining, variableTensors } from '../variable-training.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
 import { type L2eBatch, type L2eCurriculumState, openL2eData } from './data.js';
 import { createL2eModel, type L2eModel, l2eLoss, l2eModelMeta, scoreLogits } from './model.js';
@@ -79,7 +79,7 @@ export async function evaluateL2e(model: L2eModel, batches: L2eBatch[]): Promise
       const out = l2eLoss(model, batch);
       return [out.loss.dataSync()[0], out.logits.dataSync() as Float32Array] as const;
     });
-    await releaseNativeMemory();
+    releaseTapes();
     const s = scoreLogits(logits, batch);
     nll += loss * s.chars;
     total.correct += s.correct;
@@ -116,22 +116,23 @@ export async function trainL2e(
   config: L2eRunConfig,
   options: TrainL2eOptions,
 ): Promise<L2eRunResult> {
-  if (!useNativeKernels())
+  if (!nativeAvailable)
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
   const data = openL2eData(config);
   const model = createL2eModel(config, data.alphabet.vocabulary.length);
   let trained = 0;
+  const training = new VariableTraining(model.params, config);
   const run = await runTrainingLoop(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
-      params: model.params,
-      constants: model.constants,
+      model: training.model,
+      constants: variableTensors(model.constants),
       modelMeta: l2eModelMeta(model),
-      loss(step) {
+      gradients(step) {
         trained = step + 1;
-        return l2eLoss(model, data.trainBatch(step)).loss;
+        return training.gradients(() => l2eLoss(model, data.trainBatch(step)).loss);
       },
       saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
       restoreData: (state) =>
@@ -167,7 +168,6 @@ export async function trainL2e(
       minutes: null,
       evalEvery: config.evalEvery,
       checkpointEvery: config.checkpointEvery,
-      gcEvery: 10,
       itemsPerStep: { name: 'programs/s', count: config.batchSize },
     },
   );
@@ -195,7 +195,7 @@ export async function trainL2e(
   if (!run.divergence)
     await saveCheckpoint(
       join(options.outDir, L2E_FILES.model),
-      { ...paramTensors(model.params), ...constantTensors(model) },
+      { ...variableTensors(model.params), ...constantTensors(model) },
       { model: l2eModelMeta(model), training: { config } },
     );
   await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);

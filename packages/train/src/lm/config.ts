@@ -1,4 +1,5 @@
-import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/cells';
+import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/spec';
+import { type Engine, parseEngine } from '../engine.js';
 
 /** Hyperparameters of one language-model run (stored as `training.config` in its checkpoints). */
 export interface LmConfig {
@@ -34,11 +35,14 @@ export interface LmConfig {
   /** Chrono horizon Tmax of C- (null: the hidden size). */
   tMax: number | null;
   seed: number;
+  /** Which implementation computes the model (engine.ts); a resumed run may change it. */
+  engine: Engine;
 }
 
-export type LmConfigInput = Partial<Omit<LmConfig, 'mechanism' | 'core'>> & {
+export type LmConfigInput = Partial<Omit<LmConfig, 'mechanism' | 'core' | 'engine'>> & {
   mechanism?: Mechanism | string;
   core?: Core | string;
+  engine?: Engine | string;
 };
 
 const DEFAULTS = {
@@ -62,6 +66,7 @@ const DEFAULTS = {
   downsize: null,
   tMax: null,
   seed: 1,
+  engine: 'native',
 } as const;
 
 function check(ok: boolean, name: string, expected: string, got: unknown): void {
@@ -79,6 +84,7 @@ export function resolveLmConfig(input: LmConfigInput): LmConfig {
     mechanism: parseMechanism(String(c.mechanism)),
     core: parseCore(String(c.core)),
     embeddingSize: (c.embeddingSize as number | undefined) ?? hiddenSize,
+    engine: parseEngine(c.engine),
   };
   for (const key of [
     'hiddenSize',

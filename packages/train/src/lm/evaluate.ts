@@ -5,8 +5,7 @@ import {
   type PreparedSplit,
   perplexityReport,
 } from '@urgate/wikitext';
-import { releaseNativeMemory } from '../native-memory.js';
-import { disposeState, type LmModel, type LmState, lmScore, zeroLmState } from './model.js';
+import type { LanguageModel, LmState } from './model.js';
 
 export interface LmEvaluation extends PerplexityReport {
   /** Tokens scored (= the split's token count: every token is a target once). */
@@ -36,7 +35,7 @@ export const EVAL_ROWS = 32;
  * `<eos>` per line), so word and subword models compare.
  */
 export async function evaluateLm(
-  model: LmModel,
+  model: LanguageModel,
   split: PreparedSplit,
   options: { eosId: number; bptt?: number; rows?: number },
 ): Promise<TimedLmEvaluation> {
@@ -50,16 +49,12 @@ export async function evaluateLm(
   let tokens = 0;
   const started = performance.now();
   for (const batch of batches) {
-    state ??= zeroLmState(model, batch.batch);
-    const out = lmScore(model, batch, state);
-    disposeState(state);
+    state ??= model.zeroState(batch.batch);
+    const out = model.score(batch, state);
     state = out.state;
-    // Reference forward passes leave their layer kernels' tapes to a finalizer: free them.
-    if (batch.index % 16 === 15) await releaseNativeMemory();
     nll.add(out.nll, batch.mask);
     for (const m of batch.mask) tokens += m;
   }
-  if (state) disposeState(state);
   const counts = split.manifest.counts;
   const tokensPerSecond = tokens / ((performance.now() - started) / 1000);
   return {

@@ -1,3 +1,4 @@
+export * from '../engine.js';
 export * from './config.js';
 export * from './data.js';
 export * from './evaluate.js';

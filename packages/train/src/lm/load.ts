@@ -1,23 +1,35 @@
 import { existsSync } from 'node:fs';
-import { loadCheckpoint } from '@urgate/cells';
-import { useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable } from '@urgate/kernels/native';
+import { loadCheckpoint } from '@urgate/spec';
 import { restoreTokenizer, type SerializedTokenizer, type Tokenizer } from '@urgate/wikitext';
+import type { Engine } from '../engine.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type TimedLmEvaluation } from './evaluate.js';
-import { assignLmParams, createLmModel, type LmModel, lmArchitectureFromMeta } from './model.js';
+import {
+  assignLmParams,
+  createLanguageModel,
+  type LanguageModel,
+  lmArchitectureFromMeta,
+} from './model.js';
 
 export interface LoadedLm {
-  model: LmModel;
+  model: LanguageModel;
   /** The tokenizer stored in the checkpoint (model.safetensors); null in a training state. */
   tokenizer: Tokenizer | null;
   training: Record<string, unknown> | null;
 }
 
-/** A language model from a checkpoint (model file or training state); one-line errors. */
-export async function loadLmCheckpoint(path: string): Promise<LoadedLm> {
+/**
+ * A language model from a checkpoint (model file or training state); one-line errors. The engine
+ * defaults to native where the addon is built, else the reference.
+ */
+export async function loadLmCheckpoint(
+  path: string,
+  engine: Engine = nativeAvailable ? 'native' : 'reference',
+): Promise<LoadedLm> {
   if (!existsSync(path)) throw new Error(`checkpoint ${path} does not exist`);
   const { tensors, meta } = await loadCheckpoint(path);
-  const model = createLmModel(lmArchitectureFromMeta(meta.model, path), 0);
+  const model = await createLanguageModel(lmArchitectureFromMeta(meta.model, path), 0, engine);
   assignLmParams(model, tensors, path);
   const tokenizer = meta.tokenizer
     ? await restoreTokenizer(meta.tokenizer as SerializedTokenizer)
@@ -35,7 +47,6 @@ export async function evaluateLmCheckpoint(
   options: { cacheDir?: string; rows?: number } = {},
 ): Promise<TimedLmEvaluation> {
   const { cacheDir, rows } = options;
-  useNativeKernels();
   const loaded = await loadLmCheckpoint(checkpoint);
   const cache = cacheDir ?? (loaded.training?.cacheDir as string | undefined);
   if (cache === undefined)

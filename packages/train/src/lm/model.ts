@@ -1,60 +1,58 @@
+// The language model as the trainer, evaluation and checkpoints see it: one object owning flat
+// arenas (parameters, gradients, Adam moments) laid out by @urgate/spec's lmTensorShapes, with a
+// train step, scoring and the optimizer step. The native engine is @urgate/kernels' NativeLm;
+// the reference engine (reference.ts, tfjs autodiff over the pure-tfjs cells) has the same
+// shape. This module loads no tfjs.
 import { totalmem } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import {
+  type AdamOptions,
+  arenaView,
+  type LmDropout,
+  type LmLayerState,
+  type LmWindow,
+  lmDownsize,
+  type ModelArenas,
+  NativeLm,
+} from '@urgate/kernels/native';
+import { SeededRandom } from '@urgate/random';
 import {
   type CheckpointTensors,
-  initLayerParams,
-  LAYER_NORM_EPSILON,
-  type LayerParams,
+  checkAdaptiveSoftmax,
+  initLayerValues,
+  LM_TENSORS,
   type LmArchitecture,
   layerTensorName,
+  lmTensorShapes,
   parseCore,
   parseMechanism,
-  type ResolvedLayerConfig,
-  runStack,
-  SeededRandom,
-  type State,
   stackLayerConfigs,
-  zeroState,
-} from '@urgate/cells';
-import {
-  type LmParamTensors,
-  lmLossFused,
-  lmScoreFused,
-  type NativeLmSpec,
-  nativeKernelsInUse,
-} from '@urgate/kernels';
-import { checkAdaptiveSoftmax, lmTensorShapes } from '@urgate/spec';
-import { deriveSeed, dropoutMask } from '../seeds.js';
-import {
-  adaptiveLogProbs,
-  adaptiveParamTensors,
-  createAdaptiveParams,
-} from './adaptive-softmax.js';
+} from '@urgate/spec';
+import type { Engine } from '../engine.js';
+import { deriveSeed } from '../seeds.js';
+import { initAdaptiveParams } from './adaptive-softmax.js';
 
-export type { LmArchitecture };
-
-/**
- * Embedding -> stacked gated layers -> optional layer norm -> softmax layer (tied to the
- * embedding or its own `output.W`). Parameters are tf.Variables under their checkpoint names,
- * in a fixed order (the optimizer's).
- */
-export interface LmModel {
-  arch: LmArchitecture;
-  layers: ResolvedLayerConfig[];
-  params: Record<string, tf.Variable>;
-}
+export type { LmArchitecture, LmDropout, LmLayerState, LmWindow };
 
 /** Recurrent state of every layer, [B, d] each. */
-export type LmState = State[];
+export type LmState = LmLayerState[];
+
+/** A language model on either engine. */
+export interface LanguageModel extends ModelArenas {
+  readonly arch: LmArchitecture;
+  zeroState(batch: number): LmState;
+  /** Mean cross-entropy of the window; fills the gradient arena. */
+  trainStep(
+    window: LmWindow,
+    state: readonly LmLayerState[],
+    dropout: LmDropout | null,
+  ): { loss: number; state: LmState };
+  /** Natural-log NLL of every target (no dropout). */
+  score(window: LmWindow, state: readonly LmLayerState[]): { nll: Float64Array; state: LmState };
+  adamUpdate(options: AdamOptions): number;
+}
 
 const EMBEDDING_INIT = 0.1;
-const PURPOSE = { embeddingDropout: 1, outputDropout: 2, output: 3 } as const;
-
-function uniform(shape: [number, number], limit: number, seed: number): tf.Tensor2D {
-  const rng = new SeededRandom(seed);
-  const data = Float32Array.from({ length: shape[0] * shape[1] }, () => rng.uniform(-limit, limit));
-  return tf.tensor2d(data, shape);
-}
+export const LM_SEED_PURPOSE = { embeddingDropout: 1, outputDropout: 2, output: 3 } as const;
 
 function stackConfig(arch: LmArchitecture) {
   return {
@@ -68,43 +66,70 @@ function stackConfig(arch: LmArchitecture) {
   };
 }
 
-export function createLmModel(arch: LmArchitecture, seed: number): LmModel {
+function checkArchitecture(arch: LmArchitecture): void {
   if (arch.tiedEmbeddings && arch.embeddingSize !== arch.hiddenSize)
     throw new Error(
       `embeddingSize: tied embeddings need embeddingSize = hiddenSize (${arch.hiddenSize}), got ${arch.embeddingSize}`,
     );
   checkLmFits(arch, null);
-  const layers = stackLayerConfigs(stackConfig(arch));
-  const { vocabSize: V, embeddingSize: E, hiddenSize: d } = arch;
-  const params: Record<string, tf.Variable> = {
-    embedding: tf.variable(uniform([V, E], EMBEDDING_INIT, deriveSeed(seed, 0))),
-  };
-  layers.forEach((cfg, l) => {
-    const p = initLayerParams(cfg, seed + l);
-    params[layerTensorName(l, 'W')] = tf.variable(p.W);
-    params[layerTensorName(l, 'b')] = tf.variable(p.b);
+  stackLayerConfigs(stackConfig(arch)); // one-line errors naming a bad layer setting
+}
+
+/**
+ * A language model of `arch` on `engine` with the trainer's initialisation from `seed`: embedding
+ * and untied output uniform, layers as @urgate/spec's initLayerValues (layer l from seed + l),
+ * layer norm gamma 1, beta 0, output bias 0. The reference engine loads tfjs.
+ */
+export async function createLanguageModel(
+  arch: LmArchitecture,
+  seed: number,
+  engine: Engine = 'native',
+): Promise<LanguageModel> {
+  checkArchitecture(arch);
+  const model: LanguageModel =
+    engine === 'native'
+      ? new NativeLm(arch)
+      : new (await import('./reference.js')).ReferenceLm(arch);
+  initLmParams(model, seed);
+  return model;
+}
+
+function uniform(into: Float32Array, limit: number, seed: number): void {
+  const rng = new SeededRandom(seed);
+  for (let k = 0; k < into.length; k++) into[k] = rng.uniform(-limit, limit);
+}
+
+function initLmParams(model: LanguageModel, seed: number): void {
+  const { arch } = model;
+  const view = (name: string) => arenaView(model, name);
+  uniform(view(LM_TENSORS.embedding), EMBEDDING_INIT, deriveSeed(seed, 0));
+  stackLayerConfigs(stackConfig(arch)).forEach((cfg, l) => {
+    const values = initLayerValues(cfg, seed + l);
+    view(layerTensorName(l, 'W')).set(values.W);
+    view(layerTensorName(l, 'b')).set(values.b);
   });
-  if (arch.layerNorm) {
-    params['norm.gamma'] = tf.variable(tf.ones([d]));
-    params['norm.beta'] = tf.variable(tf.zeros([d]));
+  if (arch.layerNorm) view(LM_TENSORS.normGamma).fill(1);
+  if (arch.adaptiveSoftmax) {
+    initAdaptiveParams(model, seed);
+    return;
   }
-  if (arch.adaptiveSoftmax)
-    return { arch, layers, params: { ...params, ...createAdaptiveParams(arch, seed) } };
-  if (!arch.tiedEmbeddings)
-    params['output.W'] = tf.variable(
-      uniform([d, V], Math.sqrt(6 / (d + V)), deriveSeed(seed, PURPOSE.output)),
+  if (!arch.tiedEmbeddings) {
+    const { hiddenSize: d, vocabSize: V } = arch;
+    uniform(
+      view(LM_TENSORS.outputW),
+      Math.sqrt(6 / (d + V)),
+      deriveSeed(seed, LM_SEED_PURPOSE.output),
     );
-  params['output.b'] = tf.variable(tf.zeros([V]));
-  return { arch, layers, params };
+  }
 }
 
 /** LAYOUT.md `model` section of the checkpoint metadata. */
-export function lmModelMeta(model: LmModel): Record<string, unknown> {
-  const first = model.layers[0];
-  const { downsize: _d, tMax: _t, ...arch } = model.arch;
+export function lmModelMeta(arch: LmArchitecture): Record<string, unknown> {
+  const first = stackLayerConfigs(stackConfig(arch))[0];
+  const { downsize: _d, tMax: _t, ...rest } = arch;
   return {
     kind: 'lm',
-    ...arch,
+    ...rest,
     downsize: first.downsize,
     tMax: first.tMax,
     fixedGateOffset: false,
@@ -156,118 +181,40 @@ function adaptiveFromMeta(meta: Record<string, unknown>, source: string) {
   return adaptive;
 }
 
-/** Replaces the parameter values by checkpoint tensors of the same names and shapes. */
-export function assignLmParams(model: LmModel, tensors: CheckpointTensors, source: string): void {
-  for (const [name, v] of Object.entries(model.params)) {
-    const t = tensors[name];
-    if (!t || t.shape.length !== v.shape.length || t.shape.some((s, k) => s !== v.shape[k]))
-      throw new Error(`${source}: tensor ${name} missing or not of shape [${v.shape}]`);
-    v.assign(tf.tensor(t.data, v.shape));
+/** The parameter arena takes checkpoint tensors of the same names and shapes. */
+export function assignLmParams(
+  model: ModelArenas,
+  tensors: CheckpointTensors,
+  source: string,
+): void {
+  for (const t of model.tensors) {
+    const saved = tensors[t.name];
+    if (
+      !saved ||
+      saved.shape.length !== t.shape.length ||
+      saved.shape.some((s, k) => s !== t.shape[k])
+    )
+      throw new Error(`${source}: tensor ${t.name} missing or not of shape [${t.shape}]`);
+    arenaView(model, t.name).set(saved.data);
   }
 }
 
-export function zeroLmState(model: LmModel, batch: number): LmState {
-  return model.layers.map((cfg) => zeroState(cfg, batch));
+/** Parameter values as checkpoint tensors (copies, so the file never aliases the arena). */
+export function lmParamTensors(model: ModelArenas): CheckpointTensors {
+  const out: CheckpointTensors = {};
+  for (const t of model.tensors)
+    out[t.name] = { shape: [...t.shape], data: arenaView(model, t.name).slice() };
+  return out;
 }
 
-export function disposeState(state: LmState): void {
-  for (const s of state) tf.dispose(s.c ? [s.h, s.c] : [s.h]);
-}
-
-export function layerParamsOf(model: LmModel): LayerParams[] {
-  return model.layers.map((_, l) => ({
-    W: model.params[layerTensorName(l, 'W')] as unknown as tf.Tensor2D,
-    b: model.params[layerTensorName(l, 'b')] as unknown as tf.Tensor1D,
-  }));
-}
-
-/** One window, time-major [T, B] (element t * B + b), as @urgate/wikitext's batches give it. */
-export interface LmWindow {
-  steps: number;
-  batch: number;
-  inputs: Int32Array;
-  /** 1 = zero that row's state before step t (an article starts there). */
-  resets: Uint8Array;
-}
-
-/** Training: dropout masks drawn from (seed, step); evaluation: no dropout. */
-export type LmMode =
-  | { training: true; dropout: number; seed: number; step: number }
-  | { training: false };
-
-function dropout(x: tf.Tensor, mode: LmMode, purpose: number): tf.Tensor {
-  if (!mode.training || mode.dropout === 0) return x;
-  return tf.mul(x, dropoutMask(mode.dropout, x.shape, deriveSeed(mode.seed, mode.step, purpose)));
-}
-
-/**
- * Rows `ids` of the embedding. tfjs' gradient of gather on the cpu backend runs one op per
- * vocabulary entry (unsortedSegmentSum), minutes per step at V = 10^4; this scatter-adds the
- * rows' gradients in one pass instead.
- */
-export function embeddingLookup(embedding: tf.Tensor2D, ids: Int32Array): tf.Tensor2D {
-  const [V, E] = embedding.shape;
-  const lookup = tf.customGrad(((table: tf.Tensor) => ({
-    value: tf.gather(table, tf.tensor1d(ids, 'int32')),
-    gradFunc: (dy: tf.Tensor) => {
-      const rows = dy.dataSync() as Float32Array;
-      const grad = new Float32Array(V * E);
-      for (let r = 0; r < ids.length; r++) {
-        const to = ids[r] * E;
-        const from = r * E;
-        for (let k = 0; k < E; k++) grad[to + k] += rows[from + k];
-      }
-      return tf.tensor2d(grad, [V, E]);
-    },
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return lookup(embedding) as tf.Tensor2D;
-}
-
-/** Logits [T·B, V] (row t·B + b) of one window and the state after it. Call inside a tidy. */
-export function lmForward(
-  model: LmModel,
-  window: LmWindow,
-  state: LmState,
-  mode: LmMode,
-): { logits: tf.Tensor2D; state: LmState } {
-  const { steps: T, batch: B } = window;
-  const { embeddingSize: E, hiddenSize: d } = model.arch;
-  const embedding = model.params.embedding as unknown as tf.Tensor2D;
-  const x = dropout(embeddingLookup(embedding, window.inputs), mode, PURPOSE.embeddingDropout);
-  const reset = window.resets.includes(1)
-    ? tf.tensor2d(Float32Array.from(window.resets), [T, B])
-    : undefined;
-  const { outputs, states } = runStack(
-    stackConfig(model.arch),
-    layerParamsOf(model),
-    x.reshape([T, B, E]) as tf.Tensor3D,
-    state,
-    reset ? { reset } : {},
-  );
-  let h: tf.Tensor = dropout(outputs.reshape([T * B, d]), mode, PURPOSE.outputDropout);
-  if (model.arch.layerNorm) {
-    const { mean, variance } = tf.moments(h, -1, true);
-    h = tf.add(
-      tf.mul(
-        tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, LAYER_NORM_EPSILON))),
-        model.params['norm.gamma'],
-      ),
-      model.params['norm.beta'],
-    );
-  }
-  if (model.arch.adaptiveSoftmax) {
-    // log-probabilities are logits too: softmax(log p) = p
-    const params = model.params as unknown as Record<string, tf.Tensor>;
-    return { logits: adaptiveLogProbs(model.arch, params, h as tf.Tensor2D), state: states };
-  }
-  const tied = model.arch.tiedEmbeddings;
-  const logits = tf.fused.matMul({
-    a: h as tf.Tensor2D,
-    b: tied ? embedding : (model.params['output.W'] as unknown as tf.Tensor2D),
-    transposeB: tied,
-    bias: model.params['output.b'],
-  }) as tf.Tensor2D;
-  return { logits, state: states };
+/** Dropout seeds of one training step (the reference engine draws the same masks). */
+export function lmDropout(rate: number, seed: number, step: number): LmDropout | null {
+  if (rate === 0) return null;
+  return {
+    rate,
+    embeddingSeed: deriveSeed(seed, step, LM_SEED_PURPOSE.embeddingDropout),
+    outputSeed: deriveSeed(seed, step, LM_SEED_PURPOSE.outputDropout),
+  };
 }
 
 /** Natural-log NLL of each row's target, in float64 from the logits (logsumexp − logit). */
@@ -282,11 +229,6 @@ export function rowNll(logits: Float32Array, vocabSize: number, targets: Int32Ar
     out[r] = max + Math.log(sum) - logits[base + targets[r]];
   }
   return out;
-}
-
-/** A window with the token each position predicts. */
-export interface LmTargetWindow extends LmWindow {
-  targets: Int32Array;
 }
 
 /**
@@ -332,115 +274,4 @@ export function checkLmFits(
     );
 }
 
-/** The native kernels' view of the model for a [T, B] window. */
-export function lmNativeSpec(model: LmModel, batch: number, steps: number): NativeLmSpec {
-  const a = model.arch;
-  return {
-    core: a.core,
-    mechanism: a.mechanism,
-    numLayers: a.numLayers,
-    vocabSize: a.vocabSize,
-    embeddingSize: a.embeddingSize,
-    hiddenSize: a.hiddenSize,
-    downsize: model.layers[0].downsize,
-    layerNorm: a.layerNorm,
-    tiedEmbeddings: a.tiedEmbeddings,
-    adaptiveSoftmax: a.adaptiveSoftmax ?? null,
-    batch,
-    steps,
-  };
-}
-
-function paramTensors(model: LmModel): LmParamTensors {
-  const p = model.params as unknown as Record<string, tf.Tensor>;
-  return {
-    embedding: p.embedding as tf.Tensor2D,
-    layers: layerParamsOf(model).map(({ W, b }) => ({ W, b })),
-    ...(model.arch.layerNorm
-      ? { gamma: p['norm.gamma'] as tf.Tensor1D, beta: p['norm.beta'] as tf.Tensor1D }
-      : {}),
-    ...(model.arch.adaptiveSoftmax
-      ? { adaptive: adaptiveParamTensors(model.arch, p) }
-      : {
-          ...(model.arch.tiedEmbeddings ? {} : { outputW: p['output.W'] as tf.Tensor2D }),
-          outputB: p['output.b'] as tf.Tensor1D,
-        }),
-  };
-}
-
-/** Mean cross-entropy of the tfjs reference: log-softmax of lmForward's logits. */
-function referenceLoss(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
-  const V = logits.shape[1];
-  const picked = tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(targets, 'int32'), V));
-  return tf.neg(tf.div(tf.sum(picked), targets.length)) as tf.Scalar;
-}
-
-/** Seeds of one training step's dropout masks (the reference path draws the same masks). */
-function dropoutSeeds(mode: LmMode) {
-  if (!mode.training || mode.dropout === 0) return null;
-  return {
-    rate: mode.dropout,
-    embeddingSeed: deriveSeed(mode.seed, mode.step, PURPOSE.embeddingDropout),
-    outputSeed: deriveSeed(mode.seed, mode.step, PURPOSE.outputDropout),
-  };
-}
-
-/**
- * Training loss of one window (mean cross-entropy, differentiable with respect to every
- * parameter) and the state after it. With the native kernels in use the whole model runs as one
- * native forward+backward call; otherwise it is the tfjs reference (lmForward + log-softmax).
- * Call inside tf.variableGrads or a tidy.
- */
-export function lmLoss(
-  model: LmModel,
-  window: LmTargetWindow,
-  state: LmState,
-  mode: LmMode,
-  path: 'auto' | 'reference' = 'auto',
-): { loss: tf.Scalar; state: LmState } {
-  if (path === 'reference' || !nativeKernelsInUse()) {
-    const out = lmForward(model, window, state, mode);
-    return { loss: referenceLoss(out.logits, window.targets), state: out.state };
-  }
-  const { steps: T, batch: B } = window;
-  fitsOnce(model.arch, B, T);
-  return lmLossFused(
-    lmNativeSpec(model, B, T),
-    paramTensors(model),
-    window,
-    state,
-    dropoutSeeds(mode),
-  );
-}
-
-/** Per-row natural-log NLL of a window's targets (evaluation: no dropout) and the next state. */
-export function lmScore(
-  model: LmModel,
-  window: LmTargetWindow,
-  state: LmState,
-): { nll: Float64Array; state: LmState } {
-  if (!nativeKernelsInUse()) {
-    let logits: Float32Array = new Float32Array(0);
-    const next = tf.tidy(() => {
-      const out = lmForward(model, window, state, { training: false });
-      logits = out.logits.dataSync() as Float32Array;
-      return out.state as unknown as tf.TensorContainer;
-    }) as unknown as LmState;
-    return { nll: rowNll(logits, model.arch.vocabSize, window.targets), state: next };
-  }
-  return lmScoreFused(
-    lmNativeSpec(model, window.batch, window.steps),
-    paramTensors(model),
-    window,
-    state,
-  );
-}
-
-const checked = new Set<string>();
-
-function fitsOnce(arch: LmArchitecture, batch: number, steps: number): void {
-  const key = JSON.stringify([arch, batch, steps]);
-  if (checked.has(key)) return;
-  checkLmFits(arch, { batch, steps });
-  checked.add(key);
-}
+export { lmDownsize };

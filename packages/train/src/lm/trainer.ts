@@ -1,24 +1,21 @@
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { useNativeKernels } from '@urgate/kernels';
 import { type CheckpointTensors, checkAdaptiveSoftmax, saveCheckpoint } from '@urgate/spec';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
-import { type DataState, LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { type DataState, LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { checkFrequencySorted } from './adaptive-softmax.js';
 import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type LmEvaluation } from './evaluate.js';
 import {
   checkLmFits,
-  createLmModel,
-  disposeState,
-  type LmModel,
+  createLanguageModel,
+  type LanguageModel,
   type LmState,
-  lmLoss,
+  lmDropout,
   lmModelMeta,
-  zeroLmState,
+  lmParamTensors,
 } from './model.js';
 
 /** Files of an LM run directory. */
@@ -87,26 +84,22 @@ function pick<T, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
   return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 }
 
-/** The recurrent state as checkpoint tensors `<l>.h`, `<l>.c`, and back. */
-function stateTensors(state: LmState): CheckpointTensors {
+/** The recurrent state as checkpoint tensors `<l>.h`, `<l>.c` ([B, d] each), and back. */
+function stateTensors(state: LmState, batch: number): CheckpointTensors {
   const out: CheckpointTensors = {};
   state.forEach((s, l) => {
-    for (const [key, t] of Object.entries(s) as [string, tf.Tensor2D][])
-      out[`${l}.${key}`] = {
-        shape: [...t.shape],
-        data: Float32Array.from(t.dataSync() as Float32Array),
-      };
+    for (const [key, t] of Object.entries(s) as [string, Float32Array][])
+      out[`${l}.${key}`] = { shape: [batch, t.length / batch], data: t.slice() };
   });
   return out;
 }
-function stateFrom(model: LmModel, tensors: CheckpointTensors, batch: number): LmState {
-  return zeroLmState(model, batch).map((zero, l) => {
+function stateFrom(model: LanguageModel, tensors: CheckpointTensors, batch: number): LmState {
+  return model.zeroState(batch).map((zero, l) => {
     const out: LmState[number] = { ...zero };
-    for (const [key, t] of Object.entries(zero) as ['h' | 'c', tf.Tensor2D][]) {
+    for (const key of Object.keys(zero) as ('h' | 'c')[]) {
       const saved = tensors[`${l}.${key}`];
       if (!saved) continue; // a checkpoint from before the state was saved: zero, as it was then
-      out[key] = tf.tensor2d(saved.data, t.shape);
-      t.dispose();
+      out[key] = Float32Array.from(saved.data);
     }
     return out;
   });
@@ -119,10 +112,6 @@ function stateFrom(model: LmModel, tensors: CheckpointTensors, batch: number): L
  * end: valid and test as one stream each, model.safetensors with the tokenizer, result.json.
  */
 export async function trainLm(config: LmConfig, options: TrainLmOptions): Promise<LmRunResult> {
-  if (!useNativeKernels())
-    throw new Error(
-      'the LM trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
-    );
   const cacheDir = resolve(options.cacheDir);
   const tokenizer = await cacheTokenizer(cacheDir);
   const train = await loadLmSplit(cacheDir, 'train', tokenizer);
@@ -150,7 +139,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   }
   // Refuse a batch and window that do not fit before anything of their size is allocated.
   checkLmFits(arch, { batch: config.batchSize, steps: config.bptt });
-  const model = createLmModel(arch, config.seed);
+  const model = await createLanguageModel(arch, config.seed, config.engine);
   // Reports go to metrics and result; the scoring speed (a timing) only to the result.
   let scoringTokensPerSecond = Number.NaN;
   const evaluate = async (split: PreparedSplit) => {
@@ -169,50 +158,46 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
   };
   let at = { epoch: 0, window: 0 };
   let windows = epochWindows(0);
-  let state = zeroLmState(model, config.batchSize);
+  let state = model.zeroState(config.batchSize);
   let next: LmState = [];
   let validEval: LmEvaluation | null = null;
 
   const run = await runTrainingLoop(
     {
       label: `lm ${mechanism}${core.toUpperCase()}`,
-      params: model.params,
-      modelMeta: lmModelMeta(model),
-      loss(step) {
+      model,
+      modelMeta: lmModelMeta(arch),
+      gradients(step) {
         let item = windows.next();
         if (item.done) {
           // A new epoch: every stream starts over, so does its state.
           at = { epoch: at.epoch + 1, window: 0 };
           windows = epochWindows(0);
-          disposeState(state);
-          state = zeroLmState(model, config.batchSize);
+          state = model.zeroState(config.batchSize);
           item = windows.next();
         }
-        const batch = item.value;
-        const out = lmLoss(model, batch, state, {
-          training: true,
-          dropout: config.dropout,
-          seed: config.seed,
-          step,
-        });
+        const out = model.trainStep(
+          item.value,
+          state,
+          lmDropout(config.dropout, config.seed, step),
+        );
         // Truncated BPTT: the state goes on to the next window, its gradient stops here.
-        next = out.state.map((s) => ({ h: tf.keep(s.h), ...(s.c ? { c: tf.keep(s.c) } : {}) }));
-        return out.loss;
+        next = out.state;
+        // Recorded in float32, as every run before the native model object recorded it.
+        return Math.fround(out.loss);
       },
       advance() {
-        disposeState(state);
         state = next;
         at = { ...at, window: at.window + 1 };
       },
       trainFields: () => ({ epoch: at.epoch }),
-      saveData: () => ({ position: at, tensors: stateTensors(state) }),
+      saveData: () => ({ position: at, tensors: stateTensors(state, config.batchSize) }),
       restoreData(saved: DataState) {
         at = {
           epoch: Number(saved.position.epoch ?? 0),
           window: Number(saved.position.window ?? 0),
         };
         windows = epochWindows(at.window);
-        disposeState(state);
         state = stateFrom(model, saved.tensors, config.batchSize);
       },
       async evaluate() {
@@ -229,12 +214,9 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       config: { ...config, cacheDir, tokenizer: tokenizer.identity },
       resumeKeys: RESUME_KEYS,
       ...pick(config, ['lr', 'clip', 'steps', 'minutes', 'evalEvery', 'checkpointEvery']),
-      gcEvery: 50,
       itemsPerStep: { name: 'tok/s', count: config.batchSize * config.bptt },
     },
   );
-  disposeState(state);
-
   let testEval: LmEvaluation | null = null;
   if (!run.divergence && !run.stopped) {
     validEval ??= await eval1(); // a run resumed after its final validation
@@ -243,8 +225,8 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       const { wordPerplexity, nllPerToken } = testEval;
       run.metrics.write({ step: run.step, kind: 'test', wordPerplexity, nllPerToken });
     }
-    await saveCheckpoint(join(options.outDir, LM_FILES.model), paramTensors(model.params), {
-      model: lmModelMeta(model),
+    await saveCheckpoint(join(options.outDir, LM_FILES.model), lmParamTensors(model), {
+      model: lmModelMeta(arch),
       tokenizer: serializeTokenizer(tokenizer),
       training: { step: run.step, config, cacheDir, tokenizer: tokenizer.identity },
     });
@@ -270,6 +252,5 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     test: testEval,
   };
   if (!run.stopped) await writeJsonAtomic(join(options.outDir, LM_FILES.result), result);
-  tf.dispose(Object.values(model.params));
   return result;
 }

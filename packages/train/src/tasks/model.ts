@@ -6,7 +6,7 @@ import {
   layerLayout,
   layerTensorName,
   type ResolvedLayerConfig,
-  runLayer,
+  runLayerWith,
   SeededRandom,
   splitBlocks,
   stackLayerConfigs,
@@ -16,12 +16,14 @@ import {
 import {
   denseFused,
   nativeDropoutMask,
-  nativeKernelsInUse,
   nativeZoneoutMask,
+  sequenceKernel,
   sliceSteps,
 } from '@urgate/kernels';
 import { CLASSIFIER_TENSORS, TASK_HEAD_TENSORS } from '@urgate/spec';
-import { deriveSeed, dropoutMask } from '../seeds.js';
+import type { Engine } from '../engine.js';
+import { dropoutMask } from '../masks.js';
+import { deriveSeed } from '../seeds.js';
 import {
   HEAD_DROPOUT,
   HEAD_HIDDEN,
@@ -43,6 +45,8 @@ export interface TaskModel {
   params: Record<string, tf.Variable>;
   outputSize: number;
   zoneout: { c: number; h: number } | null;
+  /** Which ops run it: the native kernels (layers, dense heads, masks) or the tfjs reference. */
+  engine: Engine;
 }
 
 /** Seeds of the random draws of one training step. */
@@ -68,6 +72,7 @@ export function createTaskModel(
   config: TaskRunConfig,
   inputSize: number,
   outputSize: number,
+  engine: Engine = 'native',
 ): TaskModel {
   const layers = stackLayerConfigs({
     core: config.core,
@@ -96,7 +101,14 @@ export function createTaskModel(
     params[TASK_HEAD_TENSORS.W] = tf.variable(glorot(d, outputSize, headSeed));
     params[TASK_HEAD_TENSORS.b] = tf.variable(tf.zeros([outputSize]));
   }
-  return { config, layers, params, outputSize, zoneout: zoneoutRates(config.core, config.zoneout) };
+  return {
+    config,
+    layers,
+    params,
+    outputSize,
+    zoneout: zoneoutRates(config.core, config.zoneout),
+    engine,
+  };
 }
 
 /** Model section of the checkpoint metadata (LAYOUT.md): pixel tasks are `kind: "classifier"`. */
@@ -133,13 +145,15 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
   const [T, B] = xs.shape;
   const outputs: tf.Tensor3D[] = [];
   let input = xs;
+  const native = model.engine === 'native';
+  const kernel = sequenceKernel(model.engine);
   model.layers.forEach((cfg, l) => {
     const d = cfg.hiddenSize;
     const z = model.zoneout;
     const mask = (rate: number, purpose: number): tf.Tensor3D | undefined => {
       if (z === null || rate === 0) return undefined;
       if (!mode.training) return tf.fill([T, B, d], rate) as tf.Tensor3D;
-      return (nativeKernelsInUse() ? nativeZoneoutMask : zoneoutMasks)(
+      return (native ? nativeZoneoutMask : zoneoutMasks)(
         rate,
         [T, B, d],
         deriveSeed(model.config.seed, mode.step, l, purpose),
@@ -149,7 +163,14 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
       zoneoutC: cfg.core === 'lstm' && z ? mask(z.c, PURPOSE.zoneoutC) : undefined,
       zoneoutH: z ? mask(z.h, PURPOSE.zoneoutH) : undefined,
     };
-    input = runLayer(cfg, layerParams(model, l), input, zeroState(cfg, B), extras).outputs;
+    input = runLayerWith(
+      kernel,
+      cfg,
+      layerParams(model, l),
+      input,
+      zeroState(cfg, B),
+      extras,
+    ).outputs;
     outputs.push(input);
   });
   return outputs;
@@ -169,42 +190,48 @@ function dense(
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
   const bias = model.params[b] as unknown as tf.Tensor1D;
-  if (nativeKernelsInUse()) return denseFused(x, p2(model, W), bias, activation);
+  if (model.engine === 'native') return denseFused(x, p2(model, W), bias, activation);
   const y = tf.add(tf.matMul(x, p2(model, W)), bias) as tf.Tensor2D;
   return activation === 'relu' ? tf.relu(y) : y;
 }
 
 /** Steps [start, T) of h; natively a view whose gradient is one copy (tf.slice's is a JS pad). */
-function stepsFrom(h: tf.Tensor3D, start: number): tf.Tensor3D {
+function stepsFrom(model: TaskModel, h: tf.Tensor3D, start: number): tf.Tensor3D {
   const [T, B, d] = h.shape;
-  if (nativeKernelsInUse()) return sliceSteps(h, start, T - start);
+  if (model.engine === 'native') return sliceSteps(h, start, T - start);
   return h.slice([start, 0, 0], [T - start, B, d]);
 }
 
 /** Copy head: logits of the last 10 steps, [10·B, 10] in time-major order (row t·B + b). */
 export function copyLogits(model: TaskModel, h: tf.Tensor3D, targetStart: number): tf.Tensor2D {
-  const tail = stepsFrom(h, targetStart).reshape([-1, h.shape[2]]) as tf.Tensor2D;
+  const tail = stepsFrom(model, h, targetStart).reshape([-1, h.shape[2]]) as tf.Tensor2D;
   return dense(tail, model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b);
 }
 
-function lastStep(h: tf.Tensor3D): tf.Tensor2D {
+function lastStep(model: TaskModel, h: tf.Tensor3D): tf.Tensor2D {
   const [T, B, d] = h.shape;
-  return stepsFrom(h, T - 1).reshape([B, d]) as tf.Tensor2D;
+  return stepsFrom(model, h, T - 1).reshape([B, d]) as tf.Tensor2D;
 }
 
 /** Adding head: prediction from the last step, [B]. */
 export function addingPrediction(model: TaskModel, h: tf.Tensor3D): tf.Tensor1D {
-  return dense(lastStep(h), model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b).reshape([
+  return dense(lastStep(model, h), model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b).reshape([
     -1,
   ]) as tf.Tensor1D;
 }
 
 /** Classifier head: ReLU(h_T W1 + b1) (dropout 0.5 in training with zoneout) W2 + b2, [B, K]. */
 export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): tf.Tensor2D {
-  let hidden = dense(lastStep(h), model, CLASSIFIER_TENSORS.W1, CLASSIFIER_TENSORS.b1, 'relu');
+  let hidden = dense(
+    lastStep(model, h),
+    model,
+    CLASSIFIER_TENSORS.W1,
+    CLASSIFIER_TENSORS.b1,
+    'relu',
+  );
   if (mode.training && model.zoneout !== null) {
     const seed = deriveSeed(model.config.seed, mode.step, PURPOSE.dropout);
-    const mask = nativeKernelsInUse() ? nativeDropoutMask : dropoutMask;
+    const mask = model.engine === 'native' ? nativeDropoutMask : dropoutMask;
     hidden = tf.mul(hidden, mask(HEAD_DROPOUT, hidden.shape, seed));
   }
   return dense(hidden, model, CLASSIFIER_TENSORS.W2, CLASSIFIER_TENSORS.b2);
@@ -224,7 +251,10 @@ export function meanForgetPerUnit(model: TaskModel, xs: tf.Tensor3D, l = 0): Flo
     const hPrev = tf.concat([tf.zeros([1, B, d]), h.slice([0, 0, 0], [T - 1, B, d])], 0);
     const rows = tf.concat([input, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
     const { W, b } = layerParams(model, l);
-    const pre = tf.add(tf.matMul(rows, W), b) as tf.Tensor2D;
+    const pre =
+      model.engine === 'native'
+        ? denseFused(rows, W, b)
+        : (tf.add(tf.matMul(rows, W), b) as tf.Tensor2D);
     return gate(cfg.mechanism, cfg.core, splitBlocks(pre, layerLayout(cfg)), cfg.downsize)
       .forget.mean(0)
       .dataSync() as Float32Array;

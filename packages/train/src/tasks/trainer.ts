@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '@urgate/files';
-import { softmaxCrossEntropy, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes, softmaxCrossEntropy } from '@urgate/kernels';
 import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
-import { LOOP_FILES, paramTensors, runTrainingLoop } from '../loop.js';
+import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { releaseNativeMemory } from '../native-memory.js';
+import { VariableTraining, variableTensors } from '../variable-training.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
 import { openTaskData, type TaskBatch } from './data.js';
 import {
@@ -132,7 +132,7 @@ export async function evaluate(
       const out = taskLoss(model, batch, { training: false });
       return [out.loss.dataSync()[0], out.correct?.dataSync()[0] ?? Number.NaN, out.count ?? 0];
     });
-    await releaseNativeMemory();
+    releaseTapes();
     lossSum += r[0] * batch.batchSize;
     weight += batch.batchSize;
     if (r[2] > 0) {
@@ -174,12 +174,11 @@ export async function trainTask(
   config: TaskRunConfig,
   options: TrainTaskOptions,
 ): Promise<TaskRunResult> {
-  if (!useNativeKernels())
+  if (!nativeAvailable)
     throw new Error(
       'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
     );
   const { outDir } = options;
-  const pixel = isPixelTask(config.task);
   const data = await openTaskData(config, options.dataset);
   const steps =
     config.epochs !== null
@@ -191,12 +190,16 @@ export async function trainTask(
     tf.tidy(() => Array.from(meanForgetPerUnit(model, batchInputs(data.trainBatch(0)))));
   const before = forgetNow(); // the initialisation is a function of the seed: the same on resume
 
+  const training = new VariableTraining(model.params, cfg);
   const run = await runTrainingLoop(
     {
       label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
-      params: model.params,
+      model: training.model,
       modelMeta: modelMeta(model),
-      loss: (step) => taskLoss(model, data.trainBatch(step), { training: true, step }).loss,
+      gradients: (step) =>
+        training.gradients(
+          () => taskLoss(model, data.trainBatch(step), { training: true, step }).loss,
+        ),
       async evaluate() {
         const e = await evaluate(model, data.evalBatches());
         return {
@@ -216,7 +219,6 @@ export async function trainTask(
       evalEvery: cfg.evalEvery,
       checkpointEvery: cfg.checkpointEvery,
       // A collection costs a few ms: every step when a step's tape is large, else now and then.
-      gcEvery: pixel ? 1 : 50,
     },
   );
   const msPerStep = run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN;
@@ -237,11 +239,11 @@ export async function trainTask(
   const records = readMetrics(run.metrics.path);
   const evals = records.filter((r) => r.kind === 'eval');
   result.final = evals.length > 0 ? evalMetrics(evals[evals.length - 1]) : null;
-  result.best = bestOf(pixel, records);
+  result.best = bestOf(isPixelTask(config.task), records);
   if (!run.divergence) {
     result.test = data.testBatches ? await evaluate(model, data.testBatches()) : null;
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
-    await saveCheckpoint(join(outDir, RUN_FILES.model), paramTensors(model.params), {
+    await saveCheckpoint(join(outDir, RUN_FILES.model), variableTensors(model.params), {
       model: modelMeta(model),
     });
   } else {

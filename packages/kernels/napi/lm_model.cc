@@ -1,0 +1,266 @@
+// N-API binding of the native language model object (csrc/lm_model.h):
+// `new LmModel(spec, tensors)` owns the four arenas (parameters, gradients,
+// Adam m and v) in one allocation that JavaScript sees as one ArrayBuffer
+// (`memory`, kept alive by its views); trainStep, score and adamUpdate run on
+// them. Like addon.cc, every argument is checked (napi/args.h) before a kernel
+// runs: wrong types are TypeErrors, wrong sizes or token ids out of range
+// RangeErrors, each naming the argument.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../csrc/lm_model.h"
+#include "../csrc/rnn.h"
+#include "adaptive_softmax.h"
+#include "args.h"
+#include "lm_model.h"
+
+namespace {
+
+using urgate::Core;
+using urgate_napi::Absent;
+using urgate_napi::Floats;
+using urgate_napi::Int;
+using urgate_napi::Range;
+using urgate_napi::Type;
+
+const int32_t* Ids(const Napi::Value& v, const std::string& name, size_t expected, int vocab) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    Type(v.Env(), name, "an Int32Array", v);
+  auto a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() != expected)
+    Range(v.Env(), name + ": expected " + std::to_string(expected) + " token ids, got " +
+                       std::to_string(a.ElementLength()));
+  for (size_t r = 0; r < expected; ++r)
+    if (a[r] < 0 || a[r] >= vocab)
+      Range(v.Env(), name + "[" + std::to_string(r) + "]: expected a token id in [0, " + std::to_string(vocab) +
+                         "), got " + std::to_string(a[r]));
+  return a.Data();
+}
+
+std::vector<const float*> FloatList(const Napi::Value& v, const std::string& name, int count, size_t each) {
+  if (!v.IsArray() || v.As<Napi::Array>().Length() != static_cast<uint32_t>(count))
+    Type(v.Env(), name, "an Array of " + std::to_string(count) + " Float32Array", v);
+  std::vector<const float*> out;
+  for (int k = 0; k < count; ++k)
+    out.push_back(Floats(v.As<Napi::Array>().Get(k), name + "[" + std::to_string(k) + "]", each));
+  return out;
+}
+
+// spec {core, mechanism, numLayers, vocabSize, embeddingSize, hiddenSize, downsize, layerNorm, tiedEmbeddings, adaptiveSoftmax?}
+urgate::LmShape ParseSpec(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject()) Type(env, "spec", "an object {core, mechanism, numLayers, vocabSize, ...}", v);
+  Napi::Object o = v.As<Napi::Object>();
+  urgate::LmShape s;
+  const Napi::Value core = o.Get("core");
+  const std::string c = core.IsString() ? core.As<Napi::String>().Utf8Value() : "";
+  if (c == "lstm") s.core = Core::kLstm;
+  else if (c == "gru") s.core = Core::kGru;
+  else Range(env, "spec.core: expected 'lstm' or 'gru'");
+  const Napi::Value mech = o.Get("mechanism");
+  if (!mech.IsString()) Type(env, "spec.mechanism", "a mechanism name", mech);
+  s.layers = Int(o, "numLayers");
+  s.vocab = Int(o, "vocabSize");
+  s.embedding = Int(o, "embeddingSize");
+  s.hidden = Int(o, "hiddenSize");
+  s.downsize = Int(o, "downsize");
+  s.layer_norm = o.Get("layerNorm").ToBoolean();
+  s.tied = o.Get("tiedEmbeddings").ToBoolean();
+  const Napi::Value adaptive = o.Get("adaptiveSoftmax");
+  if (!Absent(adaptive)) {
+    urgate::AdaptiveSoftmaxShape as;
+    as.input = s.hidden;
+    urgate_napi::ParseAdaptiveSettings(adaptive, "spec.adaptiveSoftmax", &as);
+    if (as.cutoffs.empty()) Range(env, "spec.adaptiveSoftmax.cutoffs: expected at least one cutoff");
+    s.cutoffs = as.cutoffs;
+    s.tail_div = adaptive.As<Napi::Object>().Get("tailDiv").As<Napi::Number>().DoubleValue();
+  }
+  try {
+    s.family = urgate::ParseMechanism(mech.As<Napi::String>());
+  } catch (const std::invalid_argument& e) {
+    Range(env, std::string("spec.") + e.what());
+  }
+  return s;
+}
+
+// window {batch, steps, inputs, targets, reset, h0[], c0[]}; the final states go into `result` as h[], c[]?.
+urgate::LmBatch ParseWindow(const urgate::LmShape& s, const Napi::Value& v, Napi::Object result) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject()) Type(env, "window", "an object {batch, steps, inputs, targets, reset, h0, c0}", v);
+  Napi::Object o = v.As<Napi::Object>();
+  const size_t N = static_cast<size_t>(s.steps) * s.batch, state = static_cast<size_t>(s.batch) * s.hidden;
+  const bool lstm = s.core == Core::kLstm;
+  urgate::LmBatch b;
+  b.inputs = Ids(o.Get("inputs"), "window.inputs", N, s.vocab);
+  b.targets = Ids(o.Get("targets"), "window.targets", N, s.vocab);
+  b.reset = Floats(o.Get("reset"), "window.reset", N, true);
+  b.h0 = FloatList(o.Get("h0"), "window.h0", s.layers, state);
+  if (lstm) b.c0 = FloatList(o.Get("c0"), "window.c0", s.layers, state);
+  auto h = Napi::Array::New(env, s.layers);
+  auto c = Napi::Array::New(env, lstm ? s.layers : 0);
+  for (int l = 0; l < s.layers; ++l) {
+    auto hl = Napi::Float32Array::New(env, state);
+    h.Set(l, hl);
+    b.h_final.push_back(hl.Data());
+    if (lstm) {
+      auto cl = Napi::Float32Array::New(env, state);
+      c.Set(l, cl);
+      b.c_final.push_back(cl.Data());
+    }
+  }
+  result.Set("h", h);
+  if (lstm) result.Set("c", c);
+  return b;
+}
+
+double Number(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) Type(o.Env(), std::string("options.") + key, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+class LmModelWrap : public Napi::ObjectWrap<LmModelWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LmModel",
+                       {InstanceMethod<&LmModelWrap::TrainStep>("trainStep"),
+                        InstanceMethod<&LmModelWrap::Score>("score"),
+                        InstanceMethod<&LmModelWrap::AdamUpdate>("adamUpdate"),
+                        InstanceAccessor<&LmModelWrap::AdamSteps, &LmModelWrap::SetAdamSteps>("adamSteps")});
+  }
+
+  // new LmModel(spec, tensors: {name, size}[]): the spec's table, in order.
+  explicit LmModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LmModelWrap>(info) {
+    Napi::Env env = info.Env();
+    const urgate::LmShape shape = ParseSpec(info[0]);
+    if (!info[1].IsArray()) Type(env, "tensors", "an Array of {name, size}", info[1]);
+    auto list = info[1].As<Napi::Array>();
+    std::vector<urgate::ArenaTensor> tensors;
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value t = list.Get(k);
+      const std::string at = "tensors[" + std::to_string(k) + "]";
+      if (!t.IsObject()) Type(env, at, "an object {name, size}", t);
+      Napi::Value name = t.As<Napi::Object>().Get("name"), size = t.As<Napi::Object>().Get("size");
+      if (!name.IsString()) Type(env, at + ".name", "a string", name);
+      if (!size.IsNumber() || size.As<Napi::Number>().DoubleValue() < 0)
+        Type(env, at + ".size", "a non-negative integer", size);
+      tensors.push_back({name.As<Napi::String>().Utf8Value(), static_cast<size_t>(size.As<Napi::Number>().DoubleValue()), 0});
+    }
+    try {
+      model_ = std::make_unique<urgate::LmModel>(shape, std::move(tensors));
+    } catch (const std::invalid_argument& e) {
+      Range(env, e.what());
+    } catch (const std::bad_alloc&) {
+      Range(env, "out of memory for this model's arenas");
+    }
+    // The ArrayBuffer shares the allocation: it stays valid as long as either lives.
+    auto* keep = new std::shared_ptr<std::vector<float>>(model_->memory());
+    auto memory = Napi::ArrayBuffer::New(
+        env, (*keep)->data(), (*keep)->size() * sizeof(float),
+        [](Napi::Env, void*, std::shared_ptr<std::vector<float>>* hint) { delete hint; }, keep);
+    info.This().As<Napi::Object>().Set("memory", memory);
+    info.This().As<Napi::Object>().Set("size", Napi::Number::New(env, static_cast<double>(model_->size())));
+  }
+
+ private:
+  urgate::LmShape WindowShape(const Napi::Value& v) const {
+    if (!v.IsObject()) Type(v.Env(), "window", "an object {batch, steps, inputs, targets, reset, h0, c0}", v);
+    Napi::Object o = v.As<Napi::Object>();
+    const urgate::LmShape s = model_->ShapeFor(Int(o, "batch"), Int(o, "steps"));
+    try {
+      urgate::ValidateLmShape(s);
+    } catch (const std::invalid_argument& e) {
+      Range(v.Env(), std::string("window.") + e.what());
+    }
+    return s;
+  }
+
+  // trainStep(window, dropout | null) -> {loss, h[], c[]?}; the gradient arena holds the gradients.
+  Napi::Value TrainStep(const Napi::CallbackInfo& info) {
+    return Guard(info, [&] {
+      Napi::Env env = info.Env();
+      const urgate::LmShape s = WindowShape(info[0]);
+      Napi::Object result = Napi::Object::New(env);
+      const urgate::LmBatch window = ParseWindow(s, info[0], result);
+      urgate::LmDropout dropout;
+      if (!Absent(info[1])) {
+        if (!info[1].IsObject()) Type(env, "dropout", "null or {rate, embeddingSeed, outputSeed}", info[1]);
+        auto o = info[1].As<Napi::Object>();
+        const char* keys[] = {"rate", "embeddingSeed", "outputSeed"};
+        double values[3];
+        for (int k = 0; k < 3; ++k) {
+          const Napi::Value x = o.Get(keys[k]);
+          if (!x.IsNumber()) Type(env, std::string("dropout.") + keys[k], "a number", x);
+          values[k] = x.As<Napi::Number>().DoubleValue();
+        }
+        if (!(values[0] >= 0 && values[0] < 1)) Range(env, "dropout.rate: expected a rate in [0, 1)");
+        dropout = {values[0], values[1], values[2]};
+      }
+      result.Set("loss", model_->TrainStep(s.batch, s.steps, window, dropout));
+      return result;
+    });
+  }
+
+  // score(window) -> {nll: Float64Array [T·B], h[], c[]?}
+  Napi::Value Score(const Napi::CallbackInfo& info) {
+    return Guard(info, [&] {
+      Napi::Env env = info.Env();
+      const urgate::LmShape s = WindowShape(info[0]);
+      Napi::Object result = Napi::Object::New(env);
+      const urgate::LmBatch window = ParseWindow(s, info[0], result);
+      auto nll = Napi::Float64Array::New(env, static_cast<size_t>(s.steps) * s.batch);
+      model_->Score(s.batch, s.steps, window, nll.Data());
+      result.Set("nll", nll);
+      return result;
+    });
+  }
+
+  // adamUpdate({lr, beta1?, beta2?, eps?, clipNorm?}) -> the gradient norm before clipping.
+  Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+    return Guard(info, [&] {
+      Napi::Env env = info.Env();
+      if (!info[0].IsObject()) Type(env, "options", "an object {lr, beta1?, beta2?, eps?, clipNorm?}", info[0]);
+      auto o = info[0].As<Napi::Object>();
+      urgate::AdamOptions opt;
+      opt.lr = static_cast<float>(Number(o, "lr", opt.lr));
+      opt.beta1 = static_cast<float>(Number(o, "beta1", opt.beta1));
+      opt.beta2 = static_cast<float>(Number(o, "beta2", opt.beta2));
+      opt.eps = static_cast<float>(Number(o, "eps", opt.eps));
+      opt.clip_norm = static_cast<float>(Number(o, "clipNorm", 0));
+      return Napi::Number::New(env, model_->AdamUpdate(opt));
+    });
+  }
+
+  Napi::Value AdamSteps(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), model_->adam_steps()); }
+
+  void SetAdamSteps(const Napi::CallbackInfo& info, const Napi::Value& value) {
+    const double steps = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+    if (!(steps >= 0 && steps < 2147483648.0) || steps != static_cast<double>(static_cast<int>(steps)))
+      Range(info.Env(), "adamSteps: expected a non-negative integer");
+    model_->set_adam_steps(static_cast<int>(steps));
+  }
+
+  // As args.h's Guarded, for methods: kernel exceptions become JavaScript errors.
+  template <typename F>
+  static Napi::Value Guard(const Napi::CallbackInfo& info, F f) {
+    try {
+      return f();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(info.Env(), "out of memory for the requested sizes");
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+  }
+
+  std::unique_ptr<urgate::LmModel> model_;
+};
+
+}  // namespace
+
+void RegisterLmModel(Napi::Env env, Napi::Object exports) { exports.Set("LmModel", LmModelWrap::Define(env)); }

@@ -1,0 +1,25 @@
+// @urgate/kernels/native: the native model objects and the parameter arenas without tfjs, for
+// processes that must not load it (the LM trainer).
+export {
+  type AdamOptions,
+  type ArenaKind,
+  type ArenaTensor,
+  arenaLayout,
+  arenaView,
+  type ModelArenas,
+  ParamArenas,
+} from './arena.js';
+export {
+  type LmDropout,
+  type LmLayerState,
+  type LmWindow,
+  lmDownsize,
+  NativeLm,
+} from './lm-model.js';
+export { nativeAvailable, nativeLoadError } from './native.js';
+export {
+  measureSgemmGflops,
+  nativeThreads,
+  nativeVectorPath,
+  setNativeThreads,
+} from './threads.js';
