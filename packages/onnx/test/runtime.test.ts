@@ -233,6 +233,50 @@ describe('batched rows (stepRows, prefillRows)', () => {
   });
 });
 
+describe('the step and sequence graphs agree bit for bit', () => {
+  it('a state is the same however a stream is split between them and however many rows run', async () => {
+    // E = 1024: the input projection spans several K blocks, where a Gemm with bias and a MatMul
+    // then Add round differently; the graphs use the same op so that a server can continue a state
+    // one graph reached with the other (a prefix cache) and answer as a cold run does.
+    const wide: TinyLm = {
+      ...m,
+      numLayers: 1,
+      embeddingSize: 1024,
+      hiddenSize: 16,
+      layerNorm: false,
+      zoneout: null,
+    };
+    const dir = tempDir('agree');
+    const path = join(dir, 'wide.safetensors');
+    await writeCheckpoint(path, lmCheckpoint(wide, 5));
+    const files = await exportCheckpoint(path, dir);
+    const wideStep = await openModel(files.step as string);
+    const wideSequence = await openModel(files.sequence);
+    const tokens = stream(40, 11);
+    const stepped = zeroRowState(wideStep);
+    for (const t of tokens) await stepRows(wideStep, [t], [stepped]);
+    const bits = (s: RowState) => [...s.h, ...(s.c ?? [])].map((x) => x.toString());
+    for (const split of [[40], [13, 27], [1, 39]]) {
+      let state: RowState | null = null;
+      let at = 0;
+      for (const n of split) {
+        const piece = tokens.slice(at, at + n);
+        // A second, unrelated row in the call: a row's result does not depend on the others.
+        const other = { state: null, tokens: stream(n, 3), targets: stream(n, 4) };
+        const r: { states: RowState[] } = await prefillRows(wideSequence, [
+          other,
+          { state, tokens: piece, targets: piece },
+        ]);
+        state = r.states[1];
+        at += n;
+      }
+      expect(bits(state as RowState)).toEqual(bits(stepped));
+    }
+    await wideStep.close();
+    await wideSequence.close();
+  });
+});
+
 describe('BatchSampler', () => {
   it('draws each row from softmax(logits / temperature) with its own stream; greedy rows take the argmax', async () => {
     const sampler = await batchSampler();

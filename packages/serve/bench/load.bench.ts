@@ -1,5 +1,5 @@
 // Load benchmark of the HTTP server: streamed POST /v1/completions (max_tokens 256) at concurrency
-// 1, 16 and 64 on loopback against a server in a child process (its own event loop, as deployed),
+// 1, 8, 64 and 256 on loopback against a server in a child process (its own event loop, as deployed),
 // next to generate() called in this process for one sequence at a time and for 64 at once (what
 // the worker's compute allows), in the same run.
 //
@@ -29,9 +29,11 @@ const REQUESTS = env('REQUESTS', 16);
 const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
 const WORKERS = env('WORKERS', 1);
 const THREADS = env('THREADS', 1);
-const CONCURRENCY = [1, 16, 64];
+const CONCURRENCY = (process.env.URGATE_BENCH_CONCURRENCY ?? '1,8,64,256').split(',').map(Number);
 
 interface Stats {
+  /** Requests refused with 429 (not in the latencies). */
+  refused: number;
   tokens: number;
   seconds: number;
   latencies: number[];
@@ -52,6 +54,7 @@ const header = [
   'p99 ms'.padStart(8),
   'TTFT p50'.padStart(9),
   'TTFT p99'.padStart(9),
+  '429s'.padStart(5),
 ].join(' ');
 
 function row(label: string, s: Stats, base: number | null): string {
@@ -65,6 +68,7 @@ function row(label: string, s: Stats, base: number | null): string {
     quantile(s.latencies, 0.99).toFixed(0).padStart(8),
     (s.ttft.length ? quantile(s.ttft, 0.5).toFixed(1) : '').padStart(9),
     (s.ttft.length ? quantile(s.ttft, 0.99).toFixed(1) : '').padStart(9),
+    String(s.refused).padStart(5),
   ].join(' ');
 }
 
@@ -72,15 +76,20 @@ function row(label: string, s: Stats, base: number | null): string {
 async function load(
   clients: number,
   rounds: number,
-  once: (k: number) => Promise<{ tokens: number; ttft: number | null }>,
+  once: (k: number) => Promise<{ tokens: number; ttft: number | null } | 'refused'>,
 ): Promise<Stats> {
-  const stats: Stats = { tokens: 0, seconds: 0, latencies: [], ttft: [] };
+  const stats: Stats = { refused: 0, tokens: 0, seconds: 0, latencies: [], ttft: [] };
   const started = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       for (let r = 0; r < rounds; r++) {
         const t0 = performance.now();
-        const { tokens, ttft } = await once(c * rounds + r);
+        const result = await once(c * rounds + r);
+        if (result === 'refused') {
+          stats.refused++;
+          continue;
+        }
+        const { tokens, ttft } = result;
         stats.latencies.push(performance.now() - t0);
         if (ttft !== null) stats.ttft.push(ttft - t0);
         stats.tokens += tokens;
@@ -152,6 +161,10 @@ const call = async (k: number) => {
       stream_options: { include_usage: true },
     }),
   });
+  if (r.status === 429) {
+    await r.arrayBuffer();
+    return 'refused' as const;
+  }
   if (r.status !== 200 || !r.body)
     throw new Error(`request ${k}: HTTP ${r.status} ${await r.text()}`);
   let ttft: number | null = null;

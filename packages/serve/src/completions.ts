@@ -2,6 +2,7 @@
 // becomes (prompts × n), and the answer built from their token events — one JSON body, or
 // server-sent events as the tokens come.
 import { randomBytes, randomInt } from 'node:crypto';
+import type { RowState } from '@urgate/onnx/runtime';
 import { rowSeed } from '@urgate/onnx/runtime';
 import type { Tokenizer } from '@urgate/wikitext';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -9,6 +10,9 @@ import { ApiError, errorBody } from './errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { SequenceEvent, SequenceSpec } from './protocol.js';
 import { OverloadError, type Scheduler, type Ticket } from './scheduler.js';
+import type { CacheHit, StateCache } from './state-cache.js';
+import { StateStore } from './state-store.js';
+import { stateApiError } from './states.js';
 import { BadRequestError, checkTokens, Detokenizer, encodePrompt, StopMatcher } from './text.js';
 
 export interface CompletionsContext {
@@ -21,6 +25,10 @@ export interface CompletionsContext {
   vocabSize: number;
   hasSequenceGraph: boolean;
   limits: CompletionLimits;
+  /** Prefix states: a prompt that extends a cached sequence is prefilled from there. */
+  stateCache: StateCache;
+  /** Named states on disk (`save_state`, `from_state`); null: off. */
+  stateStore: StateStore | null;
   /** True once the server drains: new completions are refused (503). */
   draining(): boolean;
 }
@@ -56,9 +64,11 @@ interface CompletionBody {
   logit_bias?: Record<string, number> | null;
   suffix?: string | null;
   user?: string;
+  save_state?: string | null;
+  from_state?: string | null;
 }
 
-const nullable = (schema: Record<string, unknown>) => ({
+export const nullable = (schema: Record<string, unknown>) => ({
   ...schema,
   type: [schema.type as string, 'null'],
 });
@@ -89,9 +99,14 @@ function bodySchema(limits: CompletionLimits) {
       best_of: nullable({ type: 'integer', minimum: 1 }),
       frequency_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
       presence_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
-      logit_bias: nullable({ type: 'object', additionalProperties: { type: 'number' } }),
+      logit_bias: nullable({
+        type: 'object',
+        additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
+      }),
       suffix: nullable({ type: 'string' }),
       user: { type: 'string' },
+      save_state: nullable({ type: 'string' }),
+      from_state: nullable({ type: 'string' }),
     },
   };
 }
@@ -106,8 +121,6 @@ function refuseUnsupported(body: CompletionBody, n: number): void {
   for (const key of ['frequency_penalty', 'presence_penalty'] as const)
     if (body[key] != null && body[key] !== 0)
       throw new BadRequestError(`${key}: only 0 is supported`, key);
-  if (body.logit_bias && Object.keys(body.logit_bias).length > 0)
-    throw new BadRequestError('logit_bias: not supported (send {} or leave it out)', 'logit_bias');
   if (body.suffix)
     throw new BadRequestError(
       'suffix: not supported (a left-to-right model has no insertion mode)',
@@ -115,7 +128,30 @@ function refuseUnsupported(body: CompletionBody, n: number): void {
     );
 }
 
-function readStop(stop: unknown): string[] {
+/**
+ * `logit_bias` as [token, bias] pairs added to the logits a row samples from. `<unk>` is never
+ * sampled unless the request names it here (with any bias, 0 included).
+ */
+export function readLogitBias(
+  bias: Record<string, number> | null | undefined,
+  vocabSize: number,
+  unkId: number | null,
+): [number, number][] {
+  const pairs = Object.entries(bias ?? {}).map(([key, value]): [number, number] => {
+    const token = /^(0|[1-9][0-9]*)$/.test(key) ? Number(key) : -1;
+    if (!(token >= 0 && token < vocabSize))
+      throw new BadRequestError(
+        `logit_bias: key ${JSON.stringify(key)} is not a token id in [0, ${vocabSize})`,
+        'logit_bias',
+      );
+    return [token, value];
+  });
+  if (unkId !== null && !pairs.some(([t]) => t === unkId))
+    pairs.push([unkId, Number.NEGATIVE_INFINITY]);
+  return pairs;
+}
+
+export function readStop(stop: unknown): string[] {
   if (stop === undefined || stop === null) return [];
   const list = typeof stop === 'string' ? [stop] : stop;
   if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === 'string'))
@@ -177,7 +213,7 @@ function seed32(seed: number): number {
   return Number(BigInt.asUintN(32, BigInt(seed)));
 }
 
-interface Logprobs {
+export interface Logprobs {
   tokens: string[];
   token_logprobs: (number | null)[];
   top_logprobs: (Record<string, number> | null)[];
@@ -192,7 +228,7 @@ const emptyLogprobs = (): Logprobs => ({
 });
 
 /** One choice of a completion as its sequence's events arrive. */
-class Choice {
+export class Choice {
   readonly detok: Detokenizer;
   readonly stop: StopMatcher;
   /** Prompt tokens whose echo has been produced (echo only). */
@@ -200,6 +236,14 @@ class Choice {
   /** Text length so far (echo + completion, before stop truncation), for text_offset. */
   offset = 0;
   tokens = 0;
+  /** Prompt tokens a cached state covered (not prefilled). */
+  cached = 0;
+  /** Its sequence has left the batch (the worker's `done`). */
+  left = false;
+  /** The last state its sequence reported: it has read `length` of prompt + sampled. */
+  lastState: { length: number; state: RowState } | null = null;
+  /** Every token sampled, also after a stop string (the state the worker reports has read them). */
+  readonly sampled: number[] = [];
   finish: 'stop' | 'length' | null = null;
   /** Not yet sent (streaming) or everything (one body). */
   text = '';
@@ -274,6 +318,19 @@ class Choice {
   }
 
   end(): void {
+    // A word the detokenizer held (it could still have become punctuation) ends with the text.
+    const tail = this.detok.flush();
+    if (tail !== '') {
+      const pieces = this.logprobs?.tokens;
+      if (pieces && pieces.length > 0) pieces[pieces.length - 1] += tail;
+      this.offset += tail.length;
+      const r = this.stop.push(tail);
+      this.text += r.text;
+      if (r.stopped) {
+        this.finish = 'stop';
+        return;
+      }
+    }
     this.text += this.stop.flush();
     this.finish = 'length';
   }
@@ -302,75 +359,236 @@ async function complete(
 ): Promise<unknown> {
   const arrived = performance.now();
   const body = request.body;
+  checkServed(ctx, body.model);
+  const n = body.n ?? 1;
+  refuseUnsupported(body, n);
+  const stops = readStop(body.stop);
+  const echo = body.echo ?? false;
+  const saved = await savedStart(ctx, body, n, echo);
+  const prompts = saved
+    ? [[...saved.tokens, ...continuation(ctx, body.prompt)]]
+    : readPrompts(body.prompt, ctx).map((p) => p.ids);
+  const logprobs = body.logprobs ?? null;
+  const stream = body.stream ?? false;
+  if (body.stream_options && !stream)
+    throw new BadRequestError('stream_options: only allowed with stream: true', 'stream_options');
+  const job = sequences(ctx, {
+    prompts,
+    n,
+    maxTokens: body.max_tokens ?? 16,
+    temperature: body.temperature ?? 1,
+    topK: body.top_k ?? 0,
+    topP: body.top_p ?? 1,
+    seed: body.seed,
+    logitBias: body.logit_bias,
+    echo,
+    logprobs,
+    stops,
+    stopTokens: [],
+    stream,
+    includeUsage: body.stream_options?.include_usage ?? false,
+    start: saved ? { length: saved.read, state: saved.state } : null,
+    saveState: body.save_state ?? null,
+  });
+  return respond(ctx, reply, job, TEXT_COMPLETION, arrived);
+}
+
+/**
+ * The saved state a request continues (`from_state`), after checking what `save_state` and
+ * `from_state` need: the state API on, one prompt, one choice, no echo with `from_state`.
+ */
+async function savedStart(ctx: CompletionsContext, body: CompletionBody, n: number, echo: boolean) {
+  const field =
+    body.save_state != null ? 'save_state' : body.from_state != null ? 'from_state' : null;
+  if (field === null) return null;
+  if (!ctx.stateStore)
+    throw new BadRequestError(
+      `${field}: saved states are off on this server (start it with --state-dir)`,
+      field,
+    );
+  const single =
+    typeof body.prompt === 'string' ||
+    (Array.isArray(body.prompt) && body.prompt.every((t) => Number.isInteger(t)));
+  if (!single || n !== 1) throw new BadRequestError(`${field}: needs one prompt and n = 1`, field);
+  if (body.save_state != null) {
+    try {
+      StateStore.checkName(body.save_state, 'save_state');
+    } catch (e) {
+      throw new BadRequestError((e as Error).message, 'save_state');
+    }
+  }
+  if (body.from_state == null) return null;
+  if (echo) throw new BadRequestError('echo: not supported with from_state', 'echo');
+  try {
+    return await ctx.stateStore.load(body.from_state);
+  } catch (e) {
+    throw stateApiError(e);
+  }
+}
+
+/** A prompt that continues a saved sequence: its text goes on where the sequence ends (no `<eos>` first). */
+function continuation(ctx: CompletionsContext, prompt: unknown): number[] {
+  if (typeof prompt === 'string') {
+    if (!ctx.tokenizer)
+      throw new BadRequestError(
+        `prompt: text cannot be encoded: ${ctx.tokenizerReason}; send token ids instead`,
+        'prompt',
+      );
+    return encodePrompt(ctx.tokenizer, prompt).slice(1);
+  }
+  const ids = prompt as number[];
+  checkTokens(ids, ctx.vocabSize, 'prompt');
+  return ids;
+}
+
+/** Refuses a completion while draining (503) or for another model (404). */
+export function checkServed(ctx: CompletionsContext, model: string): void {
   if (ctx.draining())
     throw new ApiError(503, 'the server is shutting down; retry on another instance', {
       code: 'draining',
       retryAfter: 1,
     });
-  if (body.model !== ctx.modelId)
+  if (model !== ctx.modelId)
     throw new ApiError(
       404,
-      `model ${JSON.stringify(body.model)} is not served here; GET /v1/models lists "${ctx.modelId}"`,
+      `model ${JSON.stringify(model)} is not served here; GET /v1/models lists "${ctx.modelId}"`,
       {
         param: 'model',
         code: 'model_not_found',
       },
     );
-  const n = body.n ?? 1;
-  refuseUnsupported(body, n);
-  const stops = readStop(body.stop);
-  const prompts = readPrompts(body.prompt, ctx);
+}
+
+/** A checked request: what to sample from which prompts, and how to answer. */
+export interface SequencesRequest {
+  prompts: number[][];
+  n: number;
+  maxTokens: number;
+  temperature: number;
+  /** ≤ 0: every token. */
+  topK: number;
+  topP: number;
+  /** Without one a random seed is drawn. */
+  seed: number | null | undefined;
+  logitBias: Record<string, number> | null | undefined;
+  echo: boolean;
+  logprobs: number | null;
+  stops: string[];
+  /** Tokens that end a sequence in the worker (see SequenceSpec). */
+  stopTokens: number[];
+  stream: boolean;
+  includeUsage: boolean;
+  /** A state to start from instead of a cache lookup (`from_state`), for every prompt. */
+  start?: CacheHit | null;
+  /** Save the state the (single) sequence ends in under this name. */
+  saveState?: string | null;
+}
+
+/** The sequences (prompts × n) of a request and the choices that collect their events. */
+export interface Job {
+  request: SequencesRequest;
+  specs: Omit<SequenceSpec, 'id'>[];
+  choices: Choice[];
+}
+
+export function sequences(ctx: CompletionsContext, request: SequencesRequest): Job {
+  const { prompts, n, echo, logprobs } = request;
   if (prompts.length * n > ctx.limits.maxSequences)
     throw new BadRequestError(
       `n: ${prompts.length} prompts × n = ${n} make ${prompts.length * n} sequences, more than this server's ${ctx.limits.maxSequences} per request`,
       'n',
     );
-  const echo = body.echo ?? false;
-  const logprobs = body.logprobs ?? null;
-  const maxTokens = body.max_tokens ?? 16;
-  const seed = seed32(body.seed ?? randomInt(0x100000000));
-  const topK = body.top_k ?? 0;
+  const seed = seed32(request.seed ?? randomInt(0x100000000));
+  const logitBias = readLogitBias(request.logitBias, ctx.vocabSize, ctx.tokenizer?.unkId ?? null);
   // The sequence graph gives each prompt token's log-probability, not the whole distribution:
   // top alternatives at prompt positions need the prompt read by the step graph.
   const promptPath = ctx.hasSequenceGraph && !(echo && (logprobs ?? 0) > 0) ? 'sequence' : 'step';
   const specs: Omit<SequenceSpec, 'id'>[] = [];
   const choices: Choice[] = [];
-  prompts.forEach((p, k) => {
+  prompts.forEach((prompt, k) => {
     for (let j = 0; j < n; j++) {
       const index = k * n + j;
+      const promptLogprobs = echo && logprobs !== null;
+      // The prompt's last token is read by the step graph before the first sample, so a cached
+      // state may cover all tokens but that one; scored prompts are read in full.
+      const hit =
+        request.start ?? (promptLogprobs ? null : ctx.stateCache.lookup(prompt, prompt.length - 1));
       specs.push({
-        prompt: p.ids,
-        maxTokens,
-        temperature: body.temperature ?? 1,
-        topK: Math.max(topK, 0),
-        topP: body.top_p ?? 1,
+        prompt,
+        maxTokens: request.maxTokens,
+        temperature: request.temperature,
+        topK: Math.max(request.topK, 0),
+        topP: request.topP,
         seed: rowSeed(seed, index),
+        logitBias,
         logprobs,
-        promptLogprobs: echo && logprobs !== null,
+        promptLogprobs,
         promptPath,
+        start: hit,
+        stopTokens: request.stopTokens,
+        keepStates: ctx.stateCache.enabled || request.saveState != null,
       });
-      choices.push(new Choice(index, p.ids, echo, logprobs !== null, ctx.tokenizer, stops));
+      choices.push(
+        new Choice(index, prompt, echo, logprobs !== null, ctx.tokenizer, request.stops),
+      );
+      choices[index].cached = hit?.length ?? 0;
     }
   });
+  return { request, specs, choices };
+}
 
-  const id = `cmpl-${randomBytes(12).toString('hex')}`;
+/** How the answer to a job is shaped: the completions or the chat API. */
+export interface ResponseFormat {
+  idPrefix: string;
+  object: string;
+  chunkObject: string;
+  /** A choice of the one-body answer. */
+  choice(c: Choice, text: string, logprobs: Logprobs | null): object;
+  /** A choice of a stream chunk (`first`: its first), or null when there is nothing to send. */
+  chunk(c: Choice, text: string, logprobs: Logprobs | null, first: boolean): object | null;
+}
+
+const TEXT_COMPLETION: ResponseFormat = {
+  idPrefix: 'cmpl',
+  object: 'text_completion',
+  chunkObject: 'text_completion',
+  choice: (c, text, logprobs) => ({ text, index: c.index, logprobs, finish_reason: c.finish }),
+  chunk: (c, text, logprobs) =>
+    text === '' && c.finish === null && (!logprobs || logprobs.tokens.length === 0)
+      ? null
+      : { text, index: c.index, logprobs, finish_reason: c.finish },
+};
+
+/**
+ * Runs a job's sequences and answers: one JSON body, or server-sent events as the tokens come.
+ * States the workers report go into the prefix cache under the tokens they have read.
+ */
+export async function respond(
+  ctx: CompletionsContext,
+  reply: FastifyReply,
+  job: Job,
+  format: ResponseFormat,
+  arrived: number,
+): Promise<unknown> {
+  const { request, specs, choices } = job;
+  const { echo, logprobs, stream, includeUsage } = request;
+  const id = `${format.idPrefix}-${randomBytes(12).toString('hex')}`;
   const created = Math.floor(Date.now() / 1000);
-  const stream = body.stream ?? false;
-  const includeUsage = body.stream_options?.include_usage ?? false;
-  if (body.stream_options && !stream)
-    throw new BadRequestError('stream_options: only allowed with stream: true', 'stream_options');
   const usage = () => {
-    const promptTokens = prompts.reduce((s, p) => s + p.ids.length, 0);
+    const promptTokens = request.prompts.reduce((s, p) => s + p.length, 0);
     const completionTokens = choices.reduce((s, c) => s + c.tokens, 0);
+    // Each prompt once, as prompt_tokens counts it: the cache hit of its first sequence.
+    const cached = choices.reduce((s, c) => s + (c.index % request.n === 0 ? c.cached : 0), 0);
     return {
       prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
       total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: cached },
     };
   };
   const chunk = (choiceList: object[], extra: object = {}) => ({
     id,
-    object: 'text_completion',
+    object: format.chunkObject,
     created,
     model: ctx.modelId,
     choices: choiceList,
@@ -406,13 +624,26 @@ async function complete(
       queueMicrotask(flush);
     }
   };
+  // With the cache on, the answer waits until every sequence has left its batch (one step after a
+  // stop string), so that the state it ends in is cached before the client's next turn.
   const maybeDone = () => {
-    if (choices.every((c) => c.finish !== null)) finish();
+    if (choices.every((c) => c.finish !== null && (c.left || !specs[c.index].keepStates))) finish();
   };
 
   const onEvent = (index: number, e: SequenceEvent) => {
     const c = choices[index];
-    if (settled || c.finish !== null) return;
+    if (e.kind === 'token') c.sampled.push(e.token);
+    if (e.kind === 'state') {
+      ctx.stateCache.insert([...c.prompt, ...c.sampled].slice(0, e.length), e.state);
+      c.lastState = { length: e.length, state: e.state };
+      return;
+    }
+    if (e.kind === 'done') c.left = true;
+    if (settled) return;
+    if (c.finish !== null) {
+      if (e.kind === 'done') maybeDone();
+      return;
+    }
     if (e.kind === 'prompt') {
       c.echoPrompt(e.from + e.logprobs.length, e.logprobs, e.top, e.from);
       touched(c);
@@ -469,7 +700,7 @@ async function complete(
     }
     throw new ApiError(503, (e as Error).message, { code: 'unavailable' });
   }
-  ctx.metrics.promptTokens.inc(prompts.reduce((s, p) => s + p.ids.length, 0));
+  ctx.metrics.promptTokens.inc(request.prompts.reduce((s, p) => s + p.length, 0));
   const deadline = setTimeout(() => {
     ctx.metrics.cancelled.inc({ reason: 'deadline' });
     // Settled first: the cancellations that follow are this request's own, not a shutdown.
@@ -494,18 +725,48 @@ async function complete(
   const observeEnd = () =>
     ctx.metrics.requestDuration.observe((performance.now() - arrived) / 1000);
 
+  /** With `save_state`: the state the sequence ended in, under its name (before the answer ends). */
+  const save = async () => {
+    const name = request.saveState;
+    const c = choices[0];
+    if (name == null || failure) return;
+    if (!c.lastState) {
+      failure = new ApiError(
+        400,
+        'save_state: the request read no token into a state (a one-token prompt and max_tokens 0)',
+        { param: 'save_state' },
+      );
+      return;
+    }
+    try {
+      await ctx.stateStore?.save(
+        name,
+        [...c.prompt, ...c.sampled],
+        c.lastState.length,
+        c.lastState.state,
+      );
+    } catch (e) {
+      const refused = stateApiError(e);
+      failure =
+        refused instanceof ApiError
+          ? refused
+          : new ApiError(500, `save_state: ${(e as Error).message}`, { code: 'state_not_saved' });
+    }
+  };
+
   if (!stream) {
     await done;
+    await save();
     observeEnd();
     if (failure) throw failure;
     return {
       id,
-      object: 'text_completion',
+      object: format.object,
       created,
       model: ctx.modelId,
       choices: choices.map((c) => {
         const { text, logprobs: lp } = c.take();
-        return { text, index: c.index, logprobs: lp, finish_reason: c.finish };
+        return format.choice(c, text, lp);
       }),
       usage: usage(),
     };
@@ -531,18 +792,17 @@ async function complete(
   const send = (data: unknown) => {
     if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`);
   };
+  const started = new Set<Choice>();
   write = (c: Choice) => {
     const { text, logprobs: lp } = c.take();
-    if (text === '' && c.finish === null && (!lp || lp.tokens.length === 0)) return;
-    send(
-      chunk(
-        [{ text, index: c.index, logprobs: lp, finish_reason: c.finish }],
-        includeUsage ? { usage: null } : {},
-      ),
-    );
+    const piece = format.chunk(c, text, lp, !started.has(c));
+    if (!piece) return;
+    started.add(c);
+    send(chunk([piece], includeUsage ? { usage: null } : {}));
   };
   for (const c of choices) touched(c);
   await done;
+  await save();
   flush();
   observeEnd();
   if (failure) {

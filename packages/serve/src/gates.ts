@@ -259,8 +259,11 @@ export function gatesRoute(app: FastifyInstance, ctx: GatesContext): void {
         ),
       );
       const text = new Detokenizer(ctx.tokenizer);
+      const tokens = ids.map((id) => text.push(id));
+      // A word the detokenizer held to the end (SentencePiece) belongs to the last token.
+      tokens[tokens.length - 1] += text.flush();
       return {
-        tokens: ids.map((id) => text.push(id)),
+        tokens,
         ids,
         forget,
         initial,

@@ -12,10 +12,12 @@ export {
   type SchedulerOptions,
 } from './scheduler.js';
 export { type RunningServer, type ServerOptions, startServer } from './server.js';
+export { type CacheHit, StateCache, type StateCacheStats } from './state-cache.js';
 export {
   BadRequestError,
   checkTokens,
   Detokenizer,
+  detokenize,
   encodePrompt,
   modelTokenizer,
   StopMatcher,

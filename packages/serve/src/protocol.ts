@@ -1,5 +1,5 @@
 // Messages between the server thread and its inference workers (structured-clone plain data).
-import type { Provider, UrgateOnnxMetadata } from '@urgate/onnx/runtime';
+import type { Provider, RowState, UrgateOnnxMetadata } from '@urgate/onnx/runtime';
 
 export interface WorkerConfig {
   stepPath: string;
@@ -31,11 +31,19 @@ export interface SequenceSpec {
   topP: number;
   /** Seed of this sequence's own random stream. */
   seed: number;
+  /** [token, bias] added to the logits this sequence samples from (not to its logprobs). */
+  logitBias: [number, number][];
   /** Top alternatives per generated (and, with `promptLogprobs`, prompt) token; null: no logprobs. */
   logprobs: number | null;
   /** Send the log-probability of every prompt token after the first. */
   promptLogprobs: boolean;
   promptPath: PromptPath;
+  /** A state that has read the first `length` prompt tokens (a prefix cache hit): prefill starts there. */
+  start: { length: number; state: RowState } | null;
+  /** The sequence ends right after sampling one of these (not reading it): a chat turn's `<eos>`. */
+  stopTokens: number[];
+  /** Send `state` events: after the prompt's prefill and when the sequence leaves the batch. */
+  keepStates: boolean;
 }
 
 export type WorkerRequest =
@@ -60,6 +68,14 @@ export interface PromptEvent {
   top: [number, number][][] | null;
 }
 
+/** The state after reading the sequence's first `length` tokens (prompt, then its samples). */
+export interface StateEvent {
+  kind: 'state';
+  id: number;
+  length: number;
+  state: RowState;
+}
+
 /** A sequence left the batch: it reached its length, was cancelled, or failed. */
 export interface DoneEvent {
   kind: 'done';
@@ -68,10 +84,16 @@ export interface DoneEvent {
   message?: string;
 }
 
-export type SequenceEvent = TokenEvent | PromptEvent | DoneEvent;
+export type SequenceEvent = TokenEvent | PromptEvent | StateEvent | DoneEvent;
 
 export type WorkerMessage =
-  | { type: 'ready'; step: UrgateOnnxMetadata; sequence: UrgateOnnxMetadata | null }
+  | {
+      type: 'ready';
+      step: UrgateOnnxMetadata;
+      sequence: UrgateOnnxMetadata | null;
+      /** The two graphs reach bit-identical states (null: no sequence graph); see `graphsAgree`. */
+      graphsAgree: boolean | null;
+    }
   | { type: 'failed'; message: string }
   /** One scheduler iteration: `batch` rows in its step-graph call, `prefilled` prompt tokens read. */
   | { type: 'events'; batch: number; prefilled: number; events: SequenceEvent[] };

@@ -15,6 +15,8 @@ import { startWorker } from './threads.js';
 export interface ModelMetadata {
   step: UrgateOnnxMetadata;
   sequence: UrgateOnnxMetadata | null;
+  /** The graphs reach bit-identical states (null: no sequence graph). */
+  graphsAgree: boolean | null;
 }
 
 function spawn(config: WorkerConfig): Promise<{ worker: Worker; metadata: ModelMetadata }> {
@@ -30,7 +32,10 @@ function spawn(config: WorkerConfig): Promise<{ worker: Worker; metadata: ModelM
       else if (m.type === 'ready') {
         worker.off('message', onMessage);
         worker.off('error', fail);
-        resolve({ worker, metadata: { step: m.step, sequence: m.sequence } });
+        resolve({
+          worker,
+          metadata: { step: m.step, sequence: m.sequence, graphsAgree: m.graphsAgree },
+        });
       }
     };
     worker.on('message', onMessage);

@@ -5,13 +5,18 @@ import { basename } from 'node:path';
 import type { Provider, UrgateOnnxMetadata } from '@urgate/onnx/runtime';
 import type { Tokenizer } from '@urgate/wikitext';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { completionsRoute } from './completions.js';
+import { chatRoute } from './chat.js';
+import { type CompletionsContext, completionsRoute } from './completions.js';
 import { ApiError, errorBody, installErrorHandling } from './errors.js';
 import { GateRunner, gatesRoute } from './gates.js';
 import { lingerIfUnread, lingeringClose } from './linger.js';
 import { ServerMetrics } from './metrics.js';
 import { pageRoutes } from './page.js';
 import { Scheduler } from './scheduler.js';
+import { StateCache } from './state-cache.js';
+import { registerStateCacheMetrics } from './state-metrics.js';
+import { StateStore } from './state-store.js';
+import { statesRoute } from './states.js';
 import { modelTokenizer } from './text.js';
 
 export interface ServerOptions {
@@ -63,6 +68,16 @@ export interface ServerOptions {
   bodyTimeout?: number;
   /** Milliseconds `close()` lets running requests go on before cancelling them (default 30000). */
   drainTimeout?: number;
+  /**
+   * MiB of prefix states kept (LRU): a prompt that extends a sequence served before is prefilled
+   * from its state (default 256; 0 turns the cache off).
+   */
+  stateCacheMb?: number;
+  /**
+   * Directory of named states (`save_state` / `from_state`, `/v1/states`), created if missing;
+   * default: none (the state API is off).
+   */
+  stateDir?: string | null;
   /** Log requests with fastify's logger (default false). */
   logger?: boolean;
 }
@@ -185,10 +200,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   );
   metrics = new ServerMetrics({ queued: () => scheduler.queued, active: () => scheduler.active });
+  const stateCacheMb = options.stateCacheMb ?? 256;
+  if (!(Number.isFinite(stateCacheMb) && stateCacheMb >= 0))
+    throw new Error(`stateCacheMb must be a number >= 0, got ${stateCacheMb}`);
+  const stateCache = new StateCache(Math.floor(stateCacheMb * 2 ** 20));
+  registerStateCacheMetrics(metrics.registry, stateCache);
   let app: FastifyInstance | null = null;
   let gates: GateRunner | null = null;
   try {
-    const { step, sequence } = scheduler.metadata;
+    const { step, sequence, graphsAgree } = scheduler.metadata;
+    // Prompts are prefilled by the sequence graph only where its states are the step graph's bit
+    // for bit (an older export's may not be): with a cache, a state reached by one graph is
+    // continued by the other, and the answer must be a cold run's.
+    const prefillBySequence = sequence !== null && (graphsAgree === true || !stateCache.enabled);
     checkGraphs(options.modelPath, sequencePath, step, sequence);
     if (gatesPath) {
       gates = await GateRunner.start(
@@ -202,6 +226,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       checkGatesGraph(gatesPath, step, gates.metadata);
     }
     const { tokenizer, reason } = await modelTokenizer(step.tokenizer);
+    const stateStore = options.stateDir
+      ? await StateStore.open(options.stateDir, {
+          sha256: step.source.sha256,
+          numLayers: step.model.numLayers,
+          hiddenSize: step.model.hiddenSize,
+          cellState: step.model.core === 'lstm',
+        })
+      : null;
     const vocabSize = step.model.vocabSize as number;
     app = Fastify({
       logger: options.logger ?? false,
@@ -266,24 +298,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             source: step.source,
             training: step.training,
             tokenizer: tokenizerInfo(tokenizer, reason),
-            prefill: sequence ? 'sequence graph' : 'step graph',
+            prefill: prefillBySequence ? 'sequence graph' : 'step graph',
+            stateCache: { budgetBytes: stateCache.budget },
             gates: gates !== null,
             limits: { ...limits, maxGateTokens, maxBatch, workers: options.workers ?? 1 },
           },
         },
       ],
     }));
-    completionsRoute(app, {
+    const completions: CompletionsContext = {
       scheduler,
       metrics,
       modelId,
       tokenizer,
       tokenizerReason: reason,
       vocabSize,
-      hasSequenceGraph: sequence !== null,
+      hasSequenceGraph: prefillBySequence,
       limits,
+      stateCache,
+      stateStore,
       draining: () => draining,
-    });
+    };
+    completionsRoute(app, completions);
+    chatRoute(app, completions);
+    statesRoute(app, stateStore, tokenizer);
     gatesRoute(app, {
       runner: gates,
       runnerReason: gatesPath

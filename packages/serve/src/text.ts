@@ -1,4 +1,11 @@
-import { restoreTokenizer, type SerializedTokenizer, type Tokenizer } from '@urgate/wikitext';
+import {
+  restoreTokenizer,
+  type SerializedTokenizer,
+  type Tokenizer,
+  WIKITEXT_SPECIAL_WORDS,
+  WikitextDetokenizer,
+  wikitextTokenize,
+} from '@urgate/wikitext';
 
 /** A request the server refuses with 400: the message names the field and what was expected. */
 export class BadRequestError extends Error {
@@ -41,13 +48,13 @@ function lines(text: string, field: string): string[] {
       `${field} cannot be encoded: it holds a lone UTF-16 surrogate (not valid Unicode text)`,
       field,
     );
-  const out = text.split(/\r?\n/);
-  if (out.length > 1 && out[out.length - 1] === '') out.pop(); // a final newline ends the last line
-  return out;
+  // A final newline is kept: "a\n" is the line "a", then an empty line the model starts.
+  return text.split(/\r?\n/);
 }
 
+/** A line of prose in the corpus' WikiText form (`1,000` -> `1 @,@ 000`, `don't` -> `do n't`), then ids. */
 function encodeLine(tokenizer: Tokenizer, line: string, field: string): number[] {
-  const ids = tokenizer.encodeLine(line);
+  const ids = tokenizer.encodeLine(wikitextTokenize(line).join(' '));
   if (ids.length === 0 && line.trim() !== '')
     throw new BadRequestError(
       `${field} cannot be encoded: the tokenizer gives no tokens for ${JSON.stringify(line.slice(0, 40))}`,
@@ -57,8 +64,9 @@ function encodeLine(tokenizer: Tokenizer, line: string, field: string): number[]
 }
 
 /**
- * Token ids of a prompt: `<eos>` (the stream starts as after a line end), then each line's ids,
- * lines separated by `<eos>`. The last line is left open so the model continues it.
+ * Token ids of a prompt: `<eos>` (the stream starts as after a line end), then each line's ids in
+ * WikiText form (the form urgate's corpora are in), lines separated by `<eos>`. The last line is
+ * left open so the model continues it; a prompt ending in a newline ends with `<eos>`.
  */
 export function encodePrompt(tokenizer: Tokenizer, prompt: string, field = 'prompt'): number[] {
   const ids = [tokenizer.eosId];
@@ -79,58 +87,121 @@ export function checkTokens(tokens: readonly number[], vocabSize: number, field:
     );
 }
 
-// Text of a token depends on the tokens before it on its line (a space before a word, a
+// Raw text of a token depends on the tokens before it on its line (a space before a word, a
 // SentencePiece "▁"); this many suffice.
 const LINE_WINDOW = 32;
 
+/** A partial word that may still turn out to render differently from itself (`n` of `n't`, `@` of `@,@`). */
+function maySpecial(partial: string): boolean {
+  const p = partial.toLowerCase();
+  return WIKITEXT_SPECIAL_WORDS.some((w) => w.startsWith(p));
+}
+
 /**
- * Turns a token stream into text one token at a time: the text each token adds, such that the
- * pieces join to the tokenizer's `decode` of the stream (an `<eos>` is "\n", except as the first
- * token of a stream, where no line has started).
+ * Turns a token stream into readable text one token at a time: the text each token adds. The
+ * tokenizer's words are rendered the way the corpus was tokenized (WikiText: `1 @,@ 000` is
+ * `1,000`, no space before punctuation, `do n't` is `don't`; `wikitextDetokenize`), and an
+ * `<eos>` is "\n" (nothing as the first token of a stream, where no line has started). A
+ * SentencePiece word that could still become punctuation is held until the next piece tells;
+ * `flush()` gives what is held at the end.
  */
 export class Detokenizer {
-  private line: number[];
-  private lineText: string;
+  private line: number[] = [];
+  private lineText = '';
   private started: boolean;
+  private words = new WikitextDetokenizer();
+  /** The word being read (SentencePiece: pieces up to the next space); `shown`: its text was given out. */
+  private word = '';
+  private shown = false;
+  /** Every token is a whole word (word tokenizer): no word is held. */
+  private readonly wholeWords: boolean;
 
   /**
-   * `context`: tokens already read whose text is not wanted (a prompt that is not echoed). Without
-   * a tokenizer, a token's text is its id, after a space unless it starts the stream.
+   * `context`: tokens already read whose text is not wanted (a prompt that is not echoed); its line
+   * is rendered so that attachment and quotes carry over. Without a tokenizer, a token's text is
+   * its id, after a space unless it starts the stream.
    */
   constructor(
     private readonly tokenizer: Tokenizer | null,
     context: readonly number[] = [],
   ) {
-    const lineStart = tokenizer ? context.lastIndexOf(tokenizer.eosId) + 1 : 0;
-    this.line = context.slice(Math.max(lineStart, context.length - LINE_WINDOW));
-    this.lineText = tokenizer ? tokenizer.decode(this.line) : '';
+    this.wholeWords = tokenizer?.identity.kind === 'word';
     this.started = context.length > 0;
+    if (!tokenizer) return;
+    for (const t of context.slice(context.lastIndexOf(tokenizer.eosId) + 1)) this.push(t);
+    // A word of the context still held is the context's text: what follows it is appended.
+    if (this.word !== '') this.shown = true;
   }
 
   /** The text `token` would add next, without reading it. */
   peek(token: number): string {
-    if (!this.tokenizer) return this.started ? ` ${token}` : String(token);
-    if (token === this.tokenizer.eosId) return this.started ? '\n' : '';
-    return this.tokenizer.decode([...this.line, token]).slice(this.lineText.length);
+    const saved = {
+      line: [...this.line],
+      lineText: this.lineText,
+      started: this.started,
+      words: this.words.clone(),
+      word: this.word,
+      shown: this.shown,
+    };
+    const text = this.push(token);
+    Object.assign(this, saved);
+    return text;
   }
 
   /** Reads `token` and returns the text it adds. */
   push(token: number): string {
-    const text = this.peek(token);
+    const started = this.started;
     this.started = true;
-    if (!this.tokenizer) return text;
+    if (!this.tokenizer) return started ? ` ${token}` : String(token);
     if (token === this.tokenizer.eosId) {
+      const text = this.endWord() + (started ? '\n' : '');
+      this.words.newline();
       this.line = [];
       this.lineText = '';
-    } else {
-      this.line.push(token);
-      if (this.line.length > LINE_WINDOW) {
-        this.line.shift();
-        this.lineText = this.tokenizer.decode(this.line);
-      } else this.lineText += text;
+      return text;
     }
+    this.line.push(token);
+    const lineText = this.tokenizer.decode(this.line);
+    const raw = lineText.slice(this.lineText.length);
+    if (this.line.length > LINE_WINDOW) {
+      this.line.shift();
+      this.lineText = this.tokenizer.decode(this.line);
+    } else this.lineText = lineText;
+    return this.rawText(raw);
+  }
+
+  /** The text held back at the end of the stream. */
+  flush(): string {
+    return this.endWord();
+  }
+
+  private rawText(raw: string): string {
+    let out = '';
+    raw.split(' ').forEach((part, k) => {
+      if (k > 0) out += this.endWord();
+      if (this.shown) out += part;
+      this.word += part;
+    });
+    if (this.wholeWords) out += this.endWord();
+    else if (!this.shown && this.word !== '' && !maySpecial(this.word)) {
+      out += this.words.word(this.word);
+      this.shown = true;
+    }
+    return out;
+  }
+
+  private endWord(): string {
+    const text = this.word !== '' && !this.shown ? this.words.word(this.word) : '';
+    this.word = '';
+    this.shown = false;
     return text;
   }
+}
+
+/** The readable text of a whole token stream (as `Detokenizer` gives it piece by piece). */
+export function detokenize(tokenizer: Tokenizer | null, ids: readonly number[]): string {
+  const d = new Detokenizer(tokenizer);
+  return ids.map((t) => d.push(t)).join('') + d.flush();
 }
 
 /**

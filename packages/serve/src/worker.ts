@@ -41,6 +41,33 @@ interface Row {
   cancelled: boolean;
 }
 
+/** Tokens of the sequence (prompt, then samples) its state has read. */
+function tokensRead(row: Row): number {
+  return row.read + Math.max(0, row.generated - 1);
+}
+
+/** A copy of a row's state (stepRows overwrites the row's arrays in place). */
+function copyState(state: RowState): RowState {
+  return { h: state.h.slice(), c: state.c?.slice() ?? null };
+}
+
+/**
+ * Whether the sequence graph and the step graph reach the same state bits for the same tokens (an
+ * export from before the two used one projection op may not): only then can a state prefilled by
+ * one be continued by the other and answer exactly as a cold run does.
+ */
+async function graphsAgree(step: UrgateModel, sequence: UrgateModel): Promise<boolean> {
+  const V = step.metadata.model.vocabSize as number;
+  const tokens = Array.from({ length: 24 }, (_, i) => (i * 7919 + 13) % V);
+  const stepped = zeroRowState(step);
+  for (const t of tokens) await stepRows(step, [t], [stepped]);
+  const [prefilled] = (await prefillRows(sequence, [{ state: null, tokens, targets: tokens }]))
+    .states;
+  const same = (a: Float32Array | null, b: Float32Array | null) =>
+    a === null || b === null ? a === b : a.every((x, i) => Object.is(x, b[i]));
+  return same(stepped.h, prefilled.h) && same(stepped.c, prefilled.c);
+}
+
 /** Prompt tokens this row still reads through the sequence graph (all but the last). */
 function toPrefill(row: Row): number {
   if (row.spec.promptPath !== 'sequence') return 0;
@@ -75,19 +102,32 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
     }
   };
 
-  const done = (row: Row, events: SequenceEvent[]) => {
-    rows.delete(row.spec.id);
-    events.push({ kind: 'done', id: row.spec.id, reason: 'length' });
+  /** The row's state as a `state` event, when its spec keeps states (`copy`: the row goes on). */
+  const keep = (row: Row, events: SequenceEvent[], copy: boolean) => {
+    const length = tokensRead(row);
+    if (!row.spec.keepStates || !row.state || length === 0) return;
+    const state = copy ? copyState(row.state) : row.state;
+    events.push({ kind: 'state', id: row.spec.id, length, state });
   };
+
+  const leave = (row: Row, events: SequenceEvent[], reason: 'length' | 'cancelled') => {
+    rows.delete(row.spec.id);
+    keep(row, events, false);
+    events.push({ kind: 'done', id: row.spec.id, reason });
+  };
+
+  const done = (row: Row, events: SequenceEvent[]) => leave(row, events, 'length');
 
   /** One sequence-graph call over the oldest waiting prompts; returns the tokens read. */
   async function prefill(model: UrgateModel, events: SequenceEvent[]): Promise<number> {
     const C = config.prefillChunk;
     const waiting = [...rows.values()].filter((r) => toPrefill(r) > 0);
     if (waiting.length === 0) return 0;
-    // A sequence's first piece is the remainder, so that every later piece is a full chunk and
-    // rows that carry state all run exactly C steps; only starting pieces are shorter (padded).
-    const piece = (r: Row) => (r.read > 0 ? C : toPrefill(r) % C || C);
+    // A sequence's first piece is the remainder, so that every later piece is a full chunk; a call
+    // runs T steps and only starting rows (zero state) may be shorter (padded), so a row that
+    // carries state joins a call of exactly its piece's length (a cache hit's first piece may be
+    // short).
+    const piece = (r: Row) => toPrefill(r) % C || C;
     const maxRows = Math.max(
       1,
       Math.min(Math.floor(config.prefillTokens / C), Math.floor(LOGIT_BUDGET / (C * V))),
@@ -96,10 +136,23 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
     // fewest tokens left, so a short prompt is not stuck behind a long one (low time to first token).
     const [oldest, ...others] = waiting;
     others.sort((a, b) => toPrefill(a) - toPrefill(b));
-    const batch =
-      maxRows === 1 && others.length > 0 && calls++ % 2 === 1
-        ? [others[0]]
-        : [oldest, ...others].slice(0, maxRows);
+    const order =
+      maxRows === 1 && others.length > 0 && calls++ % 2 === 1 ? [others[0]] : [oldest, ...others];
+    const batch: Row[] = [];
+    let fixed: number | null = null; // T, once a row with state is in the call
+    let longestStart = 0;
+    for (const r of order) {
+      if (batch.length >= maxRows) break;
+      const n = piece(r);
+      if (r.state === null) {
+        if (fixed !== null && n > fixed) continue;
+        longestStart = Math.max(longestStart, n);
+      } else {
+        if (fixed === null ? n < longestStart : n !== fixed) continue;
+        fixed = n;
+      }
+      batch.push(r);
+    }
     const pieces = batch.map((r) => {
       const n = piece(r);
       const p = r.spec.prompt;
@@ -123,11 +176,29 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
         row.state = r.states[i];
         row.read += pieces[i].tokens.length;
         if (scored(row)) done(row, events);
+        else if (toPrefill(row) === 0) keep(row, events, true); // the prompt but its last token
       });
     } catch (e) {
       fail(batch, e, events);
     }
     return pieces.reduce((s, p) => s + p.tokens.length, 0);
+  }
+
+  /**
+   * The logits rows sample from: with each sampling row's logit_bias added — in place unless a row
+   * reports logprobs, which are the model's own (then on a copy).
+   */
+  function biased(logits: Float32Array, batch: Row[]): Float32Array {
+    if (!batch.some((r) => r.read >= r.spec.prompt.length && r.spec.logitBias.length > 0))
+      return logits;
+    const out = batch.some((r) => r.spec.logprobs !== null || r.spec.promptLogprobs)
+      ? logits.slice()
+      : logits;
+    batch.forEach((r, b) => {
+      if (r.read < r.spec.prompt.length) return;
+      for (const [token, bias] of r.spec.logitBias) out[b * V + token] += bias;
+    });
+    return out;
   }
 
   /** One step-graph call advancing every sequence done prefilling; returns its batch size. */
@@ -150,9 +221,14 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
       return batch.length;
     }
     // Rows that read a prompt token other than the last only score the next prompt token.
-    for (const row of batch) if (row.read < row.spec.prompt.length) row.read++;
+    for (const row of batch)
+      if (row.read < row.spec.prompt.length) {
+        row.read++;
+        // A prompt read by the step graph: its state before the last token, as the prefill's.
+        if (row.read === row.spec.prompt.length - 1) keep(row, events, true);
+      }
     const samples = await sampler.sample(
-      logits,
+      biased(logits, batch),
       V,
       batch.map((row) =>
         row.read < row.spec.prompt.length ? null : { options: row.spec, uniform: row.uniform },
@@ -185,7 +261,7 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
         top: lp?.top ?? null,
       });
       row.last = token;
-      if (++row.generated >= spec.maxTokens) done(row, events);
+      if (++row.generated >= spec.maxTokens || spec.stopTokens.includes(token)) done(row, events);
     });
     return batch.length;
   }
@@ -195,11 +271,7 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
       // Let add/cancel messages in between calls: new sequences join at the next step.
       await new Promise(setImmediate);
       const events: SequenceEvent[] = [];
-      for (const [id, row] of rows)
-        if (row.cancelled) {
-          rows.delete(id);
-          events.push({ kind: 'done', id, reason: 'cancelled' });
-        }
+      for (const row of rows.values()) if (row.cancelled) leave(row, events, 'cancelled');
       const prefilled = sequence ? await prefill(sequence, events) : 0;
       const batch = await decode(events);
       if (events.length > 0 || batch > 0 || prefilled > 0)
@@ -225,8 +297,8 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
     const spec = m.sequence;
     const row: Row = {
       spec,
-      state: null,
-      read: 0,
+      state: spec.start?.state ?? null,
+      read: spec.start?.length ?? 0,
       generated: 0,
       last: 0,
       uniform: seededUniform(spec.seed),
@@ -249,8 +321,14 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
 try {
   const step = await open(config.stepPath);
   const sequence = config.sequencePath ? await open(config.sequencePath) : null;
+  const agree = sequence ? await graphsAgree(step, sequence) : null;
   port.on('message', scheduler(step, sequence, await batchSampler()));
-  post({ type: 'ready', step: step.metadata, sequence: sequence?.metadata ?? null });
+  post({
+    type: 'ready',
+    step: step.metadata,
+    sequence: sequence?.metadata ?? null,
+    graphsAgree: agree,
+  });
 } catch (e) {
   post({ type: 'failed', message: (e as Error).message });
 }

@@ -68,7 +68,7 @@ describe('POST /gates', () => {
   });
 
   it("answers the cells library's effective forget gate per layer, token and unit (1e-5)", async () => {
-    const prompt = 'the cat sat on the mat .\na dog ran';
+    const prompt = 'the cat sat on the mat.\na dog ran';
     const r = await postGates(server.url, { prompt });
     expect(r.status).toBe(200);
     const ids = encodePrompt(tiny.tokenizer, prompt);

@@ -7,7 +7,7 @@ import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, type ServerOptions, startServer } from '../src/index.js';
+import { detokenize, type RunningServer, type ServerOptions, startServer } from '../src/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
@@ -53,9 +53,11 @@ describe('@urgate/serve: OpenAI completions', () => {
   let openai: OpenAI;
   let step: UrgateModel;
   let sequence: UrgateModel;
-  /** The text the server gives for sampled ids after a prompt: the decoding's continuation. */
+  /** The text the server gives for sampled ids after a prompt: the rendering's continuation. */
   const continuation = (prompt: number[], ids: number[]) =>
-    tiny.tokenizer.decode([...prompt, ...ids]).slice(tiny.tokenizer.decode(prompt).length);
+    detokenize(tiny.tokenizer, [...prompt, ...ids]).slice(
+      detokenize(tiny.tokenizer, prompt).length,
+    );
 
   beforeAll(async () => {
     tiny = await tinyModel();
@@ -92,6 +94,7 @@ describe('@urgate/serve: OpenAI completions', () => {
       temperature: 0.9,
       top_p: 0.95,
       seed: 42,
+      logit_bias: { '0': 0 }, // names <unk>: it may be sampled, as generate() samples it
     };
     const a = await openai.completions.create(request);
     const b = await openai.completions.create(request);
@@ -104,10 +107,29 @@ describe('@urgate/serve: OpenAI completions', () => {
     });
     expect(a.choices[0].text).toBe(continuation(prompt, direct));
     expect(a.choices[0].finish_reason).toBe('length');
-    expect(a.usage).toEqual({ prompt_tokens: 7, completion_tokens: 12, total_tokens: 19 });
+    expect(a.usage).toEqual({
+      prompt_tokens: 7,
+      completion_tokens: 12,
+      total_tokens: 19,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
     expect(b.choices[0].text).toBe(a.choices[0].text);
     const other = await openai.completions.create({ ...request, seed: 43 });
     expect(other.choices[0].text).not.toBe(a.choices[0].text);
+  });
+
+  it('<unk> is never sampled unless logit_bias names it; logit_bias shifts the sampled logits', async () => {
+    const base = { model: 'tiny', prompt: [1, 2], max_tokens: 400, temperature: 2, seed: 9 };
+    const free = await openai.completions.create(base);
+    expect(free.choices[0].text).not.toContain('<unk>');
+    const named = await openai.completions.create({ ...base, logit_bias: { '0': 0 } });
+    expect(named.choices[0].text).toContain('<unk>'); // a flat distribution over 16 words, 400 draws
+    const forced = await openai.completions.create({
+      ...base,
+      max_tokens: 5,
+      logit_bias: { '3': 100 },
+    });
+    expect(forced.choices[0].text).toBe(' cat cat cat cat cat');
   });
 
   it('n: 2 gives two choices, the rows of onnx generate for the same seed', async () => {
@@ -117,6 +139,7 @@ describe('@urgate/serve: OpenAI completions', () => {
       max_tokens: 10,
       n: 2,
       seed: 7,
+      logit_bias: { '0': 0 },
     });
     const direct = await generate(
       step,
@@ -190,9 +213,14 @@ describe('@urgate/serve: OpenAI completions', () => {
       expect(lp.token_logprobs[0]).toBeNull();
       const sum = lp.token_logprobs.slice(1).reduce((s: number, x: number) => s + x, 0);
       expect(sum).toBeCloseTo(-direct.nll, 4);
-      expect(r.choices[0].text).toBe(tiny.tokenizer.decode(ids).replace(/^\n/, ''));
+      expect(r.choices[0].text).toBe(detokenize(tiny.tokenizer, ids));
       expect(lp.tokens.join('')).toBe(r.choices[0].text);
-      expect(r.usage).toEqual({ prompt_tokens: 11, completion_tokens: 0, total_tokens: 11 });
+      expect(r.usage).toEqual({
+        prompt_tokens: 11,
+        completion_tokens: 0,
+        total_tokens: 11,
+        prompt_tokens_details: { cached_tokens: 0 }, // scored prompts are read in full
+      });
       // The token itself is always among its top_logprobs, with its logprob; at most logprobs + 1 entries.
       lp.top_logprobs.slice(1).forEach((top: Record<string, number>, k: number) => {
         expect(top[lp.tokens[k + 1]]).toBeCloseTo(lp.token_logprobs[k + 1], 6);
@@ -224,6 +252,7 @@ describe('@urgate/serve: OpenAI completions', () => {
       prompt: Array.from({ length: 1 + ((k * 5) % 17) }, (_, i) => (i * 7 + k) % 16),
       max_tokens: 200 + k,
       seed: 100 + k,
+      logit_bias: { '0': 0 },
     }));
     const alone: string[] = [];
     for (const q of requests) alone.push((await openai.completions.create(q)).choices[0].text);
@@ -297,7 +326,8 @@ describe('@urgate/serve: OpenAI completions', () => {
       [{ ...ok, stop: [''] }, 'stop', /stop\[0\]: must not be empty/],
       [{ ...ok, best_of: 3 }, 'best_of', /only best_of = n/],
       [{ ...ok, presence_penalty: 0.5 }, 'presence_penalty', /only 0/],
-      [{ ...ok, logit_bias: { '3': 1 } }, 'logit_bias', /not supported/],
+      [{ ...ok, logit_bias: { '16': 1 } }, 'logit_bias', /key "16" is not a token id in \[0, 16\)/],
+      [{ ...ok, logit_bias: { '3': 101 } }, 'logit_bias[3]', /must be <= 100/],
       [{ ...ok, prompt: 7 }, 'prompt', /prompt: must be a string, an array of strings/],
       [{ ...ok, prompt: [] }, 'prompt', /not empty/],
       [{ ...ok, prompt: [1, 'a'] }, 'prompt', /prompt: must be a string/],

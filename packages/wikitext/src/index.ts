@@ -71,6 +71,11 @@ export {
   type Tokenizer,
   type TokenizerIdentity,
 } from './tokenizer.js';
+export {
+  WIKITEXT_SPECIAL_WORDS,
+  WikitextDetokenizer,
+  wikitextDetokenize,
+} from './wikiDetokenize.js';
 export { splitSentences, wikitextTokenize } from './wikiTokenize.js';
 export {
   buildWordVocab,

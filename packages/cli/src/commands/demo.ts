@@ -89,7 +89,10 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "the congress", "max_tokens": 30, "temperature": 0.8}'`,
   );
   say(
-    `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "we the people .", "max_tokens": 0, "echo": true, "logprobs": 0}'`,
+    `    curl -s ${server.url}/v1/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "prompt": "We the people.", "max_tokens": 0, "echo": true, "logprobs": 0}'`,
+  );
+  say(
+    `    curl -s ${server.url}/v1/chat/completions -H 'content-type: application/json' -d '{"model": "${server.modelId}", "messages": [{"role": "user", "content": "What is the state of the union?"}], "max_tokens": 40, "temperature": 0.8}'`,
   );
   say(`    open the page: ${server.url}/ (generate, and the forget gates over a text)`);
   await new Promise<void>((done) => {

@@ -33,6 +33,10 @@ export interface ServeCommandOptions {
   bodyTimeout?: number;
   /** Seconds. */
   drainTimeout?: number;
+  /** MiB of cached prefix states; 0: off. */
+  stateCacheMb?: number;
+  /** Directory of named states; none: the state API is off. */
+  stateDir?: string;
 }
 
 const ms = (seconds: number | undefined) =>
@@ -59,6 +63,8 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
     requestTimeout: ms(options.requestTimeout),
     bodyTimeout: ms(options.bodyTimeout),
     drainTimeout: ms(options.drainTimeout),
+    stateCacheMb: options.stateCacheMb,
+    stateDir: options.stateDir,
   });
 }
 
@@ -127,6 +133,15 @@ export function serveCommand(io: CliIO = processIO): Command {
       positiveNumber,
     )
     .option(
+      '--state-cache-mb <n>',
+      'MiB of prefix states kept (LRU): a prompt that extends one served before (the next chat turn) is prefilled from there (default 256; 0: off)',
+      nonNegativeNumber,
+    )
+    .option(
+      '--state-dir <dir>',
+      'directory of named states: completions with save_state / from_state, GET and DELETE /v1/states (default: off)',
+    )
+    .option(
       '--drain-timeout <s>',
       'on SIGTERM / Ctrl-C, seconds running requests may finish before they are cut (default 30)',
       positiveNumber,
@@ -142,6 +157,8 @@ Example:
        -d '{"model": "urlstm", "prompt": "The president said", "max_tokens": 32, "stream": true}'
   curl -s localhost:8080/v1/completions -H 'content-type: application/json' \\
        -d '{"model": "urlstm", "prompt": "the state of the union", "max_tokens": 0, "echo": true, "logprobs": 0}'
+  curl -s localhost:8080/v1/chat/completions -H 'content-type: application/json' \
+       -d '{"model": "urlstm", "messages": [{"role": "user", "content": "What did the president say?"}], "max_tokens": 48}'
 On SIGTERM / Ctrl-C it drains: /ready turns 503, new requests get 503, running ones finish
 (at most --drain-timeout), then it exits.`,
     )

@@ -24,7 +24,22 @@ export function scanLayer(
 ): { state: CellState; outputs: string; forget: string | null } {
   const s = g.scope;
   const d = w.layer.hiddenSize;
-  const xp = g.add(g.op1('MatMul', [xs, w.Wx]), w.bias, `layer${index}_xp`);
+  // The projection of all T·B rows as one Gemm with bias, the op the step graph uses: ONNX
+  // Runtime fuses the step graph's 2-D MatMul + Add into a Gemm, which rounds differently from a
+  // 3-D MatMul then Add once the input spans several K blocks (d = 1024). With the same op a row's
+  // bits do not depend on the number of rows, so a state prefilled by this graph and continued by
+  // the step graph (or the other way round) is the state one graph alone reaches.
+  const rows = g.op1('Reshape', [xs, s.int64s([-1, w.layer.inputSize])]);
+  const timeBatch = g.op1('Slice', [g.op1('Shape', [xs]), s.int64s([0]), s.int64s([2])]);
+  const xp = g.op1(
+    'Reshape',
+    [
+      g.op1('Gemm', [rows, w.Wx, w.bias]),
+      g.op1('Concat', [timeBatch, s.int64s([w.cols])], { axis: 0 }),
+    ],
+    {},
+    `layer${index}_xp`,
+  );
 
   const body = new GraphBuilder(s);
   const hIn = s.name(`layer${index}_h_prev`);
