@@ -76,7 +76,7 @@ export class NativeLm implements ModelArenas {
         `NativeLm: the native arena holds ${this.object.size} floats, the table ${size}`,
       );
     [this.params, this.grads, this.m, this.v] = [0, 1, 2, 3].map(
-      (k) => new Float32Array(this.object.memory, 4 * k * size, size),
+      (k) => new Float32Array(this.object.arenas[k] as ArrayBuffer),
     );
   }
 

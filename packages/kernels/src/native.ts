@@ -115,9 +115,9 @@ export interface NativeLmDropout {
   outputSeed: number;
 }
 
-/** The native LM object (csrc/lm_model.h): four arenas in `memory`, `size` floats each. */
+/** The native LM object (csrc/lm_model.h): four arenas (parameters, gradients, Adam m, v), `size` floats each. */
 export interface NativeLmObject {
-  readonly memory: ArrayBuffer;
+  readonly arenas: [ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer];
   readonly size: number;
   adamSteps: number;
   trainStep(
