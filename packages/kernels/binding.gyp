@@ -13,10 +13,12 @@
         "csrc/lm.cc",
         "csrc/lm_model.cc",
         "csrc/dense.cc",
+        "csrc/adaptive_softmax.cc",
         "napi/addon.cc",
         "napi/model.cc",
         "napi/lm_model.cc",
-        "napi/rmc.cc"
+        "napi/rmc.cc",
+        "napi/adaptive_softmax.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],

@@ -140,6 +140,52 @@ describe('urgate lm prepare: SentencePiece', () => {
     expect(onB.out).toBe(onA.out);
   });
 
+  it('--adaptive-softmax: cutoffs beyond the vocabulary, a vocabulary not sorted by frequency: one line each', async () => {
+    const cache = join(root, 'spm-adaptive');
+    const prepared = await run([
+      'prepare',
+      '--data-dir',
+      data,
+      '--tokenizer',
+      'sentencepiece',
+      '--vocab-size',
+      '100',
+      '--cache',
+      cache,
+    ]);
+    expect(prepared.code, prepared.err).toBe(0);
+    const train = (cutoffs: string) =>
+      run([
+        'train',
+        '--cache',
+        cache,
+        '--out',
+        join(root, 'adaptive-run'),
+        ...tinyTrain,
+        ...tinyBudget,
+        '--adaptive-softmax',
+        cutoffs,
+        '--tail-div',
+        '2',
+      ]);
+    for (const [cutoffs, pattern] of [
+      [
+        '20,100',
+        /adaptiveSoftmax\.cutoffs: expected strictly increasing integers in \(0, 100\) \(the vocabulary size\), got 20,100\n/,
+      ],
+      // SentencePiece orders pieces by score, not by count
+      [
+        '20,60',
+        /the adaptive softmax needs a vocabulary sorted by decreasing frequency, but on the train split id \d+ occurs \d+ times and id \d+ before it \d+ times/,
+      ],
+    ] as const) {
+      const r = await train(cutoffs);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(new RegExp(`^urgate lm train: .*${pattern.source}`));
+      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('refuses contradictory tokenizer flags in one line', async () => {
     for (const [args, pattern] of [
       [

@@ -147,6 +147,84 @@ void Logits(const LmShape& s, const LmParams& p, const float* head, size_t r0, i
     Gemm(false, false, rows, V, d, 1.0f, head + Count(r0, d), d, p.out_w, V, 1.0f, logits, V);
 }
 
+// Full softmax output layer + cross-entropy, forward and backward, chunk by chunk. Returns the summed nll.
+double FullSoftmaxTrain(const LmShape& s, const LmParams& p, const float* head_rows, const int32_t* targets,
+                        float* d_head, LmGrads* g) {
+  const int V = s.vocab, d = s.hidden;
+  const size_t N = Count(s.steps, s.batch);
+  const int chunk = ChunkRows(s);
+  const int workers = NumThreads();
+  std::vector<float> logits(Count(chunk, V));
+  std::vector<double> loss_part(workers, 0.0);
+  std::vector<float> db_part(Count(workers, V), 0.0f);
+  const float inv_n = 1.0f / static_cast<float>(N);
+  float* d_out_w = s.tied ? g->embedding : g->out_w;
+  for (size_t r0 = 0; r0 < N; r0 += chunk) {
+    const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
+    Logits(s, p, head_rows, r0, rows, logits.data());
+    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) URGATE_VECTOR_LOOP {
+      double loss = 0;
+      float* __restrict db = db_part.data() + Count(w, V);
+      for (size_t r = lo; r < hi; ++r) {
+        float* __restrict x = logits.data() + Count(r, V);
+        const int y = targets[r0 + r];
+        const float xy = x[y];
+        float mx = x[0];
+        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
+        float sum = 0;
+        for (int j = 0; j < V; ++j) {
+          x[j] = Exp(x[j] - mx);
+          sum += x[j];
+        }
+        const float scale = inv_n / sum;
+        for (int j = 0; j < V; ++j) {
+          x[j] *= scale;
+          db[j] += x[j];
+        }
+        x[y] -= inv_n;
+        db[y] -= inv_n;
+        loss += std::log(static_cast<double>(sum)) + mx - xy;
+      }
+      loss_part[w] += loss;
+    });
+    const float beta = r0 == 0 ? 0.0f : 1.0f;
+    const float* head = head_rows + Count(r0, d);
+    if (s.tied) {
+      Gemm(false, false, rows, d, V, 1.0f, logits.data(), V, p.embedding, d, 0.0f, d_head + Count(r0, d), d);
+      Gemm(true, false, V, d, rows, 1.0f, logits.data(), V, head, d, beta, d_out_w, d);
+    } else {
+      Gemm(false, true, rows, d, V, 1.0f, logits.data(), V, p.out_w, V, 0.0f, d_head + Count(r0, d), d);
+      Gemm(true, false, d, V, rows, 1.0f, head, d, logits.data(), V, beta, d_out_w, V);
+    }
+  }
+  double loss = 0;
+  for (double part : loss_part) loss += part;
+  std::fill(g->out_b, g->out_b + V, 0.0f);
+  for (int w = 0; w < workers; ++w)
+    for (int j = 0; j < V; ++j) g->out_b[j] += db_part[Count(w, V) + j];
+
+  return loss;
+}
+
+// The adaptive softmax (adaptive_softmax.h) in the output layer's place; tied, its shortlist is
+// the embedding's rows [0, c0), whose gradient it writes; the other rows' start at zero.
+double AdaptiveTrain(const LmShape& s, const LmParams& p, const float* head_rows, const int32_t* targets,
+                     float* d_head, LmGrads* g) {
+  const AdaptiveSoftmaxShape as = AdaptiveOf(s);
+  AdaptiveSoftmaxParams ap = p.adaptive;
+  AdaptiveSoftmaxGrads ag = g->adaptive;
+  if (s.tied) {
+    ap.shortlist = p.embedding;
+    ag.shortlist = g->embedding;
+  }
+  const size_t N = Count(s.steps, s.batch);
+  const double loss =
+      AdaptiveSoftmaxTrain(as, ap, head_rows, targets, N, 1.0f / static_cast<float>(N), d_head, &ag);
+  if (s.tied)
+    std::fill(g->embedding + Count(as.shortlist(), s.embedding), g->embedding + Count(s.vocab, s.embedding), 0.0f);
+  return loss;
+}
+
 }  // namespace
 
 namespace {
@@ -190,6 +268,17 @@ void ValidateLmShape(const LmShape& s) {
     throw std::invalid_argument("embeddingSize: tied embeddings need embeddingSize = hiddenSize (" +
                                 std::to_string(s.hidden) + "), got " + std::to_string(s.embedding));
   for (int l = 0; l < s.layers; ++l) ValidateShape(LayerAt(s, l));
+  if (!s.cutoffs.empty()) ValidateAdaptiveSoftmaxShape(AdaptiveOf(s));
+}
+
+AdaptiveSoftmaxShape AdaptiveOf(const LmShape& s) {
+  AdaptiveSoftmaxShape as;
+  as.vocab = s.vocab;
+  as.input = s.hidden;
+  as.cutoffs = s.cutoffs;
+  as.tail_hidden = AdaptiveTailHidden(s.hidden, static_cast<int>(s.cutoffs.size()), s.tail_div);
+  as.tied = s.tied;
+  return as;
 }
 
 double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, const LmDropout& dropout,
@@ -201,58 +290,11 @@ double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, co
   Activations a;
   RunForward(s, p, batch, dropout, &a);
 
-  // Output layer + softmax cross-entropy, forward and backward, chunk by chunk.
-  const int chunk = ChunkRows(s);
+  // Output layer and its loss, forward and backward: d_head [N, d] is the loss's gradient at the head.
   const int workers = NumThreads();
-  std::vector<float> logits(Count(chunk, V));
   std::vector<float> d_head(Count(N, d));
-  std::vector<double> loss_part(workers, 0.0);
-  std::vector<float> db_part(Count(workers, V), 0.0f);
-  const float inv_n = 1.0f / static_cast<float>(N);
-  float* d_out_w = s.tied ? g->embedding : g->out_w;
-  for (size_t r0 = 0; r0 < N; r0 += chunk) {
-    const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
-    Logits(s, p, a.head, r0, rows, logits.data());
-    ParallelFor(rows, 16, [&](size_t lo, size_t hi, int w) URGATE_VECTOR_LOOP {
-      double loss = 0;
-      float* __restrict db = db_part.data() + Count(w, V);
-      for (size_t r = lo; r < hi; ++r) {
-        float* __restrict x = logits.data() + Count(r, V);
-        const int y = batch.targets[r0 + r];
-        const float xy = x[y];
-        float mx = x[0];
-        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
-        float sum = 0;
-        for (int j = 0; j < V; ++j) {
-          x[j] = Exp(x[j] - mx);
-          sum += x[j];
-        }
-        const float scale = inv_n / sum;
-        for (int j = 0; j < V; ++j) {
-          x[j] *= scale;
-          db[j] += x[j];
-        }
-        x[y] -= inv_n;
-        db[y] -= inv_n;
-        loss += std::log(static_cast<double>(sum)) + mx - xy;
-      }
-      loss_part[w] += loss;
-    });
-    const float beta = r0 == 0 ? 0.0f : 1.0f;
-    const float* head = a.head + Count(r0, d);
-    if (s.tied) {
-      Gemm(false, false, rows, d, V, 1.0f, logits.data(), V, p.embedding, d, 0.0f, d_head.data() + Count(r0, d), d);
-      Gemm(true, false, V, d, rows, 1.0f, logits.data(), V, head, d, beta, d_out_w, d);
-    } else {
-      Gemm(false, true, rows, d, V, 1.0f, logits.data(), V, p.out_w, V, 0.0f, d_head.data() + Count(r0, d), d);
-      Gemm(true, false, d, V, rows, 1.0f, head, d, logits.data(), V, beta, d_out_w, V);
-    }
-  }
-  double loss = 0;
-  for (double part : loss_part) loss += part;
-  std::fill(g->out_b, g->out_b + V, 0.0f);
-  for (int w = 0; w < workers; ++w)
-    for (int j = 0; j < V; ++j) g->out_b[j] += db_part[Count(w, V) + j];
+  const double loss = s.cutoffs.empty() ? FullSoftmaxTrain(s, p, a.head, batch.targets, d_head.data(), g)
+                                        : AdaptiveTrain(s, p, a.head, batch.targets, d_head.data(), g);
 
   // Layer norm backward, in place on d_head: dh = rstd (dz·γ - mean(dz·γ) - x̂ mean(dz·γ·x̂)).
   if (s.layer_norm) {
@@ -315,6 +357,12 @@ void LmScore(const LmShape& s, const LmParams& p, const LmBatch& batch, double* 
   const size_t N = Count(s.steps, s.batch);
   Activations a;
   RunForward(s, p, batch, LmDropout{}, &a);
+  if (!s.cutoffs.empty()) {
+    AdaptiveSoftmaxParams ap = p.adaptive;
+    if (s.tied) ap.shortlist = p.embedding;
+    AdaptiveSoftmaxScore(AdaptiveOf(s), ap, a.head, batch.targets, N, nll);
+    return;
+  }
   const int chunk = ChunkRows(s);
   std::vector<float> logits(Count(chunk, V));
   for (size_t r0 = 0; r0 < N; r0 += chunk) {

@@ -8,13 +8,16 @@
 //
 // Shapes (row-major float32, rows r = t·B + b, time-major like the layers):
 // embedding [V, E], layer l: W [in_l + d, cols], b [cols] (in_0 = E, else d),
-// gamma, beta [d], output W [d, V] (untied only), output b [V];
+// gamma, beta [d], output W [d, V] (untied only), output b [V]; or, with
+// cutoffs, the adaptive softmax's tensors (adaptive_softmax.h) instead of
+// output W and b, its shortlist tied to the embedding rows [0, c0) when tied;
 // inputs, targets [T·B] int32 in [0, V) (checked by the caller); reset [T, B].
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "adaptive_softmax.h"
 #include "layout.h"
 
 namespace urgate {
@@ -31,7 +34,12 @@ struct LmShape {
   bool tied = true;  // logits = h E^T (E = d) instead of h W_out
   int batch = 0;     // B
   int steps = 0;     // T
+  std::vector<int> cutoffs;  // adaptive softmax (empty: full softmax)
+  double tail_div = 4;       // its projections: d / tail_div^(i+1)
 };
+
+// The adaptive softmax of an LM with cutoffs.
+AdaptiveSoftmaxShape AdaptiveOf(const LmShape& shape);
 
 // Throws std::invalid_argument naming the bad field.
 void ValidateLmShape(const LmShape& shape);
@@ -42,7 +50,8 @@ struct LmParams {
   const float* gamma = nullptr;    // layer norm only
   const float* beta = nullptr;
   const float* out_w = nullptr;  // untied only
-  const float* out_b = nullptr;
+  const float* out_b = nullptr;  // full softmax only
+  AdaptiveSoftmaxParams adaptive;  // with cutoffs (tied: no shortlist, the embedding's rows are)
 };
 
 // Gradient buffers, same shapes as LmParams; every one is overwritten.
@@ -53,6 +62,7 @@ struct LmGrads {
   float* beta = nullptr;
   float* out_w = nullptr;
   float* out_b = nullptr;
+  AdaptiveSoftmaxGrads adaptive;
 };
 
 // Inverted dropout on the embeddings and on the last layer's output, masks
@@ -84,7 +94,7 @@ double LmTrainStep(const LmShape& shape, const LmParams& params, const LmBatch& 
                    LmGrads* grads);
 
 // Forward only, no dropout: nll[r] = -log softmax(logits_r)[targets[r]]
-// (log-sum-exp accumulated in double).
+// (log-sum-exp accumulated in double; with cutoffs the adaptive softmax's exact nll).
 void LmScore(const LmShape& shape, const LmParams& params, const LmBatch& batch, double* nll);
 
 // out[k] = hit if the k-th draw of SeededRandom(seed).next() is < rate, else miss.

@@ -34,6 +34,24 @@ std::map<std::string, Slot> Slots(const LmShape& s, LmParams* p, LmGrads* g) {
     slots["norm.gamma"] = {d, &p->gamma, &g->gamma};
     slots["norm.beta"] = {d, &p->beta, &g->beta};
   }
+  if (!s.cutoffs.empty()) {  // the adaptive softmax's tensors instead of output.W, output.b
+    const AdaptiveSoftmaxShape as = AdaptiveOf(s);
+    const size_t c0 = as.shortlist(), n = as.clusters();
+    if (!s.tied) slots["adaptive.head.shortlist"] = {d * c0, &p->adaptive.shortlist, &g->adaptive.shortlist};
+    slots["adaptive.head.clusters"] = {d * n, &p->adaptive.clusters, &g->adaptive.clusters};
+    slots["adaptive.head.b"] = {c0 + n, &p->adaptive.head_b, &g->adaptive.head_b};
+    p->adaptive.proj.assign(n, nullptr);
+    p->adaptive.out.assign(n, nullptr);
+    g->adaptive.proj.assign(n, nullptr);
+    g->adaptive.out.assign(n, nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string tail = "adaptive.tail." + std::to_string(i) + ".";
+      const size_t h = as.tail_hidden[i], size = as.end(i) - as.begin(i);
+      slots[tail + "proj"] = {d * h, &p->adaptive.proj[i], &g->adaptive.proj[i]};
+      slots[tail + "out"] = {h * size, &p->adaptive.out[i], &g->adaptive.out[i]};
+    }
+    return slots;
+  }
   if (!s.tied) slots["output.W"] = {d * V, &p->out_w, &g->out_w};
   slots["output.b"] = {V, &p->out_b, &g->out_b};
   return slots;

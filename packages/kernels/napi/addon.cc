@@ -21,6 +21,7 @@
 
 namespace urgate_napi {
 void RegisterRmc(Napi::Env env, Napi::Object exports);  // napi/rmc.cc
+void RegisterAdaptiveSoftmax(Napi::Env env, Napi::Object exports);  // napi/adaptive_softmax.cc
 }
 
 namespace {
@@ -327,6 +328,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("vectorPath", Napi::String::New(env, urgate::VectorPath()));
   urgate_napi::RegisterRmc(env, exports);
+  urgate_napi::RegisterAdaptiveSoftmax(env, exports);
   RegisterModelOps(env, exports);
   RegisterLmModel(env, exports);
   return exports;

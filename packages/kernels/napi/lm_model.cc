@@ -13,10 +13,15 @@
 
 #include "../csrc/lm_model.h"
 #include "../csrc/rnn.h"
+#include "adaptive_softmax.h"
 #include "args.h"
 #include "lm_model.h"
 
 namespace {
+
+// node::Buffer::kMaxLength on 64-bit Node 20 and 22 (2^32 bytes).
+constexpr size_t kMaxExternalBytes = size_t{1} << 32;
+
 
 using urgate::Core;
 using urgate_napi::Absent;
@@ -48,7 +53,7 @@ std::vector<const float*> FloatList(const Napi::Value& v, const std::string& nam
   return out;
 }
 
-// spec {core, mechanism, numLayers, vocabSize, embeddingSize, hiddenSize, downsize, layerNorm, tiedEmbeddings}
+// spec {core, mechanism, numLayers, vocabSize, embeddingSize, hiddenSize, downsize, layerNorm, tiedEmbeddings, adaptiveSoftmax?}
 urgate::LmShape ParseSpec(const Napi::Value& v) {
   Napi::Env env = v.Env();
   if (!v.IsObject()) Type(env, "spec", "an object {core, mechanism, numLayers, vocabSize, ...}", v);
@@ -68,6 +73,15 @@ urgate::LmShape ParseSpec(const Napi::Value& v) {
   s.downsize = Int(o, "downsize");
   s.layer_norm = o.Get("layerNorm").ToBoolean();
   s.tied = o.Get("tiedEmbeddings").ToBoolean();
+  const Napi::Value adaptive = o.Get("adaptiveSoftmax");
+  if (!Absent(adaptive)) {
+    urgate::AdaptiveSoftmaxShape as;
+    as.input = s.hidden;
+    urgate_napi::ParseAdaptiveSettings(adaptive, "spec.adaptiveSoftmax", &as);
+    if (as.cutoffs.empty()) Range(env, "spec.adaptiveSoftmax.cutoffs: expected at least one cutoff");
+    s.cutoffs = as.cutoffs;
+    s.tail_div = adaptive.As<Napi::Object>().Get("tailDiv").As<Napi::Number>().DoubleValue();
+  }
   try {
     s.family = urgate::ParseMechanism(mech.As<Napi::String>());
   } catch (const std::invalid_argument& e) {
@@ -147,12 +161,23 @@ class LmModelWrap : public Napi::ObjectWrap<LmModelWrap> {
     } catch (const std::bad_alloc&) {
       Range(env, "out of memory for this model's arenas");
     }
-    // The ArrayBuffer shares the allocation: it stays valid as long as either lives.
-    auto* keep = new std::shared_ptr<std::vector<float>>(model_->memory());
-    auto memory = Napi::ArrayBuffer::New(
-        env, (*keep)->data(), (*keep)->size() * sizeof(float),
-        [](Napi::Env, void*, std::shared_ptr<std::vector<float>>* hint) { delete hint; }, keep);
-    info.This().As<Napi::Object>().Set("memory", memory);
+    // One ArrayBuffer per arena, each sharing the allocation (it stays valid as
+    // long as the model or any view lives). Node makes an external ArrayBuffer
+    // through a Buffer, limited to 4 GiB: over it the creation frees its hint and
+    // node-addon-api frees it again (a double free), so refuse before.
+    const size_t arena_bytes = model_->size() * sizeof(float);
+    if (arena_bytes > kMaxExternalBytes)
+      Range(env, "tensors: this model has " + std::to_string(model_->size()) + " parameters (" +
+                     std::to_string(arena_bytes >> 20) + " MiB per arena); one arena is limited to " +
+                     std::to_string(kMaxExternalBytes >> 20) + " MiB, Node's largest external buffer");
+    auto arenas = Napi::Array::New(env, 4);
+    for (uint32_t k = 0; k < 4; ++k) {
+      auto* keep = new std::shared_ptr<std::vector<float>>(model_->memory());
+      arenas.Set(k, Napi::ArrayBuffer::New(
+                        env, (*keep)->data() + k * model_->size(), arena_bytes,
+                        [](Napi::Env, void*, std::shared_ptr<std::vector<float>>* hint) { delete hint; }, keep));
+    }
+    info.This().As<Napi::Object>().Set("arenas", arenas);
     info.This().As<Napi::Object>().Set("size", Napi::Number::New(env, static_cast<double>(model_->size())));
   }
 

@@ -4,6 +4,12 @@
 export { FusedAdam, type FusedAdamOptions } from './fused-adam.js';
 export { runLayerFused } from './fused-layer.js';
 export { denseFused, nativeDropoutMask, nativeZoneoutMask, sliceSteps } from './model-ops.js';
+export {
+  type NativeAdaptiveParams,
+  type NativeAdaptiveSettings,
+  type NativeAdaptiveSpec,
+  requireNative,
+} from './native.js';
 export * from './native-api.js';
 export {
   type RmcFusedResult,

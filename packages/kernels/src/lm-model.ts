@@ -72,6 +72,7 @@ export class NativeLm implements ModelArenas {
         downsize: lmDownsize(arch),
         layerNorm: arch.layerNorm,
         tiedEmbeddings: arch.tiedEmbeddings,
+        adaptiveSoftmax: arch.adaptiveSoftmax ?? null,
       },
       tensors.map(({ name, size }) => ({ name, size })),
     );
@@ -80,7 +81,7 @@ export class NativeLm implements ModelArenas {
         `NativeLm: the native arena holds ${this.object.size} floats, the table ${size}`,
       );
     [this.params, this.grads, this.m, this.v] = [0, 1, 2, 3].map(
-      (k) => new Float32Array(this.object.memory, 4 * k * size, size),
+      (k) => new Float32Array(this.object.arenas[k] as ArrayBuffer),
     );
   }
 

@@ -59,6 +59,30 @@ export interface NativeLayout {
   mi: number;
 }
 
+/** The adaptive softmax's settings (@urgate/spec's AdaptiveSoftmax). */
+export interface NativeAdaptiveSettings {
+  cutoffs: number[];
+  tailDiv: number;
+}
+
+/** The adaptive softmax over `rows` hidden rows of `inputSize` (napi/adaptive_softmax.cc). */
+export interface NativeAdaptiveSpec extends NativeAdaptiveSettings {
+  vocabSize: number;
+  inputSize: number;
+  rows: number;
+  /** The shortlist is [c0, d] (an embedding's rows) instead of [d, c0]. */
+  tied: boolean;
+}
+
+/** Its tensors (LAYOUT.md "Adaptive softmax"): shortlist [d, c0], clusters [d, n], headB [c0 + n], proj[i] [d, h_i], out[i] [h_i, size_i]. */
+export interface NativeAdaptiveParams {
+  shortlist: Float32Array;
+  clusters: Float32Array;
+  headB: Float32Array;
+  proj: Float32Array[];
+  out: Float32Array[];
+}
+
 /** A language model's architecture as the native object takes it (napi/lm_model.cc). */
 export interface NativeLmSpec {
   core: 'lstm' | 'gru';
@@ -70,6 +94,8 @@ export interface NativeLmSpec {
   downsize: number;
   layerNorm: boolean;
   tiedEmbeddings: boolean;
+  /** Absent or null: a full softmax. */
+  adaptiveSoftmax?: NativeAdaptiveSettings | null;
 }
 
 /** One window, time-major (row t·B + b); h0/c0 one [B, d] per layer. */
@@ -90,9 +116,9 @@ export interface NativeLmDropout {
   rows?: { total: number; offset: number };
 }
 
-/** The native LM object (csrc/lm_model.h): four arenas in `memory`, `size` floats each. */
+/** The native LM object (csrc/lm_model.h): four arenas (parameters, gradients, Adam m, v), `size` floats each. */
 export interface NativeLmObject {
-  readonly memory: ArrayBuffer;
+  readonly arenas: [ArrayBuffer, ArrayBuffer, ArrayBuffer, ArrayBuffer];
   readonly size: number;
   adamSteps: number;
   trainStep(
@@ -152,6 +178,24 @@ export interface NativeAddon {
   ): Float32Array;
   sgemmGflops(M: number, N: number, K: number, reps: number): number;
   LmModel: new (spec: NativeLmSpec, tensors: { name: string; size: number }[]) => NativeLmObject;
+  adaptiveSoftmaxTrain(
+    spec: NativeAdaptiveSpec,
+    params: NativeAdaptiveParams,
+    x: Float32Array,
+    targets: Int32Array,
+    scale: number,
+  ): { loss: number; dx: Float32Array; grads: NativeAdaptiveParams };
+  adaptiveSoftmaxScore(
+    spec: NativeAdaptiveSpec,
+    params: NativeAdaptiveParams,
+    x: Float32Array,
+    targets: Int32Array,
+  ): Float64Array;
+  adaptiveSoftmaxLogProb(
+    spec: NativeAdaptiveSpec,
+    params: NativeAdaptiveParams,
+    x: Float32Array,
+  ): Float32Array;
   bernoulliMask(rate: number, seed: number, n: number, hit: number, miss: number): Float32Array;
   denseForward(
     x: Float32Array,

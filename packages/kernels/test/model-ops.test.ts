@@ -103,6 +103,37 @@ describe.skipIf(native === undefined)(
       expect(() => new k.LmModel(spec, [...table, { name: 'output.W', size: 10 }])).toThrow(
         /^tensors: 'output.W' is not a tensor of this model/,
       );
+      // adaptive softmax (V 5, d 2, cutoffs 2, 4, tail div 1: projections of 2 units)
+      const adaptiveSpec = { ...spec, adaptiveSoftmax: { cutoffs: [2, 4], tailDiv: 1 } };
+      const adaptiveTable = [
+        ...table.slice(0, 3),
+        { name: 'adaptive.head.clusters', size: 4 },
+        { name: 'adaptive.head.b', size: 4 },
+        { name: 'adaptive.tail.0.proj', size: 4 },
+        { name: 'adaptive.tail.0.out', size: 4 },
+        { name: 'adaptive.tail.1.proj', size: 4 },
+        { name: 'adaptive.tail.1.out', size: 2 },
+      ];
+      expect(new k.LmModel(adaptiveSpec, adaptiveTable).score(window).nll.length).toBe(3);
+      expect(() => new k.LmModel(adaptiveSpec, table)).toThrow(
+        /^tensors: 'output.b' is not a tensor of this model/,
+      );
+      expect(
+        () =>
+          new k.LmModel(adaptiveSpec, [
+            ...adaptiveTable.slice(0, -1),
+            { name: 'adaptive.tail.1.out', size: 3 },
+          ]),
+      ).toThrow(/^tensors: 'adaptive.tail.1.out' has 3 elements, this model's has 2/);
+      expect(
+        () =>
+          new k.LmModel(
+            { ...adaptiveSpec, adaptiveSoftmax: { cutoffs: [4, 2], tailDiv: 1 } },
+            adaptiveTable,
+          ),
+      ).toThrow(
+        /adaptiveSoftmax.cutoffs: expected strictly increasing cutoffs in \(0, 5\), got \[4, 2\]/,
+      );
     });
   },
 );

@@ -1,7 +1,13 @@
 import {
+  ADAPTIVE_SOFTMAX_TENSORS,
+  type AdaptiveSoftmax,
+  adaptiveClusters,
+  adaptiveTailHidden,
+  adaptiveTailTensorName,
   type CheckpointMeta,
   CLASSIFIER_TENSORS,
   type Core,
+  checkAdaptiveSoftmax,
   L2E_TENSORS,
   LM_TENSORS,
   layerLayout,
@@ -16,6 +22,7 @@ import {
 } from '@urgate/spec';
 import type {
   ClassifierSpec,
+  ExportAdaptiveSoftmax,
   ExportLayer,
   L2eSpec,
   LanguageModelSpec,
@@ -114,6 +121,39 @@ function layers(
   });
 }
 
+function adaptiveSoftmax(
+  path: string,
+  tensors: Tensors,
+  model: Record<string, unknown>,
+  V: number,
+  d: number,
+  tied: boolean,
+): ExportAdaptiveSoftmax {
+  const a = model.adaptiveSoftmax as AdaptiveSoftmax;
+  try {
+    if (!Array.isArray(a?.cutoffs)) throw new Error('adaptiveSoftmax.cutoffs: expected an array');
+    checkAdaptiveSoftmax(a, V, d);
+  } catch (e) {
+    fail(path, `model.${(e as Error).message}`);
+  }
+  const c0 = a.cutoffs[0];
+  const n = a.cutoffs.length;
+  const hidden = adaptiveTailHidden(d, a);
+  return {
+    cutoffs: a.cutoffs,
+    shortlist: tied ? null : tensor(path, tensors, ADAPTIVE_SOFTMAX_TENSORS.shortlist, [d, c0]),
+    clusters: tensor(path, tensors, ADAPTIVE_SOFTMAX_TENSORS.clusters, [d, n]),
+    headB: tensor(path, tensors, ADAPTIVE_SOFTMAX_TENSORS.headB, [c0 + n]),
+    tails: adaptiveClusters(V, a).map(([begin, end], i) => ({
+      begin,
+      end,
+      hidden: hidden[i],
+      proj: tensor(path, tensors, adaptiveTailTensorName(i, 'proj'), [d, hidden[i]]),
+      out: tensor(path, tensors, adaptiveTailTensorName(i, 'out'), [hidden[i], end - begin]),
+    })),
+  };
+}
+
 function languageModel(
   path: string,
   tensors: Tensors,
@@ -138,10 +178,15 @@ function languageModel(
             beta: tensor(path, tensors, LM_TENSORS.normBeta, [d]),
           }
         : null,
-    output: {
-      W: tied ? null : tensor(path, tensors, LM_TENSORS.outputW, [d, V]),
-      b: tensor(path, tensors, LM_TENSORS.outputB, [V]),
-    },
+    ...(model.adaptiveSoftmax
+      ? { output: null, adaptive: adaptiveSoftmax(path, tensors, model, V, d, tied) }
+      : {
+          output: {
+            W: tied ? null : tensor(path, tensors, LM_TENSORS.outputW, [d, V]),
+            b: tensor(path, tensors, LM_TENSORS.outputB, [V]),
+          },
+          adaptive: null,
+        }),
     zoneout: zoneoutRates(path, model),
   };
 }

@@ -30,9 +30,26 @@ export interface LanguageModelSpec {
   /** `[V, E]`. */
   embedding: Float32Array;
   norm: { gamma: Float32Array; beta: Float32Array } | null;
-  /** `W` is `[d, V]`, or null with tied embeddings (the output reads `embeddingᵀ`). */
-  output: { W: Float32Array | null; b: Float32Array };
+  /**
+   * Full softmax: `W` is `[d, V]`, or null with tied embeddings (the output reads `embeddingᵀ`).
+   * Null with an adaptive softmax.
+   */
+  output: { W: Float32Array | null; b: Float32Array } | null;
+  adaptive: ExportAdaptiveSoftmax | null;
   zoneout: Zoneout;
+}
+
+/** An adaptive softmax (@urgate/spec LAYOUT.md "Adaptive softmax") as the exporter needs it. */
+export interface ExportAdaptiveSoftmax {
+  cutoffs: number[];
+  /** `[d, c0]`, or null with tied embeddings (the shortlist reads the embedding's rows [0, c0)). */
+  shortlist: Float32Array | null;
+  /** `[d, n]`. */
+  clusters: Float32Array;
+  /** `[c0 + n]`. */
+  headB: Float32Array;
+  /** Per cluster: words [begin, end), proj `[d, hidden]`, out `[hidden, end - begin]`. */
+  tails: { begin: number; end: number; hidden: number; proj: Float32Array; out: Float32Array }[];
 }
 
 export interface ClassifierSpec {

@@ -18,6 +18,21 @@ export const LM_TENSORS = {
   outputB: 'output.b',
 } as const;
 
+/** The adaptive softmax's head tensors (LAYOUT.md "Adaptive softmax"), replacing output.W/b. */
+export const ADAPTIVE_SOFTMAX_TENSORS = {
+  /** Untied only: with tied embeddings the shortlist's vectors are the embedding's rows. */
+  shortlist: 'adaptive.head.shortlist',
+  clusters: 'adaptive.head.clusters',
+  headB: 'adaptive.head.b',
+} as const;
+
+export type AdaptiveTailTensor = 'proj' | 'out';
+
+/** `adaptive.tail.<i>.proj` [d, h_i], `adaptive.tail.<i>.out` [h_i, size_i]. */
+export function adaptiveTailTensorName(cluster: number, tensor: AdaptiveTailTensor): string {
+  return `adaptive.tail.${cluster}.${tensor}`;
+}
+
 /** Sequence classifier (`kind: "classifier"`) head tensors. */
 export const CLASSIFIER_TENSORS = {
   W1: 'head.W1',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lmTensorShapes } from '../src/index.js';
+import { checkAdaptiveSoftmax, lmTensorShapes } from '../src/index.js';
 
 describe('lmTensorShapes', () => {
   it('lists an untied 2-layer UR-LSTM with layer norm in the fixed order, shapes by hand', () => {
@@ -46,5 +46,53 @@ describe('lmTensorShapes', () => {
       { name: 'layers.0.b', shape: [28] },
       { name: 'output.b', shape: [7] },
     ]);
+  });
+
+  it('replaces output.W/b by the adaptive softmax: untied with its shortlist, tied without', () => {
+    const arch = {
+      core: 'lstm' as const,
+      mechanism: '-' as const,
+      numLayers: 1,
+      vocabSize: 100,
+      embeddingSize: 16,
+      hiddenSize: 16,
+      layerNorm: false,
+      adaptiveSoftmax: { cutoffs: [20, 60], tailDiv: 2 },
+    };
+    // head 20 + 2 clusters; tails of 16 / 2 = 8 and 16 / 4 = 4 units over 40 words each
+    const head = [
+      { name: 'adaptive.head.clusters', shape: [16, 2] },
+      { name: 'adaptive.head.b', shape: [22] },
+      { name: 'adaptive.tail.0.proj', shape: [16, 8] },
+      { name: 'adaptive.tail.0.out', shape: [8, 40] },
+      { name: 'adaptive.tail.1.proj', shape: [16, 4] },
+      { name: 'adaptive.tail.1.out', shape: [4, 40] },
+    ];
+    const stack = [
+      { name: 'embedding', shape: [100, 16] },
+      { name: 'layers.0.W', shape: [32, 64] },
+      { name: 'layers.0.b', shape: [64] },
+    ];
+    expect(lmTensorShapes({ ...arch, tiedEmbeddings: true })).toEqual([...stack, ...head]);
+    expect(lmTensorShapes({ ...arch, tiedEmbeddings: false })).toEqual([
+      ...stack,
+      { name: 'adaptive.head.shortlist', shape: [16, 20] },
+      ...head,
+    ]);
+  });
+
+  it('refuses bad adaptive-softmax settings in one line naming the field', () => {
+    expect(() => checkAdaptiveSoftmax({ cutoffs: [20, 10], tailDiv: 4 }, 100, 16)).toThrow(
+      'adaptiveSoftmax.cutoffs: expected strictly increasing integers in (0, 100) (the vocabulary size), got 20,10',
+    );
+    expect(() => checkAdaptiveSoftmax({ cutoffs: [20, 100], tailDiv: 4 }, 100, 16)).toThrow(
+      /^adaptiveSoftmax\.cutoffs: .* got 20,100$/,
+    );
+    expect(() => checkAdaptiveSoftmax({ cutoffs: [], tailDiv: 4 }, 100, 16)).toThrow(
+      /^adaptiveSoftmax\.cutoffs/,
+    );
+    expect(() => checkAdaptiveSoftmax({ cutoffs: [10, 20, 30], tailDiv: 4 }, 100, 16)).toThrow(
+      "adaptiveSoftmax.tailDiv: cluster 2's projection has floor(16 / 4^3) = 0 units: use a smaller tailDiv or fewer cutoffs",
+    );
   });
 });

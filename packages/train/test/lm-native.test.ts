@@ -114,6 +114,23 @@ const cases: [string, LmArchitecture, LmDropout | null][] = [
     { ...base, mechanism: 'OM-', hiddenSize: 16, embeddingSize: 16, layerNorm: true },
     training,
   ],
+  [
+    'adaptive softmax, tied shortlist, dropout',
+    { ...base, adaptiveSoftmax: { cutoffs: [8, 20], tailDiv: 2 } },
+    training,
+  ],
+  [
+    'adaptive softmax (one cluster), untied, 2 layers, layer norm',
+    {
+      ...base,
+      numLayers: 2,
+      layerNorm: true,
+      tiedEmbeddings: false,
+      embeddingSize: 5,
+      adaptiveSoftmax: { cutoffs: [12], tailDiv: 3 },
+    },
+    training,
+  ],
 ];
 
 describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine', () => {
@@ -146,17 +163,23 @@ describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine
     }
   });
 
-  it('scoring: per-token NLL and next state equal the reference forward pass', async () => {
-    const arch = { ...base, numLayers: 2, layerNorm: true };
-    const native = await createLanguageModel(arch, 5, 'native');
-    const reference = await createLanguageModel(arch, 5, 'reference');
-    expect(Array.from(native.params)).toEqual(Array.from(reference.params));
-    const w = window(arch.vocabSize, 7, 1, 17);
-    const ref = reference.score(w, reference.zeroState(1));
-    const fused = native.score(w, native.zeroState(1));
-    expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
-    expect(worst(fused.state[1].h, ref.state[1].h)).toBeLessThanOrEqual(1);
-  });
+  it.each([
+    ['full softmax', {}],
+    ['adaptive softmax', { adaptiveSoftmax: { cutoffs: [5, 15, 27], tailDiv: 1.5 } }],
+  ])(
+    'scoring (%s): per-token NLL and next state equal the reference forward pass',
+    async (_, extra) => {
+      const arch = { ...base, numLayers: 2, layerNorm: true, ...extra };
+      const native = await createLanguageModel(arch, 5, 'native');
+      const reference = await createLanguageModel(arch, 5, 'reference');
+      expect(Array.from(native.params)).toEqual(Array.from(reference.params));
+      const w = window(arch.vocabSize, 7, 1, 17);
+      const ref = reference.score(w, reference.zeroState(1));
+      const fused = native.score(w, native.zeroState(1));
+      expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
+      expect(worst(fused.state[1].h, ref.state[1].h)).toBeLessThanOrEqual(1);
+    },
+  );
 
   it('Adam over the arena: both engines take the same step from the same gradients', async () => {
     const arch = { ...base, tiedEmbeddings: false, embeddingSize: 4, layerNorm: true };

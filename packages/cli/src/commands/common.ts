@@ -125,3 +125,17 @@ export function defaultRunDir(
     `${task}-${run.mechanism === '-' ? '' : run.mechanism}${run.core}-seed${run.seed}`,
   );
 }
+
+/** "20000,40000,200000" -> strictly increasing positive integers; the vocabulary bound is checked with the corpus. */
+export function cutoffList(value: string): number[] {
+  const parts = value.split(',');
+  const cutoffs = parts.map(Number);
+  if (
+    parts.some((p) => !/^\d+$/.test(p.trim())) ||
+    cutoffs.some((c, i) => c < 1 || (i > 0 && c <= cutoffs[i - 1]))
+  )
+    throw new InvalidArgumentError(
+      'expected strictly increasing positive cutoffs separated by commas, e.g. 20000,40000,200000',
+    );
+  return cutoffs;
+}

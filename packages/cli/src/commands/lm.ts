@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   type CliIO,
+  cutoffList,
   defaultRunDir,
   integer,
   positiveInteger,
@@ -91,6 +92,8 @@ interface TrainFlags {
   dropout: number;
   layerNorm?: boolean;
   tied: boolean;
+  adaptiveSoftmax?: number[];
+  tailDiv: number;
   minutes?: number;
   steps?: number;
   evalEvery: number;
@@ -117,6 +120,8 @@ export function lmTrainInput(flags: TrainFlags) {
     dropout: flags.dropout,
     layerNorm: flags.layerNorm === true,
     tiedEmbeddings: flags.tied,
+    adaptiveSoftmax: flags.adaptiveSoftmax ?? null,
+    tailDiv: flags.tailDiv,
     steps: flags.steps ?? null,
     minutes: flags.minutes ?? (flags.steps === undefined ? 5 : null),
     evalEvery: flags.evalEvery,
@@ -197,6 +202,17 @@ export function addLmTrainOptions(cmd: Command): Command {
     .option('--dropout <x>', 'dropout on embeddings and the last layer output', rate, 0.1)
     .option('--layer-norm', 'layer norm on the last layer output')
     .option('--no-tied', 'separate output matrix instead of the tied embedding')
+    .option(
+      '--adaptive-softmax <cutoffs>',
+      'adaptive softmax with these increasing cutoffs over the frequency-sorted vocabulary, e.g. 20000,40000,200000 for WikiText-103 (tied: its shortlist is the embedding rows [0, first cutoff))',
+      cutoffList,
+    )
+    .option(
+      '--tail-div <x>',
+      'adaptive softmax: cluster i projects to hidden / x^(i+1) units',
+      positiveNumber,
+      4,
+    )
     .option(
       '--minutes <x>',
       'training-time budget in minutes (default 5 when --steps is not given)',

@@ -26,27 +26,99 @@ function lstm(spec: LanguageModelSpec): boolean {
 
 interface Head {
   embedding: string;
-  outW: string;
-  outB: string;
-  tied: boolean;
+  /** Full softmax. */
+  output: { W: string; b: string; tied: boolean } | null;
+  adaptive: AdaptiveHead | null;
   gamma: string | null;
   beta: string | null;
+}
+
+interface AdaptiveHead {
+  shortlist: string;
+  /** The shortlist is `[c0, E]` (the embedding's rows), read transposed. */
+  tied: boolean;
+  clusters: string;
+  headB: string;
+  tails: { proj: string; out: string }[];
+  shortlistSize: number;
+}
+
+function adaptiveInitializers(scope: GraphScope, spec: LanguageModelSpec): AdaptiveHead | null {
+  const a = spec.adaptive;
+  if (!a) return null;
+  const d = spec.hiddenSize;
+  const c0 = a.cutoffs[0];
+  const n = a.cutoffs.length;
+  const shortlist = a.shortlist
+    ? scope.floatTensor('adaptive.head.shortlist', [d, c0], a.shortlist)
+    : scope.name('adaptive.head.shortlist');
+  return {
+    shortlist,
+    tied: a.shortlist === null,
+    clusters: scope.floatTensor('adaptive.head.clusters', [d, n], a.clusters),
+    headB: scope.floatTensor('adaptive.head.b', [c0 + n], a.headB),
+    tails: a.tails.map((t, i) => ({
+      proj: scope.floatTensor(`adaptive.tail.${i}.proj`, [d, t.hidden], t.proj),
+      out: scope.floatTensor(`adaptive.tail.${i}.out`, [t.hidden, t.end - t.begin], t.out),
+    })),
+    shortlistSize: c0,
+  };
 }
 
 function headInitializers(scope: GraphScope, spec: LanguageModelSpec): Head {
   const { vocabSize: V, embeddingSize: E, hiddenSize: d } = spec;
   const embedding = scope.floatTensor('embedding', [V, E], spec.embedding);
+  const out = spec.output;
   return {
     embedding,
-    outW: spec.output.W ? scope.floatTensor('output.W', [d, V], spec.output.W) : embedding,
-    outB: scope.floatTensor('output.b', [V], spec.output.b),
-    tied: spec.output.W === null,
+    output: out
+      ? {
+          W: out.W ? scope.floatTensor('output.W', [d, V], out.W) : embedding,
+          b: scope.floatTensor('output.b', [V], out.b),
+          tied: out.W === null,
+        }
+      : null,
+    adaptive: adaptiveInitializers(scope, spec),
     gamma: spec.norm ? scope.floatTensor('norm.gamma', [d], spec.norm.gamma) : null,
     beta: spec.norm ? scope.floatTensor('norm.beta', [d], spec.norm.beta) : null,
   };
 }
 
-/** `LN?(h)·output.W + output.b` on `[N, d]` rows. */
+/**
+ * The adaptive softmax's full log-distribution `[N, V]`: the head's log-softmax over the
+ * shortlist and one logit per cluster; each cluster's words its tail's log-softmax plus the
+ * cluster's head log-probability. Every tail runs on every row (exact; the tails are small).
+ */
+function adaptiveLogProbs(g: GraphBuilder, head: Head, a: AdaptiveHead, x: string): string {
+  const { scope } = g;
+  const c0 = a.shortlistSize;
+  if (a.tied)
+    // the embedding's rows [0, c0): a constant slice, folded by the runtime
+    g.opInto([a.shortlist], 'Slice', [
+      head.embedding,
+      scope.int64s([0]),
+      scope.int64s([c0]),
+      scope.int64s([0]),
+    ]);
+  const short = g.op1('Gemm', [x, a.shortlist], { transB: a.tied ? 1 : 0 });
+  const clusters = g.op1('MatMul', [x, a.clusters]);
+  const headLogits = g.add(g.op1('Concat', [short, clusters], { axis: 1 }), a.headB);
+  const headLp = g.op1('LogSoftmax', [headLogits], { axis: 1 }, 'head_logp');
+  const column = (begin: number, end: number) =>
+    g.op1('Slice', [headLp, scope.int64s([begin]), scope.int64s([end]), scope.int64s([1])]);
+  const parts = [column(0, c0)];
+  a.tails.forEach((t, i) => {
+    const tail = g.op1('MatMul', [g.op1('MatMul', [x, t.proj]), t.out]);
+    const tailLp = g.op1('LogSoftmax', [tail], { axis: 1 });
+    parts.push(g.add(tailLp, column(c0 + i, c0 + i + 1), `tail${i}_logp`));
+  });
+  return g.op1('Concat', parts, { axis: 1 }, 'logp');
+}
+
+/**
+ * `LN?(h)·output.W + output.b` on `[N, d]` rows; with an adaptive softmax its log-probabilities
+ * (logits too: softmax(log p) = p, so sampling and scoring read them the same way).
+ */
 function logits(g: GraphBuilder, head: Head, h: string, output?: string): string {
   const normed = head.gamma
     ? g.op1('LayerNormalization', [h, head.gamma, head.beta as string], {
@@ -54,8 +126,13 @@ function logits(g: GraphBuilder, head: Head, h: string, output?: string): string
         epsilon: LAYER_NORM_EPSILON,
       })
     : h;
-  const inputs = [normed, head.outW, head.outB];
-  const attrs = { transB: head.tied ? 1 : 0 };
+  if (head.adaptive) {
+    const lp = adaptiveLogProbs(g, head, head.adaptive, normed);
+    return output ? g.opInto([output], 'Identity', [lp])[0] : lp;
+  }
+  const out = head.output as NonNullable<Head['output']>;
+  const inputs = [normed, out.W, out.b];
+  const attrs = { transB: out.tied ? 1 : 0 };
   return output
     ? g.opInto([output], 'Gemm', inputs, attrs)[0]
     : g.op1('Gemm', inputs, attrs, 'logits');
@@ -182,13 +259,16 @@ export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto 
     xs = r.outputs;
   });
   // Score all steps at once: [T·B, d] rows through the output layer; nll = logsumexp(logits) - logit[target]
-  // (cheaper than materialising a full log-softmax of [T·B, V]).
+  // (cheaper than materialising a full log-softmax of [T·B, V]); the adaptive softmax gives
+  // log-probabilities, so nll = -logp[target].
   const rows = g.op1('Reshape', [xs, scope.int64s([-1, d])]);
   const rowLogits = logits(g, head, rows);
-  const logNormaliser = g.op1('ReduceLogSumExp', [rowLogits], { axes: [1], keepdims: 1 });
   const targetCol = g.op1('Reshape', [targets, scope.int64s([-1, 1])]);
   const picked = g.op1('GatherElements', [rowLogits, targetCol], { axis: 1 });
-  g.opInto([out.nll], 'Reshape', [g.sub(logNormaliser, picked), g.op1('Shape', [targets])]);
+  const nll = head.adaptive
+    ? g.op1('Neg', [picked])
+    : g.sub(g.op1('ReduceLogSumExp', [rowLogits], { axes: [1], keepdims: 1 }), picked);
+  g.opInto([out.nll], 'Reshape', [nll, g.op1('Shape', [targets])]);
   stackStates(g, hOut, 0, out.h);
   if (out.c) stackStates(g, cOut, 0, out.c);
 

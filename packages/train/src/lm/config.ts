@@ -18,6 +18,10 @@ export interface LmConfig {
   dropout: number;
   layerNorm: boolean;
   tiedEmbeddings: boolean;
+  /** Adaptive softmax cutoffs over the frequency-sorted vocabulary (null: full softmax). */
+  adaptiveSoftmax: number[] | null;
+  /** Adaptive softmax: cluster i's projection has hiddenSize / tailDiv^(i+1) units. */
+  tailDiv: number;
   /** Stop after this many optimizer steps (null: no step limit). */
   steps: number | null;
   /** Stop after this many minutes of training (null: no time limit). */
@@ -53,6 +57,8 @@ const DEFAULTS = {
   dropout: 0.1,
   layerNorm: false,
   tiedEmbeddings: true,
+  adaptiveSoftmax: null,
+  tailDiv: 4,
   steps: null,
   minutes: null,
   evalEvery: 500,
@@ -98,6 +104,16 @@ export function resolveLmConfig(input: LmConfigInput): LmConfig {
     config.downsize,
   );
   check(config.tMax === null || config.tMax > 0, 'tMax', 'a positive number', config.tMax);
+  check(
+    config.adaptiveSoftmax === null ||
+      (Array.isArray(config.adaptiveSoftmax) &&
+        config.adaptiveSoftmax.length > 0 &&
+        config.adaptiveSoftmax.every((c, i, all) => positiveInt(c) && (i === 0 || c > all[i - 1]))),
+    'adaptiveSoftmax',
+    'strictly increasing positive cutoffs',
+    config.adaptiveSoftmax,
+  );
+  check(config.tailDiv >= 1, 'tailDiv', 'a number >= 1', config.tailDiv);
   check(config.lr > 0 && Number.isFinite(config.lr), 'lr', 'a positive number', config.lr);
   check(config.clip > 0 && Number.isFinite(config.clip), 'clip', 'a positive number', config.clip);
   check(config.dropout >= 0 && config.dropout < 1, 'dropout', 'a rate in [0, 1)', config.dropout);

@@ -17,16 +17,19 @@ import {
 import { SeededRandom } from '@urgate/random';
 import {
   type CheckpointTensors,
+  checkAdaptiveSoftmax,
   initLayerValues,
   LM_TENSORS,
   type LmArchitecture,
   layerTensorName,
+  lmTensorShapes,
   parseCore,
   parseMechanism,
   stackLayerConfigs,
 } from '@urgate/spec';
 import type { Engine } from '../engine.js';
 import { deriveSeed } from '../seeds.js';
+import { initAdaptiveParams } from './adaptive-softmax.js';
 
 export type { LmArchitecture, LmDropout, LmLayerState, LmWindow };
 
@@ -106,6 +109,10 @@ function initLmParams(model: LanguageModel, seed: number): void {
     view(layerTensorName(l, 'b')).set(values.b);
   });
   if (arch.layerNorm) view(LM_TENSORS.normGamma).fill(1);
+  if (arch.adaptiveSoftmax) {
+    initAdaptiveParams(model, seed);
+    return;
+  }
   if (!arch.tiedEmbeddings) {
     const { hiddenSize: d, vocabSize: V } = arch;
     uniform(
@@ -158,7 +165,20 @@ export function lmArchitectureFromMeta(
     tiedEmbeddings: meta.tiedEmbeddings === true,
     ...(typeof meta.downsize === 'number' ? { downsize: meta.downsize } : {}),
     ...(typeof meta.tMax === 'number' ? { tMax: meta.tMax } : {}),
+    ...(meta.adaptiveSoftmax ? { adaptiveSoftmax: adaptiveFromMeta(meta, source) } : {}),
   };
+}
+
+function adaptiveFromMeta(meta: Record<string, unknown>, source: string) {
+  const a = meta.adaptiveSoftmax as { cutoffs?: unknown; tailDiv?: unknown };
+  const adaptive = { cutoffs: a.cutoffs as number[], tailDiv: a.tailDiv as number };
+  try {
+    if (!Array.isArray(a.cutoffs)) throw new Error('adaptiveSoftmax.cutoffs: expected an array');
+    checkAdaptiveSoftmax(adaptive, meta.vocabSize as number, meta.hiddenSize as number);
+  } catch (e) {
+    throw new Error(`${source}: model.${(e as Error).message}`);
+  }
+  return adaptive;
 }
 
 /** The parameter arena takes checkpoint tensors of the same names and shapes. */
@@ -227,8 +247,7 @@ export function lmTrainingBytes(
 ): { parameters: number; activations: number } {
   const { vocabSize: V, embeddingSize: E, hiddenSize: d, numLayers: L } = arch;
   const cols = 4 * d; // at most four gate blocks (master gates are smaller)
-  const layerParams = (E + d) * cols + (L - 1) * (2 * d) * cols + L * cols;
-  const count = V * E + layerParams + (arch.tiedEmbeddings ? 0 : d * V) + V + 2 * d;
+  const count = lmTensorShapes(arch).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   // value, gradient, two Adam moments; float32
   const parameters = 4 * 4 * count;
   if (window === null) return { parameters, activations: 0 };

@@ -6,6 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { type LayerParams, runStack, type State } from '@urgate/cells';
 import { arenaView, ParamArenas } from '@urgate/kernels/native';
 import {
+  ADAPTIVE_SOFTMAX_TENSORS,
+  type AdaptiveSoftmax,
+  adaptiveTailTensorName,
   LAYER_NORM_EPSILON,
   LM_TENSORS,
   type LmArchitecture,
@@ -104,6 +107,9 @@ export function lmForward(
       params[LM_TENSORS.normBeta],
     );
   }
+  if (arch.adaptiveSoftmax)
+    // log-probabilities are logits too: softmax(log p) = p
+    return { logits: adaptiveLogProbs(arch, params, h as tf.Tensor2D), state: states };
   const tied = arch.tiedEmbeddings;
   const logits = tf.fused.matMul({
     a: h as tf.Tensor2D,
@@ -112,6 +118,35 @@ export function lmForward(
     bias: params[LM_TENSORS.outputB],
   }) as tf.Tensor2D;
   return { logits, state: states };
+}
+
+/**
+ * log p(w | h) for every word, [N, V]: the head's log-softmax over the shortlist and one logit
+ * per cluster, each cluster's words its tail's log-softmax plus the cluster's head
+ * log-probability. Tied, the shortlist's word vectors are the embedding's rows [0, c0).
+ */
+export function adaptiveLogProbs(
+  arch: LmArchitecture,
+  params: LmParamTensors,
+  h: tf.Tensor2D,
+): tf.Tensor2D {
+  const a = arch.adaptiveSoftmax as AdaptiveSoftmax;
+  const c0 = a.cutoffs[0];
+  const at = (name: string) => params[name] as tf.Tensor2D;
+  const shortlist = arch.tiedEmbeddings
+    ? tf.matMul(h, tf.slice(at(LM_TENSORS.embedding), [0, 0], [c0, -1]), false, true)
+    : tf.matMul(h, at(ADAPTIVE_SOFTMAX_TENSORS.shortlist));
+  const clusters = tf.matMul(h, at(ADAPTIVE_SOFTMAX_TENSORS.clusters));
+  const head = tf.logSoftmax(
+    tf.add(tf.concat([shortlist, clusters], 1), params[ADAPTIVE_SOFTMAX_TENSORS.headB]),
+  ) as tf.Tensor2D;
+  const parts: tf.Tensor[] = [tf.slice(head, [0, 0], [-1, c0])];
+  a.cutoffs.forEach((_, i) => {
+    const proj = at(adaptiveTailTensorName(i, 'proj'));
+    const tail = tf.logSoftmax(tf.matMul(tf.matMul(h, proj), at(adaptiveTailTensorName(i, 'out'))));
+    parts.push(tf.add(tail, tf.slice(head, [0, c0 + i], [-1, 1])));
+  });
+  return tf.concat(parts, 1) as tf.Tensor2D;
 }
 
 function stateTensors(

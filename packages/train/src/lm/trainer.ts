@@ -1,10 +1,11 @@
 import { join, resolve } from 'node:path';
 import { writeJsonAtomic } from '@urgate/files';
 import { type Collective, world as joinWorld, shareOf } from '@urgate/mpi';
-import { type CheckpointTensors, saveCheckpoint } from '@urgate/spec';
+import { type CheckpointTensors, checkAdaptiveSoftmax, saveCheckpoint } from '@urgate/spec';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
 import { type DataState, LOOP_FILES, runTrainingLoop } from '../loop.js';
+import { checkFrequencySorted } from './adaptive-softmax.js';
 import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
 import { evaluateLm, type LmEvaluation } from './evaluate.js';
@@ -77,6 +78,8 @@ const RESUME_KEYS = [
   'dropout',
   'layerNorm',
   'tiedEmbeddings',
+  'adaptiveSoftmax',
+  'tailDiv',
   'seed',
   'downsize',
   'tMax',
@@ -147,7 +150,14 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
     tiedEmbeddings,
     ...(config.downsize !== null ? { downsize: config.downsize } : {}),
     ...(config.tMax !== null ? { tMax: config.tMax } : {}),
+    ...(config.adaptiveSoftmax !== null
+      ? { adaptiveSoftmax: { cutoffs: config.adaptiveSoftmax, tailDiv: config.tailDiv } }
+      : {}),
   };
+  if (arch.adaptiveSoftmax) {
+    checkAdaptiveSoftmax(arch.adaptiveSoftmax, arch.vocabSize, hiddenSize);
+    checkFrequencySorted(train.ids, arch.vocabSize, [tokenizer.unkId, tokenizer.eosId], cacheDir);
+  }
   // Data parallel: this rank trains rows [lo, hi) of every global batch (--batch-size).
   const world = joinWorld();
   if (config.batchSize < world.size)
