@@ -11,6 +11,8 @@ import {
   type ResponseFormat,
   readStop,
   respond,
+  type SamplingBody,
+  samplingSchema,
   sequences,
 } from './completions.js';
 import { BadRequestError, encodePrompt } from './text.js';
@@ -36,24 +38,11 @@ interface ChatMessage {
   name?: string;
 }
 
-interface ChatBody {
-  model: string;
+interface ChatBody extends SamplingBody {
   messages: ChatMessage[];
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
-  temperature?: number | null;
-  top_p?: number | null;
-  top_k?: number | null;
-  n?: number | null;
-  stop?: unknown;
-  seed?: number | null;
-  stream?: boolean | null;
-  stream_options?: { include_usage?: boolean } | null;
-  logit_bias?: Record<string, number> | null;
   logprobs?: boolean | null;
-  frequency_penalty?: number | null;
-  presence_penalty?: number | null;
-  user?: string;
 }
 
 function bodySchema(ctx: CompletionsContext) {
@@ -63,7 +52,7 @@ function bodySchema(ctx: CompletionsContext) {
     additionalProperties: false,
     required: ['model', 'messages'],
     properties: {
-      model: { type: 'string' },
+      ...samplingSchema(ctx.limits),
       messages: {
         type: 'array',
         minItems: 1,
@@ -80,26 +69,7 @@ function bodySchema(ctx: CompletionsContext) {
       },
       max_tokens: maxTokens,
       max_completion_tokens: maxTokens,
-      temperature: nullable({ type: 'number', minimum: 0, maximum: 2 }),
-      top_p: nullable({ type: 'number', exclusiveMinimum: 0, maximum: 1 }),
-      top_k: nullable({ type: 'integer', minimum: -1 }),
-      n: nullable({ type: 'integer', minimum: 1, maximum: ctx.limits.maxSequences }),
-      stop: {},
-      seed: nullable({ type: 'integer' }),
-      stream: nullable({ type: 'boolean' }),
-      stream_options: nullable({
-        type: 'object',
-        additionalProperties: false,
-        properties: { include_usage: { type: 'boolean' } },
-      }),
-      logit_bias: nullable({
-        type: 'object',
-        additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
-      }),
       logprobs: nullable({ type: 'boolean' }),
-      frequency_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
-      presence_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
-      user: { type: 'string' },
     },
   };
 }

@@ -44,10 +44,9 @@ export interface CompletionLimits {
   maxQueueWait: number;
 }
 
-interface CompletionBody {
+/** The request fields the completions and chat endpoints share (OpenAI's names). */
+export interface SamplingBody {
   model: string;
-  prompt: unknown;
-  max_tokens?: number | null;
   temperature?: number | null;
   top_p?: number | null;
   top_k?: number | null;
@@ -56,14 +55,19 @@ interface CompletionBody {
   seed?: number | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
-  logprobs?: number | null;
-  echo?: boolean | null;
-  best_of?: number | null;
   frequency_penalty?: number | null;
   presence_penalty?: number | null;
   logit_bias?: Record<string, number> | null;
-  suffix?: string | null;
   user?: string;
+}
+
+interface CompletionBody extends SamplingBody {
+  prompt: unknown;
+  max_tokens?: number | null;
+  logprobs?: number | null;
+  echo?: boolean | null;
+  best_of?: number | null;
+  suffix?: string | null;
   save_state?: string | null;
   from_state?: string | null;
 }
@@ -73,38 +77,45 @@ export const nullable = (schema: Record<string, unknown>) => ({
   type: [schema.type as string, 'null'],
 });
 
+/** JSON schemas of the SamplingBody fields, for both endpoints' body schemas. */
+export function samplingSchema(limits: CompletionLimits) {
+  return {
+    model: { type: 'string' },
+    temperature: nullable({ type: 'number', minimum: 0, maximum: 2 }),
+    top_p: nullable({ type: 'number', exclusiveMinimum: 0, maximum: 1 }),
+    top_k: nullable({ type: 'integer', minimum: -1 }),
+    n: nullable({ type: 'integer', minimum: 1, maximum: limits.maxSequences }),
+    stop: {}, // string or up to 4 strings: checked in readStop
+    seed: nullable({ type: 'integer' }),
+    stream: nullable({ type: 'boolean' }),
+    stream_options: nullable({
+      type: 'object',
+      additionalProperties: false,
+      properties: { include_usage: { type: 'boolean' } },
+    }),
+    frequency_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
+    presence_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
+    logit_bias: nullable({
+      type: 'object',
+      additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
+    }),
+    user: { type: 'string' },
+  };
+}
+
 function bodySchema(limits: CompletionLimits) {
   return {
     type: 'object',
     additionalProperties: false,
     required: ['model', 'prompt'],
     properties: {
-      model: { type: 'string' },
+      ...samplingSchema(limits),
       prompt: {}, // string, strings, ids or arrays of ids: checked in readPrompts
       max_tokens: nullable({ type: 'integer', minimum: 0, maximum: limits.maxTokens }),
-      temperature: nullable({ type: 'number', minimum: 0, maximum: 2 }),
-      top_p: nullable({ type: 'number', exclusiveMinimum: 0, maximum: 1 }),
-      top_k: nullable({ type: 'integer', minimum: -1 }),
-      n: nullable({ type: 'integer', minimum: 1, maximum: limits.maxSequences }),
-      stop: {}, // string or up to 4 strings: checked in readStop
-      seed: nullable({ type: 'integer' }),
-      stream: nullable({ type: 'boolean' }),
-      stream_options: nullable({
-        type: 'object',
-        additionalProperties: false,
-        properties: { include_usage: { type: 'boolean' } },
-      }),
       logprobs: nullable({ type: 'integer', minimum: 0, maximum: 5 }),
       echo: nullable({ type: 'boolean' }),
       best_of: nullable({ type: 'integer', minimum: 1 }),
-      frequency_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
-      presence_penalty: nullable({ type: 'number', minimum: -2, maximum: 2 }),
-      logit_bias: nullable({
-        type: 'object',
-        additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
-      }),
       suffix: nullable({ type: 'string' }),
-      user: { type: 'string' },
       save_state: nullable({ type: 'string' }),
       from_state: nullable({ type: 'string' }),
     },
