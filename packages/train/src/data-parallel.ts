@@ -24,8 +24,9 @@ export interface Reduced {
 /**
  * In place, the global batch's gradients from this rank's: `grads` (one array per tensor,
  * views of the model's gradient arena) and `loss` are means
- * over this rank's rows; each is weighted by the rank's `share` and summed over ranks, the loss
- * riding in the same allreduce as the dense gradients. Parameters named in `touched` (a [rows,
+ * over this rank's rows; each is weighted by the rank's `share` and summed over ranks, the dense
+ * gradients where they lie in the arena (one allreduce per run of adjacent tensors), the loss in
+ * one more. Parameters named in `touched` (a [rows,
  * width] table, zero outside those rows on every rank) go by allreduceRows: gathered rows when
  * cheaper, else dense.
  */
@@ -38,26 +39,35 @@ export function reduceGradientArrays(
 ): Reduced {
   if (share !== 1)
     for (const { values } of grads) for (let k = 0; k < values.length; k++) values[k] *= share;
-  const dense = grads.filter((g) => !touched[g.name]);
-  const flat = new Float32Array(dense.reduce((n, g) => n + g.values.length, 0) + 1);
-  let at = 0;
-  for (const { values } of dense) {
-    flat.set(values, at);
-    at += values.length;
-  }
-  flat[at] = loss * share;
+  const runs = adjacentRuns(grads.filter((g) => !touched[g.name]).map((g) => g.values));
+  const lossSum = Float32Array.of(loss * share);
   const started = performance.now();
-  world.allreduce(flat, 'sum');
-  let bytes = flat.length * 4;
+  for (const run of runs) world.allreduce(run, 'sum');
+  world.allreduce(lossSum, 'sum');
+  let bytes = runs.reduce((n, run) => n + run.byteLength, lossSum.byteLength);
   for (const g of grads) {
     const rows = touched[g.name];
     if (rows) bytes += allreduceRows(world, g.values, g.width, rows).bytes;
   }
-  const ms = performance.now() - started;
-  at = 0;
-  for (const { values } of dense) {
-    values.set(flat.subarray(at, at + values.length));
-    at += values.length;
+  return { loss: lossSum[0], ms: performance.now() - started, bytes };
+}
+
+/**
+ * The arrays as few in-place allreduce buffers as possible: consecutive ones that lie end to end
+ * in one buffer (tensors of the gradient arena, in its order) merge into one view, so the dense
+ * gradients are reduced where they are, with no copy out and back.
+ */
+function adjacentRuns(arrays: Float32Array[]): Float32Array[] {
+  const runs: Float32Array[] = [];
+  for (const a of arrays) {
+    const last = runs.at(-1);
+    if (last && last.buffer === a.buffer && last.byteOffset + last.byteLength === a.byteOffset)
+      runs[runs.length - 1] = new Float32Array(
+        last.buffer,
+        last.byteOffset,
+        last.length + a.length,
+      );
+    else runs.push(a);
   }
-  return { loss: flat[at], ms, bytes };
+  return runs;
 }
