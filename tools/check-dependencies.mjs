@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
  */
 export const LAYERS = [
   ['@urgate/files', '@urgate/random', '@urgate/mpi'],
-  ['@urgate/spec', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
+  ['@urgate/contract', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
   ['@urgate/cells', '@urgate/onnx'],
   ['@urgate/test-support'],
   ['@urgate/kernels', '@urgate/serve'],
@@ -35,7 +35,7 @@ export const TFJS_FREE = [
   '@urgate/files',
   '@urgate/random',
   '@urgate/mpi',
-  '@urgate/spec',
+  '@urgate/contract',
   '@urgate/wikitext',
   '@urgate/tasks',
   '@urgate/learning-to-execute',

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { type Core, MECHANISMS, type Mechanism, resolveLayerConfig } from '@urgate/contract';
 import { SeededRandom } from '@urgate/random';
-import { type Core, MECHANISMS, type Mechanism, resolveLayerConfig } from '@urgate/spec';
 import { gate, refineGate, splitBlocks } from './gate.js';
 import { initLayerParams } from './init.js';
 import { prepareParams } from './step.js';

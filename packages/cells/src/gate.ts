@@ -9,7 +9,7 @@ import {
   type Layout,
   MECHANISMS,
   type Mechanism,
-} from '@urgate/spec';
+} from '@urgate/contract';
 
 export type PreActivations = Partial<Record<BlockName, tf.Tensor2D>>;
 export interface EffectiveGates {

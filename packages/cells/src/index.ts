@@ -1,9 +1,7 @@
-// The tfjs reference of the cells; the tfjs-free contract (mechanism table, layout, checkpoint
-// names, safetensors) lives in @urgate/spec and is re-exported here.
+// The tfjs reference of the cells. The tfjs-free contract they implement (mechanism table, layout,
+// checkpoint names, safetensors) is imported from @urgate/contract, its one path.
 import './tfjs-node-notice.js';
 
-export { SeededRandom } from '@urgate/random';
-export * from '@urgate/spec';
 export * from './analysis.js';
 export {
   cumax,

@@ -7,7 +7,7 @@ import {
   parseMechanism,
   type ResolvedLayerConfig,
   resolveLayerConfig,
-} from '@urgate/spec';
+} from '@urgate/contract';
 import { initLayerParams } from './init.js';
 import { layerStep } from './step.js';
 import type { LayerParams } from './types.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from '@urgate/spec';
+import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from '@urgate/contract';
 import { prepareParams, stepPrepared } from './step.js';
 import type { LayerParams, SequenceExtras, SequenceResult, State } from './types.js';
 import { checkSequence } from './validate.js';

@@ -1,13 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import * as tfc from '@tensorflow/tfjs';
-import type { CheckpointTensors } from '@urgate/spec';
+import type { CheckpointTensors } from '@urgate/contract';
 import {
   type LayerConfig,
   type LayerTensor,
   layerLayout,
   layerTensorName,
   stackLayerConfigs,
-} from '@urgate/spec';
+} from '@urgate/contract';
 import { initLayerParams } from './init.js';
 import { runLayer, runLayerWith, type SequenceKernel } from './sequence.js';
 import type { LayerParams, SequenceResult, State } from './types.js';

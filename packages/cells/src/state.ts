@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { type LayerConfig, resolveLayerConfig } from '@urgate/contract';
 import { SeededRandom } from '@urgate/random';
-import { type LayerConfig, resolveLayerConfig } from '@urgate/spec';
 import type { State } from './types.js';
 
 export function zeroState(cfg: LayerConfig, batch: number): State {

@@ -5,7 +5,7 @@ import {
   layerLayout,
   type ResolvedLayerConfig,
   resolveLayerConfig,
-} from '@urgate/spec';
+} from '@urgate/contract';
 import { gate, splitBlocks } from './gate.js';
 import type { LayerParams, State, StepExtras } from './types.js';
 import { checkStep } from './validate.js';

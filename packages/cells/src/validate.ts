@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { ResolvedLayerConfig } from '@urgate/spec';
-import { layerLayout } from '@urgate/spec';
+import type { ResolvedLayerConfig } from '@urgate/contract';
+import { layerLayout } from '@urgate/contract';
 import type { LayerParams, SequenceExtras, State, StepExtras } from './types.js';
 
 // Shape checks run before any tensor work so that a mistake surfaces as one clear line

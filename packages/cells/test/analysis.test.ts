@@ -1,7 +1,7 @@
+import { layerLayout } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
 import {
   initLayerParams,
-  layerLayout,
   quantile,
   refineGateCurves,
   sampleInitialForget,

@@ -1,15 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
 import {
   type Core,
-  gate,
-  initLayerParams,
   layerLayout,
-  layerStep,
   type Mechanism,
   parseCore,
   parseMechanism,
   resolveLayerConfig,
+} from '@urgate/contract';
+import { describe, expect, it } from 'vitest';
+import {
+  gate,
+  initLayerParams,
+  layerStep,
   runLayerReference,
   zeroState,
   zoneoutMasks,

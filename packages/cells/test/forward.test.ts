@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { CORES, type Core, MECHANISMS } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
-import { CORES, type Core, gate, layerStep, MECHANISMS, runLayerReference } from '../src/index.js';
+import { gate, layerStep, runLayerReference } from '../src/index.js';
 import { lcg, type Matrix, randomMatrix, refCols, refSequence, refStep } from './reference64.js';
 
 const near = (actual: ArrayLike<number>, expected: number[], tol = 2e-6) => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { CORES, MECHANISMS } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
-import { CORES, MECHANISMS, runLayerReference } from '../src/index.js';
+import { runLayerReference } from '../src/index.js';
 import {
   lcg,
   type Matrix,

@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
 import {
   type Core,
-  gate,
-  initLayerParams,
   type LayerConfig,
   layerLayout,
   type MECHANISMS,
   parameterCount,
-} from '../src/index.js';
+} from '@urgate/contract';
+import { describe, expect, it } from 'vitest';
+import { gate, initLayerParams } from '../src/index.js';
 
 const sigma = (x: number) => 1 / (1 + Math.exp(-x));
 

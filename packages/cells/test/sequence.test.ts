@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Core } from '@urgate/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  type Core,
   initLayerParams,
   layerStep,
   registerSequenceKernel,

@@ -2,14 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint, saveCheckpoint } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
 import {
   initLayerParams,
   initStackParams,
-  loadCheckpoint,
   runLayerReference,
   runStack,
-  saveCheckpoint,
   stackParamsFromTensors,
   stackParamsToTensors,
   zeroState,

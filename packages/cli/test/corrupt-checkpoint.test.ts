@@ -3,8 +3,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeCheckpoint, loadCheckpoint } from '@urgate/contract';
 import { nativeAvailable } from '@urgate/kernels';
-import { encodeCheckpoint, loadCheckpoint } from '@urgate/spec';
 import { tinyModel } from '@urgate/test-support';
 import { describe, expect, it, vi } from 'vitest';
 import { exportCommand } from '../src/commands/export.js';

@@ -19,14 +19,14 @@ describe('dependency direction', () => {
 
   it('fails on a wrong-way import, an undeclared one, and tfjs in a tfjs-free package', () => {
     const packages = readWorkspace(root, {
-      'packages/spec/src/wrong.ts': "import { gate } from '@urgate/cells';\n",
+      'packages/contract/src/wrong.ts': "import { gate } from '@urgate/cells';\n",
       'packages/cells/src/wrong.ts': "export { trainLm } from '@urgate/train';\n",
       'packages/onnx/src/wrong.ts': "const tf = await import('@tensorflow/tfjs');\n",
     });
     expect(dependencyViolations(packages)).toEqual([
       'packages/cells/src/wrong.ts imports @urgate/train, which is not a dependency of @urgate/cells',
+      'packages/contract/src/wrong.ts imports @urgate/cells, which is not a dependency of @urgate/contract',
       'packages/onnx/src/wrong.ts imports @tensorflow/tfjs, but @urgate/onnx must load without tfjs',
-      'packages/spec/src/wrong.ts imports @urgate/cells, which is not a dependency of @urgate/spec',
     ]);
   });
 

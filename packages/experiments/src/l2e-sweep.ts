@@ -1,10 +1,11 @@
 // Sweeps of the l2e task: cores x mechanisms x learning rates x seeds, each run an
 // `urgate train l2e` in its own directory (resumable with runSweep), then a table of held-out
 // per-character and per-program accuracy (median and quartiles over seeds) and learning curves.
+
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMechanism } from '@urgate/cells';
+import { parseMechanism } from '@urgate/contract';
 import { writeFileAtomic } from '@urgate/files';
 import {
   L2E_CORES,

@@ -1,10 +1,11 @@
 // A sweep of `urgate train lm` runs (mechanism x seed) and its results: the language-model
 // reproduction's table (validation and test word perplexity, median and quartiles over seeds,
 // diverged runs counted) and figures (validation curves with bands, test perplexity per seed).
+
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Mechanism, parseMechanism } from '@urgate/cells';
+import { type Mechanism, parseMechanism } from '@urgate/contract';
 import { writeFileAtomic } from '@urgate/files';
 import { LM_FILES, type LmRunResult, readMetrics } from '@urgate/train';
 import { writeFigure } from './plot.js';

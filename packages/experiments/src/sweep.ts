@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Mechanism, parseMechanism } from '@urgate/cells';
+import { type Mechanism, parseMechanism } from '@urgate/contract';
 import { writeFileAtomic } from '@urgate/files';
 import {
   isPixelTask,

@@ -11,13 +11,13 @@
 //   URGATE_AS_BENCH="V,d,B,T,steps,layers,cutoffs" (cutoffs colon-separated) for another shape;
 //   URGATE_NUM_THREADS threads (default 1).
 import { loadavg } from 'node:os';
-import { type LmLayerState, NativeLm, nativeThreads } from '@urgate/kernels/native';
 import {
   type AdaptiveSoftmax,
   adaptiveClusters,
   adaptiveTailHidden,
   type LmArchitecture,
-} from '@urgate/spec';
+} from '@urgate/contract';
+import { type LmLayerState, NativeLm, nativeThreads } from '@urgate/kernels/native';
 
 const [V, d, B, T, STEPS, LAYERS, CUTS] = (
   process.env.URGATE_AS_BENCH ?? '267735,1024,32,64,2,1,20000:40000:200000'

@@ -3,19 +3,13 @@
 // shared and noisy: compare the ratios, not the absolute numbers).
 //
 //   npm run bench -w @urgate/kernels        (BENCH_SHAPES=small to skip the LM shape)
+
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import {
-  type Core,
-  initLayerParams,
-  type LayerConfig,
-  layerLayout,
-  type Mechanism,
-  runLayerReference,
-  zeroState,
-} from '@urgate/cells';
+import { initLayerParams, runLayerReference, zeroState } from '@urgate/cells';
+import { type Core, type LayerConfig, layerLayout, type Mechanism } from '@urgate/contract';
 import {
   FusedAdam,
   measureSgemmGflops,

@@ -1,4 +1,4 @@
-// The parameter layout of packages/spec/LAYOUT.md: which column blocks a
+// The parameter layout of packages/contract/LAYOUT.md: which column blocks a
 // layer's pre-activations have, in which order, for each core and mechanism.
 #pragma once
 

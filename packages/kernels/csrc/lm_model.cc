@@ -9,7 +9,7 @@ namespace urgate {
 namespace {
 
 // Where each named tensor of the table goes in LmParams / LmGrads (the
-// checkpoint names of @urgate/spec's LM_TENSORS and layerTensorName).
+// checkpoint names of @urgate/contract's LM_TENSORS and layerTensorName).
 struct Slot {
   size_t size;
   const float** param;

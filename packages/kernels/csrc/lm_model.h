@@ -1,7 +1,7 @@
 // The language model as one object, the way llm.c keeps its model: one
 // allocation holding four float32 arenas of equal layout (parameters,
 // gradients, Adam's first and second moments), each tensor at the offset the
-// spec's table gives it (@urgate/spec lmTensorShapes: the tensors in their one
+// spec's table gives it (@urgate/contract lmTensorShapes: the tensors in their one
 // fixed order, each at the sum of the sizes before it). The compute is lm.h's:
 // LmParams and LmGrads are views into the arenas.
 #pragma once

@@ -298,7 +298,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 
 // layout(spec) -> {family, cols, masters, f, i, r, s, u, o, mf, mi}: the column
 // layout the kernels use (csrc/layout.cc), so tests can hold it against
-// @urgate/spec's table; absent blocks are -1.
+// @urgate/contract's table; absent blocks are -1.
 Napi::Value LayoutOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const urgate::LayerShape s = ParseSpec(info[0]);

@@ -2,7 +2,7 @@
 // four times over (parameters, gradients, Adam's first and second moments). The training loop,
 // checkpoints and a gradient allreduce see a model through this one shape, whoever computes it
 // (the native model objects, or a tfjs model whose gradients are copied in).
-import type { TensorShape } from '@urgate/spec';
+import type { TensorShape } from '@urgate/contract';
 import { native } from './native.js';
 
 /** A tensor of the table at its place in every arena. */

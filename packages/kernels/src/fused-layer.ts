@@ -1,16 +1,10 @@
 // runLayerFused: one gated layer over a whole sequence as a single tfjs op
 // whose forward and backward passes are the native kernels (csrc/rnn.cc).
+
 import * as tf from '@tensorflow/tfjs';
-import {
-  type LayerConfig,
-  type LayerParams,
-  layerLayout,
-  resolveLayerConfig,
-  type SequenceExtras,
-  type SequenceResult,
-  type State,
-} from '@urgate/cells';
-import { type NativeLayerSpec, requireNative } from './native.js';
+import type { LayerParams, SequenceExtras, SequenceResult, State } from '@urgate/cells';
+import { type LayerConfig, layerLayout, resolveLayerConfig } from '@urgate/contract';
+import { type NativeLayerShape, requireNative } from './native.js';
 import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
 
@@ -46,7 +40,7 @@ export function runLayerFused(
   if (extras?.zoneoutC !== undefined) expectShape(extras.zoneoutC, [T, B, d], 'extras.zoneoutC');
   if (extras?.zoneoutH !== undefined) expectShape(extras.zoneoutH, [T, B, d], 'extras.zoneoutH');
 
-  const spec: NativeLayerSpec = {
+  const spec: NativeLayerShape = {
     core: r.core,
     mechanism: r.mechanism,
     inputSize: n,

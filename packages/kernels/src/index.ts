@@ -7,14 +7,14 @@ export { denseFused, nativeDropoutMask, nativeZoneoutMask, sliceSteps } from './
 export {
   type NativeAdaptiveParams,
   type NativeAdaptiveSettings,
-  type NativeAdaptiveSpec,
+  type NativeAdaptiveShape,
   requireNative,
 } from './native.js';
 export * from './native-api.js';
 export {
   type RmcFusedResult,
   type RmcKernelBlockWeights,
-  type RmcKernelSpec,
+  type RmcKernelShape,
   type RmcKernelWeights,
   runRmcFused,
 } from './rmc-fused.js';

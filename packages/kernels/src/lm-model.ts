@@ -1,8 +1,8 @@
 // The language model as one native object (csrc/lm_model.h): parameters, gradients and Adam's
-// moments in four arenas laid out by @urgate/spec's lmTensorShapes, a train step that fills the
+// moments in four arenas laid out by @urgate/contract's lmTensorShapes, a train step that fills the
 // gradient arena, per-token scoring, and Adam with global-norm clipping over the arena. No tfjs:
 // the recurrent state is plain Float32Arrays, and the arenas are views of the object's memory.
-import { type LmArchitecture, lmTensorShapes, resolveLayerConfig } from '@urgate/spec';
+import { type LmArchitecture, lmTensorShapes, resolveLayerConfig } from '@urgate/contract';
 import { type AdamOptions, type ArenaTensor, arenaLayout, type ModelArenas } from './arena.js';
 import { type NativeLmObject, type NativeLmWindow, requireNative } from './native.js';
 

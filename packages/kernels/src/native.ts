@@ -3,7 +3,7 @@
 // nativeAvailable = false and fall back to the tfjs reference.
 import { createRequire } from 'node:module';
 
-export interface NativeLayerSpec {
+export interface NativeLayerShape {
   core: 'lstm' | 'gru';
   mechanism: string;
   inputSize: number;
@@ -59,14 +59,14 @@ export interface NativeLayout {
   mi: number;
 }
 
-/** The adaptive softmax's settings (@urgate/spec's AdaptiveSoftmax). */
+/** The adaptive softmax's settings (@urgate/contract's AdaptiveSoftmax). */
 export interface NativeAdaptiveSettings {
   cutoffs: number[];
   tailDiv: number;
 }
 
 /** The adaptive softmax over `rows` hidden rows of `inputSize` (napi/adaptive_softmax.cc). */
-export interface NativeAdaptiveSpec extends NativeAdaptiveSettings {
+export interface NativeAdaptiveShape extends NativeAdaptiveSettings {
   vocabSize: number;
   inputSize: number;
   rows: number;
@@ -84,7 +84,7 @@ export interface NativeAdaptiveParams {
 }
 
 /** A language model's architecture as the native object takes it (napi/lm_model.cc). */
-export interface NativeLmSpec {
+export interface NativeLmShape {
   core: 'lstm' | 'gru';
   mechanism: string;
   numLayers: number;
@@ -131,9 +131,9 @@ export interface NativeLmObject {
 
 /** The functions napi/addon.cc exports. */
 export interface NativeAddon {
-  layout(spec: NativeLayerSpec): NativeLayout;
+  layout(spec: NativeLayerShape): NativeLayout;
   layerForward(
-    spec: NativeLayerSpec,
+    spec: NativeLayerShape,
     W: Float32Array,
     bias: Float32Array,
     xs: Float32Array,
@@ -177,22 +177,22 @@ export interface NativeAddon {
     transposeB: boolean,
   ): Float32Array;
   sgemmGflops(M: number, N: number, K: number, reps: number): number;
-  LmModel: new (spec: NativeLmSpec, tensors: { name: string; size: number }[]) => NativeLmObject;
+  LmModel: new (spec: NativeLmShape, tensors: { name: string; size: number }[]) => NativeLmObject;
   adaptiveSoftmaxTrain(
-    spec: NativeAdaptiveSpec,
+    spec: NativeAdaptiveShape,
     params: NativeAdaptiveParams,
     x: Float32Array,
     targets: Int32Array,
     scale: number,
   ): { loss: number; dx: Float32Array; grads: NativeAdaptiveParams };
   adaptiveSoftmaxScore(
-    spec: NativeAdaptiveSpec,
+    spec: NativeAdaptiveShape,
     params: NativeAdaptiveParams,
     x: Float32Array,
     targets: Int32Array,
   ): Float64Array;
   adaptiveSoftmaxLogProb(
-    spec: NativeAdaptiveSpec,
+    spec: NativeAdaptiveShape,
     params: NativeAdaptiveParams,
     x: Float32Array,
   ): Float32Array;

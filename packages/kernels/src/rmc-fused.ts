@@ -7,7 +7,7 @@ import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
 
 /** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
-export interface RmcKernelSpec {
+export interface RmcKernelShape {
   inputSize: number;
   memSlots: number;
   headSize: number;
@@ -55,7 +55,7 @@ export type RmcFusedResult = {
 };
 
 /** The spec napi/rmc.cc takes: the kernel spec and the sequence sizes. */
-export interface RmcNativeSpec extends RmcKernelSpec {
+export interface RmcNativeShape extends RmcKernelShape {
   batch: number;
   steps: number;
 }
@@ -63,7 +63,7 @@ export interface RmcNativeSpec extends RmcKernelSpec {
 /** What napi/rmc.cc adds to the addon (weights in csrc/rmc.h's flat order). */
 export interface RmcAddon {
   rmcForward(
-    spec: RmcNativeSpec,
+    spec: RmcNativeShape,
     weights: Float32Array[],
     xs: Float32Array,
     memory0: Float32Array,
@@ -78,14 +78,14 @@ export interface RmcAddon {
 }
 
 /** Gate columns G: 2·g, plus 2·g/C masters for 'OM-' (g = memSize, 1 or 0 by gate style). */
-function gateColumns(spec: RmcKernelSpec): number {
+function gateColumns(spec: RmcKernelShape): number {
   const D = spec.headSize * spec.numHeads;
   const g = spec.gateStyle === 'unit' ? D : spec.gateStyle === 'memory' ? 1 : 0;
   return 2 * g + (spec.mechanism === 'OM-' ? (2 * g) / spec.downsize : 0);
 }
 
 /** The weights in the kernel's flat order (csrc/rmc.h RmcParamSizes) with their names and shapes. */
-function flatWeights(spec: RmcKernelSpec, w: RmcKernelWeights): [tf.Tensor, string, number[]][] {
+function flatWeights(spec: RmcKernelShape, w: RmcKernelWeights): [tf.Tensor, string, number[]][] {
   const D = spec.headSize * spec.numHeads;
   const F = spec.numHeads * (2 * spec.keySize + spec.headSize);
   const G = gateColumns(spec);
@@ -134,7 +134,7 @@ function flatWeights(spec: RmcKernelSpec, w: RmcKernelWeights): [tf.Tensor, stri
  * the kernel does not cover or misshapen tensors, and when the addon is not built.
  */
 export function runRmcFused(
-  spec: RmcKernelSpec,
+  spec: RmcKernelShape,
   weights: RmcKernelWeights,
   xs: tf.Tensor3D,
   memory0: tf.Tensor3D,
@@ -149,7 +149,7 @@ export function runRmcFused(
   expectShape(memory0, [B, N, D], 'memory0');
   const flat = flatWeights(spec, weights);
   for (const [t, name, shape] of flat) expectShape(t, shape, name);
-  const nativeSpec: RmcNativeSpec = {
+  const nativeSpec: RmcNativeShape = {
     inputSize: spec.inputSize,
     memSlots: N,
     headSize: spec.headSize,

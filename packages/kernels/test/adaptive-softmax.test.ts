@@ -5,11 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adaptiveClusters, adaptiveTailHidden } from '@urgate/spec';
+import { adaptiveClusters, adaptiveTailHidden } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
 import {
   type NativeAdaptiveParams,
-  type NativeAdaptiveSpec,
+  type NativeAdaptiveShape,
   nativeAvailable,
   nativeLoadError,
   requireNative,
@@ -21,7 +21,7 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch_adaptive_sof
 
 interface Case {
   name: string;
-  spec: NativeAdaptiveSpec;
+  spec: NativeAdaptiveShape;
   params: Required<NativeAdaptiveParams>;
   x: Float32Array;
   targets: Int32Array;
@@ -186,7 +186,7 @@ describe.skipIf(!nativeAvailable)(
     it('refuses bad cutoffs and sizes in one line naming the field', () => {
       const a = addon as NonNullable<typeof addon>;
       const c = CASES[0];
-      const run = (spec: Partial<NativeAdaptiveSpec>) => () =>
+      const run = (spec: Partial<NativeAdaptiveShape>) => () =>
         a.adaptiveSoftmaxScore({ ...c.spec, ...spec }, c.params, c.x, c.targets);
       expect(run({ cutoffs: [20, 10, 35] })).toThrow(
         /^spec\.adaptiveSoftmax\.cutoffs: expected strictly increasing cutoffs in \(0, 50\), got \[20, 10, 35\]$/,

@@ -5,9 +5,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initLayerParams, zeroState } from '@urgate/cells';
 import { describe, expect, it } from 'vitest';
 import { runLayerFused } from '../src/fused-layer.js';
-import { type NativeAddon, type NativeLayerSpec, native, nativeLoadError } from '../src/native.js';
+import { type NativeAddon, type NativeLayerShape, native, nativeLoadError } from '../src/native.js';
 
-const spec: NativeLayerSpec = {
+const spec: NativeLayerShape = {
   core: 'lstm',
   mechanism: 'UR-',
   inputSize: 3,

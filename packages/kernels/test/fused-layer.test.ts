@@ -5,18 +5,16 @@
 //
 // Tolerance: every element satisfies |native - reference| <= ATOL + RTOL·|reference|
 // with RTOL = 1e-4 and ATOL = 1e-5 (values and gradients are O(1)).
+
 import * as tf from '@tensorflow/tfjs';
 import {
-  type Core,
   initLayerParams,
-  type LayerConfig,
-  MECHANISMS,
-  type Mechanism,
   runLayerReference,
   type SequenceExtras,
   type SequenceResult,
   zoneoutMasks,
 } from '@urgate/cells';
+import { type Core, type LayerConfig, MECHANISMS, type Mechanism } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
 import { runLayerFused } from '../src/fused-layer.js';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';

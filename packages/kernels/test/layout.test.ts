@@ -1,7 +1,7 @@
-// The kernels' column layout (csrc/layout.cc, through the addon) against @urgate/spec's
+// The kernels' column layout (csrc/layout.cc, through the addon) against @urgate/contract's
 // mechanism table and layout, for every core × mechanism: one contract, checked where it is
 // compiled in.
-import { CORES, gateFamily, layerLayout, MECHANISMS } from '@urgate/spec';
+import { CORES, gateFamily, layerLayout, MECHANISMS } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
 import { native, nativeLoadError } from '../src/native.js';
 
@@ -9,7 +9,7 @@ const d = 12;
 const C = 3;
 
 describe.skipIf(native === undefined)(
-  `C++ layout = @urgate/spec layout${native ? '' : ` (skipped: ${nativeLoadError})`}`,
+  `C++ layout = @urgate/contract layout${native ? '' : ` (skipped: ${nativeLoadError})`}`,
   () => {
     for (const core of CORES)
       for (const mechanism of MECHANISMS)

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { denseFused, sliceSteps } from '../src/model-ops.js';
-import { type NativeAddon, type NativeLmSpec, native, nativeLoadError } from '../src/native.js';
+import { type NativeAddon, type NativeLmShape, native, nativeLoadError } from '../src/native.js';
 import { closeness, Lcg } from './helpers.js';
 
 describe.skipIf(native === undefined)(
@@ -48,7 +48,7 @@ describe.skipIf(native === undefined)(
 
     it('the LM object refuses bad arguments with one line naming them', () => {
       const k = native as NativeAddon;
-      const spec: NativeLmSpec = {
+      const spec: NativeLmShape = {
         core: 'lstm',
         mechanism: 'UR-',
         numLayers: 1,

@@ -3,7 +3,7 @@
 // derivative of the forward pass for every gate family, with and without
 // zoneout masks and reset rows.
 import { describe, expect, it } from 'vitest';
-import { type NativeAddon, type NativeLayerSpec, native, nativeLoadError } from '../src/native.js';
+import { type NativeAddon, type NativeLayerShape, native, nativeLoadError } from '../src/native.js';
 import { columns, Lcg } from './helpers.js';
 
 const T = 4;
@@ -23,7 +23,7 @@ describe.skipIf(native === undefined)(
             const k = native as NativeAddon;
             const rng = new Lcg(7);
             const cols = columns(core, mechanism, d, C);
-            const spec: NativeLayerSpec = {
+            const spec: NativeLayerShape = {
               core,
               mechanism,
               inputSize: n,

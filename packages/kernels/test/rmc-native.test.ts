@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { type NativeAddon, native, nativeLoadError } from '../src/native.js';
 import {
   type RmcAddon,
-  type RmcKernelSpec,
+  type RmcKernelShape,
   type RmcKernelWeights,
-  type RmcNativeSpec,
+  type RmcNativeShape,
   runRmcFused,
 } from '../src/rmc-fused.js';
 import { Lcg } from './helpers.js';
@@ -18,7 +18,7 @@ import { Lcg } from './helpers.js';
 const T = 3;
 const B = 2;
 
-const BASE: RmcNativeSpec = {
+const BASE: RmcNativeShape = {
   inputSize: 3,
   memSlots: 2,
   headSize: 3,
@@ -34,7 +34,7 @@ const BASE: RmcNativeSpec = {
 };
 
 /** Element counts in csrc/rmc.h's flat order (RmcParamSizes). */
-function paramSizes(s: RmcKernelSpec): number[] {
+function paramSizes(s: RmcKernelShape): number[] {
   const D = s.headSize * s.numHeads;
   const F = s.numHeads * (2 * s.keySize + s.headSize);
   const g = s.gateStyle === 'unit' ? D : 1;
@@ -48,7 +48,7 @@ function paramSizes(s: RmcKernelSpec): number[] {
 
 // One MLP layer: without ReLUs the loss is smooth, so central differences are exact to
 // O(step²); the ReLU layers are covered against the tfjs reference in packages/rmc.
-const CASES: Partial<RmcNativeSpec>[] = [
+const CASES: Partial<RmcNativeShape>[] = [
   { mechanism: '-', mlpLayers: 1 },
   { mechanism: 'UR-', mlpLayers: 1 },
   { mechanism: 'OM-', mlpLayers: 1 },
@@ -120,7 +120,7 @@ describe.skipIf(native === undefined)(
     // whose arithmetic the tests above and packages/rmc check.
     it('two threads give the one-thread outputs and gradients', () => {
       const k = native as NativeAddon & RmcAddon;
-      const spec: RmcNativeSpec = {
+      const spec: RmcNativeShape = {
         ...BASE,
         inputSize: 5,
         memSlots: 7,
@@ -213,7 +213,7 @@ describe.skipIf(native === undefined)(
     });
 
     it('runRmcFused: tensor shapes are checked before any native work, naming the weight', () => {
-      const kspec: RmcKernelSpec = { ...spec };
+      const kspec: RmcKernelShape = { ...spec };
       const t = (shape: number[]) => tf.zeros(shape);
       const F = spec.numHeads * (2 * spec.keySize + spec.headSize);
       const block = () => ({

@@ -1,8 +1,9 @@
 // ORT inference of an exported UR-LSTM language model next to the tfjs reference forward pass of the
 // same checkpoint, in one run (this machine is noisy: compare the ratios). Sizes: URGATE_BENCH_* env.
+
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '@urgate/cells';
+import { SeededRandom } from '@urgate/random';
 import { it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
 import {

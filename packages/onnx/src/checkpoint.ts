@@ -19,7 +19,7 @@ import {
   resolveLayerConfig,
   resolveRmcConfig,
   rmcParamLayout,
-} from '@urgate/spec';
+} from '@urgate/contract';
 import type {
   ClassifierSpec,
   ExportAdaptiveSoftmax,

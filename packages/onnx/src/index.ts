@@ -1,4 +1,4 @@
-// Export side: reads checkpoints (through @urgate/spec, without tfjs) and writes ONNX graphs and Triton repositories.
+// Export side: reads checkpoints (through @urgate/contract, without tfjs) and writes ONNX graphs and Triton repositories.
 // The serving side lives in `@urgate/onnx/runtime` and loads neither tfjs nor @urgate/cells.
 
 export { type LoadedModel, readCheckpoint } from './checkpoint.js';

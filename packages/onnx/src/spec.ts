@@ -1,4 +1,4 @@
-import type { Block, Core, Mechanism, ResolvedRmcConfig } from '@urgate/spec';
+import type { Block, Core, Mechanism, ResolvedRmcConfig } from '@urgate/contract';
 
 /** One recurrent layer as the exporter needs it: the checkpoint's W and b + bOffset, with its column layout. */
 export interface ExportLayer {
@@ -39,7 +39,7 @@ export interface LanguageModelSpec {
   zoneout: Zoneout;
 }
 
-/** An adaptive softmax (@urgate/spec LAYOUT.md "Adaptive softmax") as the exporter needs it. */
+/** An adaptive softmax (@urgate/contract LAYOUT.md "Adaptive softmax") as the exporter needs it. */
 export interface ExportAdaptiveSoftmax {
   cutoffs: number[];
   /** `[d, c0]`, or null with tied embeddings (the shortlist reads the embedding's rows [0, c0)). */

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeCheckpoint } from '@urgate/cells';
+import { encodeCheckpoint } from '@urgate/contract';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint, writeTritonRepository } from '../src/index.js';

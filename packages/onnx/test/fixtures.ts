@@ -1,10 +1,6 @@
-import {
-  type Core,
-  initLayerParams,
-  type Mechanism,
-  SeededRandom,
-  saveCheckpoint,
-} from '@urgate/cells';
+import { initLayerParams } from '@urgate/cells';
+import { type Core, type Mechanism, saveCheckpoint } from '@urgate/contract';
+import { SeededRandom } from '@urgate/random';
 
 export type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CORES, type Core, MECHANISMS, type Mechanism, SeededRandom } from '@urgate/cells';
+import { CORES, type Core, MECHANISMS, type Mechanism } from '@urgate/contract';
+import { SeededRandom } from '@urgate/random';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

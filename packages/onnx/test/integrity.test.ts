@@ -159,7 +159,7 @@ describe('ONNX initializer checksum', () => {
     const ckpt = join(dir, 'nan.safetensors');
     await writeCheckpoint(ckpt, c);
     const message = await rejection(exportCheckpoint(ckpt, join(dir, 'nan-out')));
-    // The checkpoint loader (@urgate/spec) refuses it before any graph is built.
+    // The checkpoint loader (@urgate/contract) refuses it before any graph is built.
     expect(message).toBe(
       `${ckpt}: tensor output.W holds a non-finite value (NaN at element 2); refusing to load it`,
     );

@@ -1,4 +1,4 @@
-// The exporter reads checkpoints through @urgate/spec: exporting loads neither tfjs nor the cells.
+// The exporter reads checkpoints through @urgate/contract: exporting loads neither tfjs nor the cells.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ describe('@urgate/onnx without tfjs', () => {
     expect(existsSync(join(dir, 'onnx', 'lm.sequence.onnx'))).toBe(true);
     const esm = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     const { cjs } = JSON.parse(child.stdout) as { cjs: string[] };
-    expect(esm.some((u) => u.includes('/packages/spec/'))).toBe(true);
+    expect(esm.some((u) => u.includes('/packages/contract/'))).toBe(true);
     const forbidden = /@tensorflow|\/packages\/(cells|kernels)\/|@urgate\/(cells|kernels)/;
     expect([...esm, ...cjs].filter((u) => forbidden.test(u))).toEqual([]);
   });

@@ -1,17 +1,16 @@
 // The independent truth for the exported graphs: @urgate/cells' tfjs reference for the layers, and
 // embedding, layer norm, output layer and log-softmax written here with tfjs.
+
 import * as tf from '@tensorflow/tfjs';
 import {
   gate,
-  type LayerConfig,
   type LayerParams,
-  layerLayout,
   layerStep,
-  resolveLayerConfig,
   runLayerReference,
   type State,
   splitBlocks,
 } from '@urgate/cells';
+import { type LayerConfig, layerLayout, resolveLayerConfig } from '@urgate/contract';
 import type { Checkpoint } from './fixtures.js';
 
 const t2 = (x: { shape: number[]; data: Float32Array }) =>

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '@urgate/cells';
 import {
   batchSampler,
   generate,
@@ -18,6 +17,7 @@ import {
   zeroRowState,
   zeroScoreState,
 } from '@urgate/onnx/runtime';
+import { SeededRandom } from '@urgate/random';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
 import { type Checkpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';

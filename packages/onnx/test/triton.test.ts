@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SeededRandom } from '@urgate/cells';
+import { SeededRandom } from '@urgate/random';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint, writeTritonRepository } from '../src/index.js';

@@ -6,20 +6,14 @@
 // load only ever slows an iteration, so the best is the least disturbed measurement.
 //
 //   BENCH_RMC_SHAPES=rmc-512,rmc-1024 picks shapes.
+
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { type RmcConfig, resolveRmcConfig, rmcParamLayout } from '@urgate/contract';
 import { FusedAdam, nativeAvailable, nativeLoadError } from '@urgate/kernels';
-import {
-  initialMemory,
-  initRmcParams,
-  type RmcConfig,
-  resolveRmcConfig,
-  rmcParamLayout,
-  runRmc,
-  runRmcReference,
-} from '@urgate/rmc';
+import { initialMemory, initRmcParams, runRmc, runRmcReference } from '@urgate/rmc';
 
 interface RmcShape {
   name: string;

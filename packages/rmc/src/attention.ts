@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ResolvedRmcConfig } from '@urgate/spec';
+import type { ResolvedRmcConfig } from '@urgate/contract';
 import { layerNorm, linear } from './ops.js';
 import type { RmcParams } from './types.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gate, splitBlocks } from '@urgate/cells';
-import type { ResolvedRmcConfig } from '@urgate/spec';
-import { gateBlocks } from '@urgate/spec';
+import type { ResolvedRmcConfig } from '@urgate/contract';
+import { gateBlocks } from '@urgate/contract';
 import { linear } from './ops.js';
 import type { RmcGates, RmcParams } from './types.js';
 

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { gateBiasInit, resolveLayerConfig, SeededRandom } from '@urgate/cells';
 import {
+  gateBiasInit,
   gateBlocks,
   type ParamSpec,
   type ResolvedRmcConfig,
   type RmcConfig,
+  resolveLayerConfig,
   resolveRmcConfig,
   rmcParamLayout,
-} from '@urgate/spec';
+} from '@urgate/contract';
+import { SeededRandom } from '@urgate/random';
 import type { RmcParams } from './types.js';
 
 /** Standard normal truncated to ±2 (redrawn outside), as tf.truncated_normal_initializer. */

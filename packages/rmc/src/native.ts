@@ -1,11 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { ResolvedRmcConfig } from '@urgate/contract';
 import {
   nativeAvailable,
   nativeLoadError,
   type RmcKernelWeights,
   runRmcFused,
 } from '@urgate/kernels';
-import type { ResolvedRmcConfig } from '@urgate/spec';
 import type { RmcParams, RmcSequenceResult } from './types.js';
 
 let warned = false;

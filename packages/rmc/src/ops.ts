@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LAYER_NORM_EPSILON } from '@urgate/spec';
+import { LAYER_NORM_EPSILON } from '@urgate/contract';
 
 /** x · W + b over the last axis of x, any rank. */
 export function linear(x: tf.Tensor, W: tf.Tensor, b: tf.Tensor): tf.Tensor {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expectShape } from '@urgate/cells';
-import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from '@urgate/spec';
+import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from '@urgate/contract';
 import { attendOverMemory } from './attention.js';
 import { gatesFromProjected } from './gates.js';
 import { rmcNativeAvailable, runRmcNative } from './native.js';

@@ -1,6 +1,6 @@
 import { expectShape } from '@urgate/cells';
-import type { ResolvedRmcConfig } from '@urgate/spec';
-import { rmcParamLayout } from '@urgate/spec';
+import type { ResolvedRmcConfig } from '@urgate/contract';
+import { rmcParamLayout } from '@urgate/contract';
 import type { RmcParams } from './types.js';
 
 // Shape checks run before any tensor work, so that a mistake surfaces as one clear line

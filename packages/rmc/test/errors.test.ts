@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { type RmcConfig, resolveRmcConfig } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
-import {
-  initialMemory,
-  initRmcParams,
-  type RmcConfig,
-  resolveRmcConfig,
-  rmcStep,
-  runRmc,
-} from '../src/index.js';
+import { initialMemory, initRmcParams, rmcStep, runRmc } from '../src/index.js';
 
 const base: RmcConfig = { inputSize: 3, memSlots: 2, headSize: 2, numHeads: 2 };
 const bad = (cfg: unknown) => () => resolveRmcConfig(cfg as RmcConfig);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { RmcConfig, RmcParams } from '../src/index.js';
+import type { RmcConfig } from '@urgate/contract';
+import type { RmcParams } from '../src/index.js';
 import type { Mat, RefConfig, RefParams } from './reference64.js';
 
 export const toTensors = (p: RefParams): RmcParams =>

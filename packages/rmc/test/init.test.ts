@@ -1,11 +1,6 @@
+import { type RmcConfig, resolveRmcConfig, rmcParamLayout } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
-import {
-  initialMemory,
-  initRmcParams,
-  type RmcConfig,
-  resolveRmcConfig,
-  rmcParamLayout,
-} from '../src/index.js';
+import { initialMemory, initRmcParams } from '../src/index.js';
 import { configPair } from './helpers.js';
 import { type RefConfig, refParamShapes } from './reference64.js';
 

@@ -4,18 +4,12 @@
 // headSize 5 × numHeads 3 = memSize 15, keySize 7, B = 3, T = 4).
 //
 // Tolerance: every element satisfies |native - reference| <= 1e-5 + 1e-4·|reference|.
+
 import * as tf from '@tensorflow/tfjs';
+import type { GateStyle, RmcConfig, RmcMechanism } from '@urgate/contract';
 import { nativeAvailable, nativeLoadError } from '@urgate/kernels';
 import { describe, expect, it } from 'vitest';
-import {
-  type GateStyle,
-  initialMemory,
-  initRmcParams,
-  type RmcConfig,
-  type RmcMechanism,
-  runRmc,
-  runRmcReference,
-} from '../src/index.js';
+import { initialMemory, initRmcParams, runRmc, runRmcReference } from '../src/index.js';
 import { lcg } from './reference64.js';
 
 const RTOL = 1e-4;

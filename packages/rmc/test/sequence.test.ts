@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { RmcConfig } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
-import {
-  initialMemory,
-  initRmcParams,
-  type RmcConfig,
-  rmcGates,
-  rmcStep,
-  runRmc,
-} from '../src/index.js';
+import { initialMemory, initRmcParams, rmcGates, rmcStep, runRmc } from '../src/index.js';
 import { expectClose } from './helpers.js';
 
 const base: RmcConfig = { inputSize: 3, memSlots: 3, headSize: 2, numHeads: 2, keySize: 3 };

@@ -2,8 +2,8 @@
 // model's gates graph (`<name>.gates.onnx`) in its own worker thread, with the model's initial
 // decay-period distribution to compare against (the paper's Figure 4 and Table 4, live).
 import type { Worker } from 'node:worker_threads';
+import { MECHANISM_TABLE, type Mechanism } from '@urgate/contract';
 import type { UrgateOnnxMetadata } from '@urgate/onnx/runtime';
-import { MECHANISM_TABLE, type Mechanism } from '@urgate/spec';
 import type { Tokenizer } from '@urgate/wikitext';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';

@@ -1,14 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import {
-  gate,
-  type LayerConfig,
-  layerLayout,
-  layerStep,
-  resolveLayerConfig,
-  type State,
-  splitBlocks,
-} from '@urgate/cells';
+import { gate, layerStep, type State, splitBlocks } from '@urgate/cells';
+import { type LayerConfig, layerLayout, resolveLayerConfig } from '@urgate/contract';
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateRunner, initialDecay } from '../src/gates.js';

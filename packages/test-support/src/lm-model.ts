@@ -1,15 +1,12 @@
 // A tiny UR-LSTM language model with a word tokenizer, saved as a checkpoint and exported to ONNX.
+
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  initStackParams,
-  type LayerParams,
-  SeededRandom,
-  saveCheckpoint,
-  stackParamsToTensors,
-} from '@urgate/cells';
+import { initStackParams, type LayerParams, stackParamsToTensors } from '@urgate/cells';
+import { saveCheckpoint } from '@urgate/contract';
 import { exportCheckpoint } from '@urgate/onnx';
+import { SeededRandom } from '@urgate/random';
 import { serializeTokenizer, type Tokenizer, WordTokenizer } from '@urgate/wikitext';
 
 export const WORDS = [

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lmTensorShapes } from '@urgate/spec';
+import { lmTensorShapes } from '@urgate/contract';
 import { type LmArchitecture, lmTrainingBytes } from '@urgate/train/lm';
 
 const bin = fileURLToPath(new URL('../../../cli/dist/bin.js', import.meta.url));

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CheckpointTensors } from '@urgate/contract';
 import type { ModelArenas } from '@urgate/kernels/native';
 import { type Collective, checkSameOnAllRanks, SOLO } from '@urgate/mpi';
-import type { CheckpointTensors } from '@urgate/spec';
 import { broadcastParams, reduceGradientArrays } from './data-parallel.js';
 import { divergenceReason } from './divergence.js';
 import { MetricsWriter } from './metrics.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { type CheckpointTensors, decodeCheckpoint, saveCheckpoint } from '@urgate/contract';
 import { arenaView, type ModelArenas } from '@urgate/kernels/native';
-import { type CheckpointTensors, decodeCheckpoint, saveCheckpoint } from '@urgate/spec';
 
 /**
  * Training-state checkpoints: model parameters (LAYOUT.md names, so the file also exports and

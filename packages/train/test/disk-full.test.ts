@@ -1,5 +1,6 @@
 // A full disk during a checkpoint write, on a real file system: a 1 MiB tmpfs (mounting needs
 // root; skipped with the reason where the machine does not allow it).
+
 import { spawnSync } from 'node:child_process';
 import {
   mkdtempSync,
@@ -12,7 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint } from '@urgate/cells';
+import { loadCheckpoint } from '@urgate/contract';
 import { nativeAvailable, useNativeKernels } from '@urgate/kernels';
 import { describe, expect, it } from 'vitest';
 import { readMetrics } from '../src/metrics.js';

@@ -2,8 +2,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { layerLayout, loadCheckpoint } from '@urgate/contract';
 import { nativeAvailable } from '@urgate/kernels';
-import { layerLayout, loadCheckpoint } from '@urgate/spec';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 import { resolveLmConfig } from '../src/lm/config.js';

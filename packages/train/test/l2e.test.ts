@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '@urgate/cells';
+import { loadCheckpoint } from '@urgate/contract';
 import { FusedAdam, nativeAvailable } from '@urgate/kernels';
 import {
   DEEPMIND_VOCABULARY,

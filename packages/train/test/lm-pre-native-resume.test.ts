@@ -5,8 +5,8 @@
 // (losses, gradient norms, validation) and the same final parameters and Adam moments.
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadCheckpoint } from '@urgate/contract';
 import { nativeAvailable } from '@urgate/kernels/native';
-import { loadCheckpoint } from '@urgate/spec';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 import { type LmConfigInput, resolveLmConfig } from '../src/lm/config.js';

@@ -2,16 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { L2E_TENSORS, type RmcConfig, resolveRmcConfig, saveCheckpoint } from '@urgate/contract';
 import { exportCheckpoint } from '@urgate/onnx';
 import { decodeL2e, openModel } from '@urgate/onnx/runtime';
-import {
-  initialMemory,
-  initRmcParams,
-  type RmcConfig,
-  resolveRmcConfig,
-  runRmcReference,
-} from '@urgate/rmc';
-import { L2E_TENSORS, saveCheckpoint } from '@urgate/spec';
+import { initialMemory, initRmcParams, runRmcReference } from '@urgate/rmc';
 import { onnxCheck, onnxCheckerAvailable } from '@urgate/test-support';
 import { describe, expect, it } from 'vitest';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '@urgate/cells';
+import { loadCheckpoint } from '@urgate/contract';
 import { nativeAvailable } from '@urgate/kernels';
 import { addingBatch, copyBatch } from '@urgate/tasks';
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { Core, DistributionSummary, Mechanism } from '@urgate/cells';
+import type { DistributionSummary } from '@urgate/cells';
+import { type Core, MECHANISMS, type Mechanism } from '@urgate/contract';
 import { Command, Option } from 'commander';
 import { integer, nonNegativeNumber, positiveInteger } from './common.js';
 
@@ -70,8 +71,9 @@ export function formatGatesTable(report: GatesReport): string {
 
 /** Samples every mechanism's initial gates, and writes the figures when `out` is given. */
 export async function runGates(options: GatesOptions): Promise<GatesReport> {
-  const { ANALYSIS_QUANTILES, MECHANISMS, refineGateCurves, sampleAllInitialForget, summarize } =
-    await import('@urgate/cells');
+  const { ANALYSIS_QUANTILES, refineGateCurves, sampleAllInitialForget, summarize } = await import(
+    '@urgate/cells'
+  );
   const samples = sampleAllInitialForget({
     core: options.core,
     hiddenSize: options.hiddenSize,

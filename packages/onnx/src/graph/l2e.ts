@@ -1,4 +1,4 @@
-import { gateBlocks } from '@urgate/spec';
+import { gateBlocks } from '@urgate/contract';
 import type { L2eSpec } from '../spec.js';
 import { GraphBuilder, GraphScope, valueInfo } from './builder.js';
 import { type CellState, cellStep, type LayerInitializers } from './layer.js';

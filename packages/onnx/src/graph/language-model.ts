@@ -1,4 +1,4 @@
-import { LAYER_NORM_EPSILON } from '@urgate/spec';
+import { LAYER_NORM_EPSILON } from '@urgate/contract';
 import type { LanguageModelSpec } from '../spec.js';
 import { GraphBuilder, GraphScope, valueInfo } from './builder.js';
 import { type CellState, cellStep } from './layer.js';

@@ -1,4 +1,4 @@
-import { type BlockName, gateFamily } from '@urgate/spec';
+import { type BlockName, gateFamily } from '@urgate/contract';
 import type { ExportLayer, Zoneout } from '../spec.js';
 import type { GraphBuilder, GraphScope } from './builder.js';
 

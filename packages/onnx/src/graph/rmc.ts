@@ -3,7 +3,7 @@ import {
   gateBlocks,
   LAYER_NORM_EPSILON,
   type ResolvedRmcConfig,
-} from '@urgate/spec';
+} from '@urgate/contract';
 import type { ExportRmc } from '../spec.js';
 import type { GraphBuilder, GraphScope } from './builder.js';
 import { gates } from './layer.js';

@@ -1,7 +1,7 @@
 // Settings of a Learning-to-Execute run (program evaluation, the UR-LSTM paper's appendix
 // E.3 after Santoro et al. 2018). Every field is checked here, before any work, with one line
 // naming the command-line flag and the allowed values.
-import { type Core, type Mechanism, parseMechanism } from '@urgate/cells';
+import { type Core, type Mechanism, parseMechanism, RMC_MECHANISMS } from '@urgate/contract';
 import {
   DEEPMIND_CURRICULA,
   DEEPMIND_MAX_LENGTH,
@@ -14,7 +14,6 @@ import {
   ZAREMBA_MAX_NESTING,
   type ZarembaCurriculumKind,
 } from '@urgate/learning-to-execute';
-import { RMC_MECHANISMS } from '@urgate/rmc';
 
 export const L2E_GRAMMARS = ['deepmind', 'zaremba'] as const;
 export type L2eGrammar = (typeof L2E_GRAMMARS)[number];

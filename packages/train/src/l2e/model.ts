@@ -2,27 +2,22 @@
 // through the native kernels, or the RMC) reads one-hot characters, first the program, then
 // the decoder inputs; a linear head `output.W [d, V]`, `output.b [V]` maps its outputs at the
 // target positions to character logits.
+
 import * as tf from '@tensorflow/tfjs';
+import { initLayerParams, type LayerParams, runStack, zeroState } from '@urgate/cells';
 import {
-  initLayerParams,
-  type LayerParams,
+  L2E_TENSORS,
+  layerTensorName,
   type ResolvedLayerConfig,
-  runStack,
-  SeededRandom,
-  stackLayerConfigs,
-  zeroState,
-} from '@urgate/cells';
-import { denseFused, sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
-import {
-  initialMemory,
-  initRmcParams,
   type RmcConfig,
   type RmcMechanism,
   resolveRmcConfig,
   rmcParamLayout,
-  runRmc,
-} from '@urgate/rmc';
-import { L2E_TENSORS, layerTensorName } from '@urgate/spec';
+  stackLayerConfigs,
+} from '@urgate/contract';
+import { denseFused, sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
+import { SeededRandom } from '@urgate/random';
+import { initialMemory, initRmcParams, runRmc } from '@urgate/rmc';
 import type { Engine } from '../engine.js';
 import { deriveSeed } from '../seeds.js';
 import type { L2eRunConfig } from './config.js';

@@ -1,9 +1,10 @@
 // The LM's adaptive softmax on the training side, without tfjs: its initial values (into the
-// parameter arena laid out by @urgate/spec's lmTensorShapes) and the check that the vocabulary
+// parameter arena laid out by @urgate/contract's lmTensorShapes) and the check that the vocabulary
 // is frequency-sorted. Its tfjs reference is in reference.ts (adaptiveLogProbs).
+
+import { ADAPTIVE_SOFTMAX_TENSORS, type LmArchitecture, lmTensorShapes } from '@urgate/contract';
 import { arenaView, type ModelArenas } from '@urgate/kernels/native';
 import { SeededRandom } from '@urgate/random';
-import { ADAPTIVE_SOFTMAX_TENSORS, type LmArchitecture, lmTensorShapes } from '@urgate/spec';
 import { deriveSeed } from '../seeds.js';
 
 const ADAPTIVE_PREFIX = 'adaptive.';

@@ -1,4 +1,4 @@
-import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/spec';
+import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/contract';
 import { type Engine, parseEngine } from '../engine.js';
 
 /** Hyperparameters of one language-model run (stored as `training.config` in its checkpoints). */

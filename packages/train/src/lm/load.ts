@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
+import { loadCheckpoint } from '@urgate/contract';
 import { nativeAvailable } from '@urgate/kernels/native';
-import { loadCheckpoint } from '@urgate/spec';
 import { restoreTokenizer, type SerializedTokenizer, type Tokenizer } from '@urgate/wikitext';
 import type { Engine } from '../engine.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';

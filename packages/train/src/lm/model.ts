@@ -1,20 +1,9 @@
 // The language model as the trainer, evaluation and checkpoints see it: one object owning flat
-// arenas (parameters, gradients, Adam moments) laid out by @urgate/spec's lmTensorShapes, with a
+// arenas (parameters, gradients, Adam moments) laid out by @urgate/contract's lmTensorShapes, with a
 // train step, scoring and the optimizer step. The native engine is @urgate/kernels' NativeLm;
 // the reference engine (reference.ts, tfjs autodiff over the pure-tfjs cells) has the same
 // shape. This module loads no tfjs.
 import { totalmem } from 'node:os';
-import {
-  type AdamOptions,
-  arenaView,
-  type LmDropout,
-  type LmLayerState,
-  type LmWindow,
-  lmDownsize,
-  type ModelArenas,
-  NativeLm,
-} from '@urgate/kernels/native';
-import { SeededRandom } from '@urgate/random';
 import {
   type CheckpointTensors,
   checkAdaptiveSoftmax,
@@ -26,7 +15,18 @@ import {
   parseCore,
   parseMechanism,
   stackLayerConfigs,
-} from '@urgate/spec';
+} from '@urgate/contract';
+import {
+  type AdamOptions,
+  arenaView,
+  type LmDropout,
+  type LmLayerState,
+  type LmWindow,
+  lmDownsize,
+  type ModelArenas,
+  NativeLm,
+} from '@urgate/kernels/native';
+import { SeededRandom } from '@urgate/random';
 import type { Engine } from '../engine.js';
 import { deriveSeed } from '../seeds.js';
 import { initAdaptiveParams } from './adaptive-softmax.js';
@@ -77,7 +77,7 @@ function checkArchitecture(arch: LmArchitecture): void {
 
 /**
  * A language model of `arch` on `engine` with the trainer's initialisation from `seed`: embedding
- * and untied output uniform, layers as @urgate/spec's initLayerValues (layer l from seed + l),
+ * and untied output uniform, layers as @urgate/contract's initLayerValues (layer l from seed + l),
  * layer norm gamma 1, beta 0, output bias 0. The reference engine loads tfjs.
  */
 export async function createLanguageModel(

@@ -4,7 +4,6 @@
 // is tested against, and what trains where the addon is not built (slowly).
 import * as tf from '@tensorflow/tfjs';
 import { type LayerParams, runStack, type State } from '@urgate/cells';
-import { arenaView, ParamArenas } from '@urgate/kernels/native';
 import {
   ADAPTIVE_SOFTMAX_TENSORS,
   type AdaptiveSoftmax,
@@ -14,7 +13,8 @@ import {
   type LmArchitecture,
   layerTensorName,
   lmTensorShapes,
-} from '@urgate/spec';
+} from '@urgate/contract';
+import { arenaView, ParamArenas } from '@urgate/kernels/native';
 import { dropoutMask } from '../masks.js';
 import {
   type LanguageModel,

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
+import { type CheckpointTensors, checkAdaptiveSoftmax, saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
 import { type Collective, world as joinWorld, shareOf } from '@urgate/mpi';
-import { type CheckpointTensors, checkAdaptiveSoftmax, saveCheckpoint } from '@urgate/spec';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
 import { type DataState, LOOP_FILES, runTrainingLoop } from '../loop.js';

@@ -4,7 +4,7 @@ import {
   parseCore,
   parseMechanism,
   resolveLayerConfig,
-} from '@urgate/cells';
+} from '@urgate/contract';
 import { FORGETTING_SETTINGS, SYNTHETIC_PROTOCOL } from '@urgate/tasks';
 
 export const TASK_NAMES = [

@@ -3,16 +3,19 @@ import {
   gate,
   initLayerParams,
   type LayerParams,
-  layerLayout,
-  layerTensorName,
-  type ResolvedLayerConfig,
   runLayerWith,
-  SeededRandom,
   splitBlocks,
-  stackLayerConfigs,
   zeroState,
   zoneoutMasks,
 } from '@urgate/cells';
+import {
+  CLASSIFIER_TENSORS,
+  layerLayout,
+  layerTensorName,
+  type ResolvedLayerConfig,
+  stackLayerConfigs,
+  TASK_HEAD_TENSORS,
+} from '@urgate/contract';
 import {
   denseFused,
   nativeDropoutMask,
@@ -20,7 +23,7 @@ import {
   sequenceKernel,
   sliceSteps,
 } from '@urgate/kernels';
-import { CLASSIFIER_TENSORS, TASK_HEAD_TENSORS } from '@urgate/spec';
+import { SeededRandom } from '@urgate/random';
 import type { Engine } from '../engine.js';
 import { dropoutMask } from '../masks.js';
 import { deriveSeed } from '../seeds.js';

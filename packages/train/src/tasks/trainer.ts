@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
 import { nativeAvailable, releaseTapes, softmaxCrossEntropy } from '@urgate/kernels';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
-import { saveCheckpoint } from '@urgate/spec';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
