@@ -78,34 +78,11 @@ on_host1 "${MPIRUN[@]}" node tools/mpi-allreduce-probe.mjs
 [ "$PROBE_ONLY" = 1 ] && exit 0
 
 echo "== LM training: 2 ranks (one a host) against 1 process"
-node - "$WORK" <<'CORPUS'
-const { writeFileSync, mkdirSync } = require('node:fs');
-const dir = process.argv[2] + '/corpus';
-mkdirSync(dir);
-let s = 7;
-const word = () => { s = (s * 16807) % 2147483647; return `w${Math.floor((s / 2147483647) ** 2 * 2000)}`; };
-const article = (t, n) => ` \n = ${t} = \n \n` + Array.from({ length: n }, () => ` ${Array.from({ length: 12 }, word).join(' ')} . \n \n`).join('');
-writeFileSync(`${dir}/wiki.train.tokens`, article('One', 1500) + article('Two', 1500));
-writeFileSync(`${dir}/wiki.valid.tokens`, article('Three', 40));
-writeFileSync(`${dir}/wiki.test.tokens`, article('Four', 40));
-CORPUS
+node tools/lm-equivalence.mjs corpus "$WORK/corpus"
 URGATE=(node packages/cli/dist/bin.js)
 "${URGATE[@]}" lm prepare --data-dir "$WORK/corpus" --cache "$WORK/cache" > /dev/null
 TRAIN=(lm train --cache "$WORK/cache" --hidden-size 256 --batch-size 32 --bptt 32 --steps 50
   --eval-every 25 --checkpoint-every 50 --no-tied)
 URGATE_NUM_THREADS=1 "${URGATE[@]}" "${TRAIN[@]}" --out "$WORK/one" 2>/dev/null | head -1
 on_host1 "${MPIRUN[@]}" "${URGATE[@]}" "${TRAIN[@]}" --out "$WORK/two" 2>/dev/null | head -1
-node - "$WORK" <<'COMPARE'
-const { readFileSync } = require('node:fs');
-const read = (d) => readFileSync(`${process.argv[2]}/${d}/metrics.jsonl`, 'utf8').trim().split('\n').map(JSON.parse);
-const [a, b] = [read('one'), read('two')];
-let worst = 0;
-a.forEach((r, i) => {
-  if (b[i]?.step !== r.step || b[i]?.kind !== r.kind) throw new Error(`record ${i} differs`);
-  for (const k of ['loss', 'gradNorm', 'nllPerToken']) if (k in r) worst = Math.max(worst, Math.abs(b[i][k] - r[k]) / Math.abs(r[k]));
-});
-const result = (d) => JSON.parse(readFileSync(`${process.argv[2]}/${d}/result.json`, 'utf8'));
-const two = result('two');
-console.log(`${a.length} metrics records, worst relative difference of losses, gradient norms, validation NLL: ${worst.toExponential(2)}`);
-console.log(`tokens/s: 1 process x 1 thread ${result('one').tokensPerSecond.toFixed(0)}, 2 ranks over TCP x 1 thread ${two.tokensPerSecond.toFixed(0)}; allreduce ${two.allreduceMsPerStep.toFixed(1)} ms and ${(two.allreduceBytesPerStep / 1e6).toFixed(2)} MB a step`);
-COMPARE
+node tools/lm-equivalence.mjs compare "$WORK/one" "$WORK/two"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything urgate needs on a fresh Debian 12 machine with Node 20:
 # system packages (OpenBLAS for the native kernels, Open MPI for data-parallel
-# training, SentencePiece trainer, the offline Fashion-MNIST data set, the
+# training, Slurm and munge, whose one-node cluster runs that training under
+# srun in the tests (tools/slurm-cluster.sh), SentencePiece trainer, the offline Fashion-MNIST data set, the
 # Python ONNX checker / PyTorch used only as references in tests and
 # benchmarks, promtool from the prometheus package, which checks the server's
 # /metrics in its tests, and chromium for the serve page's browser tests), then
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenblas-dev openmpi-bin libopenmpi-dev sentencepiece dataset-fashion-mnist python3-onnx python3-torch python3-numpy prometheus chromium)
+packages=(libopenblas-dev openmpi-bin libopenmpi-dev slurm-wlm munge sentencepiece dataset-fashion-mnist python3-onnx python3-torch python3-numpy prometheus chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

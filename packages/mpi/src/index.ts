@@ -1,4 +1,11 @@
-export { type MpirunOptions, type MpirunResult, mpirun } from './mpirun.js';
+export {
+  type LaunchOptions,
+  type LaunchResult,
+  type MpirunOptions,
+  mpirun,
+  type SrunOptions,
+  srun,
+} from './launchers.js';
 export { checkSameOnAllRanks, shareOf } from './share.js';
 export { allreduceRows, type RowsReduced } from './sparse.js';
 export {

@@ -35,6 +35,20 @@ export function launcherVariable(env: NodeJS.ProcessEnv = process.env): string |
   return LAUNCHER_VARIABLES.find((name) => env[name] !== undefined) ?? null;
 }
 
+/**
+ * Refuses a task of a Slurm step of several tasks that srun started without a process-management
+ * interface (`--mpi=none`, Slurm's default): its tasks cannot find each other, so each would
+ * train the whole job alone and every one would write the same run. srun sets
+ * SLURM_STEP_NUM_TASKS in each task it starts (not in a batch script itself).
+ */
+function checkSlurmStep(env: NodeJS.ProcessEnv): void {
+  const tasks = Number(env.SLURM_STEP_NUM_TASKS ?? 1);
+  if (tasks > 1)
+    throw new Error(
+      `srun started this process as task ${env.SLURM_PROCID ?? '?'} of a ${tasks}-task step without MPI (no PMIx or PMI variables): run \`srun --mpi=pmix …\` so the tasks join one MPI job (see \`srun --mpi=list\`)`,
+    );
+}
+
 /** A world of one process: every collective is the identity. MPI is never loaded. */
 export const SOLO: Collective = {
   rank: 0,
@@ -97,13 +111,16 @@ function mpiWorld(addon: MpiAddon): Collective {
 }
 
 /**
- * The world `env` describes: under an MPI launcher (mpirun, mpiexec, srun) the launched job,
- * with MPI initialised from the binding at `addonPath`; otherwise the world of one, and MPI is
- * never loaded. A launched process without the binding gets one line saying how to build it.
+ * The world `env` describes: under an MPI launcher (mpirun, mpiexec, srun --mpi=pmix) the
+ * launched job, with MPI initialised from the binding at `addonPath`; otherwise the world of one,
+ * and MPI is never loaded. A launched process without the binding gets one line saying how to
+ * build it; a task of a multi-task srun step without MPI, one line saying to add --mpi=pmix.
  */
 export function joinWorld(env: NodeJS.ProcessEnv, addonPath = ADDON_PATH): Collective {
   const variable = launcherVariable(env);
-  return variable === null ? SOLO : mpiWorld(loadAddon(variable, addonPath));
+  if (variable !== null) return mpiWorld(loadAddon(variable, addonPath));
+  checkSlurmStep(env);
+  return SOLO;
 }
 
 let joined: Collective | undefined;

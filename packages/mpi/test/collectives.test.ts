@@ -33,6 +33,20 @@ describe('a world of one (no launcher)', () => {
   });
 });
 
+describe('a Slurm step without MPI (srun --mpi=none)', () => {
+  it('of several tasks: refused in one line, as its tasks would each train alone', () => {
+    const env = { SLURM_STEP_NUM_TASKS: '2', SLURM_PROCID: '1', SLURM_NTASKS: '2' };
+    expect(() => joinWorld(env, '/nonexistent/urgate_mpi.node')).toThrow(
+      /^srun started this process as task 1 of a 2-task step without MPI \(no PMIx or PMI variables\): run `srun --mpi=pmix …`/,
+    );
+  });
+
+  it('of one task, or a batch script outside any step: a world of one', () => {
+    expect(joinWorld({ SLURM_STEP_NUM_TASKS: '1', SLURM_PROCID: '0' })).toBe(SOLO);
+    expect(joinWorld({ SLURM_JOB_ID: '7', SLURM_NTASKS: '2', SLURM_PROCID: '0' })).toBe(SOLO);
+  });
+});
+
 describe('collectives under mpirun', () => {
   it.each([2, 3])(
     'on %i ranks: allreduce, broadcast, allgather, row-sparse reduce, agreement',
