@@ -3,7 +3,7 @@
 // resumed by 3 and then by 1, a SIGKILLed rank ending the whole job, and ranks with other
 // settings refused.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeAvailable } from '@urgate/kernels';
 import { mpirun } from '@urgate/mpi';
@@ -143,6 +143,49 @@ describe.skipIf(!nativeAvailable)('urgate lm train under mpirun', () => {
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
     expect(result.steps).toBeGreaterThan(0);
     expect(metrics(out).filter((m) => m.kind === 'train')).toHaveLength(result.steps);
+  });
+
+  it('task ranks that read other images (same settings) stop with one line naming the rank', async () => {
+    // Two copies of a tiny MNIST in IDX files (5,010 training images of 2x2: the loader keeps
+    // 5,000 for validation), one test image apart: the ranks run in different folders with the
+    // same relative --data-dir, as hosts with their own copies of the files would.
+    const idx = (dims: number[], data: Uint8Array) => {
+      const header = Buffer.alloc(4 + 4 * dims.length);
+      header.writeUInt32BE(0x0800 + dims.length, 0);
+      for (const [k, d] of dims.entries()) header.writeUInt32BE(d, 4 + 4 * k);
+      return Buffer.concat([header, data]);
+    };
+    const images = (count: number, offset: number) =>
+      Uint8Array.from({ length: count * 4 }, (_, k) => (k * 37 + offset) % 256);
+    const labels = (count: number) => Uint8Array.from({ length: count }, (_, k) => k % 10);
+    const copies = ['a', 'b'].map((name) => join(dir, `mnist-${name}`));
+    copies.forEach((copy, k) => {
+      mkdirSync(copy, { recursive: true });
+      writeFileSync(join(copy, 'train-images-idx3-ubyte'), idx([5010, 2, 2], images(5010, 0)));
+      writeFileSync(join(copy, 'train-labels-idx1-ubyte'), idx([5010], labels(5010)));
+      writeFileSync(join(copy, 't10k-images-idx3-ubyte'), idx([10, 2, 2], images(10, k)));
+      writeFileSync(join(copy, 't10k-labels-idx1-ubyte'), idx([10], labels(10)));
+    });
+    const args = [
+      'train',
+      'smnist',
+      '--data-dir',
+      '.',
+      '--hidden-size',
+      '8',
+      '--batch-size',
+      '4',
+    ].concat(['--steps', '2', '--no-progress', '--out', join(dir, 'other-images')]);
+    const r = await mpirun({
+      np: 1,
+      mpirunArgs: ['--wdir', copies[0]],
+      command: [...urgate, ...args, ':', '-np', '1', '--wdir', copies[1], ...urgate, ...args],
+      deadlineMs: 60_000,
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(
+      'urgate train: the images read differ between ranks: rank 1 of 2 disagrees with rank 0',
+    );
   });
 
   it('ranks started with other settings stop with one line naming the rank', async () => {

@@ -26,6 +26,6 @@ export function checkSameOnAllRanks(world: Collective, what: string, text: strin
   const ranks = [...differs.keys()].filter((r) => differs[r] !== 0);
   if (ranks.length > 0)
     throw new Error(
-      `${what} differ between ranks: rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')} of ${world.size} disagree${ranks.length > 1 ? '' : 's'} with rank 0 (every rank needs the same settings and the same prepared files)`,
+      `${what} differ between ranks: rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')} of ${world.size} disagree${ranks.length > 1 ? '' : 's'} with rank 0 (every rank needs the same build, settings and data files)`,
     );
 }

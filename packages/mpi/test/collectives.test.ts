@@ -85,7 +85,7 @@ describe('collectives under mpirun', () => {
           equalsDense: true,
         });
         expect(line.agree).toBe(
-          `the test settings differ between ranks: rank ${np - 1} of ${np} disagrees with rank 0 (every rank needs the same settings and the same prepared files)`,
+          `the test settings differ between ranks: rank ${np - 1} of ${np} disagrees with rank 0 (every rank needs the same build, settings and data files)`,
         );
       }
     },

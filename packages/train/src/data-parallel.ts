@@ -2,6 +2,7 @@
 // broadcast from rank 0, and once a step the ranks' gradients summed, each rank's already
 // weighted by its share of the global batch, so every rank holds the gradient of the global
 // batch's mean loss and takes the same optimizer step.
+import { createHash } from 'node:crypto';
 import type { ModelArenas } from '@urgate/kernels/native';
 import { allreduceRows, type Collective } from '@urgate/mpi';
 
@@ -70,4 +71,17 @@ function adjacentRuns(arrays: Float32Array[]): Float32Array[] {
     else runs.push(a);
   }
   return runs;
+}
+
+/**
+ * sha256 (hex) of the arrays' bytes in order, each preceded by its byte length: what ranks
+ * compare of the batches they generate or the files they read (DataChecksum).
+ */
+export function checksumOfArrays(arrays: Iterable<ArrayBufferView>): string {
+  const hash = createHash('sha256');
+  for (const a of arrays) {
+    hash.update(BigUint64Array.of(BigInt(a.byteLength)));
+    hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return hash.digest('hex');
 }

@@ -90,8 +90,18 @@ export interface LoopSettings {
    * optimizer step; rank 0 alone writes checkpoints, metrics and progress.
    */
   world?: Collective;
-  /** What names the prepared data (e.g. its manifests' checksums): ranks must agree on it. */
-  dataIdentity?: string;
+  /**
+   * What the ranks must agree on about the data they read or generate: `what` names it in the
+   * error, `checksum` (computed only in a world of several ranks) identifies it.
+   */
+  data?: DataChecksum;
+}
+
+/** The data a run trains and evaluates on, as the ranks compare it at start. */
+export interface DataChecksum {
+  /** e.g. "the prepared data": the start of the line that names the ranks that differ. */
+  what: string;
+  checksum(): string;
 }
 
 /** Where records go: the metrics file on rank 0, nowhere on the other ranks. */
@@ -151,7 +161,7 @@ export async function runTrainingLoop(
   const writer = world.rank === 0;
   if (world.size > 1) {
     checkSameOnAllRanks(world, 'the run settings', JSON.stringify(settings.config));
-    checkSameOnAllRanks(world, 'the prepared data', settings.dataIdentity ?? '');
+    if (settings.data) checkSameOnAllRanks(world, settings.data.what, settings.data.checksum());
   }
   if (writer) await mkdir(outDir, { recursive: true });
   const checkpointPath = join(outDir, LOOP_FILES.checkpoint);

@@ -18,6 +18,7 @@ import {
   zarembaBatch,
   zarembaTokenId,
 } from '@urgate/learning-to-execute';
+import { checksumOfArrays } from '../data-parallel.js';
 import { deriveSeed } from '../seeds.js';
 import type { L2eGrammar, L2eRunConfig } from './config.js';
 
@@ -229,6 +230,11 @@ export interface L2eData {
   /** `count` batches of one held-out split at the hardest level (test: testBatches' programs). */
   heldOutBatches(split: Split, count: number): L2eBatch[];
   validationBatch(evaluation: number): L2eBatch;
+  /**
+   * What ranks compare at start: the first training batch at the curriculum's starting level
+   * and the test batches (same settings, same program generator).
+   */
+  checksum(): string;
 }
 
 // Seeds of the held-out programs per split, and of the curriculum's validation programs.
@@ -247,15 +253,19 @@ export function openL2eData(config: L2eRunConfig): L2eData {
     return Array.from({ length: count }, (_, k) => l2eBatch(alphabet, test.draw(seed, k, split)));
   };
   let tests: L2eBatch[] | null = null;
+  const trainBatch = (step: number) => l2eBatch(alphabet, train.draw(config.seed, step, 'train'));
+  const testBatches = () => {
+    tests ??= heldOutBatches('test', config.evalSize);
+    return tests;
+  };
   return {
     alphabet,
     curriculum: train.curriculum,
-    trainBatch: (step) => l2eBatch(alphabet, train.draw(config.seed, step, 'train')),
-    testBatches: () => {
-      tests ??= heldOutBatches('test', config.evalSize);
-      return tests;
-    },
+    trainBatch,
+    testBatches,
     heldOutBatches,
     validationBatch: (k) => l2eBatch(alphabet, train.draw(validationSeed, k, 'validation')),
+    checksum: () =>
+      checksumOfArrays([trainBatch(0), ...testBatches()].flatMap((b) => [b.stream, b.targets])),
   };
 }

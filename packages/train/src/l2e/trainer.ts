@@ -212,6 +212,7 @@ export async function trainL2e(
       checkpointEvery: config.checkpointEvery,
       itemsPerStep: { name: 'programs/s', count: config.batchSize },
       world,
+      data: { what: 'the generated programs', checksum: data.checksum },
     },
   );
   const result: L2eRunResult = {

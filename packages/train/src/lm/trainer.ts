@@ -265,7 +265,10 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       ...pick(config, ['lr', 'clip', 'steps', 'minutes', 'evalEvery', 'checkpointEvery']),
       itemsPerStep: { name: 'tok/s', count: config.batchSize * config.bptt },
       world,
-      dataIdentity: JSON.stringify([train.manifest.checksum, valid.manifest.checksum]),
+      data: {
+        what: 'the prepared data',
+        checksum: () => JSON.stringify([train.manifest.checksum, valid.manifest.checksum]),
+      },
     },
   );
   let testEval: LmEvaluation | null = null;

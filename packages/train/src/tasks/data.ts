@@ -9,6 +9,7 @@ import {
   pixelBatch,
   pixelPermutation,
 } from '@urgate/tasks';
+import { checksumOfArrays } from '../data-parallel.js';
 import { deriveSeed } from '../seeds.js';
 import { isPixelTask, PIXEL_TASKS, type TaskRunConfig } from './config.js';
 
@@ -40,6 +41,11 @@ export interface TaskData {
   evalBatches(): Iterable<TaskBatch>;
   /** Pixel tasks: the test set. */
   testBatches: (() => Iterable<TaskBatch>) | null;
+  /**
+   * What ranks compare at start: synthetic: the first training batch and the held-out batches
+   * (same settings, same generator); pixel: every image and label read, and the pixel order.
+   */
+  checksum(): string;
 }
 
 /**
@@ -100,14 +106,17 @@ export async function openTaskData(
   if (!isPixelTask(config.task)) {
     const probe = syntheticBatch(config, config.seed, 0);
     const evalSeed = deriveSeed(config.seed, EVAL_SEED_PURPOSE);
+    const evalBatches = () =>
+      Array.from({ length: config.evalSize }, (_, k) => syntheticBatch(config, evalSeed, k));
     return {
       inputSize: probe.inputSize,
       outputSize: config.task === 'copy' ? 10 : 1,
       stepsPerEpoch: null,
       trainBatch: (step) => syntheticBatch(config, config.seed, step),
-      evalBatches: () =>
-        Array.from({ length: config.evalSize }, (_, k) => syntheticBatch(config, evalSeed, k)),
+      evalBatches,
       testBatches: null,
+      checksum: () =>
+        checksumOfArrays([probe, ...evalBatches()].flatMap((b) => [b.inputs, b.targets])),
     };
   }
   const { dataset: name, order } = PIXEL_TASKS[config.task];
@@ -135,5 +144,10 @@ export async function openTaskData(
     },
     evalBatches: () => setBatches(validation, perm, config.evalSize),
     testBatches: () => setBatches(test, perm, 0),
+    checksum: () =>
+      checksumOfArrays([
+        ...[train, validation, test].flatMap((s) => [s.pixels, s.labels]),
+        ...(perm ? [perm] : []),
+      ]),
   };
 }

@@ -245,6 +245,10 @@ export async function trainTask(
       checkpointEvery: cfg.checkpointEvery,
       // A collection costs a few ms: every step when a step's tape is large, else now and then.
       world,
+      data: {
+        what: data.stepsPerEpoch === null ? 'the generated batches' : 'the images read',
+        checksum: data.checksum,
+      },
     },
   );
   const msPerStep = run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN;
