@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // What the launcher scripts (mpi-two-hosts.sh, slurm-check.sh) share to show a data-parallel LM
 // run equals one process:
-//   node tools/lm-equivalence.mjs corpus DIR        # a WikiText-shaped corpus of 2,000 word types in DIR
+//   node tools/lm-equivalence.mjs prepare WORK      # WORK/cache from a WikiText-shaped corpus of
+//                                                   # 2,000 word types; prints the `lm train` arguments
 //   node tools/lm-equivalence.mjs compare ONE MANY  # worst relative difference of two runs' metrics,
 //                                                   # tokens/s and the many-rank run's allreduce
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const [what, ...args] = process.argv.slice(2);
-if (what === 'corpus' && args.length === 1) {
-  const [dir] = args;
+if (what === 'prepare' && args.length === 1) {
+  const [work] = args;
+  const dir = `${work}/corpus`;
   mkdirSync(dir, { recursive: true });
   let s = 7;
   const word = () => {
@@ -20,6 +23,19 @@ if (what === 'corpus' && args.length === 1) {
   writeFileSync(`${dir}/wiki.train.tokens`, article('One', 1500) + article('Two', 1500));
   writeFileSync(`${dir}/wiki.valid.tokens`, article('Three', 40));
   writeFileSync(`${dir}/wiki.test.tokens`, article('Four', 40));
+  const cache = `${work}/cache`;
+  execFileSync(process.execPath, [
+    'packages/cli/dist/bin.js',
+    'lm',
+    'prepare',
+    '--data-dir',
+    dir,
+    '--cache',
+    cache,
+  ]);
+  console.log(
+    `lm train --cache ${cache} --hidden-size 256 --batch-size 32 --bptt 32 --steps 50 --eval-every 25 --checkpoint-every 50 --no-tied`,
+  );
 } else if (what === 'compare' && args.length === 2) {
   const [oneDir, manyDir] = args;
   const read = (d) => readFileSync(`${d}/metrics.jsonl`, 'utf8').trim().split('\n').map(JSON.parse);
@@ -40,6 +56,8 @@ if (what === 'corpus' && args.length === 1) {
     `tokens/s: 1 process ${one.tokensPerSecond.toFixed(0)}, ${many.worldSize} ranks ${many.tokensPerSecond.toFixed(0)}; allreduce ${many.allreduceMsPerStep.toFixed(1)} ms and ${(many.allreduceBytesPerStep / 1e6).toFixed(2)} MB a step`,
   );
 } else {
-  console.error('lm-equivalence: usage: lm-equivalence.mjs corpus DIR | compare ONE_RUN MANY_RUN');
+  console.error(
+    'lm-equivalence: usage: lm-equivalence.mjs prepare WORK | compare ONE_RUN MANY_RUN',
+  );
   process.exit(2);
 }

@@ -78,11 +78,8 @@ on_host1 "${MPIRUN[@]}" node tools/mpi-allreduce-probe.mjs
 [ "$PROBE_ONLY" = 1 ] && exit 0
 
 echo "== LM training: 2 ranks (one a host) against 1 process"
-node tools/lm-equivalence.mjs corpus "$WORK/corpus"
 URGATE=(node packages/cli/dist/bin.js)
-"${URGATE[@]}" lm prepare --data-dir "$WORK/corpus" --cache "$WORK/cache" > /dev/null
-TRAIN=(lm train --cache "$WORK/cache" --hidden-size 256 --batch-size 32 --bptt 32 --steps 50
-  --eval-every 25 --checkpoint-every 50 --no-tied)
+read -ra TRAIN <<< "$(node tools/lm-equivalence.mjs prepare "$WORK")"
 URGATE_NUM_THREADS=1 "${URGATE[@]}" "${TRAIN[@]}" --out "$WORK/one" 2>/dev/null | head -1
 on_host1 "${MPIRUN[@]}" "${URGATE[@]}" "${TRAIN[@]}" --out "$WORK/two" 2>/dev/null | head -1
 node tools/lm-equivalence.mjs compare "$WORK/one" "$WORK/two"

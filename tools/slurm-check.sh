@@ -19,11 +19,8 @@ eval "$(bash tools/slurm-cluster.sh start "$WORK/slurm")"
 echo "== a one-node Slurm cluster: $(sinfo -h -o '%P %D node(s) %c CPUs %t') ($(srun --version))"
 echo "   srun --mpi=list: $(srun --mpi=list 2>&1 | tail -n +2 | tr -s '\n\t ' ' ')"
 
-node tools/lm-equivalence.mjs corpus "$WORK/corpus"
 URGATE=(node packages/cli/dist/bin.js)
-"${URGATE[@]}" lm prepare --data-dir "$WORK/corpus" --cache "$WORK/cache" > /dev/null
-TRAIN=(lm train --cache "$WORK/cache" --hidden-size 256 --batch-size 32 --bptt 32 --steps 50
-  --eval-every 25 --checkpoint-every 50 --no-tied)
+read -ra TRAIN <<< "$(node tools/lm-equivalence.mjs prepare "$WORK")"
 export URGATE_NUM_THREADS=1
 # A run's progress goes to its log, shown when it fails; its first summary line is printed.
 run() {
