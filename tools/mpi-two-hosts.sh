@@ -79,7 +79,9 @@ on_host1 "${MPIRUN[@]}" node tools/mpi-allreduce-probe.mjs
 
 echo "== LM training: 2 ranks (one a host) against 1 process"
 URGATE=(node packages/cli/dist/bin.js)
-read -ra TRAIN <<< "$(node tools/lm-equivalence.mjs prepare "$WORK")"
+# An assignment, so that set -e stops the script if preparing fails (read <<< "$(…)" would not).
+TRAIN_ARGS=$(node tools/lm-equivalence.mjs prepare "$WORK")
+read -ra TRAIN <<< "$TRAIN_ARGS"
 URGATE_NUM_THREADS=1 "${URGATE[@]}" "${TRAIN[@]}" --out "$WORK/one" 2>/dev/null | head -1
 on_host1 "${MPIRUN[@]}" "${URGATE[@]}" "${TRAIN[@]}" --out "$WORK/two" 2>/dev/null | head -1
 node tools/lm-equivalence.mjs compare "$WORK/one" "$WORK/two"

@@ -20,7 +20,9 @@ echo "== a one-node Slurm cluster: $(sinfo -h -o '%P %D node(s) %c CPUs %t') ($(
 echo "   srun --mpi=list: $(srun --mpi=list 2>&1 | tail -n +2 | tr -s '\n\t ' ' ')"
 
 URGATE=(node packages/cli/dist/bin.js)
-read -ra TRAIN <<< "$(node tools/lm-equivalence.mjs prepare "$WORK")"
+# An assignment, so that set -e stops the script if preparing fails (read <<< "$(…)" would not).
+TRAIN_ARGS=$(node tools/lm-equivalence.mjs prepare "$WORK")
+read -ra TRAIN <<< "$TRAIN_ARGS"
 export URGATE_NUM_THREADS=1
 # A run's progress goes to its log, shown when it fails; its first summary line is printed.
 run() {
