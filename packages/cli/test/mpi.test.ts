@@ -1,7 +1,7 @@
 // `urgate lm train` data parallel under Open MPI's mpirun (2 and 3 ranks, oversubscribed on this
 // machine): the losses of one process within a stated tolerance, a checkpoint written by 2 ranks
 // resumed by 3 and then by 1, a SIGKILLed rank ending the whole job, and ranks with other
-// settings refused.
+// settings, or a task's ranks with other image files, refused.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
