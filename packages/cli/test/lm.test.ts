@@ -208,6 +208,15 @@ describe('urgate lm prepare: SentencePiece', () => {
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
     }
   });
+
+  it('writes the cache at --out; --cache, its old spelling, may not name another directory', async () => {
+    const r = await run(['prepare', '--data-dir', data, '--out', join(root, 'a'), '--cache', 'b']);
+    expect(r).toEqual({
+      out: '',
+      err: 'urgate lm prepare: --cache is the old spelling of --out: give one of them\n',
+      code: 1,
+    });
+  });
 });
 
 describe('urgate lm prepare: bad text', () => {

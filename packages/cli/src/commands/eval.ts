@@ -1,8 +1,8 @@
 import type { ScoreState } from '@urgate/onnx/runtime';
 import type { SerializedTokenizer } from '@urgate/wikitext';
 import { Argument, Command, Option } from 'commander';
+import { formatL2eEvalReport, runL2eEval } from '../l2e-eval.js';
 import { type CliIO, positiveInteger, processIO, reportErrors } from './common.js';
-import { formatL2eEvalReport, runL2eEval } from './l2e.js';
 
 const SPLIT_CHOICES = ['train', 'valid', 'test'] as const;
 type Split = (typeof SPLIT_CHOICES)[number];

@@ -1,8 +1,14 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import {
+  addL2eOptions,
+  addTrainingOptions,
+  type L2eFlags,
+  l2eInput,
+  type TrainingFlags,
+  trainingInput,
+} from '../training-options.js';
 import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
-import { addL2eOptions, type L2eFlags, l2eInput } from './l2e.js';
-import { addTrainingOptions, type TrainingFlags, trainingInput } from './train.js';
 
 export interface SweepFlags extends TrainingFlags, L2eFlags {
   cores: string[];
