@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
  * the export against cells' reference), as long as no cycle forms.
  */
 export const LAYERS = [
-  ['@urgate/files', '@urgate/random', '@urgate/mpi'],
+  ['@urgate/files', '@urgate/random', '@urgate/mpi', '@urgate/source-hooks'],
   ['@urgate/contract', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
   ['@urgate/cells', '@urgate/onnx'],
   ['@urgate/test-support'],
@@ -33,6 +33,7 @@ export const LAYERS = [
 /** Packages that install and load without tfjs (the serving side and everything below it). */
 export const TFJS_FREE = [
   '@urgate/files',
+  '@urgate/source-hooks',
   '@urgate/random',
   '@urgate/mpi',
   '@urgate/contract',
@@ -72,6 +73,8 @@ function sourceFiles(dir) {
 
 const IMPORT =
   /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*\(?\s*['"]([^'"]+)['"]/gm;
+/** A file named by a relative URL (`new URL('../x.mjs', import.meta.url)`): a path like an import's. */
+const RELATIVE_URL = /new URL\(\s*['"](\.{1,2}\/[^'"]*)['"]\s*,\s*import\.meta\.url\s*\)/g;
 
 /**
  * The package a specifier names: '@scope/name/sub' -> '@scope/name', 'name/sub' -> 'name'.
@@ -126,6 +129,8 @@ export function readWorkspace(root, extraFiles = {}) {
         else if (specifier.startsWith('.'))
           pathImports.push({ file, pkg: relative(root, resolve(root, dirname(file), specifier)) });
       }
+      for (const [, path] of text.matchAll(RELATIVE_URL))
+        pathImports.push({ file, pkg: relative(root, resolve(root, dirname(file), path)) });
     }
     packages.push({
       name: json.name,

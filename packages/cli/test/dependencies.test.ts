@@ -41,16 +41,19 @@ describe('dependency direction', () => {
     ]);
   });
 
-  it('reads test/, bench/ and dev/: an undeclared or wrong-way import there, a path into another package', () => {
+  it('reads test/, bench/ and dev/: an undeclared or wrong-way import there, a path or file URL into another package', () => {
     // Built from parts, so that the check reading this file does not see the imports themselves.
     const importOf = (specifier: string) => `import { x } from '${specifier}';\n`;
+    const urlOf = (path: string) => `const hook = new URL('${path}', import.meta.url);\n`;
     const packages = readWorkspace(root, {
       'packages/kernels/bench/rmc-bench.ts': importOf('@urgate/rmc'),
       'packages/cli/test/path.test.ts': importOf('../../serve/test/fixture.js'),
+      'packages/onnx/test/url.test.ts': urlOf('../../serve/dev/hook.mjs'),
     });
     expect(dependencyViolations(packages)).toEqual([
       'packages/cli/test/path.test.ts reaches into packages/serve/ by a relative path; import @urgate/serve by name (shared test fixtures: @urgate/test-support)',
       'packages/kernels/bench/rmc-bench.ts imports @urgate/rmc, which is not a dependency or devDependency of @urgate/kernels',
+      'packages/onnx/test/url.test.ts reaches into packages/serve/ by a relative path; import @urgate/serve by name (shared test fixtures: @urgate/test-support)',
     ]);
     const declared = packages.map((p) =>
       p.name === '@urgate/kernels'

@@ -7,18 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from '@urgate/kernels';
+import { fromSource } from '@urgate/source-hooks';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const sourceHook = fileURLToPath(new URL('../../serve/dev/register-source.mjs', import.meta.url));
 
 function urgate(args: string[]): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--import', sourceHook, '--conditions=@urgate/source', bin, ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  return spawn(process.execPath, [...fromSource, bin, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 const exited = (child: ChildProcess) =>

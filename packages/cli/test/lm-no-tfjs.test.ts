@@ -8,35 +8,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from '@urgate/kernels/native';
+import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 
-const serveDir = new URL('../../serve/', import.meta.url);
 const SENTENCE = 'the cat sat on the mat . the dog ran to the cat .';
 const article = (title: string) =>
   ` \n = ${title} = \n \n${Array.from({ length: 4 }, () => ` ${SENTENCE} \n \n`).join('')}`;
 
 function trainInChild(dir: string, engine: string) {
   const log = join(dir, `modules-${engine}.log`);
+  const recording = recordingModules(log);
   const out = join(dir, engine);
   const child = spawnSync(
     process.execPath,
     [
-      '--import',
-      fileURLToPath(new URL('test/child/record-modules.mjs', serveDir)),
-      '--import',
-      fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
-      '--conditions=@urgate/source',
+      ...recording.args,
       fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
       'lm',
       'train',
       ...['--cache', join(dir, 'cache'), '--out', out, '--engine', engine],
       ...['--hidden-size', '8', '--bptt', '4', '--batch-size', '2', '--steps', '3'],
     ],
-    { env: { ...process.env, URGATE_MODULE_LOG: log }, encoding: 'utf8' },
+    { env: recording.env, encoding: 'utf8' },
   );
   expect(child.status, child.stderr).toBe(0);
-  const modules = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const modules = recordedModules(log);
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
   return { modules, result, stdout: child.stdout };
 }

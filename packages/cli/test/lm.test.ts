@@ -5,6 +5,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fromSource } from '@urgate/source-hooks';
 import { trainSentencePiece } from '@urgate/wikitext';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lmCommand } from '../src/commands/lm.js';
@@ -298,16 +299,12 @@ async function until(what: string, test: () => boolean, seconds = 60): Promise<v
   }
 }
 
-const serveDir = new URL('../../serve/', import.meta.url);
-
 /** `urgate lm prepare` from the sources, in a child process that can be killed. */
 function prepareProcess(dataDir: string, cache: string, tokenizer: string[]): ChildProcess {
   return spawn(
     process.execPath,
     [
-      '--import',
-      fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
-      '--conditions=@urgate/source',
+      ...fromSource,
       fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
       'lm',
       'prepare',

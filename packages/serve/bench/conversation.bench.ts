@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { fromSource } from '@urgate/source-hooks';
 import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
 
@@ -35,9 +36,7 @@ async function serve(modelPath: string, options: object): Promise<Server> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-      '--conditions=@urgate/source',
+      ...fromSource,
       fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
       modelPath,
       JSON.stringify(options),

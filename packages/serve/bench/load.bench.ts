@@ -16,6 +16,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel } from '@urgate/onnx/runtime';
+import { fromSource } from '@urgate/source-hooks';
 import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
 
@@ -135,9 +136,7 @@ await direct.close();
 const child = spawn(
   process.execPath,
   [
-    '--import',
-    fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-    '--conditions=@urgate/source',
+    ...fromSource,
     fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
     model.step,
     JSON.stringify({ workers: WORKERS, intraOpThreads: THREADS, maxBatch: 64, maxQueue: 256 }),

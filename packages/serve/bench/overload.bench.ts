@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { fromSource } from '@urgate/source-hooks';
 import { lmModel } from '@urgate/test-support';
 import { WordTokenizer } from '@urgate/wikitext';
 
@@ -53,9 +54,7 @@ async function startChild(maxQueueWait: number) {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-      '--conditions=@urgate/source',
+      ...fromSource,
       fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
       model.step,
       JSON.stringify({ maxBatch: 64, maxQueue: 1024, maxQueueWait, maxTokensLimit: TOKENS }),

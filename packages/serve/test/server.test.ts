@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx/runtime';
+import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -729,18 +729,11 @@ describe('@urgate/serve under overload and faults', () => {
 
   it('the serving process (completions, /gates and the page) loads neither tfjs, @urgate/cells nor the native kernels', async () => {
     const log = `${tiny.dir}/modules.log`;
+    const recording = recordingModules(log);
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        fileURLToPath(new URL('./child/record-modules.mjs', import.meta.url)),
-        '--import',
-        fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-        '--conditions=@urgate/source',
-        fileURLToPath(new URL('./child/serve.ts', import.meta.url)),
-        tiny.step,
-      ],
-      { env: { ...process.env, URGATE_MODULE_LOG: log }, stdio: ['pipe', 'pipe', 'inherit'] },
+      [...recording.args, fileURLToPath(new URL('./child/serve.ts', import.meta.url)), tiny.step],
+      { env: recording.env, stdio: ['pipe', 'pipe', 'inherit'] },
     );
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const { url } = JSON.parse((await lines.next()).value);
@@ -763,7 +756,7 @@ describe('@urgate/serve under overload and faults', () => {
     child.stdin.write('stop\n');
     const { closed, cjs } = JSON.parse((await lines.next()).value);
     expect(closed).toBe(true);
-    const esm = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const esm = recordedModules(log);
     // The record covers the worker threads: onnxruntime is only imported there.
     expect(esm.some((u) => u.includes('/onnxruntime-node/'))).toBe(true);
     expect(esm.some((u) => u.includes('/fastify/'))).toBe(true);
