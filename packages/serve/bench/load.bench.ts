@@ -11,26 +11,16 @@
 //
 // The model (random UR-LSTM weights, word vocabulary w2..wV) is built with @urgate/cells here, so
 // this process holds tfjs; the server process does not load it.
-import { spawn } from 'node:child_process';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { benchList, benchSize, machine, quantile } from '@urgate/bench';
 import { generate, openModel } from '@urgate/onnx/runtime';
-import { fromSource } from '@urgate/source-hooks';
-import { lmModel } from '@urgate/test-support';
-import { WordTokenizer } from '@urgate/wikitext';
+import { benchModel, HIDDEN, LAYERS, serverProcess, V } from './harness.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const V = env('VOCAB', 8000);
-const HIDDEN = env('HIDDEN', 256);
-const LAYERS = env('LAYERS', 2);
-const TOKENS = env('TOKENS', 256);
-const REQUESTS = env('REQUESTS', 16);
+const TOKENS = benchSize('TOKENS', 256);
+const REQUESTS = benchSize('REQUESTS', 16);
 const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
-const WORKERS = env('WORKERS', 1);
-const THREADS = env('THREADS', 1);
-const CONCURRENCY = (process.env.URGATE_BENCH_CONCURRENCY ?? '1,8,64,256').split(',').map(Number);
+const WORKERS = benchSize('WORKERS', 1);
+const THREADS = benchSize('THREADS', 1);
+const CONCURRENCY = benchList('CONCURRENCY', [1, 8, 64, 256]);
 
 interface Stats {
   /** Requests refused with 429 (not in the latencies). */
@@ -39,11 +29,6 @@ interface Stats {
   seconds: number;
   latencies: number[];
   ttft: number[];
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const header = [
@@ -101,19 +86,14 @@ async function load(
   return stats;
 }
 
-const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({
-  tokenizer: new WordTokenizer(words),
-  hiddenSize: HIDDEN,
-  numLayers: LAYERS,
-});
+const model = await benchModel();
 const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
 
 console.log(
   `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
-  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
+  `${machine()} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
 );
 console.log(header);
 
@@ -133,18 +113,13 @@ const wide = await load(1, 2, async (k) => {
 console.log(row('in-process generate(), B = 64', wide, reference.tokens / reference.seconds));
 await direct.close();
 
-const child = spawn(
-  process.execPath,
-  [
-    ...fromSource,
-    fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
-    model.step,
-    JSON.stringify({ workers: WORKERS, intraOpThreads: THREADS, maxBatch: 64, maxQueue: 256 }),
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-const { url } = JSON.parse((await lines.next()).value);
+const server = await serverProcess(model.step, {
+  workers: WORKERS,
+  intraOpThreads: THREADS,
+  maxBatch: 64,
+  maxQueue: 256,
+});
+const { url } = server;
 
 /** One streamed completion: tokens from the usage chunk, time of the first chunk with text. */
 const call = async (k: number) => {
@@ -198,6 +173,5 @@ try {
     console.log(row(`HTTP streamed, concurrency ${c}`, s, base));
   }
 } finally {
-  child.stdin.write('stop\n');
-  await lines.next();
+  await server.stop();
 }

@@ -5,7 +5,7 @@
 //   npm run bench:step -w @urgate/serve
 //   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
 //          URGATE_BENCH_CALLS (40 per measurement)
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { benchSize, machine } from '@urgate/bench';
 import {
   batchSampler,
   openModel,
@@ -13,29 +13,16 @@ import {
   stepRows,
   zeroRowState,
 } from '@urgate/onnx/runtime';
-import { lmModel } from '@urgate/test-support';
-import { WordTokenizer } from '@urgate/wikitext';
 import * as ort from 'onnxruntime-node';
+import { benchModel, HIDDEN, LAYERS, V } from './harness.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const V = env('VOCAB', 8000);
-const HIDDEN = env('HIDDEN', 256);
-const LAYERS = env('LAYERS', 2);
-const CALLS = env('CALLS', 40);
+const CALLS = benchSize('CALLS', 40);
 
-const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({
-  tokenizer: new WordTokenizer(words),
-  hiddenSize: HIDDEN,
-  numLayers: LAYERS,
-});
+const model = await benchModel();
 console.log(
   `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN} (random weights); ms per call, mean of ${CALLS}`,
 );
-console.log(
-  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start`,
-);
+console.log(`${machine()} at start`);
 console.log(
   'threads  B  session.run  stepRows  (set-up+copies)  sample  tokens/s (stepRows+sample)  x B=1',
 );
