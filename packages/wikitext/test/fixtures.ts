@@ -26,7 +26,7 @@ import { parquetWriteFile } from 'hyparquet-writer';
  *  17 " "                                    1
  * = 17 lines, 64 tokens, 2 articles.
  */
-export const TRAIN_LINES = [
+const TRAIN_LINES = [
   ' ',
   ' = Alpha Article = ',
   ' ',
@@ -48,11 +48,11 @@ export const TRAIN_LINES = [
 export const TRAIN_COUNTS = { lines: 17, tokens: 64, articles: 2, articleStarts: [1, 52] };
 
 /** " "(1) " = Gamma = "(4) " "(1) " Unseen words here . "(5) " "(1): 5 lines, 12 tokens. */
-export const VALID_LINES = [' ', ' = Gamma = ', ' ', ' Unseen words here . ', ' '];
+const VALID_LINES = [' ', ' = Gamma = ', ' ', ' Unseen words here . ', ' '];
 export const VALID_COUNTS = { lines: 5, tokens: 12, articles: 1, articleStarts: [1] };
 
 /** " = Delta = "(4) " The end . "(4): 2 lines, 8 tokens, article at 0. */
-export const TEST_LINES = [' = Delta = ', ' The end . '];
+const TEST_LINES = [' = Delta = ', ' The end . '];
 export const TEST_COUNTS = { lines: 2, tokens: 8, articles: 1, articleStarts: [0] };
 
 export const FIXTURE: Record<'train' | 'valid' | 'test', string[]> = {

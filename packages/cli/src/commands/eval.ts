@@ -119,7 +119,7 @@ async function openL2eGraph(options: EvalCommandOptions) {
   return null;
 }
 
-export function formatEvalReport(r: EvalReport): string {
+function formatEvalReport(r: EvalReport): string {
   return [
     `${r.split}: ${r.tokens} tokens, ${r.words} words, ${r.bytes} bytes (${r.onnx}, batch size ${r.batchSize})`,
     `  token perplexity  ${r.tokenPerplexity.toFixed(3)}`,

@@ -15,7 +15,7 @@ import {
 // @urgate/train/lm (the language model on the native kernels, without tfjs) and @urgate/wikitext
 // load inside the actions only.
 
-export const LM_DEFAULT_CACHE = 'runs/lm/cache';
+const LM_DEFAULT_CACHE = 'runs/lm/cache';
 
 interface LmPrepareFlags {
   dataDir?: string;
@@ -81,7 +81,7 @@ interface TrainFlags {
   engine: 'native' | 'reference';
 }
 
-export function lmTrainInput(flags: TrainFlags) {
+function lmTrainInput(flags: TrainFlags) {
   return {
     mechanism: flags.mechanism,
     core: flags.core,
@@ -164,7 +164,7 @@ function prepareCommand(io: CliIO): Command {
     );
 }
 
-export function addLmTrainOptions(cmd: Command): Command {
+function addLmTrainOptions(cmd: Command): Command {
   return cmd
     .option('--cache <dir>', 'prepared corpus (`urgate lm prepare`)', LM_DEFAULT_CACHE)
     .option('--mechanism <m>', 'gate mechanism: - C- O- OM- U- R- UR- UM- OR-', 'UR-')
