@@ -15,7 +15,7 @@ function defined(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Options shared by `train` and `sweep` (everything but mechanism, lr and seed in a sweep). */
-export interface TrainingFlags {
+interface TrainingFlags {
   core?: string;
   hiddenSize?: number;
   layers?: number;
@@ -34,7 +34,7 @@ export interface TrainingFlags {
   tMax?: number;
 }
 
-export function addTrainingOptions(cmd: Command): Command {
+function addTrainingOptions(cmd: Command): Command {
   return cmd
     .option('--core <core>', 'recurrent core: lstm | gru (default lstm)')
     .option(
@@ -126,7 +126,7 @@ export function trainingInput(task: string, flags: TrainingFlags): Record<string
   });
 }
 
-export interface L2eFlags {
+interface L2eFlags {
   grammar?: string;
   programTask?: string;
   nesting?: number;
@@ -136,7 +136,7 @@ export interface L2eFlags {
   numHeads?: number;
 }
 
-export function addL2eOptions(cmd: Command): Command {
+function addL2eOptions(cmd: Command): Command {
   return cmd
     .option('--grammar <g>', 'l2e: deepmind (Sonnet, default) | zaremba (Zaremba & Sutskever)')
     .option(
@@ -159,7 +159,7 @@ export function addL2eOptions(cmd: Command): Command {
 
 /** The l2e run input from command-line flags; options of the other tasks are refused by name. */
 export function l2eInput(
-  flags: TrainingFlags & L2eFlags,
+  flags: TaskFlags,
 ): import('@urgate/train').L2eRunInput & Record<string, unknown> {
   const foreign = {
     zoneout: '--zoneout',
@@ -190,4 +190,11 @@ export function l2eInput(
     evalSize: flags.evalSize,
     checkpointEvery: flags.checkpointEvery,
   });
+}
+
+/** The options of every task and the l2e task's own, as `train` and `sweep` take them. */
+export type TaskFlags = TrainingFlags & L2eFlags;
+
+export function addTaskOptions(cmd: Command): Command {
+  return addL2eOptions(addTrainingOptions(cmd));
 }

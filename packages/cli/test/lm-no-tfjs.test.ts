@@ -6,11 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from '@urgate/kernels/native';
 import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
+import { urgateBin } from './runCommand.js';
 
 const SENTENCE = 'the cat sat on the mat . the dog ran to the cat .';
 const article = (title: string) =>
@@ -24,7 +24,7 @@ function trainInChild(dir: string, engine: string) {
     process.execPath,
     [
       ...recording.args,
-      fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+      urgateBin,
       'lm',
       'train',
       ...['--cache', join(dir, 'cache'), '--out', out, '--engine', engine],

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runServe, serveCommand } from '../src/commands/serve.js';
+import { urgateBin } from './runCommand.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
@@ -65,7 +65,7 @@ describe('urgate serve', () => {
       process.execPath,
       [
         ...recording.args,
-        fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+        urgateBin,
         'serve',
         '--onnx',
         tiny.step,

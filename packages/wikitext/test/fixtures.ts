@@ -95,13 +95,22 @@ export function writeParquet(path: string, rows: string[], rowGroupSize = 4): vo
 }
 
 /** Hugging Face layout: train in two shards (several row groups each), validation, test. */
-export async function writeParquetRelease(dir: string): Promise<void> {
+async function writeParquetRelease(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const train = TRAIN_LINES.map(hfRow);
   writeParquet(join(dir, 'train-00000-of-00002.parquet'), train.slice(0, 9));
   writeParquet(join(dir, 'train-00001-of-00002.parquet'), train.slice(9));
   writeParquet(join(dir, 'validation-00000-of-00001.parquet'), VALID_LINES.map(hfRow));
   writeParquet(join(dir, 'test-00000-of-00001.parquet'), TEST_LINES.map(hfRow));
+}
+
+/** A temporary root with the fixture released in each given form, in <root>/<form>. */
+export async function releases(...forms: ('tokens' | 'raw' | 'parquet')[]): Promise<string> {
+  const root = await tempDir();
+  for (const form of forms)
+    if (form === 'parquet') await writeParquetRelease(join(root, form));
+    else await writeTextRelease(join(root, form), form);
+  return root;
 }
 
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -1,13 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import {
-  addL2eOptions,
-  addTrainingOptions,
-  type L2eFlags,
-  l2eInput,
-  type TrainingFlags,
-  trainingInput,
-} from '../training-options.js';
+import { addTaskOptions, l2eInput, type TaskFlags, trainingInput } from '../training-options.js';
 import {
   defaultRunDir,
   nonNegativeInteger,
@@ -22,7 +15,7 @@ import {
 const TASK_HELP =
   'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST) | l2e (program evaluation, Learning to Execute); lm (language model) is `urgate train lm`, with its own options';
 
-interface TrainFlags extends TrainingFlags, L2eFlags {
+interface TrainFlags extends TaskFlags {
   mechanism?: string;
   lr?: number;
   seed?: number;
@@ -110,7 +103,7 @@ export function trainCommand(): Command {
       'seed of initialisation, data order and masks (default 0)',
       nonNegativeInteger,
     );
-  return addL2eOptions(addTrainingOptions(cmd))
+  return addTaskOptions(cmd)
     .option(
       '--out <dir>',
       'run directory (default runs/<task>-<mechanism><core>-seed<seed>; l2e: the task is l2e-<grammar>-<program-task>)',
