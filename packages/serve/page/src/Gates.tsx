@@ -8,6 +8,7 @@ import {
   logBins,
   summarizeLayer,
 } from './decay.js';
+import { TextField } from './fields.js';
 
 // viridis at 0, ¼, ½, ¾, 1: forget gate 0 (forgets at once) dark, 1 (keeps) bright.
 const STOPS = [
@@ -257,15 +258,12 @@ export function Gates({ text, setText, request, maxTokens }: Props) {
           void show(text);
         }}
       >
-        <label class="wide">
-          text (at most {maxTokens} tokens)
-          <textarea
-            name="text"
-            rows={3}
-            value={text}
-            onInput={(e) => setText(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={`text (at most ${maxTokens} tokens)`}
+          name="text"
+          value={text}
+          onValue={setText}
+        />
         <div class="buttons">
           <button type="submit" disabled={busy || text === ''}>
             Show gates
