@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiFailure, fetchGates, type GatesResponse } from './api.js';
+import { ErrorAlert, TextField } from './controls.js';
 import {
   histogram,
   type InitialDecay,
@@ -8,7 +9,6 @@ import {
   logBins,
   summarizeLayer,
 } from './decay.js';
-import { TextField } from './fields.js';
 
 // viridis at 0, ¼, ½, ¾, 1: forget gate 0 (forgets at once) dark, 1 (keeps) bright.
 const STOPS = [
@@ -270,11 +270,7 @@ export function Gates({ text, setText, request, maxTokens }: Props) {
           </button>
         </div>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {busy && <p class="status">reading the text…</p>}
       {result && (
         <div class="gates" data-tokens={result.tokens.length}>

@@ -1,7 +1,7 @@
 import { Component } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { ApiFailure, type ModelInfo, type StreamedToken, streamCompletion } from './api.js';
-import { NumberField, TextField } from './fields.js';
+import { ErrorAlert, NumberField, TextField } from './controls.js';
 
 /**
  * Background of a token by its probability, on a log scale (a small model's probabilities are
@@ -247,11 +247,7 @@ export function Generate({ model, onGates }: Props) {
           </button>
         </div>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <p class="status" aria-live="polite">
         {status}
         {count > 0 && ` — ${count} tokens`}

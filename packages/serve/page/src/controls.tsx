@@ -1,4 +1,4 @@
-// The form fields both views use: a labelled text area and a labelled number input.
+// What both views' forms use: a labelled text area, a labelled number input, the error line.
 import type { ComponentChildren } from 'preact';
 
 /** A wide text area of three rows under its label. */
@@ -46,4 +46,13 @@ export function NumberField(props: {
       />
     </label>
   );
+}
+
+/** The failure of the last request, announced to screen readers; nothing when there is none. */
+export function ErrorAlert({ error }: { error: string | null }) {
+  return error ? (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  ) : null;
 }
