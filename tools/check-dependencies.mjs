@@ -5,7 +5,8 @@
 // (dependencies and devDependencies alike) only on packages of a lower layer, so the graph has
 // no cycle; every @urgate import in src/ must be a declared dependency, one in test/, bench/ or
 // dev/ a dependency or devDependency; no file reaches into another package's folder by a
-// relative path (shared fixtures live in the private @urgate/test-support); no published
+// relative path or file URL (shared fixtures live in the private @urgate/test-support, node hooks
+// in @urgate/source-hooks); no published
 // package depends on a private one; and the packages that must install and load without tfjs
 // may not reach it through their dependencies.
 // `node tools/check-dependencies.mjs` prints one line per violation and exits 1 when there is one.
