@@ -45,7 +45,11 @@ function lossAndGrads(
   mode: Mode,
   engine: Engine,
 ) {
-  const model = createTaskModel(resolveTaskRunConfig(input), batch.inputSize, outputs, engine);
+  const model = createTaskModel(
+    resolveTaskRunConfig({ ...input, engine }),
+    batch.inputSize,
+    outputs,
+  );
   const vars = Object.values(model.params);
   const { value, grads } = tf.variableGrads(() => taskLoss(model, batch, mode).loss, vars);
   const out = {

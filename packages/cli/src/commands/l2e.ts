@@ -70,6 +70,7 @@ export function l2eInput(
     evalEvery: flags.evalEvery,
     evalSize: flags.evalSize,
     checkpointEvery: flags.checkpointEvery,
+    engine: flags.engine,
   });
 }
 
@@ -88,7 +89,7 @@ export function l2eSummary(r: import('@urgate/train').L2eRunResult, out: string)
       : `per-character ${percent(v.charAccuracy)}, per-program ${percent(v.programAccuracy)}, loss ${v.loss.toFixed(4)} (${v.programs} programs)`;
   const model = `${c.mechanism === '-' ? '' : c.mechanism}${c.core.toUpperCase()}`;
   return [
-    `l2e ${c.grammar} grammar, task ${c.programTask}, length ${c.length}, nesting ${c.nesting}, ${c.curriculum} curriculum: ${model} ${size}, lr ${c.lr}, seed ${c.seed}`,
+    `l2e ${c.grammar} grammar, task ${c.programTask}, length ${c.length}, nesting ${c.nesting}, ${c.curriculum} curriculum: ${model} ${size}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,
     r.outcome === 'diverged'
       ? `outcome: diverged at step ${r.divergence?.step} (${r.divergence?.reason})`
       : `outcome: finished ${r.steps} steps (curriculum at length ${r.level.length}, nesting ${r.level.nesting})`,

@@ -34,6 +34,7 @@ export interface TrainingFlags {
   checkpointEvery?: number;
   downsize?: number;
   tMax?: number;
+  engine?: string;
 }
 
 export function addTrainingOptions(cmd: Command): Command {
@@ -103,6 +104,10 @@ export function addTrainingOptions(cmd: Command): Command {
       '--t-max <T>',
       'C-: chrono initialisation horizon Tmax (default the hidden size)',
       positiveNumber,
+    )
+    .option(
+      '--engine <engine>',
+      'native (default): the C++ kernels; reference: the pure-tfjs cells with autodiff (slow; for checking); recorded in the config and result.json',
     );
 }
 
@@ -127,6 +132,7 @@ export function trainingInput(task: string, flags: TrainingFlags): Record<string
     checkpointEvery: flags.checkpointEvery,
     downsize: flags.downsize,
     tMax: flags.tMax,
+    engine: flags.engine,
   });
 }
 
@@ -148,7 +154,7 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
       : `loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${(100 * e.accuracy).toFixed(2)}%` : ''}`;
   const c = r.config;
   return [
-    `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed}`,
+    `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,
     r.outcome === 'diverged'
       ? `outcome: diverged at step ${r.divergence?.step} (${r.divergence?.reason})`
       : `outcome: finished ${r.steps} steps`,

@@ -6,7 +6,6 @@ import {
   runLayerWith,
   splitBlocks,
   zeroState,
-  zoneoutMasks,
 } from '@urgate/cells';
 import {
   CLASSIFIER_TENSORS,
@@ -16,16 +15,8 @@ import {
   stackLayerConfigs,
   TASK_HEAD_TENSORS,
 } from '@urgate/contract';
-import {
-  denseFused,
-  nativeDropoutMask,
-  nativeZoneoutMask,
-  sequenceKernel,
-  sliceSteps,
-} from '@urgate/kernels';
 import { SeededRandom } from '@urgate/random';
-import type { Engine } from '../engine.js';
-import { dropoutMask } from '../masks.js';
+import { type EngineOps, engineOps } from '../engine-ops.js';
 import { deriveSeed } from '../seeds.js';
 import {
   HEAD_DROPOUT,
@@ -48,8 +39,8 @@ export interface TaskModel {
   params: Record<string, tf.Variable>;
   outputSize: number;
   zoneout: { c: number; h: number } | null;
-  /** Which ops run it: the native kernels (layers, dense heads, masks) or the tfjs reference. */
-  engine: Engine;
+  /** The ops of the run's engine (config.engine): native kernels or the tfjs reference. */
+  ops: EngineOps;
 }
 
 /** Seeds of the random draws of one training step. */
@@ -75,8 +66,8 @@ export function createTaskModel(
   config: TaskRunConfig,
   inputSize: number,
   outputSize: number,
-  engine: Engine = 'native',
 ): TaskModel {
+  const ops = engineOps(config.engine);
   const layers = stackLayerConfigs({
     core: config.core,
     mechanism: config.mechanism,
@@ -110,7 +101,7 @@ export function createTaskModel(
     params,
     outputSize,
     zoneout: zoneoutRates(config.core, config.zoneout),
-    engine,
+    ops,
   };
 }
 
@@ -168,8 +159,7 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
   const [T, B] = xs.shape;
   const outputs: tf.Tensor3D[] = [];
   let input = xs;
-  const native = model.engine === 'native';
-  const kernel = sequenceKernel(model.engine);
+  const { ops } = model;
   model.layers.forEach((cfg, l) => {
     const d = cfg.hiddenSize;
     const z = model.zoneout;
@@ -177,15 +167,15 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
       if (z === null || rate === 0) return undefined;
       if (!mode.training) return tf.fill([T, B, d], rate) as tf.Tensor3D;
       const seed = deriveSeed(model.config.seed, mode.step, l, purpose);
-      const draw = native ? nativeZoneoutMask : zoneoutMasks;
-      return maskRows(mode, 1, (shape) => draw(rate, shape, seed), [T, B, d]) as tf.Tensor3D;
+      const draw = (shape: number[]) => ops.zoneoutMask(rate, shape, seed);
+      return maskRows(mode, 1, draw, [T, B, d]) as tf.Tensor3D;
     };
     const extras = {
       zoneoutC: cfg.core === 'lstm' && z ? mask(z.c, PURPOSE.zoneoutC) : undefined,
       zoneoutH: z ? mask(z.h, PURPOSE.zoneoutH) : undefined,
     };
     input = runLayerWith(
-      kernel,
+      ops.kernel,
       cfg,
       layerParams(model, l),
       input,
@@ -199,10 +189,6 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
 
 const p2 = (model: TaskModel, name: string) => model.params[name] as unknown as tf.Tensor2D;
 
-/**
- * act(x W + b): with the native kernels one native op (GEMM gradients, native bias reduction);
- * otherwise the tfjs reference ops.
- */
 function dense(
   x: tf.Tensor2D,
   model: TaskModel,
@@ -210,17 +196,12 @@ function dense(
   b: string,
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
-  const bias = model.params[b] as unknown as tf.Tensor1D;
-  if (model.engine === 'native') return denseFused(x, p2(model, W), bias, activation);
-  const y = tf.add(tf.matMul(x, p2(model, W)), bias) as tf.Tensor2D;
-  return activation === 'relu' ? tf.relu(y) : y;
+  return model.ops.dense(x, p2(model, W), model.params[b] as unknown as tf.Tensor1D, activation);
 }
 
-/** Steps [start, T) of h; natively a view whose gradient is one copy (tf.slice's is a JS pad). */
+/** Steps [start, T) of h. */
 function stepsFrom(model: TaskModel, h: tf.Tensor3D, start: number): tf.Tensor3D {
-  const [T, B, d] = h.shape;
-  if (model.engine === 'native') return sliceSteps(h, start, T - start);
-  return h.slice([start, 0, 0], [T - start, B, d]);
+  return model.ops.sliceSteps(h, start, h.shape[0] - start);
 }
 
 /** Copy head: logits of the last 10 steps, [10·B, 10] in time-major order (row t·B + b). */
@@ -252,8 +233,7 @@ export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): 
   );
   if (mode.training && model.zoneout !== null) {
     const seed = deriveSeed(model.config.seed, mode.step, PURPOSE.dropout);
-    const mask = model.engine === 'native' ? nativeDropoutMask : dropoutMask;
-    const draw = (shape: number[]) => mask(HEAD_DROPOUT, shape, seed);
+    const draw = (shape: number[]) => model.ops.dropoutMask(HEAD_DROPOUT, shape, seed);
     hidden = tf.mul(hidden, maskRows(mode, 0, draw, hidden.shape));
   }
   return dense(hidden, model, CLASSIFIER_TENSORS.W2, CLASSIFIER_TENSORS.b2);
@@ -273,10 +253,7 @@ export function meanForgetPerUnit(model: TaskModel, xs: tf.Tensor3D, l = 0): Flo
     const hPrev = tf.concat([tf.zeros([1, B, d]), h.slice([0, 0, 0], [T - 1, B, d])], 0);
     const rows = tf.concat([input, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
     const { W, b } = layerParams(model, l);
-    const pre =
-      model.engine === 'native'
-        ? denseFused(rows, W, b)
-        : (tf.add(tf.matMul(rows, W), b) as tf.Tensor2D);
+    const pre = model.ops.dense(rows, W, b);
     return gate(cfg.mechanism, cfg.core, splitBlocks(pre, layerLayout(cfg)), cfg.downsize)
       .forget.mean(0)
       .dataSync() as Float32Array;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
-import { nativeAvailable, releaseTapes, softmaxCrossEntropy } from '@urgate/kernels';
+import { nativeAvailable, releaseTapes } from '@urgate/kernels';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
@@ -102,7 +102,7 @@ export function taskLoss(
     const logits = copyLogits(model, h, batch.targetStart as number);
     const targets = tf.tensor1d(batch.targets as Int32Array, 'int32');
     return {
-      loss: softmaxCrossEntropy(logits, targets),
+      loss: model.ops.crossEntropy(logits, targets),
       correct: tf.equal(tf.argMax(logits, 1), targets).sum() as tf.Scalar,
       count: targets.size,
     };
@@ -116,7 +116,7 @@ export function taskLoss(
   const logits = classifierLogits(model, h, mode);
   const labels = tf.tensor1d(batch.targets as Int32Array, 'int32');
   return {
-    loss: softmaxCrossEntropy(logits, labels),
+    loss: model.ops.crossEntropy(logits, labels),
     correct: tf.equal(tf.argMax(logits, 1), labels).sum() as tf.Scalar,
     count: labels.size,
   };
@@ -187,7 +187,7 @@ export async function trainTask(
 ): Promise<TaskRunResult> {
   if (!nativeAvailable)
     throw new Error(
-      'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
+      'the trainer needs the native kernels (its Adam runs over native arenas, whatever the engine): run `npm run build` (see packages/kernels/README.md)',
     );
   const { outDir } = options;
   const world = joinWorld();
