@@ -1,7 +1,6 @@
 // The task models with the native ops (dense heads, step slices, native zoneout/dropout masks,
 // fused layers) against the tfjs reference path: loss and every parameter's gradient, for the
 // copy, adding and pixel-classifier heads, with zoneout and head dropout in training mode.
-import * as tf from '@tensorflow/tfjs';
 import { zoneoutMasks } from '@urgate/cells';
 import { nativeAvailable, nativeDropoutMask, nativeZoneoutMask } from '@urgate/kernels';
 import { addingBatch, copyBatch } from '@urgate/tasks';
@@ -12,16 +11,7 @@ import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js'
 import type { TaskBatch } from '../src/tasks/data.js';
 import { createTaskModel, type Mode } from '../src/tasks/model.js';
 import { taskLoss } from '../src/tasks/trainer.js';
-
-/** Worst |a - ref| / (1e-5 + 1e-4 |ref|): <= 1 passes. */
-function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let w = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = Math.abs(actual[i] - ref[i]) / (1e-5 + 1e-4 * Math.abs(ref[i]));
-    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
-  }
-  return w;
-}
+import { expectEnginesAgree, lossAndGrads } from './engine-parity.js';
 
 function pixelBatch(B: number, T: number, classes: number): TaskBatch {
   let s = 5;
@@ -38,31 +28,16 @@ function pixelBatch(B: number, T: number, classes: number): TaskBatch {
   };
 }
 
-function lossAndGrads(
+function taskLossAndGrads(
   input: TaskRunInput,
   batch: TaskBatch,
   outputs: number,
   mode: Mode,
   engine: Engine,
 ) {
-  const model = createTaskModel(
-    resolveTaskRunConfig({ ...input, engine }),
-    batch.inputSize,
-    outputs,
-  );
-  const vars = Object.values(model.params);
-  const { value, grads } = tf.variableGrads(() => taskLoss(model, batch, mode).loss, vars);
-  const out = {
-    loss: value.dataSync()[0],
-    grads: Object.fromEntries(
-      Object.entries(model.params).map(([n, v]) => [
-        n,
-        Float32Array.from(grads[v.name].dataSync()),
-      ]),
-    ),
-  };
-  tf.dispose([value, grads, vars]);
-  return out;
+  const config = resolveTaskRunConfig({ ...input, engine });
+  const model = createTaskModel(config, batch.inputSize, outputs);
+  return lossAndGrads(model.params, () => taskLoss(model, batch, mode).loss);
 }
 
 const cases: [string, TaskRunInput, () => TaskBatch, number][] = [
@@ -89,16 +64,9 @@ const cases: [string, TaskRunInput, () => TaskBatch, number][] = [
 describe.skipIf(!nativeAvailable)('task models: native ops vs the tfjs reference', () => {
   it.each(cases)('%s: loss and every gradient agree', (_, input, batch, outputs) => {
     const mode: Mode = { training: true, step: 4 };
-    const ref = lossAndGrads(input, batch(), outputs, mode, 'reference');
-    const fused = lossAndGrads(input, batch(), outputs, mode, 'native');
-    expect(worst([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
-    for (const [name, g] of Object.entries(ref.grads)) {
-      expect(
-        Math.max(...g.map(Math.abs)),
-        `${name} gradient is not trivially zero`,
-      ).toBeGreaterThan(0);
-      expect(worst(fused.grads[name], g), name).toBeLessThanOrEqual(1);
-    }
+    const ref = taskLossAndGrads(input, batch(), outputs, mode, 'reference');
+    const fused = taskLossAndGrads(input, batch(), outputs, mode, 'native');
+    expectEnginesAgree(fused, ref);
   });
 
   it('native zoneout and dropout masks equal the reference draws bit for bit', () => {
