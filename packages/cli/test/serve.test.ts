@@ -1,15 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runServe, serveCommand } from '../src/commands/serve.js';
+import { urgateFromSourceArgs } from './child-modules.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
-
-const serveDir = new URL('../../serve/', import.meta.url);
 
 describe('urgate serve', () => {
   let tiny: TinyModel;
@@ -65,12 +63,7 @@ describe('urgate serve', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        fileURLToPath(new URL('test/child/record-modules.mjs', serveDir)),
-        '--import',
-        fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
-        '--conditions=@urgate/source',
-        fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+        ...urgateFromSourceArgs(),
         'serve',
         '--onnx',
         tiny.step,

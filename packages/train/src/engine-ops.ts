@@ -1,19 +1,11 @@
-// The tfjs ops of each engine for the models held as tf.Variables (the task and l2e models): a
-// model takes its engine's table once, at creation, and every op of its forward pass comes from
-// it, so no op decides for itself which implementation runs. Kept apart from engine.ts, which
-// the tfjs-free language-model path imports.
+// The tfjs ops of each engine for the models held as tf.Variables (the l2e models; the task
+// models' reference engine): a model takes its engine's table once, at creation, and every op of
+// its forward pass comes from it, so no op decides for itself which implementation runs. Kept
+// apart from engine.ts, which the tfjs-free native trainers import.
 import * as tf from '@tensorflow/tfjs';
-import { type SequenceKernel, zoneoutMasks } from '@urgate/cells';
-import {
-  denseFused,
-  nativeDropoutMask,
-  nativeZoneoutMask,
-  sequenceKernel,
-  sliceSteps,
-  softmaxCrossEntropy,
-} from '@urgate/kernels';
+import type { SequenceKernel } from '@urgate/cells';
+import { denseFused, sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
 import type { Engine } from './engine.js';
-import { dropoutMask } from './masks.js';
 
 export interface EngineOps {
   engine: Engine;
@@ -26,23 +18,14 @@ export interface EngineOps {
     b: tf.Tensor1D,
     activation?: 'linear' | 'relu',
   ): tf.Tensor2D;
-  /** Steps [start, start + count) of x [T, B, d]. */
-  sliceSteps(x: tf.Tensor3D, start: number, count: number): tf.Tensor3D;
-  /** 1 where the unit keeps its previous state (probability `rate`), else 0. */
-  zoneoutMask(rate: number, shape: number[], seed: number): tf.Tensor;
-  /** Inverted-dropout multipliers. Both engines draw the same masks bit for bit. */
-  dropoutMask(rate: number, shape: number[], seed: number): tf.Tensor;
   /** Mean over rows of -log softmax(logits)[target]; targets int32. */
   crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
 }
 
-/** Natively: fused layers, dense ops whose gradients are GEMMs, one-copy slices, native masks. */
+/** Natively: fused layers, dense ops whose gradients are GEMMs, the one-pass cross-entropy. */
 const NATIVE: Omit<EngineOps, 'kernel'> = {
   engine: 'native',
   dense: denseFused,
-  sliceSteps,
-  zoneoutMask: nativeZoneoutMask,
-  dropoutMask: nativeDropoutMask,
   crossEntropy: softmaxCrossEntropy,
 };
 
@@ -54,12 +37,6 @@ const REFERENCE: EngineOps = {
     const y = tf.add(tf.matMul(x, W), b) as tf.Tensor2D;
     return activation === 'relu' ? tf.relu(y) : y;
   },
-  sliceSteps(x, start, count) {
-    const [, B, d] = x.shape;
-    return x.slice([start, 0, 0], [count, B, d]);
-  },
-  zoneoutMask: zoneoutMasks,
-  dropoutMask,
   crossEntropy(logits, targets) {
     const labels = tf.oneHot(targets, logits.shape[1]).toFloat();
     return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;

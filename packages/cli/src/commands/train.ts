@@ -197,9 +197,10 @@ export function trainCommand(): Command {
     )
     .action(
       reportErrors('train', processIO, async (task: string | undefined, flags: TrainFlags) => {
-        const { resolveL2eRunConfig, resolveTaskRunConfig, trainTask } = await import(
-          '@urgate/train'
-        );
+        // The task trainer's entry loads no tfjs (its reference engine loads it when asked for).
+        const { resolveTaskRunConfig, trainTask } = await import('@urgate/train/tasks');
+        const l2eConfig = async (input: import('@urgate/train').L2eRunInput) =>
+          (await import('@urgate/train')).resolveL2eRunConfig(input);
         const chosen = {
           ...(flags.mechanism !== undefined ? { mechanism: flags.mechanism } : {}),
           ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
@@ -219,7 +220,7 @@ export function trainCommand(): Command {
           } catch {
             throw new Error(`--config: ${flags.config} is not JSON`);
           }
-          if (parsed.task === 'l2e') return trainL2eRun(resolveL2eRunConfig(parsed), flags);
+          if (parsed.task === 'l2e') return trainL2eRun(await l2eConfig(parsed), flags);
           config = resolveTaskRunConfig(parsed);
         } else {
           if (task === undefined)
@@ -227,7 +228,7 @@ export function trainCommand(): Command {
               'task: missing; give one of copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e',
             );
           if (task === 'l2e')
-            return trainL2eRun(resolveL2eRunConfig({ ...l2eInput(flags), ...chosen }), flags);
+            return trainL2eRun(await l2eConfig({ ...l2eInput(flags), ...chosen }), flags);
           config = resolveTaskRunConfig({
             ...trainingInput(task, flags),
             ...chosen,
