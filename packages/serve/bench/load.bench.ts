@@ -4,15 +4,18 @@
 // the worker's compute allows), in the same run.
 //
 //   npm run bench -w @urgate/serve
-//   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
+//   model: URGATE_BENCH_MODEL (an exported *.step.onnx, its *.sequence.onnx beside it, e.g. the
+//          demo's), else random weights of
+//   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2);
 //          URGATE_BENCH_TOKENS (256), URGATE_BENCH_REQUESTS (at least this many per level, 16;
 //          at concurrency c each client sends max(2, ceil(REQUESTS / c)) one after another),
 //          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1)
 //
-// The model (random UR-LSTM weights, word vocabulary w2..wV) is built with @urgate/cells here, so
+// The random-weights model (UR-LSTM, word vocabulary w2..wV) is built with @urgate/cells here, so
 // this process holds tfjs; the server process does not load it.
 import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel } from '@urgate/onnx/runtime';
@@ -100,24 +103,31 @@ async function load(
   return stats;
 }
 
-const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({
-  tokenizer: new WordTokenizer(words),
-  hiddenSize: HIDDEN,
-  numLayers: LAYERS,
-});
+async function stepModel(): Promise<string> {
+  if (process.env.URGATE_BENCH_MODEL) return process.env.URGATE_BENCH_MODEL;
+  const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
+  const model = await lmModel({
+    tokenizer: new WordTokenizer(words),
+    hiddenSize: HIDDEN,
+    numLayers: LAYERS,
+  });
+  return model.step;
+}
+const stepPath = await stepModel();
+const modelId = basename(stepPath).replace(/(\.step)?\.onnx$/, '');
 const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
 
+const direct = await openModel(stepPath, { intraOpThreads: THREADS });
+const shape = direct.metadata.model;
 console.log(
-  `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
+  `UR-LSTM ${shape.numLayers} layer(s), V = ${shape.vocabSize}, d = ${shape.hiddenSize} (${process.env.URGATE_BENCH_MODEL ?? 'random weights'}); streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
   `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
 );
 console.log(header);
 
-// Reference: generate() in this process for one sequence at a time (1 onnxruntime thread).
-const direct = await openModel(model.step, { intraOpThreads: THREADS });
+// Reference: generate() in this process for one sequence at a time.
 await generate(direct, [prompt], { maxTokens: 16 }); // warm-up
 const reference = await load(1, rounds(1), async (k) => {
   const [out] = await generate(direct, [prompt], { maxTokens: TOKENS, seed: k });
@@ -139,7 +149,7 @@ const child = spawn(
     fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
     '--conditions=@urgate/source',
     fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
-    model.step,
+    stepPath,
     JSON.stringify({ workers: WORKERS, intraOpThreads: THREADS, maxBatch: 64, maxQueue: 256 }),
   ],
   { stdio: ['pipe', 'pipe', 'inherit'] },
@@ -153,7 +163,7 @@ const call = async (k: number) => {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      model: 'tiny',
+      model: modelId,
       prompt,
       max_tokens: TOKENS,
       seed: k,
