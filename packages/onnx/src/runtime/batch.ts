@@ -17,7 +17,7 @@ function dims(model: UrgateModel): { L: number; d: number } {
 }
 
 /** A float buffer of at least `n` values, grown (doubling) only when too small. */
-function atLeast(buffer: Float32Array<ArrayBuffer>, n: number): Float32Array<ArrayBuffer> {
+export function atLeast(buffer: Float32Array<ArrayBuffer>, n: number): Float32Array<ArrayBuffer> {
   return buffer.length >= n ? buffer : new Float32Array(Math.max(n, 2 * buffer.length));
 }
 

@@ -3,6 +3,7 @@
 // A tiny graph built here (Mul, Softmax) does that part natively; the draw walks the probabilities.
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { atLeast } from './batch.js';
 import { type SamplingOptions, sampleToken } from './sampling.js';
 
 const { onnx } = onnxProto;
@@ -72,11 +73,6 @@ function draw(p: Float32Array, offset: number, V: number, uniform: number): numb
   let last = V - 1;
   while (last > 0 && p[offset + last] === 0) last--;
   return last;
-}
-
-/** A float buffer of at least `n` values, grown (doubling) only when too small. */
-function atLeast(buffer: Float32Array<ArrayBuffer>, n: number): Float32Array<ArrayBuffer> {
-  return buffer.length >= n ? buffer : new Float32Array(Math.max(n, 2 * buffer.length));
 }
 
 /** One row to sample: its options and its own random stream; null: a row that is not sampled. */
