@@ -115,12 +115,21 @@ async function stepModel(): Promise<string> {
 }
 const stepPath = await stepModel();
 const modelId = basename(stepPath).replace(/(\.step)?\.onnx$/, '');
-const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
-
 const direct = await openModel(stepPath, { intraOpThreads: THREADS });
 const shape = direct.metadata.model;
+const vocab = shape.vocabSize as number;
+/**
+ * The n-th prompt sent: 8 tokens of its own (after `<eos>`), so that no request continues another's
+ * cached state and every time to first token includes the prompt's prefill.
+ */
+const promptFor = (n: number) => [
+  1,
+  ...Array.from({ length: 7 }, (_, i) => 2 + ((n * 7919 + i * 104729) % (vocab - 2))),
+];
+let prompts = 0;
+const nextPrompt = () => promptFor(prompts++);
 console.log(
-  `UR-LSTM ${shape.numLayers} layer(s), V = ${shape.vocabSize}, d = ${shape.hiddenSize} (${process.env.URGATE_BENCH_MODEL ?? 'random weights'}); streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
+  `UR-LSTM ${shape.numLayers} layer(s), V = ${shape.vocabSize}, d = ${shape.hiddenSize} (${process.env.URGATE_BENCH_MODEL ?? 'random weights'}); streamed completions of max_tokens ${TOKENS} after an 8-token prompt of its own, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
   `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
@@ -128,15 +137,16 @@ console.log(
 console.log(header);
 
 // Reference: generate() in this process for one sequence at a time.
-await generate(direct, [prompt], { maxTokens: 16 }); // warm-up
+await generate(direct, [nextPrompt()], { maxTokens: 16 }); // warm-up
 const reference = await load(1, rounds(1), async (k) => {
-  const [out] = await generate(direct, [prompt], { maxTokens: TOKENS, seed: k });
+  const [out] = await generate(direct, [nextPrompt()], { maxTokens: TOKENS, seed: k });
   return { tokens: out.length, ttft: null };
 });
 console.log(row('in-process generate(), B = 1', reference, null));
 // The compute ceiling of one worker at the largest concurrency: 64 sequences in one generate().
 const wide = await load(1, 2, async (k) => {
-  const out = await generate(direct, Array(64).fill(prompt), { maxTokens: TOKENS, seed: k });
+  const batch = Array.from({ length: 64 }, nextPrompt);
+  const out = await generate(direct, batch, { maxTokens: TOKENS, seed: k });
   return { tokens: out.reduce((s, o) => s + o.length, 0), ttft: null };
 });
 console.log(row('in-process generate(), B = 64', wide, reference.tokens / reference.seconds));
@@ -164,7 +174,7 @@ const call = async (k: number) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       model: modelId,
-      prompt,
+      prompt: nextPrompt(),
       max_tokens: TOKENS,
       seed: k,
       stream: true,
