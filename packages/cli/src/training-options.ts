@@ -32,6 +32,7 @@ interface TrainingFlags {
   checkpointEvery?: number;
   downsize?: number;
   tMax?: number;
+  engine?: string;
 }
 
 function addTrainingOptions(cmd: Command): Command {
@@ -101,6 +102,10 @@ function addTrainingOptions(cmd: Command): Command {
       '--t-max <T>',
       'C-: chrono initialisation horizon Tmax (default the hidden size)',
       positiveNumber,
+    )
+    .option(
+      '--engine <engine>',
+      'native (default): the C++ kernels; reference: the pure-tfjs cells with autodiff (slow; for checking); recorded in the config and result.json',
     );
 }
 
@@ -123,6 +128,7 @@ export function trainingInput(task: string, flags: TrainingFlags): Record<string
     checkpointEvery: flags.checkpointEvery,
     downsize: flags.downsize,
     tMax: flags.tMax,
+    engine: flags.engine,
   });
 }
 
@@ -189,6 +195,7 @@ export function l2eInput(
     evalEvery: flags.evalEvery,
     evalSize: flags.evalSize,
     checkpointEvery: flags.checkpointEvery,
+    engine: flags.engine,
   });
 }
 

@@ -45,7 +45,12 @@ function config(shape: RmcShape): RmcConfig {
 }
 
 /** ms of one training iteration of `run` over `steps` steps (best of `iters` after a warm-up; 1 run if iters is 0). */
-function timeIteration(run: typeof runRmc, shape: RmcShape, steps: number, iters: number): number {
+function timeIteration(
+  run: typeof runRmcReference,
+  shape: RmcShape,
+  steps: number,
+  iters: number,
+): number {
   const cfg = config(shape);
   const D = shape.h * shape.H;
   const params = initRmcParams(cfg, 1);
@@ -116,7 +121,12 @@ function rmcBench(): void {
   for (const shape of SHAPES) {
     const label = `${shape.name} (slots ${shape.N}, head ${shape.h} × ${shape.H} heads = ${shape.h * shape.H}, in ${shape.n}, B=${shape.B}, T=${shape.T})`;
     console.log(`  ${label}:`);
-    const ms = timeIteration(runRmc, shape, shape.T, shape.iters);
+    const ms = timeIteration(
+      (c, p, x, m) => runRmc(c, p, x, m, 'native'),
+      shape,
+      shape.T,
+      shape.iters,
+    );
     console.log(`  kernels ${ms.toFixed(0)} ms/iter`);
     const torch = torchTime(shape);
     version = torch?.version ?? version;

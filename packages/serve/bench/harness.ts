@@ -1,6 +1,7 @@
-// What the serving benchmarks share: the model they serve (random UR-LSTM weights over the word
-// vocabulary <unk>, <eos>, w2 .. wV, sized by URGATE_BENCH_VOCAB / HIDDEN / LAYERS) and a server
-// in a child process (its own event loop, as deployed) that stops when told.
+// What the serving benchmarks share: the model they serve (URGATE_BENCH_MODEL, an exported
+// *.step.onnx with its *.sequence.onnx beside it, e.g. the demo's; else random UR-LSTM weights
+// over the word vocabulary <unk>, <eos>, w2 .. wV, sized by URGATE_BENCH_VOCAB / HIDDEN / LAYERS)
+// and a server in a child process (its own event loop, as deployed) that stops when told.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,10 @@ export const LAYERS = benchSize('LAYERS', 2);
 
 export const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
 
-/** The benchmark model, saved and exported (its `step` graph is what the servers load). */
-export function benchModel() {
+/** The benchmark model's step graph (what the servers load) and sequence graph. */
+export async function benchModel(): Promise<{ step: string; sequence: string }> {
+  const given = process.env.URGATE_BENCH_MODEL;
+  if (given) return { step: given, sequence: given.replace(/\.step\.onnx$/, '.sequence.onnx') };
   return lmModel({ tokenizer: new WordTokenizer(words), hiddenSize: HIDDEN, numLayers: LAYERS });
 }
 

@@ -21,7 +21,7 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
 type Json = any;
 
-const modelPath = process.env.URGATE_BENCH_MODEL ?? (await benchModel()).step;
+const modelPath = (await benchModel()).step;
 const server = await startServer({ modelPath, port: 0, maxTokensLimit: 4096, maxGateTokens: 4096 });
 const { model } = server.metadata;
 const post = (path: string, body: unknown) =>

@@ -33,7 +33,7 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
       : `loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${(100 * e.accuracy).toFixed(2)}%` : ''}`;
   const c = r.config;
   return [
-    `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed}`,
+    `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,
     r.outcome === 'diverged'
       ? `outcome: diverged at step ${r.divergence?.step} (${r.divergence?.reason})`
       : `outcome: finished ${r.steps} steps`,
@@ -56,7 +56,7 @@ function l2eSummary(r: import('@urgate/train').L2eRunResult, out: string): strin
       : `per-character ${percent(v.charAccuracy)}, per-program ${percent(v.programAccuracy)}, loss ${v.loss.toFixed(4)} (${v.programs} programs)`;
   const model = `${c.mechanism === '-' ? '' : c.mechanism}${c.core.toUpperCase()}`;
   return [
-    `l2e ${c.grammar} grammar, task ${c.programTask}, length ${c.length}, nesting ${c.nesting}, ${c.curriculum} curriculum: ${model} ${size}, lr ${c.lr}, seed ${c.seed}`,
+    `l2e ${c.grammar} grammar, task ${c.programTask}, length ${c.length}, nesting ${c.nesting}, ${c.curriculum} curriculum: ${model} ${size}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,
     r.outcome === 'diverged'
       ? `outcome: diverged at step ${r.divergence?.step} (${r.divergence?.reason})`
       : `outcome: finished ${r.steps} steps (curriculum at length ${r.level.length}, nesting ${r.level.nesting})`,
@@ -121,9 +121,10 @@ export function trainCommand(): Command {
     )
     .action(
       reportErrors('train', processIO, async (task: string | undefined, flags: TrainFlags) => {
-        const { resolveL2eRunConfig, resolveTaskRunConfig, trainTask } = await import(
-          '@urgate/train'
-        );
+        // The task trainer's entry loads no tfjs (its reference engine loads it when asked for).
+        const { resolveTaskRunConfig, trainTask } = await import('@urgate/train/tasks');
+        const l2eConfig = async (input: import('@urgate/train').L2eRunInput) =>
+          (await import('@urgate/train')).resolveL2eRunConfig(input);
         const chosen = {
           ...(flags.mechanism !== undefined ? { mechanism: flags.mechanism } : {}),
           ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
@@ -143,7 +144,7 @@ export function trainCommand(): Command {
           } catch {
             throw new Error(`--config: ${flags.config} is not JSON`);
           }
-          if (parsed.task === 'l2e') return trainL2eRun(resolveL2eRunConfig(parsed), flags);
+          if (parsed.task === 'l2e') return trainL2eRun(await l2eConfig(parsed), flags);
           config = resolveTaskRunConfig(parsed);
         } else {
           if (task === undefined)
@@ -151,7 +152,7 @@ export function trainCommand(): Command {
               'task: missing; give one of copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e',
             );
           if (task === 'l2e')
-            return trainL2eRun(resolveL2eRunConfig({ ...l2eInput(flags), ...chosen }), flags);
+            return trainL2eRun(await l2eConfig({ ...l2eInput(flags), ...chosen }), flags);
           config = resolveTaskRunConfig({
             ...trainingInput(task, flags),
             ...chosen,
