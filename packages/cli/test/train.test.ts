@@ -157,7 +157,7 @@ describe('urgate train lm: the language model in the training shape', () => {
     ]) {
       const { err, status } = await runCaptured(urgateProgram(), args);
       expect(err).toBe(
-        `urgate lm train: ${join(cache, 'tokenizer.json')} is missing or unreadable: run \`urgate lm prepare --cache ${cache}\` first\n`,
+        `urgate lm train: ${join(cache, 'tokenizer.json')} is missing or unreadable: run \`urgate lm prepare --out ${cache}\` first\n`,
       );
       expect(status).toBe(1);
     }
