@@ -2,7 +2,7 @@
 // What the launcher scripts (mpi-two-hosts.sh, slurm-check.sh) share to show a data-parallel LM
 // run equals one process:
 //   node tools/lm-equivalence.mjs prepare WORK      # WORK/cache from a WikiText-shaped corpus of
-//                                                   # 2,000 word types; prints the `lm train` arguments
+//                                                   # 2,000 word types; prints the `train lm` arguments
 //   node tools/lm-equivalence.mjs compare ONE MANY  # worst relative difference of two runs' metrics,
 //                                                   # tokens/s and the many-rank run's allreduce
 import { execFileSync } from 'node:child_process';
@@ -30,11 +30,11 @@ if (what === 'prepare' && args.length === 1) {
     'prepare',
     '--data-dir',
     dir,
-    '--cache',
+    '--out',
     cache,
   ]);
   console.log(
-    `lm train --cache ${cache} --hidden-size 256 --batch-size 32 --bptt 32 --steps 50 --eval-every 25 --checkpoint-every 50 --no-tied`,
+    `train lm --cache ${cache} --hidden-size 256 --batch-size 32 --bptt 32 --steps 50 --eval-every 25 --checkpoint-every 50 --no-tied`,
   );
 } else if (what === 'compare' && args.length === 2) {
   const [oneDir, manyDir] = args;

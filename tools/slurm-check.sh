@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel LM training under Slurm's srun, for real: starts a one-node Slurm cluster on this
 # machine (tools/slurm-cluster.sh: munged, slurmctld, slurmd on 127.0.0.1), runs 50 steps of
-# `urgate lm train` in 1 process and as a 2- and a 3-task srun step with PMIx (more tasks than
+# `urgate train lm` in 1 process and as a 2- and a 3-task srun step with PMIx (more tasks than
 # cores: --overcommit), prints the worst relative difference of their metrics and the tokens/s,
 # and stops the cluster, however the script ends. Needs root, slurm-wlm and munge (tools/setup.sh)
 # and a built repository (npm run build). Usage: sudo bash tools/slurm-check.sh

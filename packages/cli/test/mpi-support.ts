@@ -3,19 +3,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fromSource } from '@urgate/source-hooks';
 import { prepareCorpus } from '@urgate/wikitext';
 import { expect } from 'vitest';
+import { urgateBin } from './runCommand.js';
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const sourceHook = fileURLToPath(new URL('../../serve/dev/register-source.mjs', import.meta.url));
-export const urgate = [
-  process.execPath,
-  '--import',
-  sourceHook,
-  '--conditions=@urgate/source',
-  bin,
-];
+export const urgate = [process.execPath, ...fromSource, urgateBin];
 
 /** Relative tolerance of N ranks against one process: float summation order only. */
 export const RTOL = 1e-5;
