@@ -11,7 +11,7 @@ import { urgateBin } from './runCommand.js';
 export const urgate = [process.execPath, ...fromSource, urgateBin];
 
 /** Relative tolerance of N ranks against one process: float summation order only. */
-export const RTOL = 1e-5;
+const RTOL = 1e-5;
 
 /** A corpus of 400 word types in 3,000 tokens: a step touches few rows of the embedding. */
 export async function corpus(): Promise<string> {
