@@ -92,7 +92,7 @@ LmShape LmModel::ShapeFor(int batch, int steps) const {
 }
 
 double LmModel::TrainStep(int batch, int steps, const LmBatch& window, const LmDropout& dropout) {
-  return LmTrainStep(ShapeFor(batch, steps), param_views_, window, dropout, &grad_views_);
+  return LmTrainStep(ShapeFor(batch, steps), param_views_, window, dropout, &grad_views_, &workspace_);
 }
 
 void LmModel::Score(int batch, int steps, const LmBatch& window, double* nll) {
