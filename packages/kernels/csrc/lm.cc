@@ -203,13 +203,9 @@ double FullSoftmaxTrain(const LmShape& s, const LmParams& p, const float* head_r
         float* __restrict x = logits.data() + Count(r, V);
         const int y = targets[r0 + r];
         const float xy = x[y];
-        float mx = x[0];
-        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
-        float sum = 0;
-        for (int j = 0; j < V; ++j) {
-          x[j] = Exp(x[j] - mx);
-          sum += x[j];
-        }
+        const float mx = RowMax(x, V);
+        ExpShifted(x, V, mx);
+        const float sum = RowSum(x, V);
         const float scale = inv_n / sum;
         for (int j = 0; j < V; ++j) {
           x[j] *= scale;
@@ -410,12 +406,11 @@ void LmScore(const LmShape& s, const LmParams& p, const LmBatch& batch, double* 
     Logits(s, p, head, 0, static_cast<int>(rows), logits.data());
     ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
       for (size_t r = lo; r < hi; ++r) {
-        const float* __restrict x = logits.data() + Count(r, V);
-        float mx = x[0];
-        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
-        float sum = 0;
-        for (int j = 0; j < V; ++j) sum += Exp(x[j] - mx);
-        nll[r0 + r] = std::log(static_cast<double>(sum)) + mx - x[batch.targets[r0 + r]];
+        float* __restrict x = logits.data() + Count(r, V);
+        const float xy = x[batch.targets[r0 + r]];
+        const float mx = RowMax(x, V);
+        ExpShifted(x, V, mx);  // the row is not needed after its sum
+        nll[r0 + r] = std::log(static_cast<double>(RowSum(x, V))) + mx - xy;
       }
     });
   }
