@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { describeLmRun } from '../lm-report.js';
 import { port, positiveInteger, positiveNumber, processIO, reportErrors } from './common.js';
-import { describeRun, prepareLmCorpus } from './lm.js';
 
 // tfjs, the kernels, onnxruntime and the server load inside the action only.
 
@@ -25,13 +25,15 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   say(
     `1/5 preparing the embedded corpus (word level, words seen < 10 times -> <unk>) in ${cacheDir}`,
   );
-  const corpus = await prepareLmCorpus({
-    tokenizer: 'word',
-    minCount: 10,
-    cache: cacheDir,
-    log: say,
+  const { prepareCorpusOrSotu, scoringStream } = await import('@urgate/wikitext');
+  const corpus = await prepareCorpusOrSotu({
+    cacheDir,
+    tokenizer: { kind: 'word', minCount: 10 },
+    onLog: say,
   });
-  say(`    vocabulary ${corpus.vocabSize}, ${corpus.splits.train?.counts.tokens} training tokens`);
+  say(
+    `    vocabulary ${corpus.tokenizer.vocabSize}, ${corpus.splits.train?.counts.tokens} training tokens`,
+  );
 
   say(
     `2/5 training a UR-LSTM language model (hidden ${flags.hiddenSize}) for ${flags.minutes} min`,
@@ -50,7 +52,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   });
   const runDir = join(flags.out, 'urlstm');
   const result = await train.trainLm(config, { cacheDir, outDir: runDir });
-  say(describeRun(result).replace(/^/gm, '    '));
+  say(describeLmRun(result).replace(/^/gm, '    '));
   if (result.outcome === 'diverged' || !result.test) throw new Error('training diverged');
 
   say('3/5 exporting to ONNX');
@@ -70,7 +72,6 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const { openModel, scoreTokens } = await import('@urgate/onnx/runtime');
   const tokenizer = await train.cacheTokenizer(cacheDir);
   const test = await train.loadLmSplit(cacheDir, 'test', tokenizer);
-  const { scoringStream } = await import('@urgate/wikitext');
   const { tokens, resets } = scoringStream(test, tokenizer.eosId);
   const session = await openModel(files.sequence);
   const onnx = await scoreTokens(session, tokens, { resets, words: test.manifest.counts.words });
