@@ -27,6 +27,8 @@ export interface LmPrepareOptions {
   /** Use this SentencePiece model (copied into the cache). */
   spmModel?: string;
   minCount?: number;
+  /** Embedded corpus: words seen fewer times in its train split are `<unk>` in its text (default 3). */
+  unkBelow?: number;
   /** Replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file. */
   lenientUtf8?: boolean;
   cache: string;
@@ -61,9 +63,13 @@ export async function prepareLmCorpus(options: LmPrepareOptions) {
   const wikitext = await import('@urgate/wikitext');
   const log = options.log ?? (() => {});
   let dataDir = options.dataDir;
+  if (dataDir !== undefined && options.unkBelow !== undefined)
+    throw new Error(
+      '--unk-below shapes the embedded corpus; a --data-dir corpus is read as it is: pass one of them',
+    );
   if (dataDir === undefined) {
     dataDir = join(resolve(options.cache), '..', 'sotu');
-    const written = await wikitext.writeSotuCorpus(dataDir);
+    const written = await wikitext.writeSotuCorpus(dataDir, { unkBelow: options.unkBelow });
     const s = written.speeches;
     log(
       `embedded corpus (State of the Union addresses) in ${dataDir}: train ${s.train.firstYear}-${s.train.lastYear}, valid ${s.valid.firstYear}-${s.valid.lastYear}, test ${s.test.firstYear}-${s.test.lastYear}`,
@@ -161,6 +167,11 @@ function prepareCommand(io: CliIO): Command {
       '--min-count <n>',
       'word level: words seen fewer times become <unk> (default 1)',
       positiveInteger,
+    )
+    .option(
+      '--unk-below <n>',
+      'embedded corpus: words seen fewer than n times in its train split are <unk> in its text (default 3, as WikiText-103; 0 keeps every word, as -raw)',
+      nonNegativeInteger,
     )
     .option(
       '--lenient-utf8',
