@@ -8,7 +8,6 @@ import { broadcastParams, reduceGradientArrays } from './data-parallel.js';
 import { divergenceReason } from './divergence.js';
 import { MetricsWriter } from './metrics.js';
 import { ProgressReporter } from './progress.js';
-import { type LrSchedule, scheduledLr } from './schedule.js';
 import { decodeTrainingState, restoreArenas, saveTrainingState } from './training-state.js';
 
 /** Files every run directory has (trainers add their own). */
@@ -70,8 +69,6 @@ export interface LoopSettings {
   /** Settings a resumed run must share with its checkpoint. */
   resumeKeys: readonly string[];
   lr: number;
-  /** How the rate moves over the budget (default: constant `lr`, no warmup). */
-  lrSchedule?: LrSchedule;
   /** Global gradient-norm clip (<= 0: none). */
   clip: number;
   /** Budget: optimizer steps and/or minutes of training time (evaluation excluded). */
@@ -248,16 +245,8 @@ export async function runTrainingLoop(
       reduce.ms += reduced.ms;
       reduce.bytes += reduced.bytes;
     }
-    const lr = settings.lrSchedule
-      ? scheduledLr(
-          settings.lr,
-          settings.lrSchedule,
-          step,
-          Math.max(step / maxSteps, trainMs / budgetMs),
-        )
-      : settings.lr;
     const gradNorm = Number.isFinite(loss)
-      ? model.adamUpdate({ lr, clipNorm: settings.clip })
+      ? model.adamUpdate({ lr: settings.lr, clipNorm: settings.clip })
       : Number.NaN;
     problem.advance?.();
     const ms = performance.now() - started;
@@ -271,14 +260,7 @@ export async function runTrainingLoop(
     }
     stepsHere += 1;
     step += 1;
-    metrics.write({
-      step,
-      kind: 'train',
-      loss,
-      gradNorm,
-      ...(settings.lrSchedule ? { lr } : {}),
-      ...problem.trainFields?.(),
-    });
+    metrics.write({ step, kind: 'train', loss, gradNorm, ...problem.trainFields?.() });
     const reason = divergenceReason(loss, gradNorm);
     if (reason) {
       divergence = { step, reason };

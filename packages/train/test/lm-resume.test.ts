@@ -59,44 +59,6 @@ describe.skipIf(!nativeAvailable)('LM resume', () => {
     expect(readdirSync(split).sort()).toEqual(Object.values(LM_FILES).sort());
   });
 
-  it('a cosine schedule with warmup: each step at its closed-form rate, and resumed exactly', async () => {
-    const dir = await corpus();
-    const base = { cacheDir: join(dir, 'cache'), progress: null } as const;
-    const cosine = resolveLmConfig({ ...config, lr: 0.01, lrSchedule: 'cosine', warmupSteps: 3 });
-    await trainLm(cosine, { ...base, outDir: join(dir, 'whole') });
-    await trainLm(cosine, { ...base, outDir: join(dir, 'split'), stopAfter: 11 });
-    await trainLm(cosine, { ...base, outDir: join(dir, 'split'), resume: true });
-    for (const file of BIT_EXACT)
-      expect(
-        readFileSync(join(dir, 'split', file)).equals(readFileSync(join(dir, 'whole', file))),
-        file,
-      ).toBe(true);
-    const lrs = readFileSync(join(dir, 'whole', LM_FILES.metrics), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line))
-      .filter((r) => r.kind === 'train')
-      .map((r) => r.lr);
-    // Steps 0-2 warm up (0.01 * k/3); step s >= 3 at 0.001 + 0.009 * (1 + cos(pi * s/30)) / 2.
-    const expected = Array.from({ length: 30 }, (_, s) =>
-      s < 3 ? (0.01 * (s + 1)) / 3 : 0.001 + (0.009 * (1 + Math.cos((Math.PI * s) / 30))) / 2,
-    );
-    expect(lrs).toHaveLength(30);
-    lrs.forEach((lr, s) => {
-      expect(lr).toBeCloseTo(expected[s], 12);
-    });
-    // The schedule changes what a step computes: a constant run ends elsewhere.
-    await trainLm(resolveLmConfig({ ...config, lr: 0.01 }), {
-      ...base,
-      outDir: join(dir, 'constant'),
-    });
-    expect(
-      readFileSync(join(dir, 'constant', LM_FILES.model)).equals(
-        readFileSync(join(dir, 'whole', LM_FILES.model)),
-      ),
-    ).toBe(false);
-  });
-
   it('refuses to resume with other settings, naming the setting', async () => {
     const dir = await corpus();
     const out = join(dir, 'run');

@@ -95,8 +95,6 @@ interface TrainFlags {
   bptt: number;
   batchSize: number;
   lr: number;
-  lrSchedule: 'constant' | 'cosine';
-  warmup: number;
   clip: number;
   dropout: number;
   layerNorm?: boolean;
@@ -125,8 +123,6 @@ export function lmTrainInput(flags: TrainFlags) {
     bptt: flags.bptt,
     batchSize: flags.batchSize,
     lr: flags.lr,
-    lrSchedule: flags.lrSchedule,
-    warmupSteps: flags.warmup,
     clip: flags.clip,
     dropout: flags.dropout,
     layerNorm: flags.layerNorm === true,
@@ -214,20 +210,6 @@ export function addLmTrainOptions(cmd: Command): Command {
       32,
     )
     .option('--lr <x>', 'Adam learning rate (paper 1e-3)', positiveNumber, 1e-3)
-    .addOption(
-      new Option(
-        '--lr-schedule <kind>',
-        'constant, or cosine: from --lr down to a tenth of it at the end of the budget (--steps or --minutes)',
-      )
-        .choices(['constant', 'cosine'])
-        .default('constant'),
-    )
-    .option(
-      '--warmup <steps>',
-      'linear learning-rate warmup over the first steps',
-      nonNegativeInteger,
-      0,
-    )
     .option('--clip <x>', 'global gradient-norm clip (paper 0.1)', positiveNumber, 0.1)
     .option('--dropout <x>', 'dropout on embeddings and the last layer output', rate, 0.1)
     .option('--layer-norm', 'layer norm on the last layer output')

@@ -1,6 +1,5 @@
 import { type Core, type Mechanism, parseCore, parseMechanism } from '@urgate/contract';
 import { type Engine, parseEngine } from '../engine.js';
-import { LR_SCHEDULES, type LrScheduleKind } from '../schedule.js';
 
 /** Hyperparameters of one language-model run (stored as `training.config` in its checkpoints). */
 export interface LmConfig {
@@ -13,10 +12,6 @@ export interface LmConfig {
   bptt: number;
   batchSize: number;
   lr: number;
-  /** constant, or cosine: warmup, then down to lr/10 at the end of the budget (schedule.ts). */
-  lrSchedule: LrScheduleKind;
-  /** Steps of linear warmup from lr/warmupSteps up to lr (0: none). */
-  warmupSteps: number;
   /** Global-norm gradient clipping (paper: 0.1). */
   clip: number;
   /** Dropout on the embeddings and on the last layer's output (training only). */
@@ -58,8 +53,6 @@ const DEFAULTS = {
   bptt: 64,
   batchSize: 32,
   lr: 1e-3,
-  lrSchedule: 'constant',
-  warmupSteps: 0,
   clip: 0.1,
   dropout: 0.1,
   layerNorm: false,
@@ -122,18 +115,6 @@ export function resolveLmConfig(input: LmConfigInput): LmConfig {
   );
   check(config.tailDiv >= 1, 'tailDiv', 'a number >= 1', config.tailDiv);
   check(config.lr > 0 && Number.isFinite(config.lr), 'lr', 'a positive number', config.lr);
-  check(
-    LR_SCHEDULES.includes(config.lrSchedule),
-    'lrSchedule',
-    LR_SCHEDULES.join(' or '),
-    config.lrSchedule,
-  );
-  check(
-    Number.isInteger(config.warmupSteps) && config.warmupSteps >= 0,
-    'warmupSteps',
-    'a non-negative integer',
-    config.warmupSteps,
-  );
   check(config.clip > 0 && Number.isFinite(config.clip), 'clip', 'a positive number', config.clip);
   check(config.dropout >= 0 && config.dropout < 1, 'dropout', 'a rate in [0, 1)', config.dropout);
   check(

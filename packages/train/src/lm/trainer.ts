@@ -74,8 +74,6 @@ const RESUME_KEYS = [
   'bptt',
   'batchSize',
   'lr',
-  'lrSchedule',
-  'warmupSteps',
   'clip',
   'dropout',
   'layerNorm',
@@ -265,10 +263,6 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       config: { ...config, cacheDir, tokenizer: tokenizer.identity },
       resumeKeys: RESUME_KEYS,
       ...pick(config, ['lr', 'clip', 'steps', 'minutes', 'evalEvery', 'checkpointEvery']),
-      // The default (constant, no warmup) leaves the loop and its metrics as they always were.
-      ...(config.lrSchedule !== 'constant' || config.warmupSteps > 0
-        ? { lrSchedule: { kind: config.lrSchedule, warmupSteps: config.warmupSteps } }
-        : {}),
       itemsPerStep: { name: 'tok/s', count: config.batchSize * config.bptt },
       world,
       dataIdentity: JSON.stringify([train.manifest.checksum, valid.manifest.checksum]),
