@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate, openModel } from '@urgate/onnx/runtime';
+import { startServer } from '@urgate/serve';
 import { type TinyModel, tinyModel, WORDS } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCommand, runGenerate } from '../src/commands/generate.js';
@@ -78,6 +79,35 @@ describe('urgate generate', () => {
     expect(r.tokens).toContain(15);
     expect(r.tokens).toContain(1);
     expect(r.text).toBe(rendered(r.tokens));
+  });
+
+  it('gives the text /v1/completions of `urgate serve` gives for the same prompt and sampling', async () => {
+    const server = await startServer({ modelPath: tiny.step, port: 0, workers: 1 });
+    try {
+      for (const seed of [1, 2, 3]) {
+        const sampling = { temperature: 1.5, top_p: 0.9, seed };
+        const body = { model: 'tiny', prompt: 'the cat sat', max_tokens: 40, ...sampling };
+        const served = (await (
+          await fetch(`${server.url}/v1/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+        ).json()) as { choices: { text: string }[] };
+        const r = await runGenerate({
+          onnx: tiny.step,
+          prompt: 'the cat sat',
+          maxTokens: 40,
+          temperature: 1.5,
+          topK: 0,
+          topP: 0.9,
+          seed,
+        });
+        expect(r.text).toBe(served.choices[0].text);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('--tokens and greedy decoding; --stop-at-eos ends at the first <eos>', async () => {
