@@ -5,7 +5,8 @@
 // (dependencies and devDependencies alike) only on packages of a lower layer, so the graph has
 // no cycle; every @urgate import in src/ must be a declared dependency, one in test/, bench/ or
 // dev/ a dependency or devDependency; no file reaches into another package's folder by a
-// relative path (shared fixtures live in the private @urgate/test-support); no published
+// relative path or file URL (shared fixtures live in the private @urgate/test-support, node hooks
+// in @urgate/source-hooks); no published
 // package depends on a private one; and the packages that must install and load without tfjs
 // may not reach it through their dependencies.
 // `node tools/check-dependencies.mjs` prints one line per violation and exits 1 when there is one.
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
  * the export against cells' reference), as long as no cycle forms.
  */
 export const LAYERS = [
-  ['@urgate/files', '@urgate/random', '@urgate/mpi'],
+  ['@urgate/files', '@urgate/random', '@urgate/mpi', '@urgate/source-hooks', '@urgate/bench'],
   ['@urgate/contract', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
   ['@urgate/cells', '@urgate/onnx'],
   ['@urgate/test-support'],
@@ -33,6 +34,7 @@ export const LAYERS = [
 /** Packages that install and load without tfjs (the serving side and everything below it). */
 export const TFJS_FREE = [
   '@urgate/files',
+  '@urgate/source-hooks',
   '@urgate/random',
   '@urgate/mpi',
   '@urgate/contract',
@@ -72,6 +74,8 @@ function sourceFiles(dir) {
 
 const IMPORT =
   /(?:^|[^\w.])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[^\w.])import\s*\(?\s*['"]([^'"]+)['"]/gm;
+/** A file named by a relative URL (`new URL('../x.mjs', import.meta.url)`): a path like an import's. */
+const RELATIVE_URL = /new URL\(\s*['"](\.{1,2}\/[^'"]*)['"]\s*,\s*import\.meta\.url\s*\)/g;
 
 /**
  * The package a specifier names: '@scope/name/sub' -> '@scope/name', 'name/sub' -> 'name'.
@@ -126,6 +130,8 @@ export function readWorkspace(root, extraFiles = {}) {
         else if (specifier.startsWith('.'))
           pathImports.push({ file, pkg: relative(root, resolve(root, dirname(file), specifier)) });
       }
+      for (const [, path] of text.matchAll(RELATIVE_URL))
+        pathImports.push({ file, pkg: relative(root, resolve(root, dirname(file), path)) });
     }
     packages.push({
       name: json.name,

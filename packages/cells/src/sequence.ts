@@ -49,31 +49,10 @@ export function runLayerReference(
   return { outputs, state: c === undefined ? { h } : { h, c } };
 }
 
-let registeredKernel: SequenceKernel | null = null;
-
-/** Installs a faster implementation of runLayer (e.g. @urgate/kernels' fused op); null restores the reference. */
-export function registerSequenceKernel(kernel: SequenceKernel | null): void {
-  if (kernel !== null && typeof kernel !== 'function')
-    throw new Error(`kernel: expected a function or null, got ${typeof kernel}`);
-  registeredKernel = kernel;
-}
-
-export function registeredSequenceKernel(): SequenceKernel | null {
-  return registeredKernel;
-}
-
-/** Runs a layer over a sequence with the registered kernel if any, else the reference. */
-export function runLayer(
-  cfg: LayerConfig,
-  params: LayerParams,
-  xs: tf.Tensor3D,
-  state0: State,
-  extras?: SequenceExtras,
-): SequenceResult {
-  return runLayerWith(registeredKernel, cfg, params, xs, state0, extras);
-}
-
-/** Runs a layer over a sequence with `kernel` (null: the reference), whatever is registered. */
+/**
+ * Runs a layer over a sequence with `kernel` (e.g. @urgate/kernels' sequenceKernel(engine)), or
+ * the reference when it is null: the caller says which, there is no process-wide choice.
+ */
 export function runLayerWith(
   kernel: SequenceKernel | null,
   cfg: LayerConfig,

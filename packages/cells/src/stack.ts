@@ -9,7 +9,7 @@ import {
   stackLayerConfigs,
 } from '@urgate/contract';
 import { initLayerParams } from './init.js';
-import { runLayer, runLayerWith, type SequenceKernel } from './sequence.js';
+import { runLayerWith, type SequenceKernel } from './sequence.js';
 import type { LayerParams, SequenceResult, State } from './types.js';
 
 /** A stack of layers; layer l > 0 reads layer l-1's h (its inputSize is hiddenSize). */
@@ -23,7 +23,7 @@ export interface StackExtras {
   /** One [T, B, d] mask per layer. */
   zoneoutC?: tf.Tensor3D[];
   zoneoutH?: tf.Tensor3D[];
-  /** The layers' kernel (null: the reference); absent: runLayer's registered one. */
+  /** The layers' kernel (e.g. @urgate/kernels' sequenceKernel(engine)); null or absent: the reference. */
   kernel?: SequenceKernel | null;
 }
 
@@ -38,7 +38,7 @@ export function initStackParams(cfg: StackConfig, seed: number): LayerParams[] {
   return stackLayerConfigs(cfg).map((layer, l) => initLayerParams(layer, seed + l));
 }
 
-/** Runs the layers in turn (each through runLayer); call it inside tf.tidy to free the intermediate layers' outputs. */
+/** Runs the layers in turn (each through runLayerWith); call it inside tf.tidy to free the intermediate layers' outputs. */
 export function runStack(
   cfg: StackConfig,
   params: LayerParams[],
@@ -67,10 +67,14 @@ export function runStack(
       zoneoutC: extras.zoneoutC?.[l],
       zoneoutH: extras.zoneoutH?.[l],
     };
-    const result: SequenceResult =
-      extras.kernel === undefined
-        ? runLayer(layer, params[l], input, states0[l], layerExtras)
-        : runLayerWith(extras.kernel, layer, params[l], input, states0[l], layerExtras);
+    const result: SequenceResult = runLayerWith(
+      extras.kernel ?? null,
+      layer,
+      params[l],
+      input,
+      states0[l],
+      layerExtras,
+    );
     states.push(result.state);
     input = result.outputs;
   });

@@ -36,11 +36,7 @@ export function expectShape(
     );
 }
 
-export function checkParams(
-  cfg: ResolvedLayerConfig,
-  params: LayerParams,
-  argName = 'params',
-): void {
+function checkParams(cfg: ResolvedLayerConfig, params: LayerParams, argName = 'params'): void {
   if (params === null || typeof params !== 'object')
     throw new Error(`${argName}: expected {W, b, bOffset?}, got ${JSON.stringify(params)}`);
   const { cols } = layerLayout(cfg);
@@ -57,7 +53,7 @@ export function checkParams(
     expectShape(params.bOffset, [cols], `${argName}.bOffset`, `one offset per column for ${mech}`);
 }
 
-export function checkState(
+function checkState(
   cfg: ResolvedLayerConfig,
   state: State,
   batch: number,

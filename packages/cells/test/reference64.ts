@@ -31,7 +31,7 @@ function cumax(v: number[]): number[] {
 }
 
 /** Block names and widths in column order (LAYOUT.md "Block order"), typed in from the table. */
-export function refBlocks(cfg: RefConfig): [string, number][] {
+function refBlocks(cfg: RefConfig): [string, number][] {
   const { d, C } = cfg;
   const m = d / C;
   const refine = ['R-', 'UR-', 'OR-'].includes(cfg.mechanism);
@@ -53,10 +53,7 @@ export function refCols(cfg: RefConfig): number {
 }
 
 /** Effective (F, I) for one batch row from its named pre-activations. */
-export function refGates(
-  cfg: RefConfig,
-  a: Record<string, number[]>,
-): { F: number[]; I: number[] } {
+function refGates(cfg: RefConfig, a: Record<string, number[]>): { F: number[]; I: number[] } {
   const { d, C, core, mechanism } = cfg;
   const lstm = core === 'lstm';
   switch (mechanism) {

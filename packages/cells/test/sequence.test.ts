@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Core } from '@urgate/contract';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   initLayerParams,
   layerStep,
-  registerSequenceKernel,
-  runLayer,
   runLayerReference,
+  runLayerWith,
   type SequenceKernel,
   type State,
   zeroState,
@@ -22,9 +21,7 @@ const close = (a: tf.Tensor, b: tf.Tensor, tol = 1e-6) => {
   });
 };
 
-describe('runLayer over a sequence', () => {
-  afterEach(() => registerSequenceKernel(null));
-
+describe('runLayerReference over a sequence', () => {
   for (const core of ['lstm', 'gru'] as Core[]) {
     const cfg = { core, mechanism: 'UR-' as const, inputSize: 3, hiddenSize: 6 };
     const params = initLayerParams(cfg, 4);
@@ -33,7 +30,7 @@ describe('runLayer over a sequence', () => {
     if (core === 'lstm') state0.c = tf.randomNormal([2, 6], 0, 1, 'float32', 2) as tf.Tensor2D;
 
     it(`${core}: equals T calls of layerStep`, () => {
-      const seq = runLayer(cfg, params, xs, state0);
+      const seq = runLayerReference(cfg, params, xs, state0);
       let state = state0;
       const outs = tf.unstack(xs).map((x) => {
         state = layerStep(cfg, params, x as tf.Tensor2D, state);
@@ -52,21 +49,21 @@ describe('runLayer over a sequence', () => {
         [0, 0],
         [0, 0],
       ]);
-      const seq = runLayer(cfg, params, xs, state0, { reset });
+      const seq = runLayerReference(cfg, params, xs, state0, { reset });
       const tail = xs.slice([1, 1, 0], [4, 1, 3]) as tf.Tensor3D;
-      const fresh = runLayer(cfg, params, tail, zeroState(cfg, 1));
+      const fresh = runLayerReference(cfg, params, tail, zeroState(cfg, 1));
       close(seq.outputs.slice([1, 1, 0], [4, 1, 6]), fresh.outputs);
       // The other row is untouched by the reset.
       close(
         seq.outputs.slice([0, 0, 0], [5, 1, 6]),
-        runLayer(cfg, params, xs, state0).outputs.slice([0, 0, 0], [5, 1, 6]),
+        runLayerReference(cfg, params, xs, state0).outputs.slice([0, 0, 0], [5, 1, 6]),
       );
     });
 
     it(`${core}: zoneout masks of ones keep the state, of zeros equal no zoneout`, () => {
       const ones = tf.ones([5, 2, 6]) as tf.Tensor3D;
       const zeros = tf.zeros([5, 2, 6]) as tf.Tensor3D;
-      const keepAll = runLayer(
+      const keepAll = runLayerReference(
         cfg,
         params,
         xs,
@@ -76,18 +73,18 @@ describe('runLayer over a sequence', () => {
       close(keepAll.state.h, state0.h);
       if (core === 'lstm') close(keepAll.state.c as tf.Tensor, state0.c as tf.Tensor);
       close(keepAll.outputs, tf.stack(Array(5).fill(state0.h)));
-      const none = runLayer(
+      const none = runLayerReference(
         cfg,
         params,
         xs,
         state0,
         core === 'lstm' ? { zoneoutH: zeros, zoneoutC: zeros } : { zoneoutH: zeros },
       );
-      close(none.outputs, runLayer(cfg, params, xs, state0).outputs);
+      close(none.outputs, runLayerReference(cfg, params, xs, state0).outputs);
     });
   }
 
-  it('uses a registered kernel (given the resolved config) and falls back to the reference on null', () => {
+  it('runLayerWith runs the given kernel (with the resolved config), and the reference on null', () => {
     const cfg = { core: 'gru' as Core, mechanism: '-' as const, inputSize: 2, hiddenSize: 4 };
     const params = initLayerParams(cfg, 1);
     const xs = tf.ones([2, 1, 2]) as tf.Tensor3D;
@@ -96,11 +93,9 @@ describe('runLayer over a sequence', () => {
       seen.push(resolved);
       return runLayerReference(resolved, p, x, s, e);
     };
-    registerSequenceKernel(kernel);
-    runLayer(cfg, params, xs, zeroState(cfg, 1));
+    runLayerWith(kernel, cfg, params, xs, zeroState(cfg, 1));
     expect(seen).toEqual([{ ...cfg, downsize: 16, tMax: 4, fixedGateOffset: false }]);
-    registerSequenceKernel(null);
-    runLayer(cfg, params, xs, zeroState(cfg, 1));
+    runLayerWith(null, cfg, params, xs, zeroState(cfg, 1));
     expect(seen.length).toBe(1);
   });
 

@@ -1,8 +1,9 @@
 // The dependency-direction check (tools/check-dependencies.mjs) passes on the tree and fails on
 // deliberate wrong-way imports.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dependencyViolations, readWorkspace } from '../../../tools/check-dependencies.mjs';
+import { dependencyViolations, LAYERS, readWorkspace } from '../../../tools/check-dependencies.mjs';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -41,16 +42,19 @@ describe('dependency direction', () => {
     ]);
   });
 
-  it('reads test/, bench/ and dev/: an undeclared or wrong-way import there, a path into another package', () => {
+  it('reads test/, bench/ and dev/: an undeclared or wrong-way import there, a path or file URL into another package', () => {
     // Built from parts, so that the check reading this file does not see the imports themselves.
     const importOf = (specifier: string) => `import { x } from '${specifier}';\n`;
+    const urlOf = (path: string) => `const hook = new URL('${path}', import.meta.url);\n`;
     const packages = readWorkspace(root, {
       'packages/kernels/bench/rmc-bench.ts': importOf('@urgate/rmc'),
       'packages/cli/test/path.test.ts': importOf('../../serve/test/fixture.js'),
+      'packages/onnx/test/url.test.ts': urlOf('../../serve/dev/hook.mjs'),
     });
     expect(dependencyViolations(packages)).toEqual([
       'packages/cli/test/path.test.ts reaches into packages/serve/ by a relative path; import @urgate/serve by name (shared test fixtures: @urgate/test-support)',
       'packages/kernels/bench/rmc-bench.ts imports @urgate/rmc, which is not a dependency or devDependency of @urgate/kernels',
+      'packages/onnx/test/url.test.ts reaches into packages/serve/ by a relative path; import @urgate/serve by name (shared test fixtures: @urgate/test-support)',
     ]);
     const declared = packages.map((p) =>
       p.name === '@urgate/kernels'
@@ -80,5 +84,25 @@ describe('dependency direction', () => {
       '@urgate/serve depends on the private @urgate/test-support: list it in devDependencies',
       '@urgate/serve reaches tfjs through @urgate/serve -> @urgate/test-support -> @urgate/cells -> @tensorflow/tfjs',
     ]);
+  });
+
+  it("is the README's dependency picture and package map", () => {
+    const readme = readFileSync(`${root}README.md`, 'utf8');
+    const picture = readme
+      .split('Dependencies run one way, from lower layers to higher:')[1]
+      .split(/\.\s/)[0];
+    const name = (short: string) => (short === 'cli' ? 'urgate' : `@urgate/${short}`);
+    const layers = picture
+      .split('→')
+      .map((layer) => [...layer.matchAll(/`([a-z-]+)`/g)].map((m) => name(m[1])).sort());
+    expect(layers).toEqual(LAYERS.map((layer) => [...layer].sort()));
+    const mapped = [...readme.matchAll(/^\| `packages\/[a-z-]+` \| `([^`]+)` \|/gm)].map(
+      (m) => m[1],
+    );
+    expect(mapped.sort()).toEqual(
+      readWorkspace(root)
+        .map((p) => p.name)
+        .sort(),
+    );
   });
 });

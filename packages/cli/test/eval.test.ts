@@ -7,7 +7,7 @@ import { prepareSplit, WordTokenizer } from '@urgate/wikitext';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evalCommand, runEval } from '../src/commands/eval.js';
-import { runCommand } from './runCommand.js';
+import { expectOneLineErrors, runCommand } from './runCommand.js';
 
 function run(args: string[]) {
   return runCommand(evalCommand, args);
@@ -141,15 +141,7 @@ describe('urgate eval', () => {
         /^urgate eval: openModel: cannot read/,
       ],
     ];
-    for (const [args, message] of cases) {
-      const r = await run(args);
-      expect({ args, code: r.code, lines: r.err.trimEnd().split('\n').length }).toEqual({
-        args,
-        code: 1,
-        lines: 1,
-      });
-      expect(r.err).toMatch(message);
-    }
+    await expectOneLineErrors(run, cases);
     await expect(run(['dev', '--onnx', tiny.sequence, '--cache', otherCache])).rejects.toThrow(
       /Allowed choices are train, valid, test/,
     );

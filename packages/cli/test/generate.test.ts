@@ -5,7 +5,7 @@ import { startServer } from '@urgate/serve';
 import { type TinyModel, tinyModel, WORDS } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateCommand, runGenerate } from '../src/commands/generate.js';
-import { runCommand } from './runCommand.js';
+import { expectOneLineErrors, runCommand } from './runCommand.js';
 
 /**
  * The text the server shows for a continuation of a prompt line, for the tiny vocabulary: words
@@ -167,16 +167,7 @@ describe('urgate generate', () => {
         /^urgate generate: give exactly one of --prompt TEXT or --tokens IDS/,
       ],
     ];
-    for (const [args, message] of cases) {
-      const r = await run(args);
-      expect({ args, code: r.code, lines: r.err.trimEnd().split('\n').length }).toEqual({
-        args,
-        code: 1,
-        lines: 1,
-      });
-      expect(r.err).toMatch(message);
-      expect(r.out).toBe('');
-    }
+    await expectOneLineErrors(run, cases, { silent: true });
   });
 
   it('rejects malformed option values before opening the model', async () => {

@@ -5,20 +5,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from '@urgate/kernels';
+import { fromSource } from '@urgate/source-hooks';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const sourceHook = fileURLToPath(new URL('../../serve/dev/register-source.mjs', import.meta.url));
+import { urgateBin } from './runCommand.js';
 
 function urgate(args: string[]): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--import', sourceHook, '--conditions=@urgate/source', bin, ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  return spawn(process.execPath, [...fromSource, urgateBin, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 const exited = (child: ChildProcess) =>
@@ -81,6 +77,27 @@ async function wholeAndKilled(dir: string, args: (out: string) => string[], poin
   return { whole, split, kills };
 }
 
+/**
+ * The run killed after `records[0]` metrics records, twice while writing a checkpoint and after
+ * `records[1]` records (at least three of the kills landing), resumed each time, ends with the
+ * files of the uninterrupted run, but for the `timings` fields.
+ */
+async function expectResumedAsWhole(
+  dir: string,
+  args: (out: string) => string[],
+  records: [number, number],
+  timings: string[],
+) {
+  const { whole, split, kills } = await wholeAndKilled(dir, args, [
+    { records: records[0] },
+    'checkpoint-write',
+    'checkpoint-write',
+    { records: records[1] },
+  ]);
+  expect(kills).toBeGreaterThanOrEqual(3);
+  expectSameRun(whole, split, timings);
+}
+
 function expectSameRun(a: string, b: string, timings: string[]) {
   expect(readdirSync(b).sort()).toEqual(readdirSync(a).sort()); // no temporary file left
   for (const file of readdirSync(a)) {
@@ -119,14 +136,8 @@ describe.skipIf(!nativeAvailable)('SIGKILL and --resume', () => {
       '--out',
       out,
     ];
-    const { whole, split, kills } = await wholeAndKilled(dir, args, [
-      { records: 8 },
-      'checkpoint-write',
-      'checkpoint-write',
-      { records: 44 }, // every train and eval record written: the final phase
-    ]);
-    expect(kills).toBeGreaterThanOrEqual(3);
-    expectSameRun(whole, split, ['msPerStep']);
+    // Killed after 8 records, twice while writing a checkpoint, and after 44 (every train and eval record written: the final phase).
+    await expectResumedAsWhole(dir, args, [8, 44], ['msPerStep']);
   });
 
   it('urgate train l2e (naive curriculum: its state resumes too)', async () => {
@@ -136,14 +147,8 @@ describe.skipIf(!nativeAvailable)('SIGKILL and --resume', () => {
         ['--hidden-size', '16', '--batch-size', '8', '--steps', '40', '--eval-every', '2'],
         ['--eval-size', '1', '--checkpoint-every', '5', '--no-progress', '--out', out],
       );
-    const { whole, split, kills } = await wholeAndKilled(dir, args, [
-      { records: 8 },
-      'checkpoint-write',
-      'checkpoint-write',
-      { records: 60 }, // every train and eval record written: the final phase
-    ]);
-    expect(kills).toBeGreaterThanOrEqual(3);
-    expectSameRun(whole, split, ['msPerStep']);
+    // Killed after 8 records, twice while writing a checkpoint, and after 60 (every train and eval record written: the final phase).
+    await expectResumedAsWhole(dir, args, [8, 60], ['msPerStep']);
   });
 
   it('urgate lm train', async () => {
@@ -177,13 +182,13 @@ describe.skipIf(!nativeAvailable)('SIGKILL and --resume', () => {
       '--out',
       out,
     ];
-    const { whole, split, kills } = await wholeAndKilled(dir, args, [
-      { records: 9 },
-      'checkpoint-write',
-      'checkpoint-write',
-      { records: 43 }, // 40 train + 2 periodic valid + the final valid: killed during the test split
-    ]);
-    expect(kills).toBeGreaterThanOrEqual(3);
-    expectSameRun(whole, split, ['trainSeconds', 'tokensPerSecond', 'scoringTokensPerSecond']);
+    // Killed after 9 records, twice while writing a checkpoint, and after 43
+    // (40 train + 2 periodic valid + the final valid: killed during the test split).
+    await expectResumedAsWhole(
+      dir,
+      args,
+      [9, 43],
+      ['trainSeconds', 'tokensPerSecond', 'scoringTokensPerSecond'],
+    );
   });
 });

@@ -4,11 +4,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fromSource } from '@urgate/source-hooks';
 import { trainSentencePiece } from '@urgate/wikitext';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lmCommand } from '../src/commands/lm.js';
-import { runCommand } from './runCommand.js';
+import { runCommand, urgateBin } from './runCommand.js';
 
 const run = (args: string[]) => runCommand(lmCommand, args);
 
@@ -59,6 +59,20 @@ beforeAll(async () => {
 });
 
 describe('urgate lm prepare: SentencePiece', () => {
+  /** A SentencePiece model of 100 pieces trained on the corpus, and its cache at `cache`. */
+  const prepareSentencePiece = (cache: string) =>
+    run([
+      'prepare',
+      '--data-dir',
+      data,
+      '--tokenizer',
+      'sentencepiece',
+      '--vocab-size',
+      '100',
+      '--out',
+      cache,
+    ]);
+
   it('--spm-model: a user model through prepare, train and eval', async () => {
     const trained = await trainSentencePiece(
       (async function* () {
@@ -112,17 +126,7 @@ describe('urgate lm prepare: SentencePiece', () => {
   it('two identical prepares give identical caches, and eval accepts either', async () => {
     const caches = [join(root, 'spm-a'), join(root, 'spm-b')];
     for (const cache of caches) {
-      const r = await run([
-        'prepare',
-        '--data-dir',
-        data,
-        '--tokenizer',
-        'sentencepiece',
-        '--vocab-size',
-        '100',
-        '--cache',
-        cache,
-      ]);
+      const r = await prepareSentencePiece(cache);
       expect(r.code, r.err).toBe(0);
     }
     const [a, b] = caches;
@@ -142,17 +146,7 @@ describe('urgate lm prepare: SentencePiece', () => {
 
   it('--adaptive-softmax: cutoffs beyond the vocabulary, a vocabulary not sorted by frequency: one line each', async () => {
     const cache = join(root, 'spm-adaptive');
-    const prepared = await run([
-      'prepare',
-      '--data-dir',
-      data,
-      '--tokenizer',
-      'sentencepiece',
-      '--vocab-size',
-      '100',
-      '--cache',
-      cache,
-    ]);
+    const prepared = await prepareSentencePiece(cache);
     expect(prepared.code, prepared.err).toBe(0);
     const train = (cutoffs: string) =>
       run([
@@ -208,6 +202,15 @@ describe('urgate lm prepare: SentencePiece', () => {
       expect(r.err).toMatch(new RegExp(`^urgate lm prepare: ${pattern.source}`));
       expect(r.err.trimEnd().split('\n')).toHaveLength(1);
     }
+  });
+
+  it('writes the cache at --out; --cache, its old spelling, may not name another directory', async () => {
+    const r = await run(['prepare', '--data-dir', data, '--out', join(root, 'a'), '--cache', 'b']);
+    expect(r).toEqual({
+      out: '',
+      err: 'urgate lm prepare: --cache is the old spelling of --out: give one of them\n',
+      code: 1,
+    });
   });
 });
 
@@ -290,17 +293,13 @@ async function until(what: string, test: () => boolean, seconds = 60): Promise<v
   }
 }
 
-const serveDir = new URL('../../serve/', import.meta.url);
-
 /** `urgate lm prepare` from the sources, in a child process that can be killed. */
 function prepareProcess(dataDir: string, cache: string, tokenizer: string[]): ChildProcess {
   return spawn(
     process.execPath,
     [
-      '--import',
-      fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
-      '--conditions=@urgate/source',
-      fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+      ...fromSource,
+      urgateBin,
       'lm',
       'prepare',
       '--data-dir',

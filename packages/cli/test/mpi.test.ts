@@ -6,18 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { nativeAvailable } from '@urgate/kernels';
 import { mpirun } from '@urgate/mpi';
+import { fromSource } from '@urgate/source-hooks';
 import { prepareCorpus } from '@urgate/wikitext';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lmCommand } from '../src/commands/lm.js';
 import { trainCommand } from '../src/commands/train.js';
-import { runCommand } from './runCommand.js';
+import { runCommand, urgateBin } from './runCommand.js';
 
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const sourceHook = fileURLToPath(new URL('../../serve/dev/register-source.mjs', import.meta.url));
-const urgate = [process.execPath, '--import', sourceHook, '--conditions=@urgate/source', bin];
+const urgate = [process.execPath, ...fromSource, urgateBin];
 
 /** Relative tolerance of N ranks against one process: float summation order only. */
 const RTOL = 1e-5;

@@ -57,7 +57,7 @@ describe('urgate repro', () => {
       out: 'runs/x',
       jobs: 2,
     });
-    expect(prepare).toEqual(['lm', 'prepare', '--min-count', '20', '--cache', 'runs/x/cache']);
+    expect(prepare).toEqual(['lm', 'prepare', '--min-count', '20', '--out', 'runs/x/cache']);
     expect(sweep.slice(sweep.indexOf('--seeds'), sweep.indexOf('--'))).toEqual([
       '--seeds',
       '2',

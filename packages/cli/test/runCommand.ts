@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { CliIO } from '../src/commands/common.js';
+
+/** The `urgate` command line from its sources, for child processes (`node ...fromSource urgateBin`). */
+export const urgateBin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
 /** Runs a command built for captured output; returns what it wrote and the exit code it asked for. */
 export async function runCommand(
@@ -51,4 +55,25 @@ export async function runCaptured(
   const status = process.exitCode;
   process.exitCode = undefined;
   return { out, err, status };
+}
+
+/**
+ * Each case fails: exit code 1 and one line on stderr matching its pattern (and, with
+ * `silent`, nothing on stdout).
+ */
+export async function expectOneLineErrors(
+  run: (args: string[]) => Promise<{ out: string; err: string; code: number }>,
+  cases: [string[], RegExp][],
+  { silent = false } = {},
+): Promise<void> {
+  for (const [args, message] of cases) {
+    const r = await run(args);
+    expect({ args, code: r.code, lines: r.err.trimEnd().split('\n').length }).toEqual({
+      args,
+      code: 1,
+      lines: 1,
+    });
+    expect(r.err).toMatch(message);
+    if (silent) expect(r.out).toBe('');
+  }
 }

@@ -1,15 +1,13 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runServe, serveCommand } from '../src/commands/serve.js';
+import { urgateBin } from './runCommand.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests read response bodies field by field
 type Json = any;
-
-const serveDir = new URL('../../serve/', import.meta.url);
 
 describe('urgate serve', () => {
   let tiny: TinyModel;
@@ -62,15 +60,12 @@ describe('urgate serve', () => {
 
   it('`urgate serve` (the bin) loads no tfjs, cells or kernels, and stops on SIGTERM', async () => {
     const log = `${tiny.dir}/cli-modules.log`;
+    const recording = recordingModules(log);
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        fileURLToPath(new URL('test/child/record-modules.mjs', serveDir)),
-        '--import',
-        fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
-        '--conditions=@urgate/source',
-        fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+        ...recording.args,
+        urgateBin,
         'serve',
         '--onnx',
         tiny.step,
@@ -81,7 +76,7 @@ describe('urgate serve', () => {
         '--max-tokens-limit',
         '20000',
       ],
-      { env: { ...process.env, URGATE_MODULE_LOG: log }, stdio: ['ignore', 'pipe', 'inherit'] },
+      { env: recording.env, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const first = (await lines.next()).value as string;
@@ -111,7 +106,7 @@ describe('urgate serve', () => {
     const r = await running;
     expect([r.status, r.json.usage.completion_tokens]).toEqual([200, 20_000]);
     expect(await exited).toBe(0);
-    const esm = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const esm = recordedModules(log);
     expect(esm.some((u) => u.includes('/onnxruntime-node/'))).toBe(true);
     expect(esm.some((u) => u.includes('/packages/cli/src/commands/serve.ts'))).toBe(true);
     expect(

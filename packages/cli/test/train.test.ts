@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nativeAvailable } from '@urgate/kernels';
 import type { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sweepCommand } from '../src/commands/sweep.js';
@@ -35,6 +36,11 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
       /^urgate train: steps\/epochs: give one of/,
     ],
     ['MNIST without a directory', ['pmnist'], /^urgate train: data-dir: pmnist needs --data-dir/],
+    [
+      'an unknown engine',
+      ['copy', '--engine', 'gpu'],
+      /^urgate train: engine: expected 'native' or 'reference', got "gpu"$/m,
+    ],
     [
       'OM- with hidden/C not whole',
       ['copy', '--mechanism', 'OM-', '--hidden-size', '24'],
@@ -107,6 +113,33 @@ describe('urgate train / sweep errors are one line with exit status 1', () => {
   });
 });
 
+describe.skipIf(!nativeAvailable)('urgate train <task> --engine', () => {
+  it('records the engine in the config and result.json; both engines train the same run alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'urgate-train-engine-'));
+    const tiny = ['--length', '3', '--hidden-size', '6', '--batch-size', '4', '--steps', '3'];
+    const more = ['--eval-every', '3', '--eval-size', '1', '--no-progress'];
+    const results: Record<string, { config: { engine: string }; final: { loss: number } }> = {};
+    for (const engine of ['native', 'reference', undefined]) {
+      const out = join(dir, engine ?? 'default');
+      const args = ['copy', ...tiny, ...more, '--out', out];
+      const { out: stdout, status } = await runCaptured(
+        trainCommand(),
+        engine === undefined ? args : [...args, '--engine', engine],
+      );
+      expect(status ?? 0).toBe(0);
+      expect(stdout).toContain(`seed 0 (${engine ?? 'native'} engine)`);
+      results[engine ?? 'default'] = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    }
+    expect(results.native.config.engine).toBe('native');
+    expect(results.reference.config.engine).toBe('reference');
+    expect(results.default.config.engine).toBe('native');
+    const { native, reference } = results;
+    expect(Math.abs(native.final.loss - reference.final.loss)).toBeLessThan(
+      1e-4 * reference.final.loss,
+    );
+  });
+});
+
 describe('urgate train lm: the language model in the training shape', () => {
   it("options after `train lm` are the LM trainer's, not train's own", async () => {
     const cache = mkdtempSync(join(tmpdir(), 'urgate-train-lm-'));
@@ -124,7 +157,7 @@ describe('urgate train lm: the language model in the training shape', () => {
     ]) {
       const { err, status } = await runCaptured(urgateProgram(), args);
       expect(err).toBe(
-        `urgate lm train: ${join(cache, 'tokenizer.json')} is missing or unreadable: run \`urgate lm prepare --cache ${cache}\` first\n`,
+        `urgate lm train: ${join(cache, 'tokenizer.json')} is missing or unreadable: run \`urgate lm prepare --out ${cache}\` first\n`,
       );
       expect(status).toBe(1);
     }

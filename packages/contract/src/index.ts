@@ -8,3 +8,4 @@ export * from './mechanisms.js';
 export * from './names.js';
 export * from './rmc.js';
 export * from './safetensors.js';
+export * from './task.js';

@@ -121,7 +121,7 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     title:
       'word-level LM (paper Table 6a, small): -, C-, U-, OM-, UR- LSTMs on the embedded corpus, 492k tokens each; ~16 min with 2 jobs',
     seeds: 3,
-    prepare: (out) => [['lm', 'prepare', '--min-count', '20', '--cache', join(out, 'cache')]],
+    prepare: (out) => [['lm', 'prepare', '--min-count', '20', '--out', join(out, 'cache')]],
     sweep: (scale, out) => ({
       // Seeds 1.. as the runs of docs/repro-lm-results.md, so an earlier sweep resumes.
       args: [

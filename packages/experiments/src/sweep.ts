@@ -63,6 +63,12 @@ export interface SweepProgress {
 }
 
 /**
+ * Settings added to the trainers' configs after runs had been recorded without them, with the value
+ * those runs were trained with: task and l2e runs before `--engine` ran on the native kernels.
+ */
+const RECORDED_BEFORE_THE_SETTING: Record<string, unknown> = { engine: 'native' };
+
+/**
  * The first setting in which a finished run's recorded config differs from the planned one, as
  * `field: planned X, finished run had Y`, or null when they agree.
  */
@@ -71,7 +77,7 @@ export function settingsDifference(planned: object, recorded: object): string | 
   const b = recorded as Record<string, unknown>;
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     const x = JSON.stringify(a[key] ?? null);
-    const y = JSON.stringify(b[key] ?? null);
+    const y = JSON.stringify(b[key] ?? RECORDED_BEFORE_THE_SETTING[key] ?? null);
     if (x !== y) return `${key}: this sweep has ${x}, the finished run had ${y}`;
   }
   return null;

@@ -11,6 +11,7 @@ import {
   readRunResult,
   runSweep,
   type SweepRun,
+  settingsDifference,
   writeSweepResults,
 } from '../src/sweep.js';
 import { finalMetricRows, writeSweepFigures } from '../src/sweep-figures.js';
@@ -194,6 +195,14 @@ describe('sweep', () => {
       /UR-LSTM-lr1e-3-seed0\/result\.json finished with other settings \(steps: this sweep has 4, the finished run had 8\)/,
     );
     expect(executed).toEqual([]);
+  });
+
+  it('reads a run recorded before --engine existed as the native engine it ran on', () => {
+    const recorded = { steps: 4 };
+    expect(settingsDifference({ steps: 4, engine: 'native' }, recorded)).toBeNull();
+    expect(settingsDifference({ steps: 4, engine: 'reference' }, recorded)).toBe(
+      'engine: this sweep has "reference", the finished run had "native"',
+    );
   });
 });
 

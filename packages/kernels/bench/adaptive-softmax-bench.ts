@@ -10,7 +10,7 @@
 //   npm run bench:adaptive -w @urgate/kernels
 //   URGATE_AS_BENCH="V,d,B,T,steps,layers,cutoffs" (cutoffs colon-separated) for another shape;
 //   URGATE_NUM_THREADS threads (default 1).
-import { loadavg } from 'node:os';
+import { machine } from '@urgate/bench';
 import {
   type AdaptiveSoftmax,
   adaptiveClusters,
@@ -127,9 +127,7 @@ const clusterShare = adaptiveClusters(shape.V, adaptive).map(
   ([b, e]) => tokens.filter((t) => t >= b && t < e).length / tokens.length,
 );
 console.log(
-  `adaptive softmax bench: UR-LSTM x${shape.layers}, V=${shape.V}, hidden=${shape.d} (tied embedding), B=${shape.B}, T=${shape.T}, ${shape.steps} timed steps after 1 warm-up, ${nativeThreads()} thread(s), load ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
+  `adaptive softmax bench: UR-LSTM x${shape.layers}, V=${shape.V}, hidden=${shape.d} (tied embedding), B=${shape.B}, T=${shape.T}, ${shape.steps} timed steps after 1 warm-up, ${nativeThreads()} thread(s); ${machine()}`,
 );
 console.log(
   `Zipf(1) tokens: ${(shortlist * 100).toFixed(1)}% in the shortlist [0, ${adaptive.cutoffs[0]}), clusters ${clusterShare.map((s) => `${(s * 100).toFixed(1)}%`).join(', ')}; cutoffs ${adaptive.cutoffs.join(',')}, tail div ${adaptive.tailDiv} (projections ${adaptiveTailHidden(shape.d, adaptive).join(', ')})`,

@@ -4,10 +4,15 @@
 //
 //   npm run bench -w @urgate/kernels        (BENCH_SHAPES=small to skip the LM shape)
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import {
+  machine,
+  runTorchReference,
+  TORCH_SETTINGS_NOTE,
+  timeMs,
+  torchAvailable,
+} from '@urgate/bench';
 import { initLayerParams, runLayerReference, zeroState } from '@urgate/cells';
 import { type Core, type LayerConfig, layerLayout, type Mechanism } from '@urgate/contract';
 import {
@@ -39,22 +44,6 @@ const CONFIGS: { core: Core; mechanism: Mechanism }[] = [
   { core: 'gru', mechanism: '-' },
   { core: 'gru', mechanism: 'UR-' },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function timeMs(fn: () => void, iters: number): number {
-  fn(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 /**
  * One training iteration: forward, BPTT of the loss <R, outputs> (R enters as
@@ -99,64 +88,33 @@ interface TorchRow {
   'UR-LSTM step-by-step': number;
 }
 
-/** Best of two thread settings per entry: torch 1 thread + OpenBLAS 2, and the defaults. */
+/** Best of the thread settings per entry (@urgate/bench's runTorchReference). */
 function torchTimes(): { version: string; rows: TorchRow[]; note: string } | undefined {
-  const script = fileURLToPath(new URL('../../bench/torch_ref.py', import.meta.url));
-  if (
-    !existsSync('/usr/bin/python3') ||
-    spawnSync('/usr/bin/python3', ['-c', 'import torch']).status !== 0
-  )
-    return undefined;
+  if (!torchAvailable()) return undefined;
   const shapes = JSON.stringify(
     SHAPES.map(({ B, n, H, T, name }) => ({ B, n, H, T, iters: name === 'LM' ? 2 : 5 })),
   );
-  const settings = [
-    {
-      threads: '1',
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '2' },
-      label: 'torch 1 thread, OpenBLAS 2',
-    },
-    { threads: '0', env: { ...process.env }, label: 'torch defaults' },
-  ];
-  let best: TorchRow[] | undefined;
-  let version = '';
-  for (const s of settings) {
-    const r = spawnSync('/usr/bin/python3', [script, '--threads', s.threads, '--shapes', shapes], {
-      env: s.env,
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) {
-      console.error(`torch_ref.py (${s.label}) failed: ${r.stderr.trim().split('\n').pop()}`);
-      continue;
-    }
-    const out = JSON.parse(r.stdout) as { torch: string; results: TorchRow[] };
-    version = out.torch;
+  const runs = runTorchReference<{ torch: string; results: TorchRow[] }>(
+    fileURLToPath(new URL('./torch_ref.py', import.meta.url)),
+    ['--shapes', shapes],
+  );
+  for (const { label, result } of runs)
     console.log(
-      `  torch ${s.label}: ${out.results.map((row) => `${row.shape.H}: LSTM ${row['nn.LSTM'].toFixed(0)} ms, GRU ${row['nn.GRU'].toFixed(0)} ms, UR step-by-step ${row['UR-LSTM step-by-step'].toFixed(0)} ms`).join('; ')}`,
+      `  ${label}: ${result.results.map((row) => `${row.shape.H}: LSTM ${row['nn.LSTM'].toFixed(0)} ms, GRU ${row['nn.GRU'].toFixed(0)} ms, UR step-by-step ${row['UR-LSTM step-by-step'].toFixed(0)} ms`).join('; ')}`,
     );
-    best =
-      best === undefined
-        ? out.results
-        : best.map((row, i) => {
-            const o = out.results[i];
-            return {
-              ...row,
-              'nn.LSTM': Math.min(row['nn.LSTM'], o['nn.LSTM']),
-              'nn.GRU': Math.min(row['nn.GRU'], o['nn.GRU']),
-              'UR-LSTM step-by-step': Math.min(
-                row['UR-LSTM step-by-step'],
-                o['UR-LSTM step-by-step'],
-              ),
-            };
-          });
-  }
-  return best === undefined
-    ? undefined
-    : {
-        version,
-        rows: best,
-        note: 'best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and default threads',
-      };
+  if (runs.length === 0) return undefined;
+  const best = (i: number, key: 'nn.LSTM' | 'nn.GRU' | 'UR-LSTM step-by-step') =>
+    Math.min(...runs.map((r) => r.result.results[i][key]));
+  return {
+    version: runs[0].result.torch,
+    rows: runs[0].result.results.map((row, i) => ({
+      ...row,
+      'nn.LSTM': best(i, 'nn.LSTM'),
+      'nn.GRU': best(i, 'nn.GRU'),
+      'UR-LSTM step-by-step': best(i, 'UR-LSTM step-by-step'),
+    })),
+    note: TORCH_SETTINGS_NOTE,
+  };
 }
 
 function main(): void {
@@ -166,7 +124,7 @@ function main(): void {
   }
   tf.setBackend('cpu');
   console.log(
-    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), loops on ${nativeVectorPath()}, tfjs ${tf.version.tfjs} cpu backend`,
+    `urgate kernels benchmark — ${nativeThreads()} threads (URGATE_NUM_THREADS), loops on ${nativeVectorPath()}, tfjs ${tf.version.tfjs} cpu backend; ${machine()}`,
   );
   console.log('Running PyTorch references...');
   const torch = torchTimes();

@@ -18,11 +18,6 @@ export {
   type RmcKernelWeights,
   runRmcFused,
 } from './rmc-fused.js';
+export { sequenceKernel } from './sequence-kernel.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
 export { releaseTapes } from './tapes.js';
-export {
-  nativeKernelsInUse,
-  sequenceKernel,
-  useNativeKernels,
-  useReferenceKernels,
-} from './use-native.js';

@@ -18,6 +18,12 @@ export {
 } from './lm-model.js';
 export { nativeAvailable, nativeLoadError } from './native.js';
 export {
+  bernoulliMask,
+  NativeTaskModel,
+  type TaskMasks,
+  type TaskModelBatch,
+} from './task-model.js';
+export {
   measureSgemmGflops,
   nativeThreads,
   nativeVectorPath,

@@ -55,7 +55,7 @@ export interface DeepMindSample {
   nesting: number;
 }
 
-export function checkDeepMindTask(task: DeepMindTask): void {
+function checkDeepMindTask(task: DeepMindTask): void {
   if (!DEEPMIND_TASKS.includes(task)) {
     throw new Error(`task: expected one of ${DEEPMIND_TASKS.join(', ')}, got '${String(task)}'`);
   }

@@ -2,12 +2,12 @@
 // computed here, and the world of one without a launcher (MPI never loaded).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { fromSource } from '@urgate/source-hooks';
 import { describe, expect, it } from 'vitest';
 import { joinWorld, mpirun, SOLO, world } from '../src/index.js';
 
 const worker = fileURLToPath(new URL('./collectives-worker.ts', import.meta.url));
-const sourceHook = fileURLToPath(new URL('../../serve/dev/register-source.mjs', import.meta.url));
-const node = [process.execPath, '--import', sourceHook, '--conditions=@urgate/source'];
+const node = [process.execPath, ...fromSource];
 
 describe('a world of one (no launcher)', () => {
   it('is rank 0 of 1, and MPI is never loaded', () => {

@@ -1,10 +1,12 @@
 // ORT inference of an exported UR-LSTM language model next to the tfjs reference forward pass of the
 // same checkpoint, in one run (this machine is noisy: compare the ratios). Sizes: URGATE_BENCH_* env.
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { benchSize, machine, timed } from '@urgate/bench';
 import { SeededRandom } from '@urgate/random';
-import { it } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
 import {
   generate,
@@ -14,17 +16,14 @@ import {
   zeroScoreState,
 } from '../src/runtime/index.js';
 import { lmCheckpoint, type TinyLm, writeCheckpoint } from '../test/fixtures.js';
-import { tempDir } from '../test/helpers.js';
 import { type RefState, referenceSequence, referenceStep } from '../test/reference.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const V = env('VOCAB', 8000);
-const H = env('HIDDEN', 512);
-const L = env('LAYERS', 2);
-const T = env('CHUNK', 64);
-const SCORE_B = env('SCORE_BATCH', 16);
-const GEN_B = env('GEN_BATCH', 32);
+const V = benchSize('VOCAB', 8000);
+const H = benchSize('HIDDEN', 512);
+const L = benchSize('LAYERS', 2);
+const T = benchSize('CHUNK', 64);
+const SCORE_B = benchSize('SCORE_BATCH', 16);
+const GEN_B = benchSize('GEN_BATCH', 32);
 
 const model: TinyLm = {
   core: 'lstm',
@@ -40,18 +39,9 @@ const model: TinyLm = {
   zoneout: null,
 };
 
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
-async function timed<R>(fn: () => Promise<R> | R): Promise<[R, number]> {
-  const start = process.hrtime.bigint();
-  const r = await fn();
-  return [r, seconds(start)];
-}
-
-it(`UR-LSTM L=${L} V=${V} E=H=${H}: ORT vs tfjs reference`, async () => {
-  const dir = tempDir('bench');
+/** UR-LSTM L x H, V words: ORT scoring and generation next to the tfjs reference. */
+async function bench(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'urgate-onnx-bench-'));
   const ckpt = lmCheckpoint(model, 1);
   const path = join(dir, 'urlstm.safetensors');
   await writeCheckpoint(path, ckpt);
@@ -108,9 +98,10 @@ it(`UR-LSTM L=${L} V=${V} E=H=${H}: ORT vs tfjs reference`, async () => {
   const [, refSeconds] = await timed(() =>
     tf.tidy(() => referenceSequence(ckpt, tokens, targets, reset, zero()).nll.dataSync()),
   );
+  const refTokensPerSecond = (T * SCORE_B) / refSeconds;
   report(
     `tfjs reference forward, B=${SCORE_B} T=${T}`,
-    `${((T * SCORE_B) / refSeconds).toFixed(0)} tokens/s`,
+    `${refTokensPerSecond.toFixed(0)} tokens/s (ORT scoring ${(scoredTokens / scoreSeconds / refTokensPerSecond).toFixed(1)}x)`,
   );
 
   // Generation: step graph, top-k 40 sampling.
@@ -153,8 +144,10 @@ it(`UR-LSTM L=${L} V=${V} E=H=${H}: ORT vs tfjs reference`, async () => {
   report('tfjs reference step, B=1', `${((refStepSeconds * 1000) / N_REF).toFixed(2)} ms/token`);
   report('export (checkpoint -> step + sequence ONNX)', `${exportSeconds.toFixed(2)} s`);
   console.log(
-    `\n@urgate/onnx bench: UR-LSTM, ${L} layers, V=${V}, E=H=${H}, onnxruntime-node CPU\n${rows.join('\n')}\n`,
+    `\n@urgate/onnx bench: UR-LSTM, ${L} layers, V=${V}, E=H=${H}, onnxruntime-node CPU; ${machine()}\n${rows.join('\n')}\n`,
   );
   await sequence.close();
   await step.close();
-});
+}
+
+await bench();

@@ -1,19 +1,12 @@
 import { initLayerParams } from '@urgate/cells';
-import { type Core, type Mechanism, saveCheckpoint } from '@urgate/contract';
+import { type Core, type LmArchitecture, type Mechanism, saveCheckpoint } from '@urgate/contract';
 import { SeededRandom } from '@urgate/random';
 
 export type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
 
-export interface TinyLm {
-  core: Core;
-  mechanism: Mechanism;
-  numLayers: number;
-  vocabSize: number;
-  embeddingSize: number;
-  hiddenSize: number;
+/** A language model's architecture with the settings every fixture gives. */
+export interface TinyLm extends LmArchitecture {
   downsize: number;
-  layerNorm: boolean;
-  tiedEmbeddings: boolean;
   fixedGateOffset: boolean;
   zoneout: { c: number; h: number } | null;
 }

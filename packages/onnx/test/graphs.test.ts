@@ -92,16 +92,22 @@ describe.each(
     await o.gates.close();
   });
 
-  it('step graph matches the reference over several calls carrying the state', async () => {
-    const rng = new SeededRandom(7 + i);
+  /** A random initial state, as the graphs' feeds and as the reference's state. */
+  const randomStart = (rng: SeededRandom) => {
     const h0 = randomState(rng, L, B, d);
     const c0 = randomState(rng, L, B, d);
-    let feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
+    const feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
     if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
-    let ref: RefState = {
+    const ref: RefState = {
       h: unstackState(h0, L, B, d),
       c: lstm ? unstackState(c0, L, B, d) : null,
     };
+    return { feeds, ref };
+  };
+
+  it('step graph matches the reference over several calls carrying the state', async () => {
+    const rng = new SeededRandom(7 + i);
+    let { feeds, ref } = randomStart(rng);
     for (let t = 0; t < 4; t++) {
       const tokens = ints(rng, B, m.vocabSize);
       const r = await o.step.session.run({
@@ -121,14 +127,7 @@ describe.each(
 
   it('sequence graph matches the reference across chunks, with resets', async () => {
     const rng = new SeededRandom(31 + i);
-    const h0 = randomState(rng, L, B, d);
-    const c0 = randomState(rng, L, B, d);
-    let feeds: Record<string, ort.Tensor> = { h_in: new ort.Tensor('float32', h0, [L, B, d]) };
-    if (lstm) feeds.c_in = new ort.Tensor('float32', c0, [L, B, d]);
-    let ref: RefState = {
-      h: unstackState(h0, L, B, d),
-      c: lstm ? unstackState(c0, L, B, d) : null,
-    };
+    let { feeds, ref } = randomStart(rng);
     for (const T of [4, 3]) {
       const tokens = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));
       const targets = Array.from({ length: T }, () => ints(rng, B, m.vocabSize));

@@ -1,13 +1,12 @@
 // The exporter reads checkpoints through @urgate/contract: exporting loads neither tfjs nor the cells.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { describe, expect, it } from 'vitest';
 import { lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
 import { tempDir } from './helpers.js';
-
-const serveDir = new URL('../../serve/', import.meta.url);
 
 describe('@urgate/onnx without tfjs', () => {
   it('exports a checkpoint without loading tfjs, @urgate/cells or the kernels', async () => {
@@ -20,23 +19,20 @@ describe('@urgate/onnx without tfjs', () => {
     };
     await writeCheckpoint(ckpt, lmCheckpoint(m, 1));
     const log = join(dir, 'modules.log');
+    const recording = recordingModules(log);
     const child = spawnSync(
       process.execPath,
       [
-        '--import',
-        fileURLToPath(new URL('test/child/record-modules.mjs', serveDir)),
-        '--import',
-        fileURLToPath(new URL('dev/register-source.mjs', serveDir)),
-        '--conditions=@urgate/source',
+        ...recording.args,
         fileURLToPath(new URL('./child/export.ts', import.meta.url)),
         ckpt,
         join(dir, 'onnx'),
       ],
-      { env: { ...process.env, URGATE_MODULE_LOG: log }, encoding: 'utf8' },
+      { env: recording.env, encoding: 'utf8' },
     );
     expect(child.status, child.stderr).toBe(0);
     expect(existsSync(join(dir, 'onnx', 'lm.sequence.onnx'))).toBe(true);
-    const esm = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    const esm = recordedModules(log);
     const { cjs } = JSON.parse(child.stdout) as { cjs: string[] };
     expect(esm.some((u) => u.includes('/packages/contract/'))).toBe(true);
     const forbidden = /@tensorflow|\/packages\/(cells|kernels)\/|@urgate\/(cells|kernels)/;

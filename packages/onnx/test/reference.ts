@@ -46,7 +46,7 @@ function zoneoutRates(ckpt: Checkpoint): { c: number; h: number } {
 }
 
 /** LN?(h)·W + b on [N, d] rows. */
-export function referenceLogits(ckpt: Checkpoint, h: tf.Tensor2D): tf.Tensor2D {
+function referenceLogits(ckpt: Checkpoint, h: tf.Tensor2D): tf.Tensor2D {
   const { tensors } = ckpt;
   let x = h;
   if (tensors['norm.gamma']) {

@@ -101,17 +101,22 @@ describe('Triton model repository', () => {
     const state = () => Float32Array.from({ length: L * B * d }, () => rng.uniform(-1, 1));
     const [h, c] = [state(), state()];
     const tokens = new ort.Tensor('int64', BigInt64Array.from([1n, 5n, 9n]), [B]);
-    const plain = await plainStep.session.run({
-      tokens,
-      h_in: new ort.Tensor('float32', h, [L, B, d]),
-      c_in: new ort.Tensor('float32', c, [L, B, d]),
-    });
-    const tri = await tritonStep.session.run({
-      tokens,
-      reset: new ort.Tensor('float32', new Float32Array(B), [B, 1]),
-      h_in: new ort.Tensor('float32', swap01(h, L, B), [B, L, d]),
-      c_in: new ort.Tensor('float32', swap01(c, L, B), [B, L, d]),
-    });
+    // The plain step graph takes the state [L, B, d]; Triton's, batch first, [B, L, d] and resets.
+    const runPlain = (h: Float32Array, c: Float32Array) =>
+      plainStep.session.run({
+        tokens,
+        h_in: new ort.Tensor('float32', h, [L, B, d]),
+        c_in: new ort.Tensor('float32', c, [L, B, d]),
+      });
+    const runTriton = (resets: number[]) =>
+      tritonStep.session.run({
+        tokens,
+        reset: new ort.Tensor('float32', Float32Array.from(resets), [B, 1]),
+        h_in: new ort.Tensor('float32', swap01(h, L, B), [B, L, d]),
+        c_in: new ort.Tensor('float32', swap01(c, L, B), [B, L, d]),
+      });
+    const plain = await runPlain(h, c);
+    const tri = await runTriton([0, 0, 0]);
     expectClose(tri.logits.data as Float32Array, plain.logits.data as Float32Array);
     expectClose(swap01(tri.h_out.data as Float32Array, B, L), plain.h_out.data as Float32Array);
     expectClose(swap01(tri.c_out.data as Float32Array, B, L), plain.c_out.data as Float32Array);
@@ -123,17 +128,8 @@ describe('Triton model repository', () => {
       hz.fill(0, (l * B + 1) * d, (l * B + 2) * d);
       cz.fill(0, (l * B + 1) * d, (l * B + 2) * d);
     }
-    const zeroed = await plainStep.session.run({
-      tokens,
-      h_in: new ort.Tensor('float32', hz, [L, B, d]),
-      c_in: new ort.Tensor('float32', cz, [L, B, d]),
-    });
-    const reset = await tritonStep.session.run({
-      tokens,
-      reset: new ort.Tensor('float32', Float32Array.from([0, 1, 0]), [B, 1]),
-      h_in: new ort.Tensor('float32', swap01(h, L, B), [B, L, d]),
-      c_in: new ort.Tensor('float32', swap01(c, L, B), [B, L, d]),
-    });
+    const zeroed = await runPlain(hz, cz);
+    const reset = await runTriton([0, 1, 0]);
     expectClose(reset.logits.data as Float32Array, zeroed.logits.data as Float32Array);
     expect(V).toBe(10);
   });

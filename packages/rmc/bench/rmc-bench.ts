@@ -7,10 +7,9 @@
 //
 //   BENCH_RMC_SHAPES=rmc-512,rmc-1024 picks shapes.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { machine, runTorchReference, TORCH_SETTINGS_NOTE, torchAvailable } from '@urgate/bench';
 import { type RmcConfig, resolveRmcConfig, rmcParamLayout } from '@urgate/contract';
 import { FusedAdam, nativeAvailable, nativeLoadError } from '@urgate/kernels';
 import { initialMemory, initRmcParams, runRmc, runRmcReference } from '@urgate/rmc';
@@ -46,7 +45,12 @@ function config(shape: RmcShape): RmcConfig {
 }
 
 /** ms of one training iteration of `run` over `steps` steps (best of `iters` after a warm-up; 1 run if iters is 0). */
-function timeIteration(run: typeof runRmc, shape: RmcShape, steps: number, iters: number): number {
+function timeIteration(
+  run: typeof runRmcReference,
+  shape: RmcShape,
+  steps: number,
+  iters: number,
+): number {
   const cfg = config(shape);
   const D = shape.h * shape.H;
   const params = initRmcParams(cfg, 1);
@@ -86,50 +90,29 @@ function timeIteration(run: typeof runRmc, shape: RmcShape, steps: number, iters
   return Math.min(...times);
 }
 
-/** Best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and torch's default threads. */
+/** Best of the thread settings (@urgate/bench's runTorchReference). */
 function torchTime(shape: RmcShape): { version: string; ms: number } | undefined {
-  const script = fileURLToPath(new URL('../../bench/torch_rmc.py', import.meta.url));
-  if (
-    !existsSync('/usr/bin/python3') ||
-    spawnSync('/usr/bin/python3', ['-c', 'import torch']).status !== 0
-  )
-    return undefined;
+  if (!torchAvailable()) return undefined;
   const { n, N, h, H, B, T, iters } = shape;
-  const shapes = JSON.stringify([{ n, N, h, H, B, T, iters, mechanism: 'UR-' }]);
-  const settings = [
-    {
-      threads: '1',
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '2' },
-      label: '1 thread + OpenBLAS 2',
-    },
-    { threads: '0', env: { ...process.env }, label: 'defaults' },
-  ];
-  let best: number | undefined;
-  let version = '';
-  const seen: string[] = [];
-  for (const s of settings) {
-    const r = spawnSync('/usr/bin/python3', [script, '--threads', s.threads, '--shapes', shapes], {
-      env: s.env,
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) {
-      console.error(`torch_rmc.py (${s.label}) failed: ${r.stderr.trim().split('\n').pop()}`);
-      continue;
-    }
-    const out = JSON.parse(r.stdout) as { torch: string; results: { ms: number }[] };
-    version = out.torch;
-    seen.push(`${s.label} ${out.results[0].ms.toFixed(0)} ms`);
-    best = Math.min(best ?? Number.POSITIVE_INFINITY, out.results[0].ms);
-  }
-  if (seen.length > 0) console.log(`  torch (${seen.join(', ')})`);
-  return best === undefined ? undefined : { version, ms: best };
+  const runs = runTorchReference<{ torch: string; results: { ms: number }[] }>(
+    fileURLToPath(new URL('./torch_rmc.py', import.meta.url)),
+    ['--shapes', JSON.stringify([{ n, N, h, H, B, T, iters, mechanism: 'UR-' }])],
+  );
+  if (runs.length === 0) return undefined;
+  console.log(
+    `  torch (${runs.map((r) => `${r.label} ${r.result.results[0].ms.toFixed(0)} ms`).join(', ')})`,
+  );
+  return {
+    version: runs[0].result.torch,
+    ms: Math.min(...runs.map((r) => r.result.results[0].ms)),
+  };
 }
 
 /** Runs the RMC shapes and prints the table. */
 function rmcBench(): void {
   if (SHAPES.length === 0) return;
   console.log('');
-  console.log('RMC (UR-, gateStyle unit, 1 block, MLP 2 layers):');
+  console.log(`RMC (UR-, gateStyle unit, 1 block, MLP 2 layers); ${machine()}:`);
   const lines = [
     '| shape | kernels ms/iter | torch ms/iter | torch / kernels | tfjs reference ms/iter | tfjs / kernels |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -138,7 +121,12 @@ function rmcBench(): void {
   for (const shape of SHAPES) {
     const label = `${shape.name} (slots ${shape.N}, head ${shape.h} × ${shape.H} heads = ${shape.h * shape.H}, in ${shape.n}, B=${shape.B}, T=${shape.T})`;
     console.log(`  ${label}:`);
-    const ms = timeIteration(runRmc, shape, shape.T, shape.iters);
+    const ms = timeIteration(
+      (c, p, x, m) => runRmc(c, p, x, m, 'native'),
+      shape,
+      shape.T,
+      shape.iters,
+    );
     console.log(`  kernels ${ms.toFixed(0)} ms/iter`);
     const torch = torchTime(shape);
     version = torch?.version ?? version;
@@ -155,7 +143,7 @@ function rmcBench(): void {
   console.log(lines.join('\n'));
   console.log('');
   console.log(
-    `${version ? `PyTorch ${version} (bench/torch_rmc.py): best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and default threads. ` : 'PyTorch not found under /usr/bin/python3: torch column omitted. '}` +
+    `${version ? `PyTorch ${version} (bench/torch_rmc.py): ${TORCH_SETTINGS_NOTE}. ` : 'PyTorch not found under /usr/bin/python3: torch column omitted. '}` +
       'The tfjs reference runs T=tfjsSteps steps once and is scaled linearly to T (BPTT cost is linear in T). ' +
       'Iteration = forward, loss <R, outputs>, BPTT, Adam with global-norm clipping; kernels and torch: best of iters after a warm-up.',
   );

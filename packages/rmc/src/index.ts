@@ -1,4 +1,3 @@
 export { initialMemory, initRmcParams } from './init.js';
-export { rmcNativeAvailable } from './native.js';
 export { rmcGates, rmcStep, runRmc, runRmcReference } from './step.js';
 export * from './types.js';

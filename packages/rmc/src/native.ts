@@ -1,28 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ResolvedRmcConfig } from '@urgate/contract';
-import {
-  nativeAvailable,
-  nativeLoadError,
-  type RmcKernelWeights,
-  runRmcFused,
-} from '@urgate/kernels';
+import { type RmcKernelWeights, runRmcFused } from '@urgate/kernels';
 import type { RmcParams, RmcSequenceResult } from './types.js';
-
-let warned = false;
-
-/**
- * Whether runRmc can use the native kernels (@urgate/kernels' runRmcFused). When it cannot,
- * says so once (console.warn, with the reason) so that a slow run is never a silent one.
- */
-export function rmcNativeAvailable(): boolean {
-  if (!nativeAvailable && !warned) {
-    console.warn(
-      `@urgate/rmc: native kernels unavailable, runRmc uses the tfjs reference (slow): ${nativeLoadError}`,
-    );
-    warned = true;
-  }
-  return nativeAvailable;
-}
 
 /** rmc's named parameters as the kernel's weights; call inside tf.tidy (the gate bias is a sum). */
 function kernelWeights(cfg: ResolvedRmcConfig, params: RmcParams): RmcKernelWeights {

@@ -3,7 +3,7 @@ import { expectShape } from '@urgate/cells';
 import { type ResolvedRmcConfig, type RmcConfig, resolveRmcConfig } from '@urgate/contract';
 import { attendOverMemory } from './attention.js';
 import { gatesFromProjected } from './gates.js';
-import { rmcNativeAvailable, runRmcNative } from './native.js';
+import { runRmcNative } from './native.js';
 import { linear } from './ops.js';
 import type { RmcGates, RmcParams, RmcSequenceResult, RmcStepResult } from './types.js';
 import { checkMemory, checkParams } from './validate.js';
@@ -80,21 +80,22 @@ function checkSequenceInputs(
 }
 
 /**
- * The recurrence over xs [T, B, inputSize] from memory0 [B, memSlots, memSize], on the native
- * kernels (@urgate/kernels' runRmcFused: one op, BPTT in one call) or the tfjs reference, as
- * `engine` says; without it, native when the addon is built, else the reference (saying so once).
+ * The recurrence over xs [T, B, inputSize] from memory0 [B, memSlots, memSize] on the run's
+ * engine: `native`, @urgate/kernels' runRmcFused (one op, BPTT in one call; an error naming the
+ * build step without the addon), or `reference`, the tfjs ops of runRmcReference.
  */
 export function runRmc(
   cfg: RmcConfig,
   params: RmcParams,
   xs: tf.Tensor3D,
   memory0: tf.Tensor3D,
-  engine?: 'native' | 'reference',
+  engine: 'native' | 'reference',
 ): RmcSequenceResult {
+  if (engine !== 'native' && engine !== 'reference')
+    throw new Error(`engine: expected 'native' or 'reference', got ${JSON.stringify(engine)}`);
   const r = resolveRmcConfig(cfg);
   checkSequenceInputs(r, params, xs, memory0);
-  if (engine === 'native' || (engine === undefined && rmcNativeAvailable()))
-    return tf.tidy(() => runRmcNative(r, params, xs, memory0));
+  if (engine === 'native') return tf.tidy(() => runRmcNative(r, params, xs, memory0));
   return tf.tidy(() => runValidated(r, params, xs, memory0));
 }
 

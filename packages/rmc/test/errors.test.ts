@@ -105,16 +105,20 @@ describe('input errors are thrown before any tensor work', () => {
       /^memory: expected a tensor of shape \[2, 2, 4\].*got nothing$/,
     );
     expectNoNewTensors(
-      () => runRmc(base, params, x as unknown as tf.Tensor3D, memory),
+      () => runRmc(base, params, x as unknown as tf.Tensor3D, memory, 'reference'),
       /^xs: expected shape \[\?, \?, 3\]/,
     );
     expectNoNewTensors(
-      () => runRmc(base, params, noSteps, memory),
+      () => runRmc(base, params, noSteps, memory, 'reference'),
       /^xs: expected at least one time step, got 0$/,
     );
     expectNoNewTensors(
-      () => runRmc(base, params, batch3, memory),
+      () => runRmc(base, params, batch3, memory, 'reference'),
       /^memory0: expected shape \[3, 2, 4\]/,
+    );
+    expectNoNewTensors(
+      () => runRmc(base, params, batch3, memory, 'gpu' as 'native'),
+      /^engine: expected 'native' or 'reference', got "gpu"$/,
     );
     expect(() => initialMemory(base, 0)).toThrow(/^batch: expected a positive integer, got 0$/);
   });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, it } from 'vitest';
 import { runRmc } from '../src/index.js';
-import { configPair } from './helpers.js';
+import { configPair, ENGINES } from './helpers.js';
 import {
   type Flat,
   lcg,
@@ -12,9 +12,9 @@ import {
   refStep,
 } from './reference64.js';
 
-// Analytic gradients (tfjs autodiff, float32) of a two-step loss against central finite
-// differences of the float64 reference, w.r.t. the inputs, the initial memory and every
-// parameter tensor.
+// Analytic gradients (float32: tfjs autodiff of the reference, the native BPTT where built) of a
+// two-step loss against central finite differences of the float64 reference, w.r.t. the inputs,
+// the initial memory and every parameter tensor.
 const T = 2;
 const B = 2;
 const EPS = 1e-6;
@@ -36,7 +36,7 @@ const rows = (f: Flat, t: number, count: number, width: number): Mat =>
 describe('gradients match finite differences', () => {
   cases.forEach((overrides, n) => {
     const { cfg, ref } = configPair(overrides);
-    it(`${JSON.stringify(overrides)}: w.r.t. xs, memory0 and every parameter`, () => {
+    it(`${JSON.stringify(overrides)}: w.r.t. xs, memory0 and every parameter, on ${ENGINES.join(' and ')}`, () => {
       const rand = lcg(301 + n);
       const D = ref.headSize * ref.numHeads;
       const N = ref.memSlots;
@@ -70,19 +70,25 @@ describe('gradients match finite differences', () => {
         ['memory0', memory0],
         ...names.map((name): [string, Flat] => [name, params[name]]),
       ];
-      const lossFn = (xsT: tf.Tensor, m0: tf.Tensor, ...ps: tf.Tensor[]): tf.Scalar => {
-        const named = Object.fromEntries(names.map((name, k) => [name, ps[k]]));
-        const out = runRmc(cfg, named, xsT as tf.Tensor3D, m0 as tf.Tensor3D);
-        return out.outputs
-          .mul(tf.tensor(Float32Array.from(P.data), P.shape))
-          .sum()
-          .add(out.memory.mul(tf.tensor(Float32Array.from(Q.data), Q.shape)).sum());
-      };
+      const lossFn =
+        (engine: (typeof ENGINES)[number]) =>
+        (xsT: tf.Tensor, m0: tf.Tensor, ...ps: tf.Tensor[]): tf.Scalar => {
+          const named = Object.fromEntries(names.map((name, k) => [name, ps[k]]));
+          const out = runRmc(cfg, named, xsT as tf.Tensor3D, m0 as tf.Tensor3D, engine);
+          return out.outputs
+            .mul(tf.tensor(Float32Array.from(P.data), P.shape))
+            .sum()
+            .add(out.memory.mul(tf.tensor(Float32Array.from(Q.data), Q.shape)).sum());
+        };
       const inputs = targets.map(([, f]) => tf.tensor(Float32Array.from(f.data), f.shape));
-      const grads = tf.grads(lossFn as (...args: tf.Tensor[]) => tf.Scalar)(inputs);
+      // per engine, per target: the analytic gradient (the finite differences are shared)
+      const grads = ENGINES.map((engine) =>
+        tf
+          .grads(lossFn(engine) as (...args: tf.Tensor[]) => tf.Scalar)(inputs)
+          .map((g) => g.dataSync()),
+      );
 
       targets.forEach(([name, f], k) => {
-        const analytic = grads[k].dataSync();
         for (let j = 0; j < f.data.length; j++) {
           const keep = f.data[j];
           f.data[j] = keep + EPS;
@@ -91,10 +97,13 @@ describe('gradients match finite differences', () => {
           const down = refLoss();
           f.data[j] = keep;
           const numeric = (up - down) / (2 * EPS);
-          if (Math.abs(analytic[j] - numeric) > 2e-4 + 1e-3 * Math.abs(numeric))
-            throw new Error(
-              `${name}[${j}]: autodiff ${analytic[j]} vs finite difference ${numeric}`,
-            );
+          ENGINES.forEach((engine, e) => {
+            const analytic = grads[e][k][j];
+            if (Math.abs(analytic - numeric) > 2e-4 + 1e-3 * Math.abs(numeric))
+              throw new Error(
+                `${engine} ${name}[${j}]: gradient ${analytic} vs finite difference ${numeric}`,
+              );
+          });
         }
       });
     });

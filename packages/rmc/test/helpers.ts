@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RmcConfig } from '@urgate/contract';
+import { nativeAvailable } from '@urgate/kernels';
 import type { RmcParams } from '../src/index.js';
 import type { Mat, RefConfig, RefParams } from './reference64.js';
 
@@ -7,6 +8,11 @@ export const toTensors = (p: RefParams): RmcParams =>
   Object.fromEntries(
     Object.entries(p).map(([name, f]) => [name, tf.tensor(Float32Array.from(f.data), f.shape)]),
   );
+
+/** The engines runRmc can run here: the reference always, native where the addon is built. */
+export const ENGINES: readonly ('native' | 'reference')[] = nativeAvailable
+  ? ['native', 'reference']
+  : ['reference'];
 
 /** The same config in both vocabularies; `ref` spells out every default. */
 export function configPair(overrides: Partial<RefConfig> = {}): { cfg: RmcConfig; ref: RefConfig } {

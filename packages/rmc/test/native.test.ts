@@ -42,7 +42,11 @@ function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): numb
 }
 
 /** Outputs, final memory and the gradients of <P, outputs> + <Q, memory> w.r.t. everything. */
-function evaluate(run: typeof runRmc, cfg: RmcConfig, seed: number): Record<string, Float32Array> {
+function evaluate(
+  run: typeof runRmcReference,
+  cfg: RmcConfig,
+  seed: number,
+): Record<string, Float32Array> {
   return tf.tidy(() => {
     const rand = lcg(seed);
     const noise = (shape: number[], scale: number) =>
@@ -99,7 +103,11 @@ describe.skipIf(!nativeAvailable)(
             mechanism,
             downsize: 5,
           };
-          const native = evaluate(runRmc, cfg, 11 + numBlocks);
+          const native = evaluate(
+            (c, p, x, m) => runRmc(c, p, x, m, 'native'),
+            cfg,
+            11 + numBlocks,
+          );
           const reference = evaluate(runRmcReference, cfg, 11 + numBlocks);
           expect(Object.keys(native)).toEqual(Object.keys(reference));
           const worst = Object.fromEntries(

@@ -2,17 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { RmcConfig } from '@urgate/contract';
 import { describe, expect, it } from 'vitest';
 import { initialMemory, initRmcParams, rmcGates, rmcStep, runRmc } from '../src/index.js';
-import { expectClose } from './helpers.js';
+import { ENGINES, expectClose } from './helpers.js';
 
 const base: RmcConfig = { inputSize: 3, memSlots: 3, headSize: 2, numHeads: 2, keySize: 3 };
 
-describe('runRmc', () => {
+describe.each(ENGINES)('runRmc on the %s engine', (engine) => {
   it('over T steps equals T calls of rmcStep', () => {
     const cfg: RmcConfig = { ...base, numBlocks: 2, mechanism: 'UR-' };
     const params = initRmcParams(cfg, 2);
     const xs = tf.randomNormal([4, 2, 3], 0, 1, 'float32', 9) as tf.Tensor3D;
     const memory0 = initialMemory(cfg, 2);
-    const run = runRmc(cfg, params, xs, memory0);
+    const run = runRmc(cfg, params, xs, memory0, engine);
     expect(run.outputs.shape).toEqual([4, 2, 12]);
     let memory = memory0;
     const steps = tf.unstack(xs).map((x) => {
@@ -27,7 +27,7 @@ describe('runRmc', () => {
   it('outputs are the memories flattened', () => {
     const params = initRmcParams(base, 4);
     const xs = tf.randomNormal([2, 1, 3], 0, 1, 'float32', 3) as tf.Tensor3D;
-    const run = runRmc(base, params, xs, initialMemory(base, 1));
+    const run = runRmc(base, params, xs, initialMemory(base, 1), engine);
     expectClose(
       run.outputs.slice([1, 0, 0], [1, 1, 12]).dataSync(),
       Array.from(run.memory.dataSync()),

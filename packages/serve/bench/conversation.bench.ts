@@ -8,52 +8,14 @@
 //   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
 //          URGATE_BENCH_TURNS (20), URGATE_BENCH_USER_WORDS (100), URGATE_BENCH_REPLY (100),
 //          URGATE_BENCH_BUDGET_MB (4, for the budget phase), URGATE_BENCH_FILL (600 prompts)
-import { spawn } from 'node:child_process';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { lmModel } from '@urgate/test-support';
-import { WordTokenizer } from '@urgate/wikitext';
+import { benchSize, machine } from '@urgate/bench';
+import { benchModel, HIDDEN, LAYERS, serverProcess, V, words } from './harness.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const V = env('VOCAB', 8000);
-const HIDDEN = env('HIDDEN', 256);
-const LAYERS = env('LAYERS', 2);
-const TURNS = env('TURNS', 20);
-const USER_WORDS = env('USER_WORDS', 100);
-const REPLY = env('REPLY', 100);
-const BUDGET_MB = env('BUDGET_MB', 4);
-const FILL = env('FILL', 600);
-
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function serve(modelPath: string, options: object): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-      '--conditions=@urgate/source',
-      fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
-      modelPath,
-      JSON.stringify(options),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const { url } = JSON.parse((await lines.next()).value);
-  return {
-    url,
-    stop: async () => {
-      child.stdin.write('stop\n');
-      await lines.next();
-    },
-  };
-}
+const TURNS = benchSize('TURNS', 20);
+const USER_WORDS = benchSize('USER_WORDS', 100);
+const REPLY = benchSize('REPLY', 100);
+const BUDGET_MB = benchSize('BUDGET_MB', 4);
+const FILL = benchSize('FILL', 600);
 
 /** A sample of Prometheus text whose name ends with `suffix` (prom-client prefixes vary). */
 async function metric(url: string, suffix: string): Promise<number> {
@@ -113,12 +75,7 @@ async function turn(url: string, messages: object[], seed: number): Promise<Turn
   };
 }
 
-const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({
-  tokenizer: new WordTokenizer(words),
-  hiddenSize: HIDDEN,
-  numLayers: LAYERS,
-});
+const model = await benchModel();
 let seed = 1;
 const userLine = () =>
   Array.from({ length: USER_WORDS }, () => {
@@ -129,12 +86,10 @@ const userLine = () =>
 console.log(
   `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN} (random weights); ${TURNS} chat turns of a ${USER_WORDS}-word user line and a reply of up to ${REPLY} tokens (temperature 0.8, seeded), streamed`,
 );
-console.log(
-  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; each server a child process, 1 worker, 1 onnxruntime thread`,
-);
+console.log(`${machine()} at start; each server a child process, 1 worker, 1 onnxruntime thread`);
 const base = { workers: 1, intraOpThreads: 1, maxTokensLimit: 4096 };
-const cold = await serve(model.step, { ...base, stateCacheMb: 0 });
-const warm = await serve(model.step, { ...base, stateCacheMb: 256 });
+const cold = await serverProcess(model.step, { ...base, stateCacheMb: 0 });
+const warm = await serverProcess(model.step, { ...base, stateCacheMb: 256 });
 const messages: object[] = [{ role: 'system', content: userLine() }];
 let identical = 0;
 console.log(
@@ -177,7 +132,7 @@ try {
 }
 
 // The cache at its budget: FILL distinct prompts of ~200 tokens, 16 at a time.
-const small = await serve(model.step, { ...base, stateCacheMb: BUDGET_MB });
+const small = await serverProcess(model.step, { ...base, stateCacheMb: BUDGET_MB });
 try {
   const rssBefore = await metric(small.url, 'resident_memory_bytes');
   const queue = Array.from({ length: FILL }, (_, k) => k);

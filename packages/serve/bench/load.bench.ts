@@ -4,32 +4,26 @@
 // the worker's compute allows), in the same run.
 //
 //   npm run bench -w @urgate/serve
-//   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2),
+//   model: URGATE_BENCH_MODEL (an exported *.step.onnx, its *.sequence.onnx beside it, e.g. the
+//          demo's), else random weights of
+//   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2);
 //          URGATE_BENCH_TOKENS (256), URGATE_BENCH_REQUESTS (at least this many per level, 16;
 //          at concurrency c each client sends max(2, ceil(REQUESTS / c)) one after another),
 //          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1)
 //
-// The model (random UR-LSTM weights, word vocabulary w2..wV) is built with @urgate/cells here, so
+// The random-weights model (UR-LSTM, word vocabulary w2..wV) is built with @urgate/cells here, so
 // this process holds tfjs; the server process does not load it.
-import { spawn } from 'node:child_process';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { basename } from 'node:path';
+import { benchList, benchSize, machine, quantile } from '@urgate/bench';
 import { generate, openModel } from '@urgate/onnx/runtime';
-import { lmModel } from '@urgate/test-support';
-import { WordTokenizer } from '@urgate/wikitext';
+import { benchModel, serverProcess } from './harness.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const V = env('VOCAB', 8000);
-const HIDDEN = env('HIDDEN', 256);
-const LAYERS = env('LAYERS', 2);
-const TOKENS = env('TOKENS', 256);
-const REQUESTS = env('REQUESTS', 16);
+const TOKENS = benchSize('TOKENS', 256);
+const REQUESTS = benchSize('REQUESTS', 16);
 const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
-const WORKERS = env('WORKERS', 1);
-const THREADS = env('THREADS', 1);
-const CONCURRENCY = (process.env.URGATE_BENCH_CONCURRENCY ?? '1,8,64,256').split(',').map(Number);
+const WORKERS = benchSize('WORKERS', 1);
+const THREADS = benchSize('THREADS', 1);
+const CONCURRENCY = benchList('CONCURRENCY', [1, 8, 64, 256]);
 
 interface Stats {
   /** Requests refused with 429 (not in the latencies). */
@@ -38,11 +32,6 @@ interface Stats {
   seconds: number;
   latencies: number[];
   ttft: number[];
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 const header = [
@@ -100,52 +89,52 @@ async function load(
   return stats;
 }
 
-const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({
-  tokenizer: new WordTokenizer(words),
-  hiddenSize: HIDDEN,
-  numLayers: LAYERS,
-});
-const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
-
+const stepPath = (await benchModel()).step;
+const modelId = basename(stepPath).replace(/(\.step)?\.onnx$/, '');
+const direct = await openModel(stepPath, { intraOpThreads: THREADS });
+const shape = direct.metadata.model;
+const vocab = shape.vocabSize as number;
+/**
+ * The n-th prompt sent: 8 tokens of its own (after `<eos>`), so that no request continues another's
+ * cached state and every time to first token includes the prompt's prefill.
+ */
+const promptFor = (n: number) => [
+  1,
+  ...Array.from({ length: 7 }, (_, i) => 2 + ((n * 7919 + i * 104729) % (vocab - 2))),
+];
+let prompts = 0;
+const nextPrompt = () => promptFor(prompts++);
 console.log(
-  `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt, temperature 1; at least ${REQUESTS} requests per level`,
+  `UR-LSTM ${shape.numLayers} layer(s), V = ${shape.vocabSize}, d = ${shape.hiddenSize} (${process.env.URGATE_BENCH_MODEL ?? 'random weights'}); streamed completions of max_tokens ${TOKENS} after an 8-token prompt of its own, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
-  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
+  `${machine()} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
 );
 console.log(header);
 
-// Reference: generate() in this process for one sequence at a time (1 onnxruntime thread).
-const direct = await openModel(model.step, { intraOpThreads: THREADS });
-await generate(direct, [prompt], { maxTokens: 16 }); // warm-up
+// Reference: generate() in this process for one sequence at a time.
+await generate(direct, [nextPrompt()], { maxTokens: 16 }); // warm-up
 const reference = await load(1, rounds(1), async (k) => {
-  const [out] = await generate(direct, [prompt], { maxTokens: TOKENS, seed: k });
+  const [out] = await generate(direct, [nextPrompt()], { maxTokens: TOKENS, seed: k });
   return { tokens: out.length, ttft: null };
 });
 console.log(row('in-process generate(), B = 1', reference, null));
 // The compute ceiling of one worker at the largest concurrency: 64 sequences in one generate().
 const wide = await load(1, 2, async (k) => {
-  const out = await generate(direct, Array(64).fill(prompt), { maxTokens: TOKENS, seed: k });
+  const batch = Array.from({ length: 64 }, nextPrompt);
+  const out = await generate(direct, batch, { maxTokens: TOKENS, seed: k });
   return { tokens: out.reduce((s, o) => s + o.length, 0), ttft: null };
 });
 console.log(row('in-process generate(), B = 64', wide, reference.tokens / reference.seconds));
 await direct.close();
 
-const child = spawn(
-  process.execPath,
-  [
-    '--import',
-    fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-    '--conditions=@urgate/source',
-    fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
-    model.step,
-    JSON.stringify({ workers: WORKERS, intraOpThreads: THREADS, maxBatch: 64, maxQueue: 256 }),
-  ],
-  { stdio: ['pipe', 'pipe', 'inherit'] },
-);
-const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-const { url } = JSON.parse((await lines.next()).value);
+const server = await serverProcess(stepPath, {
+  workers: WORKERS,
+  intraOpThreads: THREADS,
+  maxBatch: 64,
+  maxQueue: 256,
+});
+const { url } = server;
 
 /** One streamed completion: tokens from the usage chunk, time of the first chunk with text. */
 const call = async (k: number) => {
@@ -153,8 +142,8 @@ const call = async (k: number) => {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      model: 'tiny',
-      prompt,
+      model: modelId,
+      prompt: nextPrompt(),
       max_tokens: TOKENS,
       seed: k,
       stream: true,
@@ -199,6 +188,5 @@ try {
     console.log(row(`HTTP streamed, concurrency ${c}`, s, base));
   }
 } finally {
-  child.stdin.write('stop\n');
-  await lines.next();
+  await server.stop();
 }

@@ -10,21 +10,12 @@
 //
 // The server runs in a child process (1 worker, 1 onnxruntime thread, maxBatch 64, maxQueue 1024
 // so that the count bound never decides here); the model (random UR-LSTM weights) is built here.
-import { spawn } from 'node:child_process';
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { lmModel } from '@urgate/test-support';
-import { WordTokenizer } from '@urgate/wikitext';
+import { benchList, benchSize, machine, quantile } from '@urgate/bench';
+import { benchModel, HIDDEN, LAYERS, serverProcess, V } from './harness.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const V = env('VOCAB', 8000);
-const HIDDEN = env('HIDDEN', 256);
-const LAYERS = env('LAYERS', 2);
-const TOKENS = env('TOKENS', 128);
-const BOUND = env('BOUND', 5);
-const CLIENTS = (process.env.URGATE_BENCH_CLIENTS ?? '64,256,512').split(',').map(Number);
+const TOKENS = benchSize('TOKENS', 128);
+const BOUND = benchSize('BOUND', 5);
+const CLIENTS = benchList('CLIENTS', [64, 256, 512]);
 const ROUNDS = 2;
 
 interface Outcome {
@@ -35,43 +26,11 @@ interface Outcome {
   retryAfter: number | null;
 }
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-const model = await lmModel({
-  tokenizer: new WordTokenizer(words),
-  hiddenSize: HIDDEN,
-  numLayers: LAYERS,
-});
+const model = await benchModel();
 const prompt = [1, 2, 3, 4, 5, 6, 7, 8];
 
-async function startChild(maxQueueWait: number) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-      '--conditions=@urgate/source',
-      fileURLToPath(new URL('../test/child/serve.ts', import.meta.url)),
-      model.step,
-      JSON.stringify({ maxBatch: 64, maxQueue: 1024, maxQueueWait, maxTokensLimit: TOKENS }),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const { url } = JSON.parse((await lines.next()).value) as { url: string };
-  return {
-    url,
-    stop: async () => {
-      child.stdin.write('stop\n');
-      await lines.next();
-    },
-  };
-}
+const startChild = (maxQueueWait: number) =>
+  serverProcess(model.step, { maxBatch: 64, maxQueue: 1024, maxQueueWait, maxTokensLimit: TOKENS });
 
 /** One streamed completion read to its end. */
 async function call(url: string, k: number): Promise<Outcome> {
@@ -153,7 +112,7 @@ console.log(
   `UR-LSTM ${LAYERS} layers, V = ${V}, E = d = ${HIDDEN}; streamed completions of max_tokens ${TOKENS} after a ${prompt.length}-token prompt; ${ROUNDS} requests per client, one after the other, no retries`,
 );
 console.log(
-  `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)} at start; server (child process): 1 worker, 1 onnxruntime thread, maxBatch 64, maxQueue 1024`,
+  `${machine()} at start; server (child process): 1 worker, 1 onnxruntime thread, maxBatch 64, maxQueue 1024`,
 );
 console.log(header);
 for (const bound of [BOUND, 0]) {
@@ -170,4 +129,4 @@ for (const bound of [BOUND, 0]) {
     await server.stop();
   }
 }
-console.log(`load average ${loadavg()[0].toFixed(2)} at the end`);
+console.log(`${machine()} at the end`);

@@ -8,34 +8,20 @@
 //                       URGATE_BENCH_VOCAB 8000 words, URGATE_BENCH_HIDDEN 256, URGATE_BENCH_LAYERS 2)
 //   URGATE_BENCH_TOKENS: tokens of the gate-view text (1000); URGATE_BENCH_RUNS (10)
 //   URGATE_SCREENSHOTS: a folder: also writes page-generate.png and page-gates.png there
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { lmModel } from '@urgate/test-support';
-import { WordTokenizer } from '@urgate/wikitext';
+import { benchSize, machine, median } from '@urgate/bench';
 import type { Page } from 'playwright-core';
 import { launch } from '../browser/chromium.js';
 import { startServer } from '../src/index.js';
+import { benchModel } from './harness.js';
 
-const env = (name: string, fallback: number) =>
-  Number(process.env[`URGATE_BENCH_${name}`] ?? fallback);
-const TOKENS = env('TOKENS', 1000);
-const RUNS = env('RUNS', 10);
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const TOKENS = benchSize('TOKENS', 1000);
+const RUNS = benchSize('RUNS', 10);
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field
 type Json = any;
 
-let modelPath = process.env.URGATE_BENCH_MODEL;
-if (!modelPath) {
-  const V = env('VOCAB', 8000);
-  const words = ['<unk>', '<eos>', ...Array.from({ length: V - 2 }, (_, k) => `w${k + 2}`)];
-  const model = await lmModel({
-    tokenizer: new WordTokenizer(words),
-    hiddenSize: env('HIDDEN', 256),
-    numLayers: env('LAYERS', 2),
-  });
-  modelPath = model.step;
-}
+const modelPath = (await benchModel()).step;
 const server = await startServer({ modelPath, port: 0, maxTokensLimit: 4096, maxGateTokens: 4096 });
 const { model } = server.metadata;
 const post = (path: string, body: unknown) =>
@@ -45,9 +31,7 @@ const post = (path: string, body: unknown) =>
     body: JSON.stringify(body),
   });
 console.log(
-  `page benchmark: ${server.modelId} (${model.core} ${model.mechanism}, ${model.numLayers} x ${model.hiddenSize}, V ${model.vocabSize}); load ${loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
+  `page benchmark: ${server.modelId} (${model.core} ${model.mechanism}, ${model.numLayers} x ${model.hiddenSize}, V ${model.vocabSize}); ${machine()}`,
 );
 
 const browser = await launch();

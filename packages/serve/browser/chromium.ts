@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.URGATE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.URGATE_CHROMIUM ?? '/usr/bin/chromium';
 
 export async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM))

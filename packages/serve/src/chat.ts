@@ -18,19 +18,17 @@ import {
 import { BadRequestError, encodePrompt } from './text.js';
 
 /** The speaker names of the transcript, by OpenAI role. */
-export const CHAT_ROLES: Readonly<Record<string, string>> = {
+const CHAT_ROLES: Readonly<Record<string, string>> = {
   system: 'System',
   developer: 'System',
   user: 'User',
   assistant: 'Assistant',
 };
 
-/**
- * The plain-text template: one line per message, `<Speaker>: <content>` (content lines after the
- * first stay lines of their own), then `Assistant:` left open for the reply. A reply ends at its
- * line's end (`<eos>`), or at max_tokens.
- */
-export const CHAT_TEMPLATE = 'System: …\\nUser: …\\nAssistant: …\\nUser: …\\nAssistant:';
+// CHAT_TEMPLATE, the plain-text template: `System: …\nUser: …\nAssistant: …\nUser: …\nAssistant:`,
+// one line per message, `<Speaker>: <content>` (content lines after the first stay lines of
+// their own), then `Assistant:` left open for the reply. A reply ends at its line's end (`<eos>`),
+// or at max_tokens.
 
 interface ChatMessage {
   role: string;
@@ -93,7 +91,7 @@ function messageText(m: ChatMessage, k: number): string {
 }
 
 /** The transcript of `messages` in CHAT_TEMPLATE, ending with the open `Assistant:` line. */
-export function chatTranscript(messages: readonly ChatMessage[]): string {
+function chatTranscript(messages: readonly ChatMessage[]): string {
   const lines = messages.map((m, k) => `${CHAT_ROLES[m.role]}: ${messageText(m, k).trim()}`);
   return `${lines.join('\n')}\n${CHAT_ROLES.assistant}:`;
 }

@@ -369,7 +369,15 @@ async function complete(
   reply: FastifyReply,
 ): Promise<unknown> {
   const arrived = performance.now();
-  const body = request.body;
+  const job = sequences(ctx, await completionRequest(ctx, request.body));
+  return respond(ctx, reply, job, TEXT_COMPLETION, arrived);
+}
+
+/** A completions body checked and read into what to sample from which prompts. */
+async function completionRequest(
+  ctx: CompletionsContext,
+  body: CompletionBody,
+): Promise<SequencesRequest> {
   checkServed(ctx, body.model);
   const n = body.n ?? 1;
   refuseUnsupported(body, n);
@@ -379,11 +387,10 @@ async function complete(
   const prompts = saved
     ? [[...saved.tokens, ...continuation(ctx, body.prompt)]]
     : readPrompts(body.prompt, ctx).map((p) => p.ids);
-  const logprobs = body.logprobs ?? null;
   const stream = body.stream ?? false;
   if (body.stream_options && !stream)
     throw new BadRequestError('stream_options: only allowed with stream: true', 'stream_options');
-  const job = sequences(ctx, {
+  return {
     prompts,
     n,
     maxTokens: body.max_tokens ?? 16,
@@ -393,15 +400,14 @@ async function complete(
     seed: body.seed,
     logitBias: body.logit_bias,
     echo,
-    logprobs,
+    logprobs: body.logprobs ?? null,
     stops,
     stopTokens: [],
     stream,
     includeUsage: body.stream_options?.include_usage ?? false,
     start: saved ? { length: saved.read, state: saved.state } : null,
     saveState: body.save_state ?? null,
-  });
-  return respond(ctx, reply, job, TEXT_COMPLETION, arrived);
+  };
 }
 
 /**
@@ -581,11 +587,46 @@ export async function respond(
   format: ResponseFormat,
   arrived: number,
 ): Promise<unknown> {
-  const { request, specs, choices } = job;
-  const { echo, logprobs, stream, includeUsage } = request;
-  const id = `${format.idPrefix}-${randomBytes(12).toString('hex')}`;
-  const created = Math.floor(Date.now() / 1000);
-  const usage = () => {
+  const run = new JobRun(ctx, job, format, arrived);
+  // Echo without log-probabilities is known before any inference.
+  if (job.request.echo && job.request.logprobs === null)
+    for (const c of job.choices) c.echoPrompt(c.prompt.length);
+  run.submit();
+  run.watch(reply);
+  return job.request.stream ? run.stream(reply) : run.body();
+}
+
+/** One job in flight: its sequences' events turned into its choices, and how its request ends. */
+class JobRun {
+  private readonly id: string;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private ticket: Ticket | null = null;
+  private settled = false;
+  private firstToken = true;
+  private failure: ApiError | null = null;
+  private resolveDone: () => void = () => {};
+  /** Resolves when the request ends: every choice done, or a failure. */
+  private readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+  private resolveAdmitted: () => void = () => {};
+  /** Resolves when the request's last sequence has left the queue for a batch row. */
+  private readonly admitted = new Promise<void>((resolve) => (this.resolveAdmitted = resolve));
+  private deadline: NodeJS.Timeout | undefined;
+  /** Choices with text not yet written (streaming), written together once per microtask. */
+  private readonly dirty = new Set<Choice>();
+  private flushQueued = false;
+  private write: ((choice: Choice) => void) | null = null;
+
+  constructor(
+    private readonly ctx: CompletionsContext,
+    private readonly job: Job,
+    private readonly format: ResponseFormat,
+    private readonly arrived: number,
+  ) {
+    this.id = `${format.idPrefix}-${randomBytes(12).toString('hex')}`;
+  }
+
+  private usage() {
+    const { request, choices } = this.job;
     const promptTokens = request.prompts.reduce((s, p) => s + p.length, 0);
     const completionTokens = choices.reduce((s, c) => s + c.tokens, 0);
     // Each prompt once, as prompt_tokens counts it: the cache hit of its first sequence.
@@ -596,153 +637,166 @@ export async function respond(
       total_tokens: promptTokens + completionTokens,
       prompt_tokens_details: { cached_tokens: cached },
     };
-  };
-  const chunk = (choiceList: object[], extra: object = {}) => ({
-    id,
-    object: format.chunkObject,
-    created,
-    model: ctx.modelId,
-    choices: choiceList,
-    ...extra,
-  });
+  }
 
-  let ticket: Ticket | null = null;
-  let settled = false;
-  let firstToken = true;
-  let resolveDone: () => void = () => {};
-  let failure: ApiError | null = null;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  const finish = (error: ApiError | null = null) => {
-    if (settled) return;
-    settled = true;
-    failure = error;
-    clearTimeout(deadline);
-    resolveDone();
-  };
-  const dirty = new Set<Choice>();
-  let flushQueued = false;
-  let write: ((choice: Choice) => void) | null = null;
-  const flush = () => {
-    flushQueued = false;
-    if (!write) return;
-    for (const c of dirty) write(c);
-    dirty.clear();
-  };
-  const touched = (c: Choice) => {
-    dirty.add(c);
-    if (!flushQueued && write) {
-      flushQueued = true;
-      queueMicrotask(flush);
+  private chunk(choiceList: object[], extra: object = {}) {
+    return {
+      id: this.id,
+      object: this.format.chunkObject,
+      created: this.created,
+      model: this.ctx.modelId,
+      choices: choiceList,
+      ...extra,
+    };
+  }
+
+  private finish(error: ApiError | null = null): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.failure = error;
+    clearTimeout(this.deadline);
+    this.resolveDone();
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (!this.write) return;
+    for (const c of this.dirty) this.write(c);
+    this.dirty.clear();
+  }
+
+  private touched(c: Choice): void {
+    this.dirty.add(c);
+    if (!this.flushQueued && this.write) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
     }
-  };
-  // With the cache on, the answer waits until every sequence has left its batch (one step after a
-  // stop string), so that the state it ends in is cached before the client's next turn.
-  const maybeDone = () => {
-    if (choices.every((c) => c.finish !== null && (c.left || !specs[c.index].keepStates))) finish();
-  };
+  }
 
-  const onEvent = (index: number, e: SequenceEvent) => {
-    const c = choices[index];
+  /**
+   * Ends the request once every choice is finished. With the cache on, the answer waits until
+   * every sequence has left its batch (one step after a stop string), so that the state it ends
+   * in is cached before the client's next turn.
+   */
+  private maybeDone(): void {
+    const { choices, specs } = this.job;
+    if (choices.every((c) => c.finish !== null && (c.left || !specs[c.index].keepStates)))
+      this.finish();
+  }
+
+  private onEvent(index: number, e: SequenceEvent): void {
+    const c = this.job.choices[index];
     if (e.kind === 'token') c.sampled.push(e.token);
     if (e.kind === 'state') {
-      ctx.stateCache.insert([...c.prompt, ...c.sampled].slice(0, e.length), e.state);
+      this.ctx.stateCache.insert([...c.prompt, ...c.sampled].slice(0, e.length), e.state);
       c.lastState = { length: e.length, state: e.state };
       return;
     }
     if (e.kind === 'done') c.left = true;
-    if (settled) return;
+    if (this.settled) return;
     if (c.finish !== null) {
-      if (e.kind === 'done') maybeDone();
+      if (e.kind === 'done') this.maybeDone();
       return;
     }
     if (e.kind === 'prompt') {
       c.echoPrompt(e.from + e.logprobs.length, e.logprobs, e.top, e.from);
-      touched(c);
-    } else if (e.kind === 'token') {
-      if (firstToken) {
-        firstToken = false;
-        ctx.metrics.timeToFirstToken.observe((performance.now() - arrived) / 1000);
-      }
-      if (echo) c.echoPrompt(c.prompt.length);
-      if (c.token(e.token, e.logprob, e.top)) ticket?.stop(index);
-      touched(c);
-      maybeDone();
-    } else if (e.reason === 'error') {
-      finish(new ApiError(500, `inference failed: ${e.message}`, { code: 'inference_error' }));
+      this.touched(c);
+    } else if (e.kind === 'token') this.onToken(c, index, e);
+    else this.onDone(c, e);
+  }
+
+  private onToken(c: Choice, index: number, e: Extract<SequenceEvent, { kind: 'token' }>): void {
+    if (this.firstToken) {
+      this.firstToken = false;
+      this.ctx.metrics.timeToFirstToken.observe((performance.now() - this.arrived) / 1000);
+    }
+    if (this.job.request.echo) c.echoPrompt(c.prompt.length);
+    if (c.token(e.token, e.logprob, e.top)) this.ticket?.stop(index);
+    this.touched(c);
+    this.maybeDone();
+  }
+
+  private onDone(c: Choice, e: Extract<SequenceEvent, { kind: 'done' }>): void {
+    if (e.reason === 'error') {
+      this.finish(new ApiError(500, `inference failed: ${e.message}`, { code: 'inference_error' }));
     } else if (e.reason === 'cancelled') {
       // Not asked for by this request (a stop string, its deadline, its client): the server stops.
-      ctx.metrics.cancelled.inc({ reason: 'shutdown' });
-      finish(
+      this.ctx.metrics.cancelled.inc({ reason: 'shutdown' });
+      this.finish(
         new ApiError(503, 'the server shut down before the request finished', { code: 'shutdown' }),
       );
     } else if (e.reason === 'length') {
-      if (echo) c.echoPrompt(c.prompt.length);
+      if (this.job.request.echo) c.echoPrompt(c.prompt.length);
       c.end();
-      touched(c);
-      maybeDone();
+      this.touched(c);
+      this.maybeDone();
     }
-  };
-  // Echo without log-probabilities is known before any inference.
-  if (echo && logprobs === null) for (const c of choices) c.echoPrompt(c.prompt.length);
-
-  let onAdmitted: () => void = () => {};
-  const admitted = new Promise<void>((resolve) => (onAdmitted = resolve));
-  try {
-    ticket = ctx.scheduler.submit(specs, onEvent, {
-      admitted: (waitedMs) => {
-        ctx.metrics.queueWait.observe(waitedMs / 1000);
-        onAdmitted();
-      },
-      expired: (retryAfter) => {
-        ctx.metrics.rejected.inc({ reason: 'queue_timeout' });
-        finish(
-          new ApiError(
-            429,
-            `the server is at capacity: the request waited ${ctx.limits.maxQueueWait / 1000} s (this server's bound) without getting a batch row; retry later`,
-            { code: 'queue_timeout', retryAfter },
-          ),
-        );
-      },
-    });
-  } catch (e) {
-    if (e instanceof OverloadError) {
-      ctx.metrics.rejected.inc({ reason: e.reason });
-      throw new ApiError(429, e.message, { code: e.reason, retryAfter: e.retryAfter });
-    }
-    throw new ApiError(503, (e as Error).message, { code: 'unavailable' });
   }
-  ctx.metrics.promptTokens.inc(request.prompts.reduce((s, p) => s + p.length, 0));
-  const deadline = setTimeout(() => {
-    ctx.metrics.cancelled.inc({ reason: 'deadline' });
-    // Settled first: the cancellations that follow are this request's own, not a shutdown.
-    finish(
-      new ApiError(
-        504,
-        `the request did not finish within this server's ${ctx.limits.requestTimeout} ms`,
-        {
-          code: 'deadline_exceeded',
+
+  /** Queues the job's sequences; a full server answers 429 (or 503 while it shuts down). */
+  submit(): void {
+    const { ctx } = this;
+    try {
+      this.ticket = ctx.scheduler.submit(this.job.specs, (i, e) => this.onEvent(i, e), {
+        admitted: (waitedMs) => {
+          ctx.metrics.queueWait.observe(waitedMs / 1000);
+          this.resolveAdmitted();
         },
-      ),
-    );
-    ticket?.cancel();
-  }, ctx.limits.requestTimeout);
-  // A client that goes away cancels its queued or running sequences.
-  reply.raw.once('close', () => {
-    if (settled || reply.raw.writableFinished) return;
-    ctx.metrics.cancelled.inc({ reason: 'disconnect' });
-    finish(new ApiError(499, 'client closed the connection'));
-    ticket?.cancel();
-  });
-  const observeEnd = () =>
-    ctx.metrics.requestDuration.observe((performance.now() - arrived) / 1000);
+        expired: (retryAfter) => {
+          ctx.metrics.rejected.inc({ reason: 'queue_timeout' });
+          this.finish(
+            new ApiError(
+              429,
+              `the server is at capacity: the request waited ${ctx.limits.maxQueueWait / 1000} s (this server's bound) without getting a batch row; retry later`,
+              { code: 'queue_timeout', retryAfter },
+            ),
+          );
+        },
+      });
+    } catch (e) {
+      if (e instanceof OverloadError) {
+        ctx.metrics.rejected.inc({ reason: e.reason });
+        throw new ApiError(429, e.message, { code: e.reason, retryAfter: e.retryAfter });
+      }
+      throw new ApiError(503, (e as Error).message, { code: 'unavailable' });
+    }
+    ctx.metrics.promptTokens.inc(this.job.request.prompts.reduce((s, p) => s + p.length, 0));
+  }
+
+  /** Cancels the job at the request's deadline (504) or when its client goes away (499). */
+  watch(reply: FastifyReply): void {
+    const { ctx } = this;
+    this.deadline = setTimeout(() => {
+      ctx.metrics.cancelled.inc({ reason: 'deadline' });
+      // Settled first: the cancellations that follow are this request's own, not a shutdown.
+      this.finish(
+        new ApiError(
+          504,
+          `the request did not finish within this server's ${ctx.limits.requestTimeout} ms`,
+          { code: 'deadline_exceeded' },
+        ),
+      );
+      this.ticket?.cancel();
+    }, ctx.limits.requestTimeout);
+    reply.raw.once('close', () => {
+      if (this.settled || reply.raw.writableFinished) return;
+      ctx.metrics.cancelled.inc({ reason: 'disconnect' });
+      this.finish(new ApiError(499, 'client closed the connection'));
+      this.ticket?.cancel();
+    });
+  }
+
+  private observeEnd(): void {
+    this.ctx.metrics.requestDuration.observe((performance.now() - this.arrived) / 1000);
+  }
 
   /** With `save_state`: the state the sequence ended in, under its name (before the answer ends). */
-  const save = async () => {
-    const name = request.saveState;
-    const c = choices[0];
-    if (name == null || failure) return;
+  private async save(): Promise<void> {
+    const name = this.job.request.saveState;
+    const c = this.job.choices[0];
+    if (name == null || this.failure) return;
     if (!c.lastState) {
-      failure = new ApiError(
+      this.failure = new ApiError(
         400,
         'save_state: the request read no token into a state (a one-token prompt and max_tokens 0)',
         { param: 'save_state' },
@@ -750,7 +804,7 @@ export async function respond(
       return;
     }
     try {
-      await ctx.stateStore?.save(
+      await this.ctx.stateStore?.save(
         name,
         [...c.prompt, ...c.sampled],
         c.lastState.length,
@@ -758,71 +812,75 @@ export async function respond(
       );
     } catch (e) {
       const refused = stateApiError(e);
-      failure =
+      this.failure =
         refused instanceof ApiError
           ? refused
           : new ApiError(500, `save_state: ${(e as Error).message}`, { code: 'state_not_saved' });
     }
-  };
+  }
 
-  if (!stream) {
-    await done;
-    await save();
-    observeEnd();
-    if (failure) throw failure;
+  /** The answer as one JSON body, once every choice is done. */
+  async body(): Promise<unknown> {
+    await this.done;
+    await this.save();
+    this.observeEnd();
+    if (this.failure) throw this.failure;
     return {
-      id,
-      object: format.object,
-      created,
-      model: ctx.modelId,
-      choices: choices.map((c) => {
-        const { text, logprobs: lp } = c.take();
-        return format.choice(c, text, lp);
+      id: this.id,
+      object: this.format.object,
+      created: this.created,
+      model: this.ctx.modelId,
+      choices: this.job.choices.map((c) => {
+        const { text, logprobs } = c.take();
+        return this.format.choice(c, text, logprobs);
       }),
-      usage: usage(),
+      usage: this.usage(),
     };
   }
 
-  // The status line waits for a batch row: a request taken out of the queue at the wait bound
-  // is still answered 429, before any byte of a stream.
-  await Promise.race([admitted, done]);
-  const refused = failure as ApiError | null;
-  if (refused) {
-    observeEnd();
-    throw refused;
+  /** Server-sent events: a chunk per choice as its text grows, then usage, then [DONE]. */
+  async stream(reply: FastifyReply): Promise<unknown> {
+    // The status line waits for a batch row: a request taken out of the queue at the wait bound
+    // is still answered 429, before any byte of a stream.
+    await Promise.race([this.admitted, this.done]);
+    const refused = this.failure as ApiError | null;
+    if (refused) {
+      this.observeEnd();
+      throw refused;
+    }
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    this.ctx.metrics.responses.inc({ status: '200' });
+    const send = (data: unknown) => {
+      if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`);
+    };
+    const includeUsage = this.job.request.includeUsage;
+    const started = new Set<Choice>();
+    this.write = (c: Choice) => {
+      const { text, logprobs } = c.take();
+      const piece = this.format.chunk(c, text, logprobs, !started.has(c));
+      if (!piece) return;
+      started.add(c);
+      send(this.chunk([piece], includeUsage ? { usage: null } : {}));
+    };
+    for (const c of this.job.choices) this.touched(c);
+    await this.done;
+    await this.save();
+    this.flush();
+    this.observeEnd();
+    if (this.failure) {
+      const f = this.failure as ApiError;
+      send(errorBody(f.status, f.message, f.details));
+    } else {
+      if (includeUsage) send(this.chunk([], { usage: this.usage() }));
+      if (!raw.destroyed) raw.write('data: [DONE]\n\n');
+    }
+    raw.end();
+    return reply;
   }
-  // Server-sent events: a chunk per choice as its text grows, then usage, then [DONE].
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
-  ctx.metrics.responses.inc({ status: '200' });
-  const send = (data: unknown) => {
-    if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`);
-  };
-  const started = new Set<Choice>();
-  write = (c: Choice) => {
-    const { text, logprobs: lp } = c.take();
-    const piece = format.chunk(c, text, lp, !started.has(c));
-    if (!piece) return;
-    started.add(c);
-    send(chunk([piece], includeUsage ? { usage: null } : {}));
-  };
-  for (const c of choices) touched(c);
-  await done;
-  await save();
-  flush();
-  observeEnd();
-  if (failure) {
-    const f = failure as ApiError;
-    send(errorBody(f.status, f.message, f.details));
-  } else {
-    if (includeUsage) send(chunk([], { usage: usage() }));
-    if (!raw.destroyed) raw.write('data: [DONE]\n\n');
-  }
-  raw.end();
-  return reply;
 }

@@ -14,7 +14,7 @@ export interface LingerLimits {
   ms: number;
 }
 
-export const LINGER: LingerLimits = { bytes: 64 << 20, ms: 5000 };
+const LINGER: LingerLimits = { bytes: 64 << 20, ms: 5000 };
 
 /**
  * Half-closes `socket` once what was written is flushed (the client reads the answer to its

@@ -9,7 +9,7 @@ export interface WorkerConfig {
   intraOpThreads: number;
   /** Prompt tokens a sequence reads per sequence-graph call. */
   prefillChunk: number;
-  /** Most prompt tokens one prefill call reads, over all its rows (bounds the pause of decoding). */
+  /** Most rows × steps of one prefill call, padding included (bounds the pause of decoding). */
   prefillTokens: number;
 }
 

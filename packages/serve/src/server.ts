@@ -60,7 +60,7 @@ export interface ServerOptions {
   maxPromptTokens?: number;
   /** Prompt tokens per sequence-graph call and sequence (default 64). */
   prefillChunk?: number;
-  /** Prompt tokens per sequence-graph call over all sequences: how long decoding pauses for prefill (default 512). */
+  /** Rows × steps of one sequence-graph call (short prompts padded to the longest): how long decoding pauses for prefill (default 512). */
   prefillTokens?: number;
   /** Milliseconds a completion may take from arrival to last token, else 504 (default 300000). */
   requestTimeout?: number;

@@ -21,7 +21,7 @@ export function stateApiError(e: unknown): unknown {
     : e;
 }
 
-export function describeState(s: SavedState, tokenizer: Tokenizer | null, withText: boolean) {
+function describeState(s: SavedState, tokenizer: Tokenizer | null, withText: boolean) {
   return {
     name: s.name,
     object: 'state',

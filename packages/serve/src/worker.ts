@@ -9,7 +9,10 @@ import {
   LOGIT_BUDGET,
   openModel,
   prefillRows,
+  prefillStates,
   type RowState,
+  STATE_OUTPUTS,
+  StepBuffers,
   seededUniform,
   stepRows,
   tokenLogprobs,
@@ -51,21 +54,29 @@ function copyState(state: RowState): RowState {
   return { h: state.h.slice(), c: state.c?.slice() ?? null };
 }
 
+/** The sequence graph twice: `scoring` for prompts whose log-probabilities are asked for, `reading` for the rest. */
+interface SequenceGraphs {
+  scoring: UrgateModel;
+  /** Opened with only the states as outputs: a prefill without the output layer over every token. */
+  reading: UrgateModel;
+}
+
 /**
- * Whether the sequence graph and the step graph reach the same state bits for the same tokens (an
- * export from before the two used one projection op may not): only then can a state prefilled by
- * one be continued by the other and answer exactly as a cold run does.
+ * Whether the sequence graph (both sessions of it) and the step graph reach the same state bits for
+ * the same tokens (an export from before the two used one projection op may not): only then can a
+ * state prefilled by one be continued by the other and answer exactly as a cold run does.
  */
-async function graphsAgree(step: UrgateModel, sequence: UrgateModel): Promise<boolean> {
+async function graphsAgree(step: UrgateModel, sequence: SequenceGraphs): Promise<boolean> {
   const V = step.metadata.model.vocabSize as number;
   const tokens = Array.from({ length: 24 }, (_, i) => (i * 7919 + 13) % V);
   const stepped = zeroRowState(step);
   for (const t of tokens) await stepRows(step, [t], [stepped]);
-  const [prefilled] = (await prefillRows(sequence, [{ state: null, tokens, targets: tokens }]))
+  const [scored] = (await prefillRows(sequence.scoring, [{ state: null, tokens, targets: tokens }]))
     .states;
+  const [read] = await prefillStates(sequence.reading, [{ state: null, tokens }]);
   const same = (a: Float32Array | null, b: Float32Array | null) =>
     a === null || b === null ? a === b : a.every((x, i) => Object.is(x, b[i]));
-  return same(stepped.h, prefilled.h) && same(stepped.c, prefilled.c);
+  return [scored, read].every((s) => same(stepped.h, s.h) && same(stepped.c, s.c));
 }
 
 /** Prompt tokens this row still reads through the sequence graph (all but the last). */
@@ -79,15 +90,20 @@ function scored(row: Row): boolean {
   return row.spec.maxTokens === 0 && row.read >= row.spec.prompt.length - 1;
 }
 
-async function open(path: string): Promise<UrgateModel> {
-  return openModel(path, { provider: config.provider, intraOpThreads: config.intraOpThreads });
+async function open(path: string, outputs?: readonly string[]): Promise<UrgateModel> {
+  return openModel(path, {
+    provider: config.provider,
+    intraOpThreads: config.intraOpThreads,
+    outputs,
+  });
 }
 
-function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: BatchSampler) {
+function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: BatchSampler) {
   const V = step.metadata.model.vocabSize as number;
   const rows = new Map<number, Row>();
+  const buffers = new StepBuffers();
   let running = false;
-  /** Prefill calls so far: with room for one row per call, the oldest and the shortest alternate. */
+  /** Prefill calls so far: the oldest prompt and the one with fewest tokens left take turns leading. */
   let calls = 0;
 
   const fail = (batch: Row[], e: unknown, events: SequenceEvent[]) => {
@@ -118,41 +134,51 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
 
   const done = (row: Row, events: SequenceEvent[]) => leave(row, events, 'length');
 
-  /** One sequence-graph call over the oldest waiting prompts; returns the tokens read. */
-  async function prefill(model: UrgateModel, events: SequenceEvent[]): Promise<number> {
-    const C = config.prefillChunk;
-    const waiting = [...rows.values()].filter((r) => toPrefill(r) > 0);
-    if (waiting.length === 0) return 0;
-    // A sequence's first piece is the remainder, so that every later piece is a full chunk; a call
-    // runs T steps and only starting rows (zero state) may be shorter (padded), so a row that
-    // carries state joins a call of exactly its piece's length (a cache hit's first piece may be
-    // short).
-    const piece = (r: Row) => toPrefill(r) % C || C;
-    const maxRows = Math.max(
-      1,
-      Math.min(Math.floor(config.prefillTokens / C), Math.floor(LOGIT_BUDGET / (C * V))),
-    );
-    // The oldest prompt always advances (no starvation); the other rows go to the prompts with the
-    // fewest tokens left, so a short prompt is not stuck behind a long one (low time to first token).
+  /**
+   * The prompts of one sequence-graph call: the oldest waiting one and the one with fewest tokens
+   * left take turns leading (no starvation, and a short prompt is not stuck behind a long one: low
+   * time to first token); then the others, fewest tokens left first, as long as the call's
+   * rows × steps stay within `prefillTokens` (its pause of decoding) and, when it scores, its
+   * logits within LOGIT_BUDGET. Rows of one call all score or all only read. A sequence's first
+   * piece is the remainder, so that every later piece is a full chunk; a call runs T steps and
+   * only starting rows (zero state) may be shorter (left-padded), so a row that carries state
+   * joins a call of exactly its piece's length (a cache hit's first piece may be short).
+   */
+  function prefillBatch(waiting: Row[], piece: (r: Row) => number): Row[] {
     const [oldest, ...others] = waiting;
     others.sort((a, b) => toPrefill(a) - toPrefill(b));
     const order =
-      maxRows === 1 && others.length > 0 && calls++ % 2 === 1 ? [others[0]] : [oldest, ...others];
+      others.length > 0 && calls++ % 2 === 1
+        ? [others[0], oldest, ...others.slice(1)]
+        : [oldest, ...others];
+    const scoring = order[0].spec.promptLogprobs;
+    const budget = Math.min(
+      config.prefillTokens,
+      scoring ? Math.floor(LOGIT_BUDGET / V) : Infinity,
+    );
     const batch: Row[] = [];
     let fixed: number | null = null; // T, once a row with state is in the call
-    let longestStart = 0;
+    let T = 0;
     for (const r of order) {
-      if (batch.length >= maxRows) break;
+      if (r.spec.promptLogprobs !== scoring) continue;
       const n = piece(r);
-      if (r.state === null) {
-        if (fixed !== null && n > fixed) continue;
-        longestStart = Math.max(longestStart, n);
-      } else {
-        if (fixed === null ? n < longestStart : n !== fixed) continue;
-        fixed = n;
-      }
+      if (r.state === null ? fixed !== null && n > fixed : fixed === null ? n < T : n !== fixed)
+        continue;
+      if (batch.length > 0 && (batch.length + 1) * Math.max(T, n) > budget) continue;
+      if (r.state !== null) fixed = n;
+      T = Math.max(T, n);
       batch.push(r);
     }
+    return batch;
+  }
+
+  /** One sequence-graph call over waiting prompts (see prefillBatch); returns the tokens read. */
+  async function prefill(graphs: SequenceGraphs, events: SequenceEvent[]): Promise<number> {
+    const C = config.prefillChunk;
+    const waiting = [...rows.values()].filter((r) => toPrefill(r) > 0);
+    if (waiting.length === 0) return 0;
+    const piece = (r: Row) => toPrefill(r) % C || C;
+    const batch = prefillBatch(waiting, piece);
     const pieces = batch.map((r) => {
       const n = piece(r);
       const p = r.spec.prompt;
@@ -163,9 +189,12 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
       };
     });
     try {
-      const r = await prefillRows(model, pieces);
+      const scoring = batch[0].spec.promptLogprobs;
+      const r = scoring
+        ? await prefillRows(graphs.scoring, pieces)
+        : { states: await prefillStates(graphs.reading, pieces), nll: null };
       batch.forEach((row, i) => {
-        if (row.spec.promptLogprobs)
+        if (r.nll)
           events.push({
             kind: 'prompt',
             id: row.spec.id,
@@ -215,6 +244,7 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
         step,
         inputs,
         batch.map((r) => r.state as RowState),
+        buffers,
       );
     } catch (e) {
       fail(batch, e, events);
@@ -320,13 +350,18 @@ function scheduler(step: UrgateModel, sequence: UrgateModel | null, sampler: Bat
 
 try {
   const step = await open(config.stepPath);
-  const sequence = config.sequencePath ? await open(config.sequencePath) : null;
+  const sequence = config.sequencePath
+    ? {
+        scoring: await open(config.sequencePath),
+        reading: await open(config.sequencePath, STATE_OUTPUTS),
+      }
+    : null;
   const agree = sequence ? await graphsAgree(step, sequence) : null;
   port.on('message', scheduler(step, sequence, await batchSampler()));
   post({
     type: 'ready',
     step: step.metadata,
-    sequence: sequence?.metadata ?? null,
+    sequence: sequence?.scoring.metadata ?? null,
     graphsAgree: agree,
   });
 } catch (e) {

@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generate, openModel, scoreTokens, type UrgateModel } from '@urgate/onnx/runtime';
+import { recordedModules, recordingModules } from '@urgate/source-hooks';
 import { type TinyModel, tinyModel } from '@urgate/test-support';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,39 @@ const promtool = spawnSync('promtool', ['--version']).status === 0;
 
 const client = (server: RunningServer) =>
   new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+
+/**
+ * A client that sends a completion request's headers and the start of its body (`rest`, after
+ * the content type), then `chunk` every `everyMs` ms, still writing after the server's FIN
+ * (half-open, as a client sending its body does), until the connection closes.
+ */
+function slowClient(url: string, rest: string, chunk: string, everyMs: number) {
+  const t0 = Date.now();
+  const socket = connect({
+    port: Number(new URL(url).port),
+    host: '127.0.0.1',
+    allowHalfOpen: true,
+  });
+  let answer = '';
+  let errorAt: number | null = null;
+  socket.on('data', (d) => (answer += d));
+  socket.on('error', () => (errorAt ??= Date.now() - t0));
+  socket.write(
+    `POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${rest}`,
+  );
+  const trickle = setInterval(() => socket.writable && socket.write(chunk), everyMs);
+  return {
+    answer: () => answer,
+    since: () => Date.now() - t0,
+    /** The whole answer, when the socket errored (ms, or null), and when it closed (ms). */
+    closed: new Promise<{ answer: string; errorAt: number | null; lingered: number }>((resolve) =>
+      socket.on('close', () => {
+        clearInterval(trickle);
+        resolve({ answer, errorAt, lingered: Date.now() - t0 });
+      }),
+    ),
+  };
+}
 
 describe('@urgate/serve: OpenAI completions', () => {
   let tiny: TinyModel;
@@ -626,25 +659,15 @@ describe('@urgate/serve under overload and faults', () => {
 
     // 10 GB announced, sent slowly: the answer comes at once, the client may go on writing
     // (no reset), and the server closes after at most its linger time.
-    const { port } = new URL(s.url);
-    const t0 = Date.now();
-    // Half-open allowed: the client goes on writing after the server's FIN, as a client still
-    // sending its body does.
-    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
-    let answer = '';
-    let errorAt: number | null = null;
-    socket.on('data', (d) => (answer += d));
-    socket.on('error', () => (errorAt ??= Date.now() - t0));
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(
-      'POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10000000000\r\n\r\n{"model": "tiny", "prompt": "',
+    const slow = slowClient(
+      s.url,
+      'content-length: 10000000000\r\n\r\n{"model": "tiny", "prompt": "',
+      'the '.repeat(256),
+      20,
     );
-    const trickle = setInterval(() => socket.writable && socket.write('the '.repeat(256)), 20);
-    await until(async () => answer.includes('}}'), 'the 413 answer');
-    const answeredAt = Date.now() - t0;
-    await closed;
-    clearInterval(trickle);
-    const lingered = Date.now() - t0;
+    await until(async () => slow.answer().includes('}}'), 'the 413 answer');
+    const answeredAt = slow.since();
+    const { answer, errorAt, lingered } = await slow.closed;
     const [head, json] = answer.split('\r\n\r\n');
     expect(head).toMatch(/^HTTP\/1\.1 413 /);
     expect(head.toLowerCase()).toMatch(/\r\nconnection: close\r\n/);
@@ -658,23 +681,12 @@ describe('@urgate/serve under overload and faults', () => {
 
   it('a body sent too slowly gets 408 with the JSON error, read by a client still writing, then the connection closes; a request past its deadline gets 504, running or queued', async () => {
     const s = await start({ bodyTimeout: 300, requestTimeout: 300, maxBatch: 1, maxQueueWait: 0 });
-    const { port } = new URL(s.url);
-    const t0 = Date.now();
-    // Half-open allowed: the client goes on writing after the server's FIN, as a client still
-    // sending its body does.
-    const socket = connect({ port: Number(port), host: '127.0.0.1', allowHalfOpen: true });
-    let answer = '';
-    let errorAt: number | null = null;
-    socket.on('data', (d) => (answer += d));
-    socket.on('error', () => (errorAt ??= Date.now() - t0));
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(
-      'POST /v1/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"mod',
-    );
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 50);
-    await closed;
-    clearInterval(trickle);
-    const lingered = Date.now() - t0;
+    const { answer, errorAt, lingered } = await slowClient(
+      s.url,
+      'content-length: 100000\r\n\r\n{"mod',
+      ' ',
+      50,
+    ).closed;
     expect(lingered).toBeGreaterThan(2000);
     expect(lingered).toBeLessThan(15_000);
     expect(errorAt ?? lingered).toBeGreaterThan(2000);
@@ -729,18 +741,11 @@ describe('@urgate/serve under overload and faults', () => {
 
   it('the serving process (completions, /gates and the page) loads neither tfjs, @urgate/cells nor the native kernels', async () => {
     const log = `${tiny.dir}/modules.log`;
+    const recording = recordingModules(log);
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        fileURLToPath(new URL('./child/record-modules.mjs', import.meta.url)),
-        '--import',
-        fileURLToPath(new URL('../dev/register-source.mjs', import.meta.url)),
-        '--conditions=@urgate/source',
-        fileURLToPath(new URL('./child/serve.ts', import.meta.url)),
-        tiny.step,
-      ],
-      { env: { ...process.env, URGATE_MODULE_LOG: log }, stdio: ['pipe', 'pipe', 'inherit'] },
+      [...recording.args, fileURLToPath(new URL('./child/serve.ts', import.meta.url)), tiny.step],
+      { env: recording.env, stdio: ['pipe', 'pipe', 'inherit'] },
     );
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     const { url } = JSON.parse((await lines.next()).value);
@@ -763,7 +768,7 @@ describe('@urgate/serve under overload and faults', () => {
     child.stdin.write('stop\n');
     const { closed, cjs } = JSON.parse((await lines.next()).value);
     expect(closed).toBe(true);
-    const esm = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    const esm = recordedModules(log);
     // The record covers the worker threads: onnxruntime is only imported there.
     expect(esm.some((u) => u.includes('/onnxruntime-node/'))).toBe(true);
     expect(esm.some((u) => u.includes('/fastify/'))).toBe(true);

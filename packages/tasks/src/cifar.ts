@@ -5,7 +5,7 @@
 import { readDataFile } from './dataFile.js';
 
 export const CIFAR10_SIDE = 32;
-export const CIFAR10_PLANE = CIFAR10_SIDE * CIFAR10_SIDE;
+const CIFAR10_PLANE = CIFAR10_SIDE * CIFAR10_SIDE;
 export const CIFAR10_RECORD_BYTES = 1 + 3 * CIFAR10_PLANE;
 export const CIFAR10_BATCH_RECORDS = 10000;
 

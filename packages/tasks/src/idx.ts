@@ -5,7 +5,7 @@
 
 import { readDataFile } from './dataFile.js';
 
-export const IDX_UBYTE = 0x08;
+const IDX_UBYTE = 0x08;
 
 export interface IdxArray {
   dims: number[];

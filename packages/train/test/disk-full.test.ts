@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint } from '@urgate/contract';
-import { nativeAvailable, useNativeKernels } from '@urgate/kernels';
+import { nativeAvailable } from '@urgate/kernels';
 import { describe, expect, it } from 'vitest';
 import { readMetrics } from '../src/metrics.js';
 import { resolveTaskRunConfig } from '../src/tasks/config.js';
@@ -30,8 +30,6 @@ async function weights(dir: string) {
 }
 
 describe.skipIf(!nativeAvailable)('a full disk', () => {
-  useNativeKernels();
-
   it('a checkpoint write that fails for space names the checkpoint, keeps the previous one, and the resume after room is made is exact', async (ctx) => {
     const mnt = fresh('tmpfs');
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], {

@@ -6,7 +6,6 @@ import { layerStep, type State, zeroState } from '@urgate/cells';
 import { lmTensorShapes, stackLayerConfigs } from '@urgate/contract';
 import { arenaView, nativeAvailable } from '@urgate/kernels/native';
 import { exportCheckpoint } from '@urgate/onnx';
-import { openModel, scoreTokens } from '@urgate/onnx/runtime';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 import { resolveLmConfig } from '../src/lm/config.js';
@@ -16,6 +15,7 @@ import { loadLmCheckpoint } from '../src/lm/load.js';
 import { createLanguageModel, type LanguageModel, type LmArchitecture } from '../src/lm/model.js';
 import { lmForward, type ReferenceLm } from '../src/lm/reference.js';
 import { LM_FILES, trainLm } from '../src/lm/trainer.js';
+import { onnxTestNll } from './onnx-scoring.js';
 
 // A tiny WikiText-format corpus: two articles per split, a repetitive text to overfit.
 const SENTENCE = 'the cat sat on the mat . the dog ran to the cat .';
@@ -301,16 +301,8 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     const files = await exportCheckpoint(join(out, LM_FILES.model), join(dir, 'onnx'), {
       name: 'lm',
     });
-    const tokenizer = await cacheTokenizer(cache);
-    const test = await loadLmSplit(cache, 'test', tokenizer);
-    const tokens = [tokenizer.eosId, ...test.ids];
-    const resets = new Uint8Array(tokens.length);
-    for (const a of test.articleStarts) resets[a + 1] = 1;
-    const scored = await scoreTokens(await openModel(files.sequence), tokens, {
-      resets,
-      words: test.manifest.counts.words,
-    });
+    const nll = await onnxTestNll(cache, files.sequence);
     const ours = result.test?.totalNll as number;
-    expect(Math.abs(scored.nll - ours) / ours).toBeLessThan(1e-4);
+    expect(Math.abs(nll - ours) / ours).toBeLessThan(1e-4);
   });
 });

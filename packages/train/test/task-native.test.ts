@@ -1,27 +1,20 @@
-// The task models with the native ops (dense heads, step slices, native zoneout/dropout masks,
-// fused layers) against the tfjs reference path: loss and every parameter's gradient, for the
-// copy, adding and pixel-classifier heads, with zoneout and head dropout in training mode.
+// The task models as one native object (@urgate/kernels' NativeTaskModel, through the trainer's
+// NativeTaskTraining) against the reference engine (tfjs autodiff over cells' tfjs layers): the
+// same initial parameters, loss and every parameter's gradient, for the copy, adding and
+// pixel-classifier heads, with zoneout and head dropout in training mode and as a data-parallel
+// share; held-out scores and the forget-gate statistics; the native masks.
 import * as tf from '@tensorflow/tfjs';
 import { zoneoutMasks } from '@urgate/cells';
-import { nativeAvailable, nativeDropoutMask, nativeZoneoutMask } from '@urgate/kernels';
+import { arenaView, bernoulliMask, nativeAvailable } from '@urgate/kernels/native';
 import { addingBatch, copyBatch } from '@urgate/tasks';
 import { describe, expect, it } from 'vitest';
-import type { Engine } from '../src/engine.js';
 import { dropoutMask } from '../src/masks.js';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
-import type { TaskBatch } from '../src/tasks/data.js';
-import { createTaskModel, type Mode } from '../src/tasks/model.js';
-import { taskLoss } from '../src/tasks/trainer.js';
-
-/** Worst |a - ref| / (1e-5 + 1e-4 |ref|): <= 1 passes. */
-function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let w = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = Math.abs(actual[i] - ref[i]) / (1e-5 + 1e-4 * Math.abs(ref[i]));
-    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
-  }
-  return w;
-}
+import { type TaskBatch, taskBatchRows } from '../src/tasks/data.js';
+import { createTaskModel, type Mode, meanForgetPerUnit, taskLoss } from '../src/tasks/model.js';
+import { NativeTaskTraining } from '../src/tasks/native-training.js';
+import type { TaskRows } from '../src/tasks/training.js';
+import { expectEnginesAgree, lossAndGrads } from './engine-parity.js';
 
 function pixelBatch(B: number, T: number, classes: number): TaskBatch {
   let s = 5;
@@ -38,27 +31,22 @@ function pixelBatch(B: number, T: number, classes: number): TaskBatch {
   };
 }
 
-function lossAndGrads(
-  input: TaskRunInput,
-  batch: TaskBatch,
-  outputs: number,
-  mode: Mode,
-  engine: Engine,
-) {
-  const model = createTaskModel(resolveTaskRunConfig(input), batch.inputSize, outputs, engine);
-  const vars = Object.values(model.params);
-  const { value, grads } = tf.variableGrads(() => taskLoss(model, batch, mode).loss, vars);
-  const out = {
-    loss: value.dataSync()[0],
-    grads: Object.fromEntries(
-      Object.entries(model.params).map(([n, v]) => [
-        n,
-        Float32Array.from(grads[v.name].dataSync()),
-      ]),
-    ),
-  };
-  tf.dispose([value, grads, vars]);
-  return out;
+const STEP = 4;
+
+/** The reference engine's model and the native object, both initialised from the run's seed. */
+function bothEngines(input: TaskRunInput, batch: TaskBatch, outputs: number) {
+  const config = resolveTaskRunConfig(input);
+  const reference = createTaskModel({ ...config, engine: 'reference' }, batch.inputSize, outputs);
+  const native = new NativeTaskTraining({ ...config, engine: 'native' }, batch.inputSize, outputs);
+  return { reference, native };
+}
+
+function nativeLossAndGrads(native: NativeTaskTraining, batch: TaskBatch, rows?: TaskRows) {
+  const loss = native.gradients(batch, STEP, rows);
+  const grads = Object.fromEntries(
+    native.model.tensors.map((t) => [t.name, arenaView(native.model, t.name, 'grads').slice()]),
+  );
+  return { loss, grads };
 }
 
 const cases: [string, TaskRunInput, () => TaskBatch, number][] = [
@@ -82,27 +70,58 @@ const cases: [string, TaskRunInput, () => TaskBatch, number][] = [
   ],
 ];
 
-describe.skipIf(!nativeAvailable)('task models: native ops vs the tfjs reference', () => {
-  it.each(cases)('%s: loss and every gradient agree', (_, input, batch, outputs) => {
-    const mode: Mode = { training: true, step: 4 };
-    const ref = lossAndGrads(input, batch(), outputs, mode, 'reference');
-    const fused = lossAndGrads(input, batch(), outputs, mode, 'native');
-    expect(worst([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
-    for (const [name, g] of Object.entries(ref.grads)) {
-      expect(
-        Math.max(...g.map(Math.abs)),
-        `${name} gradient is not trivially zero`,
-      ).toBeGreaterThan(0);
-      expect(worst(fused.grads[name], g), name).toBeLessThanOrEqual(1);
-    }
+describe.skipIf(!nativeAvailable)('task models: the native object vs the reference engine', () => {
+  it.each(cases)(
+    '%s: same initial parameters; loss and every gradient agree',
+    (_, input, makeBatch, outputs) => {
+      const batch = makeBatch();
+      const { reference, native } = bothEngines(input, batch, outputs);
+      for (const [name, v] of Object.entries(reference.params))
+        expect(arenaView(native.model, name), name).toEqual(v.dataSync());
+      const mode: Mode = { training: true, step: STEP };
+      const ref = lossAndGrads(reference.params, () => taskLoss(reference, batch, mode).loss);
+      expectEnginesAgree(nativeLossAndGrads(native, batch), ref);
+    },
+  );
+
+  it('a data-parallel share (rows 1..3 of 4) takes those rows of the global masks', () => {
+    const [, input, makeBatch, outputs] = cases[2];
+    const whole = makeBatch();
+    const batch = taskBatchRows(whole, 1, 3);
+    const rows = { lo: 1, hi: 3, total: 4 };
+    const { reference, native } = bothEngines(input, batch, outputs);
+    const mode: Mode = { training: true, step: STEP, rows };
+    const ref = lossAndGrads(reference.params, () => taskLoss(reference, batch, mode).loss);
+    expectEnginesAgree(nativeLossAndGrads(native, batch, rows), ref);
   });
+
+  it.each(cases)(
+    '%s: held-out score and the forget-gate statistics agree',
+    (_, input, makeBatch, outputs) => {
+      const batch = makeBatch();
+      const { reference, native } = bothEngines(input, batch, outputs);
+      const score = native.score(batch);
+      const ref = tf.tidy(() => {
+        const out = taskLoss(reference, batch, { training: false });
+        return { loss: out.loss.dataSync()[0], correct: out.correct?.dataSync()[0] ?? 0 };
+      });
+      expect(Math.abs(score.loss - ref.loss)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(ref.loss));
+      expect(score.correct).toBe(ref.correct);
+      const forget = native.meanForgetPerUnit(batch);
+      const refForget = meanForgetPerUnit(reference, batch);
+      expect(forget.length).toBe(refForget.length);
+      forget.forEach((f, j) => {
+        expect(Math.abs(f - refForget[j])).toBeLessThanOrEqual(1e-5);
+      });
+    },
+  );
 
   it('native zoneout and dropout masks equal the reference draws bit for bit', () => {
     for (const seed of [0, 77, 2 ** 33 + 5]) {
-      expect(Array.from(nativeZoneoutMask(0.15, [4, 3, 7], seed).dataSync())).toEqual(
+      expect(Array.from(bernoulliMask(0.15, seed, 4 * 3 * 7, 1, 0))).toEqual(
         Array.from(zoneoutMasks(0.15, [4, 3, 7], seed).dataSync()),
       );
-      expect(Array.from(nativeDropoutMask(0.5, [6, 11], seed).dataSync())).toEqual(
+      expect(Array.from(bernoulliMask(0.5, seed, 6 * 11, 0, 2))).toEqual(
         Array.from(dropoutMask(0.5, [6, 11], seed).dataSync()),
       );
     }

@@ -8,8 +8,8 @@ import { addingBatch, copyBatch } from '@urgate/tasks';
 import { describe, expect, it } from 'vitest';
 import { readMetrics } from '../src/metrics.js';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
-import { createTaskModel } from '../src/tasks/model.js';
-import { RUN_FILES, taskLoss, trainTask } from '../src/tasks/trainer.js';
+import { createTaskModel, taskLoss } from '../src/tasks/model.js';
+import { RUN_FILES, trainTask } from '../src/tasks/trainer.js';
 import { tinyDataset } from './tiny-dataset.js';
 
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `urgate-${name}-`));

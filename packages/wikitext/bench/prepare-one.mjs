@@ -7,7 +7,7 @@ import {
   prepareSplit,
   readSplitLines,
   WordTokenizer,
-} from '../dist/index.js';
+} from '@urgate/wikitext';
 
 const [dataDir, cacheDir] = process.argv.slice(2);
 const t0 = performance.now();

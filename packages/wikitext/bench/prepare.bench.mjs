@@ -1,11 +1,13 @@
 // Preparation throughput and peak memory for 50 MB and 200 MB WikiText-format files.
 // Each size runs in a fresh process so that its peak RSS is its own. Run: npm run bench
-// (in packages/wikitext; builds dist first). Files live in a temp dir, deleted afterwards.
+// (in packages/wikitext; from the sources). Files live in a temp dir, deleted afterwards.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine } from '@urgate/bench';
+import { fromSource } from '@urgate/source-hooks';
 import { generateWikiText } from './generate.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,7 +23,7 @@ try {
     const genSeconds = (performance.now() - g0) / 1000;
     const out = execFileSync(
       process.execPath,
-      [join(here, 'prepare-one.mjs'), dataDir, join(root, `cache-${mb}`)],
+      [...fromSource, join(here, 'prepare-one.mjs'), dataDir, join(root, `cache-${mb}`)],
       {
         encoding: 'utf8',
       },
@@ -45,6 +47,7 @@ try {
 } finally {
   await rm(root, { recursive: true, force: true });
 }
+console.log(machine());
 console.table(rows);
 if (rows.length >= 2) {
   const first = Number(rows[0]['peak RSS MB']);

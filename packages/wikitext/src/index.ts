@@ -53,7 +53,12 @@ export {
   WIKITEXT_SYMBOLS,
 } from './sentencepiece.js';
 export { restoreTokenizer, type SerializedTokenizer, serializeTokenizer } from './serialize.js';
-export { type SotuCorpusOptions, type SotuCorpusResult, writeSotuCorpus } from './sotu.js';
+export {
+  prepareCorpusOrSotu,
+  type SotuCorpusOptions,
+  type SotuCorpusResult,
+  writeSotuCorpus,
+} from './sotu.js';
 export {
   locateSplit,
   readSourceLines,

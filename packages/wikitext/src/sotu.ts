@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@urgate/files';
+import { type PrepareCorpusOptions, type PreparedCorpus, prepareCorpus } from './corpus.js';
 import type { SplitName } from './splits.js';
 import { splitSentences, wikitextTokenize } from './wikiTokenize.js';
 
@@ -126,4 +127,32 @@ export async function writeSotuCorpus(
     };
   }
   return { files, speeches: summary };
+}
+
+/**
+ * Prepares a token cache from `dataDir`, or, without one, from the embedded State of the Union
+ * corpus written beside the cache (`<cacheDir>/../sotu`): the default corpus of `urgate lm
+ * prepare` and of the demo.
+ */
+export async function prepareCorpusOrSotu(
+  options: Omit<PrepareCorpusOptions, 'dataDir'> & {
+    dataDir?: string;
+    /** The embedded corpus' `unkBelow` (writeSotuCorpus); refused with a dataDir. */
+    unkBelow?: number;
+  },
+): Promise<PreparedCorpus> {
+  const { unkBelow, ...prepare } = options;
+  let dataDir = options.dataDir;
+  if (dataDir !== undefined && unkBelow !== undefined)
+    throw new Error(
+      '--unk-below shapes the embedded corpus; a --data-dir corpus is read as it is: pass one of them',
+    );
+  if (dataDir === undefined) {
+    dataDir = join(resolve(options.cacheDir), '..', 'sotu');
+    const s = (await writeSotuCorpus(dataDir, { unkBelow })).speeches;
+    options.onLog?.(
+      `embedded corpus (State of the Union addresses) in ${dataDir}: train ${s.train.firstYear}-${s.train.lastYear}, valid ${s.valid.firstYear}-${s.valid.lastYear}, test ${s.test.firstYear}-${s.test.lastYear}`,
+    );
+  }
+  return prepareCorpus({ ...prepare, dataDir });
 }

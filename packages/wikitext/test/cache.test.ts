@@ -11,20 +11,18 @@ import {
   WordTokenizer,
 } from '../src/index.js';
 import {
+  releases,
   removeDir,
   TEST_COUNTS,
   TRAIN_COUNTS,
   tempDir,
   VALID_COUNTS,
-  writeParquetRelease,
   writeTextRelease,
 } from './fixtures.js';
 
 let root: string;
 beforeAll(async () => {
-  root = await tempDir();
-  await writeTextRelease(join(root, 'tokens'), 'tokens');
-  await writeParquetRelease(join(root, 'parquet'));
+  root = await releases('tokens', 'parquet');
 });
 afterAll(() => removeDir(root));
 

@@ -26,7 +26,7 @@ import { parquetWriteFile } from 'hyparquet-writer';
  *  17 " "                                    1
  * = 17 lines, 64 tokens, 2 articles.
  */
-export const TRAIN_LINES = [
+const TRAIN_LINES = [
   ' ',
   ' = Alpha Article = ',
   ' ',
@@ -48,11 +48,11 @@ export const TRAIN_LINES = [
 export const TRAIN_COUNTS = { lines: 17, tokens: 64, articles: 2, articleStarts: [1, 52] };
 
 /** " "(1) " = Gamma = "(4) " "(1) " Unseen words here . "(5) " "(1): 5 lines, 12 tokens. */
-export const VALID_LINES = [' ', ' = Gamma = ', ' ', ' Unseen words here . ', ' '];
+const VALID_LINES = [' ', ' = Gamma = ', ' ', ' Unseen words here . ', ' '];
 export const VALID_COUNTS = { lines: 5, tokens: 12, articles: 1, articleStarts: [1] };
 
 /** " = Delta = "(4) " The end . "(4): 2 lines, 8 tokens, article at 0. */
-export const TEST_LINES = [' = Delta = ', ' The end . '];
+const TEST_LINES = [' = Delta = ', ' The end . '];
 export const TEST_COUNTS = { lines: 2, tokens: 8, articles: 1, articleStarts: [0] };
 
 export const FIXTURE: Record<'train' | 'valid' | 'test', string[]> = {
@@ -95,13 +95,22 @@ export function writeParquet(path: string, rows: string[], rowGroupSize = 4): vo
 }
 
 /** Hugging Face layout: train in two shards (several row groups each), validation, test. */
-export async function writeParquetRelease(dir: string): Promise<void> {
+async function writeParquetRelease(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const train = TRAIN_LINES.map(hfRow);
   writeParquet(join(dir, 'train-00000-of-00002.parquet'), train.slice(0, 9));
   writeParquet(join(dir, 'train-00001-of-00002.parquet'), train.slice(9));
   writeParquet(join(dir, 'validation-00000-of-00001.parquet'), VALID_LINES.map(hfRow));
   writeParquet(join(dir, 'test-00000-of-00001.parquet'), TEST_LINES.map(hfRow));
+}
+
+/** A temporary root with the fixture released in each given form, in <root>/<form>. */
+export async function releases(...forms: ('tokens' | 'raw' | 'parquet')[]): Promise<string> {
+  const root = await tempDir();
+  for (const form of forms)
+    if (form === 'parquet') await writeParquetRelease(join(root, form));
+    else await writeTextRelease(join(root, form), form);
+  return root;
 }
 
 export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -11,20 +11,16 @@ import {
 import {
   collect,
   FIXTURE,
+  releases,
   removeDir,
   TRAIN_COUNTS,
   tempDir,
   writeParquet,
-  writeParquetRelease,
-  writeTextRelease,
 } from './fixtures.js';
 
 let root: string;
 beforeAll(async () => {
-  root = await tempDir();
-  await writeTextRelease(join(root, 'tokens'), 'tokens');
-  await writeTextRelease(join(root, 'raw'), 'raw');
-  await writeParquetRelease(join(root, 'parquet'));
+  root = await releases('tokens', 'raw', 'parquet');
 });
 afterAll(() => removeDir(root));
 

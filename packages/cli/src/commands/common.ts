@@ -102,6 +102,11 @@ export function port(value: string): number {
   return n;
 }
 
+/** 0.1234 -> "12.34%". */
+export function percent(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
 /** "1 2 3" or "1,2,3" -> [1, 2, 3]; range against the vocabulary is checked with the model. */
 export function tokenList(value: string): number[] {
   const parts = value.split(/[\s,]+/).filter(Boolean);

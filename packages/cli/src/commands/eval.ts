@@ -1,8 +1,8 @@
 import type { ScoreState } from '@urgate/onnx/runtime';
 import type { SerializedTokenizer } from '@urgate/wikitext';
 import { Argument, Command, Option } from 'commander';
+import { formatL2eEvalReport, runL2eEval } from '../l2e-eval.js';
 import { type CliIO, positiveInteger, processIO, reportErrors } from './common.js';
-import { formatL2eEvalReport, runL2eEval } from './l2e.js';
 
 const SPLIT_CHOICES = ['train', 'valid', 'test'] as const;
 type Split = (typeof SPLIT_CHOICES)[number];
@@ -119,7 +119,7 @@ async function openL2eGraph(options: EvalCommandOptions) {
   return null;
 }
 
-export function formatEvalReport(r: EvalReport): string {
+function formatEvalReport(r: EvalReport): string {
   return [
     `${r.split}: ${r.tokens} tokens, ${r.words} words, ${r.bytes} bytes (${r.onnx}, batch size ${r.batchSize})`,
     `  token perplexity  ${r.tokenPerplexity.toFixed(3)}`,

@@ -1,5 +1,5 @@
-import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { describeLmRun } from '../lm-report.js';
 import {
   type CliIO,
   cutoffList,
@@ -16,9 +16,9 @@ import {
 // @urgate/train/lm (the language model on the native kernels, without tfjs) and @urgate/wikitext
 // load inside the actions only.
 
-export const LM_DEFAULT_CACHE = 'runs/lm/cache';
+const LM_DEFAULT_CACHE = 'runs/lm/cache';
 
-export interface LmPrepareOptions {
+interface LmPrepareFlags {
   dataDir?: string;
   /** Default: word, or sentencepiece when spmModel is given. */
   tokenizer?: 'word' | 'sentencepiece';
@@ -31,11 +31,13 @@ export interface LmPrepareOptions {
   unkBelow?: number;
   /** Replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file. */
   lenientUtf8?: boolean;
-  cache: string;
-  log?: (line: string) => void;
+  /** The cache directory to write. */
+  out?: string;
+  /** The old spelling of --out, kept for a release. */
+  cache?: string;
 }
 
-function tokenizerSpec(options: LmPrepareOptions) {
+function tokenizerSpec(options: LmPrepareFlags) {
   const kind = options.tokenizer ?? (options.spmModel !== undefined ? 'sentencepiece' : 'word');
   if (kind === 'word') {
     if (options.spmModel !== undefined)
@@ -52,37 +54,6 @@ function tokenizerSpec(options: LmPrepareOptions) {
   if (options.vocabSize === undefined)
     throw new Error('--tokenizer sentencepiece needs --vocab-size (to train one) or --spm-model');
   return { kind, vocabSize: options.vocabSize };
-}
-
-/**
- * Prepares a corpus cache: WikiText from --data-dir, or the embedded State of the Union corpus
- * (written next to the cache). Returns the cache directory and each split's counts.
- */
-export async function prepareLmCorpus(options: LmPrepareOptions) {
-  const spec = tokenizerSpec(options);
-  const wikitext = await import('@urgate/wikitext');
-  const log = options.log ?? (() => {});
-  let dataDir = options.dataDir;
-  if (dataDir !== undefined && options.unkBelow !== undefined)
-    throw new Error(
-      '--unk-below shapes the embedded corpus; a --data-dir corpus is read as it is: pass one of them',
-    );
-  if (dataDir === undefined) {
-    dataDir = join(resolve(options.cache), '..', 'sotu');
-    const written = await wikitext.writeSotuCorpus(dataDir, { unkBelow: options.unkBelow });
-    const s = written.speeches;
-    log(
-      `embedded corpus (State of the Union addresses) in ${dataDir}: train ${s.train.firstYear}-${s.train.lastYear}, valid ${s.valid.firstYear}-${s.valid.lastYear}, test ${s.test.firstYear}-${s.test.lastYear}`,
-    );
-  }
-  const corpus = await wikitext.prepareCorpus({
-    dataDir,
-    cacheDir: options.cache,
-    tokenizer: spec,
-    lenientUtf8: options.lenientUtf8,
-    onLog: log,
-  });
-  return { cacheDir: options.cache, vocabSize: corpus.tokenizer.vocabSize, splits: corpus.splits };
 }
 
 interface TrainFlags {
@@ -113,7 +84,7 @@ interface TrainFlags {
   engine: 'native' | 'reference';
 }
 
-export function lmTrainInput(flags: TrainFlags) {
+function lmTrainInput(flags: TrainFlags) {
   return {
     mechanism: flags.mechanism,
     core: flags.core,
@@ -173,12 +144,24 @@ function prepareCommand(io: CliIO): Command {
       '--lenient-utf8',
       'replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file',
     )
-    .option('--cache <dir>', 'cache directory', LM_DEFAULT_CACHE)
+    .option('--out <dir>', `cache directory to write (default ${LM_DEFAULT_CACHE})`)
+    .option('--cache <dir>', 'the old spelling of --out, kept for a release')
     .action(
-      reportErrors('lm prepare', io, async (flags: LmPrepareOptions) => {
-        const r = await prepareLmCorpus({ ...flags, log: (l) => io.err(`${l}\n`) });
-        io.out(`cache ${r.cacheDir}: vocabulary ${r.vocabSize}\n`);
-        for (const [split, m] of Object.entries(r.splits)) {
+      reportErrors('lm prepare', io, async (flags: LmPrepareFlags) => {
+        if (flags.out !== undefined && flags.cache !== undefined && flags.out !== flags.cache)
+          throw new Error('--cache is the old spelling of --out: give one of them');
+        const cacheDir = flags.out ?? flags.cache ?? LM_DEFAULT_CACHE;
+        const { prepareCorpusOrSotu } = await import('@urgate/wikitext');
+        const corpus = await prepareCorpusOrSotu({
+          dataDir: flags.dataDir,
+          cacheDir,
+          tokenizer: tokenizerSpec(flags),
+          unkBelow: flags.unkBelow,
+          lenientUtf8: flags.lenientUtf8,
+          onLog: (l) => io.err(`${l}\n`),
+        });
+        io.out(`cache ${cacheDir}: vocabulary ${corpus.tokenizer.vocabSize}\n`);
+        for (const [split, m] of Object.entries(corpus.splits)) {
           const replaced = m?.replacedUtf8
             ? `, ${m.replacedUtf8} invalid UTF-8 sequences replaced with U+FFFD`
             : '';
@@ -190,7 +173,7 @@ function prepareCommand(io: CliIO): Command {
     );
 }
 
-export function addLmTrainOptions(cmd: Command): Command {
+function addLmTrainOptions(cmd: Command): Command {
   return cmd
     .option('--cache <dir>', 'prepared corpus (`urgate lm prepare`)', LM_DEFAULT_CACHE)
     .option('--mechanism <m>', 'gate mechanism: - C- O- OM- U- R- UR- UM- OR-', 'UR-')
@@ -270,29 +253,10 @@ export function trainCommand(io: CliIO): Command {
           resume: flags.resume,
         });
         // Under an MPI launcher every rank ran the same job: rank 0 alone reports it.
-        if ((await import('@urgate/mpi')).world().rank === 0) io.out(`${describeRun(r)}\n`);
+        if ((await import('@urgate/mpi')).world().rank === 0) io.out(`${describeLmRun(r)}\n`);
         if (r.outcome === 'diverged') io.fail(2);
       }),
     );
-}
-
-export function describeRun(r: import('@urgate/train/lm').LmRunResult): string {
-  if (r.outcome === 'diverged')
-    return `diverged at step ${r.divergence?.step}: ${r.divergence?.reason}`;
-  const lines = [
-    `${r.config.mechanism}${r.config.core.toUpperCase()} (${r.config.engine} engine): ${r.steps} steps (${r.epochs.toFixed(2)} epochs) in ${r.trainSeconds.toFixed(0)} s, ${r.tokensPerSecond.toFixed(0)} tokens/s`,
-  ];
-  if (r.valid)
-    lines.push(
-      `valid: word ppl ${fmt(r.valid.wordPerplexity)}, token ppl ${fmt(r.valid.tokenPerplexity)}, ${r.valid.bitsPerByte.toFixed(3)} bits/byte`,
-    );
-  if (r.test)
-    lines.push(
-      `test:  word ppl ${fmt(r.test.wordPerplexity)}, token ppl ${fmt(r.test.tokenPerplexity)}, ${r.test.bitsPerByte.toFixed(3)} bits/byte`,
-    );
-  if (Number.isFinite(r.scoringTokensPerSecond))
-    lines.push(`evaluation scored ${r.scoringTokensPerSecond.toFixed(0)} tokens/s`);
-  return lines.join('\n');
 }
 
 function evalCommand(io: CliIO): Command {

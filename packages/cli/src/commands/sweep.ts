@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { addTaskOptions, l2eInput, type TaskFlags, trainingInput } from '../training-options.js';
 import { nonNegativeInteger, positiveInteger, processIO, reportErrors } from './common.js';
-import { addL2eOptions, type L2eFlags, l2eInput } from './l2e.js';
-import { addTrainingOptions, type TrainingFlags, trainingInput } from './train.js';
 
-export interface SweepFlags extends TrainingFlags, L2eFlags {
+export interface SweepFlags extends TaskFlags {
   cores: string[];
   mechanisms: string[];
   seeds: number;
@@ -63,7 +62,7 @@ export function sweepCommand(): Command {
       positiveInteger,
       1,
     );
-  return addL2eOptions(addTrainingOptions(cmd))
+  return addTaskOptions(cmd)
     .option('--cores <list>', 'l2e: comma-separated cores, of lstm, gru, rmc', list, ['lstm'])
     .option('--cache <dir>', 'lm: token cache of `urgate lm prepare`', 'runs/lm/cache')
     .option('--out <dir>', 'sweep directory (default runs/sweep-<task>)')

@@ -1,136 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import { addTaskOptions, l2eInput, type TaskFlags, trainingInput } from '../training-options.js';
 import {
   defaultRunDir,
-  finiteNumber,
   nonNegativeInteger,
-  positiveInteger,
+  percent,
   positiveNumber,
   processIO,
   reportErrors,
 } from './common.js';
-import { addL2eOptions, type L2eFlags, l2eInput, trainL2eRun } from './l2e.js';
 
 // @urgate/train (and with it tfjs and the native kernels) loads inside the actions only.
 
 const TASK_HELP =
   'copy | adding | forgetting (synthetic, fresh batches every step) | smnist | pmnist | sfmnist | pfmnist | scifar | pcifar (pixel-by-pixel classification; s = sequential, p = bit-reversal permuted; fmnist = Fashion-MNIST) | l2e (program evaluation, Learning to Execute); lm (language model) is `urgate train lm`, with its own options';
 
-/** Options shared by `train` and `sweep` (everything but mechanism, lr and seed in a sweep). */
-export interface TrainingFlags {
-  core?: string;
-  hiddenSize?: number;
-  layers?: number;
-  length?: number;
-  steps?: number;
-  epochs?: number;
-  batchSize?: number;
-  clip?: number;
-  zoneout?: boolean;
-  gateBias?: number;
-  dataDir?: string;
-  evalEvery?: number;
-  evalSize?: number;
-  checkpointEvery?: number;
-  downsize?: number;
-  tMax?: number;
-}
-
-export function addTrainingOptions(cmd: Command): Command {
-  return cmd
-    .option('--core <core>', 'recurrent core: lstm | gru (default lstm)')
-    .option(
-      '--hidden-size <n>',
-      'hidden units per layer (default 128; forgetting 64)',
-      positiveInteger,
-    )
-    .option('--layers <n>', 'stacked recurrent layers (default 1)', positiveInteger)
-    .option(
-      '--length <n>',
-      'copy: delay N (sequence N+20, default 100); adding: length N (default 200)',
-      positiveInteger,
-    )
-    .option(
-      '--steps <n>',
-      'optimizer steps (default 2000; pixel 1000; forgetting 10000)',
-      positiveInteger,
-    )
-    .option(
-      '--epochs <x>',
-      'pixel tasks: epochs over the training set instead of --steps',
-      positiveNumber,
-    )
-    .option(
-      '--batch-size <n>',
-      'minibatch size, global under mpirun/srun: each rank trains its share (default 64; pixel tasks 50)',
-      positiveInteger,
-    )
-    .option(
-      '--clip <x>',
-      'global gradient-norm clip, 0 = none (default 1.0, as the paper)',
-      finiteNumber,
-    )
-    .option(
-      '--zoneout',
-      'pixel tasks: zoneout (LSTM c 0.5 / h 0.05, GRU 0.1) and dropout 0.5 in the head',
-    )
-    .option(
-      '--gate-bias <x>',
-      'initialise every gate bias to x (the forgetting task uses 6)',
-      finiteNumber,
-    )
-    .option(
-      '--data-dir <dir>',
-      'pixel tasks: directory of the MNIST (IDX) or CIFAR-10 (binary) files',
-    )
-    .option('--eval-every <n>', 'evaluate every n steps (default 100; pixel 200)', positiveInteger)
-    .option(
-      '--eval-size <n>',
-      'held-out batches (synthetic, default 4) / validation images (pixel, default 1000, 0 = all)',
-      nonNegativeInteger,
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'save the training state every n steps (default 500)',
-      positiveInteger,
-    )
-    .option(
-      '--downsize <C>',
-      'OM-/UM-: master gates are hidden/C wide (default 16)',
-      positiveInteger,
-    )
-    .option(
-      '--t-max <T>',
-      'C-: chrono initialisation horizon Tmax (default the hidden size)',
-      positiveNumber,
-    );
-}
-
-export function trainingInput(task: string, flags: TrainingFlags): Record<string, unknown> {
-  const defined = (o: Record<string, unknown>) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  return defined({
-    task,
-    core: flags.core,
-    hiddenSize: flags.hiddenSize,
-    numLayers: flags.layers,
-    length: flags.length,
-    steps: flags.steps,
-    epochs: flags.epochs,
-    batchSize: flags.batchSize,
-    clip: flags.clip,
-    zoneout: flags.zoneout,
-    gateBias: flags.gateBias,
-    dataDir: flags.dataDir,
-    evalEvery: flags.evalEvery,
-    evalSize: flags.evalSize,
-    checkpointEvery: flags.checkpointEvery,
-    downsize: flags.downsize,
-    tMax: flags.tMax,
-  });
-}
-
-interface TrainFlags extends TrainingFlags, L2eFlags {
+interface TrainFlags extends TaskFlags {
   mechanism?: string;
   lr?: number;
   seed?: number;
@@ -148,7 +33,7 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
       : `loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${(100 * e.accuracy).toFixed(2)}%` : ''}`;
   const c = r.config;
   return [
-    `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed}`,
+    `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,
     r.outcome === 'diverged'
       ? `outcome: diverged at step ${r.divergence?.step} (${r.divergence?.reason})`
       : `outcome: finished ${r.steps} steps`,
@@ -158,6 +43,48 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
     `ms/step: ${r.msPerStep.toFixed(1)}`,
     `run directory: ${out} (metrics.jsonl, checkpoint.safetensors, model.safetensors, result.json, forget-gates.json)`,
   ].join('\n');
+}
+
+function l2eSummary(r: import('@urgate/train').L2eRunResult, out: string): string {
+  const c = r.config;
+  const size = c.rmc
+    ? `${c.rmc.memSlots} slots x ${c.rmc.numHeads} heads x ${c.rmc.headSize}`
+    : `hidden ${c.hiddenSize} x${c.numLayers}`;
+  const e = (v: import('@urgate/train').L2eEvaluation | null) =>
+    v === null
+      ? '–'
+      : `per-character ${percent(v.charAccuracy)}, per-program ${percent(v.programAccuracy)}, loss ${v.loss.toFixed(4)} (${v.programs} programs)`;
+  const model = `${c.mechanism === '-' ? '' : c.mechanism}${c.core.toUpperCase()}`;
+  return [
+    `l2e ${c.grammar} grammar, task ${c.programTask}, length ${c.length}, nesting ${c.nesting}, ${c.curriculum} curriculum: ${model} ${size}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,
+    r.outcome === 'diverged'
+      ? `outcome: diverged at step ${r.divergence?.step} (${r.divergence?.reason})`
+      : `outcome: finished ${r.steps} steps (curriculum at length ${r.level.length}, nesting ${r.level.nesting})`,
+    `held-out test programs at length ${c.length}, nesting ${c.nesting}: ${e(r.final)}`,
+    `best: ${r.best ? `${e(r.best)} at step ${r.best.step}` : '–'}`,
+    `ms/step: ${r.msPerStep.toFixed(1)}`,
+    `run directory: ${out} (metrics.jsonl, checkpoint.safetensors, model.safetensors, result.json)`,
+  ].join('\n');
+}
+
+/** Trains one l2e run (the `urgate train l2e` action after its settings are resolved). */
+async function trainL2eRun(
+  config: import('@urgate/train').L2eRunConfig,
+  flags: { out?: string; resume?: boolean; progress: boolean; json?: boolean },
+): Promise<void> {
+  const { trainL2e } = await import('@urgate/train');
+  // The one default of every training run, the l2e task named with its grammar and program task.
+  const out = flags.out ?? defaultRunDir(`l2e-${config.grammar}-${config.programTask}`, config);
+  const result = await trainL2e(config, {
+    outDir: out,
+    resume: flags.resume === true,
+    progress: flags.progress ? process.stderr : null,
+  });
+  // Under an MPI launcher every rank ran the same job: rank 0 alone reports it.
+  if ((await import('@urgate/mpi')).world().rank === 0)
+    process.stdout.write(
+      `${flags.json ? JSON.stringify(result, null, 2) : l2eSummary(result, out)}\n`,
+    );
 }
 
 export function trainCommand(): Command {
@@ -176,8 +103,11 @@ export function trainCommand(): Command {
       'seed of initialisation, data order and masks (default 0)',
       nonNegativeInteger,
     );
-  return addL2eOptions(addTrainingOptions(cmd))
-    .option('--out <dir>', 'run directory (default runs/<task>-<mechanism><core>-seed<seed>)')
+  return addTaskOptions(cmd)
+    .option(
+      '--out <dir>',
+      'run directory (default runs/<task>-<mechanism><core>-seed<seed>; l2e: the task is l2e-<grammar>-<program-task>)',
+    )
     .option('--resume', "continue from the run directory's checkpoint when there is one")
     .option(
       '--config <file>',
@@ -191,9 +121,10 @@ export function trainCommand(): Command {
     )
     .action(
       reportErrors('train', processIO, async (task: string | undefined, flags: TrainFlags) => {
-        const { resolveL2eRunConfig, resolveTaskRunConfig, trainTask } = await import(
-          '@urgate/train'
-        );
+        // The task trainer's entry loads no tfjs (its reference engine loads it when asked for).
+        const { resolveTaskRunConfig, trainTask } = await import('@urgate/train/tasks');
+        const l2eConfig = async (input: import('@urgate/train').L2eRunInput) =>
+          (await import('@urgate/train')).resolveL2eRunConfig(input);
         const chosen = {
           ...(flags.mechanism !== undefined ? { mechanism: flags.mechanism } : {}),
           ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
@@ -213,7 +144,7 @@ export function trainCommand(): Command {
           } catch {
             throw new Error(`--config: ${flags.config} is not JSON`);
           }
-          if (parsed.task === 'l2e') return trainL2eRun(resolveL2eRunConfig(parsed), flags);
+          if (parsed.task === 'l2e') return trainL2eRun(await l2eConfig(parsed), flags);
           config = resolveTaskRunConfig(parsed);
         } else {
           if (task === undefined)
@@ -221,7 +152,7 @@ export function trainCommand(): Command {
               'task: missing; give one of copy, adding, forgetting, smnist, pmnist, sfmnist, pfmnist, scifar, pcifar, l2e',
             );
           if (task === 'l2e')
-            return trainL2eRun(resolveL2eRunConfig({ ...l2eInput(flags), ...chosen }), flags);
+            return trainL2eRun(await l2eConfig({ ...l2eInput(flags), ...chosen }), flags);
           config = resolveTaskRunConfig({
             ...trainingInput(task, flags),
             ...chosen,

@@ -4,7 +4,11 @@ export {
   LOGIT_BUDGET,
   type PrefillRow,
   prefillRows,
+  prefillStates,
+  type ReadRow,
   type RowState,
+  STATE_OUTPUTS,
+  StepBuffers,
   stepRows,
   zeroRowState,
 } from './batch.js';

@@ -15,7 +15,7 @@ export const INITIALIZERS_SHA256_KEY = 'urgate.initializers.sha256';
  * raw_data (uint64) and raw_data itself; integers little-endian. (urgate writes every
  * initializer as raw_data.) Any changed weight, shape, type, name or order changes it.
  */
-export function initializersSha256(initializers: readonly Tensor[]): string {
+function initializersSha256(initializers: readonly Tensor[]): string {
   const hash = createHash('sha256');
   for (const t of initializers) {
     const dims = t.dims ?? [];

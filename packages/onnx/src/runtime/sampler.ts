@@ -3,6 +3,7 @@
 // A tiny graph built here (Mul, Softmax) does that part natively; the draw walks the probabilities.
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { atLeast } from './batch.js';
 import { type SamplingOptions, sampleToken } from './sampling.js';
 
 const { onnx } = onnxProto;
@@ -43,23 +44,34 @@ function softmaxGraph(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function argmax(row: Float32Array): number {
+/** The first index of the largest of `V` values from `offset` (the best value is kept in a local). */
+function argmax(logits: Float32Array, offset: number, V: number): number {
   let best = 0;
-  for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+  let top = logits[offset];
+  for (let k = 1; k < V; k++) {
+    const x = logits[offset + k];
+    if (x > top) {
+      top = x;
+      best = k;
+    }
+  }
   return best;
 }
 
-/** The first index where the running sum of `p` exceeds `uniform` × its total (the inverse cdf). */
-function draw(p: Float32Array, uniform: number): number {
+/**
+ * The first index where the running sum of the `V` probabilities from `offset` exceeds `uniform` ×
+ * their total (the inverse cdf); the total is summed in order in a double, as the walk subtracts.
+ */
+function draw(p: Float32Array, offset: number, V: number, uniform: number): number {
   let total = 0;
-  for (let v = 0; v < p.length; v++) total += p[v];
+  for (let v = 0; v < V; v++) total += p[offset + v];
   let u = uniform * total;
-  for (let v = 0; v < p.length; v++) {
-    u -= p[v];
+  for (let v = 0; v < V; v++) {
+    u -= p[offset + v];
     if (u < 0) return v;
   }
-  let last = p.length - 1;
-  while (last > 0 && p[last] === 0) last--;
+  let last = V - 1;
+  while (last > 0 && p[offset + last] === 0) last--;
   return last;
 }
 
@@ -72,6 +84,15 @@ export type SampleRow = { options: SamplingOptions; uniform: () => number } | nu
  * through `sampleToken`. A row's draw depends only on its logits and its own stream.
  */
 export class BatchSampler {
+  /**
+   * Buffers reused from call to call: the full rows' logits (when only some rows are full), their
+   * inverse temperatures and the probabilities, which onnxruntime writes in place (a fresh output
+   * of [64, 8705] floats cost more than the softmax itself).
+   */
+  private picked = new Float32Array(0);
+  private inv = new Float32Array(0);
+  private p = new Float32Array(0);
+
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(): Promise<BatchSampler> {
@@ -89,26 +110,36 @@ export class BatchSampler {
     const full: number[] = [];
     rows.forEach((r, b) => {
       if (!r) return;
-      const row = logits.subarray(b * V, (b + 1) * V);
-      if (r.options.temperature === 0) out[b] = argmax(row);
+      if (r.options.temperature === 0) out[b] = argmax(logits, b * V, V);
       else if ((r.options.topK > 0 && r.options.topK < V) || r.options.topP < 1)
-        out[b] = sampleToken(row, r.options, r.uniform);
+        out[b] = sampleToken(logits.subarray(b * V, (b + 1) * V), r.options, r.uniform);
       else full.push(b);
     });
-    if (full.length === 0) return out;
-    const picked = full.length === rows.length ? logits : new Float32Array(full.length * V);
-    if (picked !== logits)
+    const F = full.length;
+    if (F === 0) return out;
+    let picked = logits.subarray(0, F * V);
+    if (F !== rows.length) {
+      this.picked = atLeast(this.picked, F * V);
+      picked = this.picked.subarray(0, F * V);
       full.forEach((b, i) => {
         picked.set(logits.subarray(b * V, (b + 1) * V), i * V);
       });
-    const inv = Float32Array.from(full, (b) => 1 / (rows[b]?.options.temperature as number));
-    const r = await this.session.run({
-      logits: new ort.Tensor('float32', picked, [full.length, V]),
-      inv_temperature: new ort.Tensor('float32', inv, [full.length, 1]),
-    });
-    const p = r.p.data as Float32Array;
+    }
+    this.inv = atLeast(this.inv, F);
     full.forEach((b, i) => {
-      out[b] = draw(p.subarray(i * V, (i + 1) * V), rows[b]?.uniform() as number);
+      this.inv[i] = 1 / (rows[b]?.options.temperature as number);
+    });
+    this.p = atLeast(this.p, F * V);
+    const p = this.p.subarray(0, F * V);
+    await this.session.run(
+      {
+        logits: new ort.Tensor('float32', picked, [F, V]),
+        inv_temperature: new ort.Tensor('float32', this.inv.subarray(0, F), [F, 1]),
+      },
+      { p: new ort.Tensor('float32', p, [F, V]) },
+    );
+    full.forEach((b, i) => {
+      out[b] = draw(p, i * V, V, rows[b]?.uniform() as number);
     });
     return out;
   }

@@ -89,6 +89,56 @@ export function tokenLogprobs(
   return { logprob: logits[token] - logZ, top };
 }
 
+/** Scratch arrays of `sampleToken`, grown as needed: it runs once per row per step. */
+let scratchWeights = new Float64Array(0);
+let scratchOrder = new Int32Array(0);
+
+/**
+ * Positions 0..n-1 in the order of `weights` descending, ties by position (a stable sort's order),
+ * taken from a max-heap until their mass reaches `mass` (all of them at most): top-p keeps a few
+ * of V, and a heap finds them in O(V + kept·log V) where sorting all V cost O(V log V). Writes
+ * them into `out` and returns how many.
+ */
+function heaviestUntil(weights: Float64Array, n: number, mass: number, out: Int32Array): number {
+  const heap = out; // positions, heap-ordered; the popped ones fill it from the back
+  for (let k = 0; k < n; k++) heap[k] = k;
+  const before = (a: number, b: number) =>
+    weights[a] > weights[b] || (weights[a] === weights[b] && a < b);
+  const down = (i: number, size: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      let m = i;
+      if (l < size && before(heap[l], heap[m])) m = l;
+      if (l + 1 < size && before(heap[l + 1], heap[m])) m = l + 1;
+      if (m === i) return;
+      const t = heap[i];
+      heap[i] = heap[m];
+      heap[m] = t;
+      i = m;
+    }
+  };
+  for (let i = (n >> 1) - 1; i >= 0; i--) down(i, n);
+  let size = n;
+  let sum = 0;
+  while (size > 0) {
+    const top = heap[0];
+    size--;
+    heap[0] = heap[size];
+    heap[size] = top;
+    down(0, size);
+    sum += weights[top];
+    if (sum >= mass) break;
+  }
+  // Popped in order at n-1, n-2, …: reversed in place, then moved to the front.
+  for (let i = size, j = n - 1; i < j; i++, j--) {
+    const t = heap[i];
+    heap[i] = heap[j];
+    heap[j] = t;
+  }
+  out.copyWithin(0, size, n);
+  return n - size;
+}
+
 /** Draws one token id from a row of logits. */
 export function sampleToken(
   logits: Float32Array,
@@ -96,31 +146,38 @@ export function sampleToken(
   uniform: () => number,
 ): number {
   if (opts.temperature === 0) return argmax(logits);
-  let candidates =
-    opts.topK > 0 && opts.topK < logits.length
-      ? topIndices(logits, opts.topK)
-      : Array.from(logits.keys());
+  const V = logits.length;
+  const top = opts.topK > 0 && opts.topK < V ? topIndices(logits, opts.topK) : null;
+  const n = top ? top.length : V;
+  if (scratchWeights.length < n) {
+    scratchWeights = new Float64Array(n);
+    scratchOrder = new Int32Array(n);
+  }
+  const weights = scratchWeights;
   let max = Number.NEGATIVE_INFINITY;
-  for (const v of candidates) max = Math.max(max, logits[v]);
-  let weights = candidates.map((v) => Math.exp((logits[v] - max) / opts.temperature));
+  for (let k = 0; k < n; k++) max = Math.max(max, logits[top ? top[k] : k]);
+  for (let k = 0; k < n; k++)
+    weights[k] = Math.exp((logits[top ? top[k] : k] - max) / opts.temperature);
+  // The draw walks `order` (positions into the candidates): all of them, or the top-p nucleus,
+  // heaviest first.
+  let order: Int32Array | null = null;
+  let count = n;
   if (opts.topP < 1) {
-    const order = candidates.map((_, k) => k).sort((a, b) => weights[b] - weights[a]);
-    const total = weights.reduce((a, b) => a + b, 0);
-    const kept: number[] = [];
-    let mass = 0;
-    for (const k of order) {
-      kept.push(k);
-      mass += weights[k];
-      if (mass >= opts.topP * total) break;
-    }
-    candidates = kept.map((k) => candidates[k]);
-    weights = kept.map((k) => weights[k]);
+    let total = 0;
+    for (let k = 0; k < n; k++) total += weights[k];
+    order = scratchOrder;
+    count = heaviestUntil(weights, n, opts.topP * total, order);
   }
-  const total = weights.reduce((a, b) => a + b, 0);
+  let total = 0;
+  for (let k = 0; k < count; k++) total += weights[order ? order[k] : k];
   let u = uniform() * total;
-  for (let k = 0; k < candidates.length; k++) {
-    u -= weights[k];
-    if (u < 0) return candidates[k];
+  const token = (k: number) => {
+    const at = order ? order[k] : k;
+    return top ? top[at] : at;
+  };
+  for (let k = 0; k < count; k++) {
+    u -= weights[order ? order[k] : k];
+    if (u < 0) return token(k);
   }
-  return candidates[candidates.length - 1];
+  return token(count - 1);
 }

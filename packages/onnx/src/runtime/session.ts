@@ -6,6 +6,7 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { verifyInitializers } from './integrity.js';
 import { METADATA_KEY, type UrgateOnnxMetadata } from './metadata.js';
+import { keepOutputs } from './prune.js';
 
 export type Provider = 'cpu' | 'cuda';
 
@@ -14,6 +15,12 @@ export interface OpenOptions {
   provider?: Provider;
   /** Threads used inside one operator (onnxruntime's default: all cores). */
   intraOpThreads?: number;
+  /**
+   * Only these outputs (those of them the graph has): the nodes they do not need, and the inputs
+   * only those read, are left out of the session — onnxruntime would run them on every call. E.g.
+   * `STATE_OUTPUTS` of a sequence graph for a prefill that scores nothing (`prefillStates`).
+   */
+  outputs?: readonly string[];
 }
 
 /** An exported urgate graph opened in onnxruntime. `session.run` blocks the JS thread while it runs. */
@@ -88,9 +95,10 @@ export async function openModel(onnxPath: string, opts: OpenOptions = {}): Promi
   verifyInitializers(onnxPath, bytes);
   const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider] };
   if (opts.intraOpThreads !== undefined) options.intraOpNumThreads = opts.intraOpThreads;
+  const graph = opts.outputs ? keepOutputs(bytes, opts.outputs, `openModel: ${onnxPath}`) : bytes;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, options);
+    session = await ort.InferenceSession.create(graph, options);
   } catch (e) {
     throw new Error(
       `openModel: onnxruntime cannot load ${onnxPath} with provider ${provider}: ${(e as Error).message.split('\n')[0]}`,

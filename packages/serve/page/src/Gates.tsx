@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiFailure, fetchGates, type GatesResponse } from './api.js';
+import { ErrorAlert, TextField } from './controls.js';
 import {
   histogram,
   type InitialDecay,
@@ -257,26 +258,19 @@ export function Gates({ text, setText, request, maxTokens }: Props) {
           void show(text);
         }}
       >
-        <label class="wide">
-          text (at most {maxTokens} tokens)
-          <textarea
-            name="text"
-            rows={3}
-            value={text}
-            onInput={(e) => setText(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label={`text (at most ${maxTokens} tokens)`}
+          name="text"
+          value={text}
+          onValue={setText}
+        />
         <div class="buttons">
           <button type="submit" disabled={busy || text === ''}>
             Show gates
           </button>
         </div>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       {busy && <p class="status">reading the text…</p>}
       {result && (
         <div class="gates" data-tokens={result.tokens.length}>

@@ -1,6 +1,7 @@
 import { Component } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { ApiFailure, type ModelInfo, type StreamedToken, streamCompletion } from './api.js';
+import { ErrorAlert, NumberField, TextField } from './controls.js';
 
 /**
  * Background of a token by its probability, on a log scale (a small model's probabilities are
@@ -192,49 +193,33 @@ export function Generate({ model, onGates }: Props) {
   return (
     <section class="view" aria-label="generate">
       <form onSubmit={generate} class="controls">
-        <label class="wide">
-          prompt
-          <textarea
-            name="prompt"
-            rows={3}
-            value={prompt}
-            onInput={(e) => setPrompt(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          temperature
-          <input
-            name="temperature"
-            type="number"
-            min={0}
-            max={2}
-            step={0.05}
-            value={temperature}
-            onInput={(e) => setTemperature(Number(e.currentTarget.value))}
-          />
-        </label>
-        <label>
-          top-p
-          <input
-            name="top_p"
-            type="number"
-            min={0.01}
-            max={1}
-            step={0.01}
-            value={topP}
-            onInput={(e) => setTopP(Number(e.currentTarget.value))}
-          />
-        </label>
-        <label title={`this server allows at most ${model.maxTokens}`}>
-          max tokens
-          <input
-            name="max_tokens"
-            type="number"
-            min={1}
-            value={maxTokens}
-            onInput={(e) => setMaxTokens(Number(e.currentTarget.value))}
-          />
-        </label>
+        <TextField label="prompt" name="prompt" value={prompt} onValue={setPrompt} />
+        <NumberField
+          label="temperature"
+          name="temperature"
+          min={0}
+          max={2}
+          step={0.05}
+          value={temperature}
+          onValue={setTemperature}
+        />
+        <NumberField
+          label="top-p"
+          name="top_p"
+          min={0.01}
+          max={1}
+          step={0.01}
+          value={topP}
+          onValue={setTopP}
+        />
+        <NumberField
+          label="max tokens"
+          name="max_tokens"
+          title={`this server allows at most ${model.maxTokens}`}
+          min={1}
+          value={maxTokens}
+          onValue={setMaxTokens}
+        />
         <label>
           seed
           <input
@@ -262,11 +247,7 @@ export function Generate({ model, onGates }: Props) {
           </button>
         </div>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <p class="status" aria-live="polite">
         {status}
         {count > 0 && ` — ${count} tokens`}

@@ -8,7 +8,7 @@ export type InitialDecay =
   | { kind: 'inverse-square'; from: number; to: number; description: string };
 
 /** Longest decay period shown: f within 1e-6 of 1 (float32 rounding of a saturated gate). */
-export const MAX_DECAY = 1e6;
+const MAX_DECAY = 1e6;
 
 export function decayPeriod(f: number): number {
   return 1 / Math.max(1 / MAX_DECAY, 1 - f);

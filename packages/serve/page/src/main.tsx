@@ -4,6 +4,7 @@ import { ApiFailure, fetchModel, type ModelInfo } from './api.js';
 import { Gates } from './Gates.js';
 import { Generate } from './Generate.js';
 import './style.css';
+import { ErrorAlert } from './controls.js';
 
 type View = 'generate' | 'gates';
 
@@ -24,12 +25,7 @@ function App() {
     );
   }, []);
 
-  if (error)
-    return (
-      <p class="error" role="alert">
-        {error}
-      </p>
-    );
+  if (error) return <ErrorAlert error={error} />;
   if (!model) return <p class="status">loading the model description…</p>;
   return (
     <main>

@@ -14,6 +14,7 @@ import {
   ZAREMBA_MAX_NESTING,
   type ZarembaCurriculumKind,
 } from '@urgate/learning-to-execute';
+import { type Engine, parseEngine } from '../engine.js';
 
 export const L2E_GRAMMARS = ['deepmind', 'zaremba'] as const;
 export type L2eGrammar = (typeof L2E_GRAMMARS)[number];
@@ -55,9 +56,11 @@ export interface L2eRunConfig {
   /** Held-out test-split batches (of batchSize programs) per evaluation. */
   evalSize: number;
   checkpointEvery: number;
+  /** Which implementation computes the model (engine.ts); a resumed run may change it. */
+  engine: Engine;
 }
 
-type Named = 'grammar' | 'programTask' | 'curriculum' | 'core' | 'mechanism';
+type Named = 'grammar' | 'programTask' | 'curriculum' | 'core' | 'mechanism' | 'engine';
 /** What a user gives: names as strings (checked by resolveL2eRunConfig), RMC sizes flat. */
 export type L2eRunInput = Partial<Omit<L2eRunConfig, 'rmc' | 'task' | Named>> & {
   [K in Named | 'task']?: string;
@@ -162,6 +165,7 @@ export function resolveL2eRunConfig(input: L2eRunInput): L2eRunConfig {
     evalEvery: positive('--eval-every', input.evalEvery ?? 100),
     evalSize: positive('--eval-size', input.evalSize ?? 4),
     checkpointEvery: positive('--checkpoint-every', input.checkpointEvery ?? 500),
+    engine: parseEngine(input.engine ?? 'native', '--engine'),
   };
 }
 

@@ -15,10 +15,9 @@ import {
   rmcParamLayout,
   stackLayerConfigs,
 } from '@urgate/contract';
-import { denseFused, sequenceKernel, softmaxCrossEntropy } from '@urgate/kernels';
 import { SeededRandom } from '@urgate/random';
 import { initialMemory, initRmcParams, runRmc } from '@urgate/rmc';
-import type { Engine } from '../engine.js';
+import { type EngineOps, engineOps } from '../engine-ops.js';
 import { deriveSeed } from '../seeds.js';
 import type { L2eRunConfig } from './config.js';
 import type { L2eBatch } from './data.js';
@@ -35,8 +34,8 @@ export interface L2eModel {
   constants: Record<string, tf.Tensor>;
   /** Width of the core's output: hidden size, or memSlots · memSize. */
   outputWidth: number;
-  /** Which ops run the core: the native kernels or the tfjs reference. */
-  engine: Engine;
+  /** The ops of the run's engine (config.engine): native kernels or the tfjs reference. */
+  ops: EngineOps;
 }
 
 const PURPOSE = { output: 1 } as const;
@@ -57,11 +56,8 @@ function l2eRmcConfig(config: L2eRunConfig, vocabSize: number): RmcConfig | null
   };
 }
 
-export function createL2eModel(
-  config: L2eRunConfig,
-  vocabSize: number,
-  engine: Engine = 'native',
-): L2eModel {
+export function createL2eModel(config: L2eRunConfig, vocabSize: number): L2eModel {
+  const ops = engineOps(config.engine);
   const params: Record<string, tf.Variable> = {};
   const constants: Record<string, tf.Tensor> = {};
   const rmc = l2eRmcConfig(config, vocabSize);
@@ -94,7 +90,7 @@ export function createL2eModel(
     glorot(outputWidth, vocabSize, deriveSeed(config.seed, PURPOSE.output)),
   );
   params[L2E_TENSORS.outputB] = tf.variable(tf.zeros([vocabSize]));
-  return { config, vocabSize, layers, rmc, params, constants, outputWidth, engine };
+  return { config, vocabSize, layers, rmc, params, constants, outputWidth, ops };
 }
 
 /** LAYOUT.md `model` section of the checkpoint metadata (kind "l2e"). */
@@ -175,7 +171,7 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
       { ...core, ...model.constants },
       xs,
       initialMemory(model.rmc, B),
-      model.engine,
+      model.ops.engine,
     ).outputs;
   } else {
     const c = model.config;
@@ -190,7 +186,7 @@ function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
       layerParams(model),
       xs,
       model.layers.map((cfg) => zeroState(cfg, B)),
-      { kernel: sequenceKernel(model.engine) },
+      { kernel: model.ops.kernel },
     ).outputs;
   }
   return outputs.reshape([batch.steps * B, model.outputWidth]) as tf.Tensor2D;
@@ -201,9 +197,7 @@ export function l2eLogits(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const rows = gatherRows(coreOutputs(model, batch), batch.targetRows);
   const W = model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D;
   const b = model.params[L2E_TENSORS.outputB] as unknown as tf.Tensor1D;
-  // natively one op whose gradients are GEMMs (tfjs' own matmul runs in JavaScript)
-  if (model.engine === 'native') return denseFused(rows, W, b);
-  return tf.fused.matMul({ a: rows, b: W, bias: b }) as tf.Tensor2D;
+  return model.ops.dense(rows, W, b);
 }
 
 /** Mean cross-entropy over the target characters: padding and program positions carry none. */
@@ -212,7 +206,7 @@ export function l2eLoss(
   batch: L2eBatch,
 ): { loss: tf.Scalar; logits: tf.Tensor2D } {
   const logits = l2eLogits(model, batch);
-  return { loss: softmaxCrossEntropy(logits, tf.tensor1d(batch.targets, 'int32')), logits };
+  return { loss: model.ops.crossEntropy(logits, tf.tensor1d(batch.targets, 'int32')), logits };
 }
 
 export interface L2eScore {

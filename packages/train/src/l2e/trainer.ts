@@ -147,7 +147,7 @@ export async function trainL2e(
 ): Promise<L2eRunResult> {
   if (!nativeAvailable)
     throw new Error(
-      'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
+      'the trainer needs the native kernels (its Adam runs over native arenas, whatever the engine): run `npm run build` (see packages/kernels/README.md)',
     );
   const data = openL2eData(config);
   const model = createL2eModel(config, data.alphabet.vocabulary.length);

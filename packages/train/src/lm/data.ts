@@ -23,7 +23,7 @@ export async function cacheTokenizer(cacheDir: string): Promise<Tokenizer> {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch {
     throw new Error(
-      `${manifestPath} is missing or unreadable: run \`urgate lm prepare --cache ${cacheDir}\` first`,
+      `${manifestPath} is missing or unreadable: run \`urgate lm prepare --out ${cacheDir}\` first`,
     );
   }
   const kind = manifest.spec?.kind;

@@ -6,6 +6,7 @@ import {
   resolveLayerConfig,
 } from '@urgate/contract';
 import { FORGETTING_SETTINGS, SYNTHETIC_PROTOCOL } from '@urgate/tasks';
+import { type Engine, parseEngine } from '../engine.js';
 
 export const TASK_NAMES = [
   'copy',
@@ -78,6 +79,8 @@ export interface TaskRunConfig {
   downsize: number | null;
   /** Chrono horizon Tmax of C- (null: the hidden size; the paper uses the task's delay). */
   tMax: number | null;
+  /** Which implementation computes the model (engine.ts); a resumed run may change it. */
+  engine: Engine;
 }
 
 const SYNTHETIC_DEFAULT_LENGTH = { copy: 100, adding: 200, forgetting: FORGETTING_SETTINGS.length };
@@ -102,10 +105,13 @@ export function parseTask(name: string): TaskName {
   );
 }
 
-export type TaskRunInput = Partial<Omit<TaskRunConfig, 'task' | 'core' | 'mechanism'>> & {
+export type TaskRunInput = Partial<
+  Omit<TaskRunConfig, 'task' | 'core' | 'mechanism' | 'engine'>
+> & {
   task: string;
   core?: string;
   mechanism?: string;
+  engine?: string;
 };
 
 /** Fills defaults (paper protocol where it has one) and validates; throws one line per problem. */
@@ -178,6 +184,7 @@ export function resolveTaskRunConfig(input: TaskRunInput): TaskRunConfig {
   const checkpointEvery = positiveInt('checkpoint-every', input.checkpointEvery ?? 500);
   const downsize = input.downsize == null ? null : positiveInt('downsize', input.downsize);
   const tMax = input.tMax == null ? null : positiveNumber('t-max', input.tMax);
+  const engine = parseEngine(input.engine ?? 'native');
   // The layer settings (OM-/UM- master gates, chrono Tmax) are checked here, before any work, so
   // that a sweep refuses a bad one in its plan instead of in every run (the input size does not
   // enter these checks).
@@ -210,6 +217,7 @@ export function resolveTaskRunConfig(input: TaskRunInput): TaskRunConfig {
     gateBias,
     downsize,
     tMax,
+    engine,
   };
 }
 

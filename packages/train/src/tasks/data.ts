@@ -1,3 +1,4 @@
+import type { TaskModelBatch } from '@urgate/kernels/native';
 import {
   addingBatch,
   copyBatch,
@@ -12,18 +13,8 @@ import {
 import { deriveSeed } from '../seeds.js';
 import { isPixelTask, PIXEL_TASKS, type TaskRunConfig } from './config.js';
 
-/** One minibatch in the time-major layout of @urgate/cells. */
-export interface TaskBatch {
-  steps: number;
-  batchSize: number;
-  inputSize: number;
-  /** [steps, batch, inputSize]. */
-  inputs: Float32Array;
-  /** copy: classes [10, batch]; adding: targets [batch]; pixel: labels [batch]. */
-  targets: Int32Array | Float32Array;
-  /** copy: first step with a target. */
-  targetStart?: number;
-}
+/** One minibatch in the time-major layout of @urgate/cells (what the native task model takes). */
+export type TaskBatch = TaskModelBatch;
 
 /**
  * The data of a task run. Training batches are a pure function of the step (synthetic tasks:

@@ -1,9 +1,11 @@
+// The reference engine's task model: tf.Variables and tfjs ops (cells' tfjs recurrence, dense
+// heads, the reference masks), differentiated by tfjs autodiff. The ground truth the native
+// NativeTaskModel is tested against; the parameters and their initial values are params.ts'.
 import * as tf from '@tensorflow/tfjs';
 import {
   gate,
-  initLayerParams,
   type LayerParams,
-  runLayerWith,
+  runLayerReference,
   splitBlocks,
   zeroState,
   zoneoutMasks,
@@ -13,27 +15,14 @@ import {
   layerLayout,
   layerTensorName,
   type ResolvedLayerConfig,
-  stackLayerConfigs,
   TASK_HEAD_TENSORS,
 } from '@urgate/contract';
-import {
-  denseFused,
-  nativeDropoutMask,
-  nativeZoneoutMask,
-  sequenceKernel,
-  sliceSteps,
-} from '@urgate/kernels';
-import { SeededRandom } from '@urgate/random';
-import type { Engine } from '../engine.js';
+import { engineOps } from '../engine-ops.js';
 import { dropoutMask } from '../masks.js';
 import { deriveSeed } from '../seeds.js';
-import {
-  HEAD_DROPOUT,
-  HEAD_HIDDEN,
-  isPixelTask,
-  type TaskRunConfig,
-  zoneoutRates,
-} from './config.js';
+import { HEAD_DROPOUT, isPixelTask, type TaskRunConfig, zoneoutRates } from './config.js';
+import type { TaskBatch } from './data.js';
+import { initTaskTensors, MASK_PURPOSE, taskLayers, taskModelMeta } from './params.js';
 
 /**
  * Stacked gated layers + a task head (LAYOUT.md names). Heads: copy `head.W [d, 10]`,
@@ -48,88 +37,28 @@ export interface TaskModel {
   params: Record<string, tf.Variable>;
   outputSize: number;
   zoneout: { c: number; h: number } | null;
-  /** Which ops run it: the native kernels (layers, dense heads, masks) or the tfjs reference. */
-  engine: Engine;
+  /** The checkpoint's `model` section. */
+  meta: Record<string, unknown>;
 }
 
-/** Seeds of the random draws of one training step. */
-const PURPOSE = { zoneoutC: 1, zoneoutH: 2, dropout: 3, head: 4 } as const;
-
-function glorot(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
-  const rng = new SeededRandom(seed);
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  const data = Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
-  return tf.tensor2d(data, [fanIn, fanOut]);
-}
-
-/** Sets every gate block's bias (all blocks but the candidate `u`) to `value`. */
-function withGateBias(cfg: ResolvedLayerConfig, p: LayerParams, value: number): LayerParams {
-  const b = p.b.dataSync().slice() as Float32Array;
-  for (const block of layerLayout(cfg).blocks)
-    if (block.name !== 'u') b.fill(value, block.offset, block.offset + block.width);
-  p.b.dispose();
-  return { ...p, b: tf.tensor1d(b) };
-}
+const ops = engineOps('reference');
 
 export function createTaskModel(
   config: TaskRunConfig,
   inputSize: number,
   outputSize: number,
-  engine: Engine = 'native',
 ): TaskModel {
-  const layers = stackLayerConfigs({
-    core: config.core,
-    mechanism: config.mechanism,
-    inputSize,
-    hiddenSize: config.hiddenSize,
-    numLayers: config.numLayers,
-    ...(config.downsize !== null ? { downsize: config.downsize } : {}),
-    ...(config.tMax !== null ? { tMax: config.tMax } : {}),
-  });
+  const layers = taskLayers(config, inputSize);
   const params: Record<string, tf.Variable> = {};
-  layers.forEach((cfg, l) => {
-    let p = initLayerParams(cfg, config.seed + l);
-    if (config.gateBias !== null) p = withGateBias(cfg, p, config.gateBias);
-    params[layerTensorName(l, 'W')] = tf.variable(p.W);
-    params[layerTensorName(l, 'b')] = tf.variable(p.b);
-  });
-  const d = config.hiddenSize;
-  const headSeed = deriveSeed(config.seed, PURPOSE.head);
-  if (isPixelTask(config.task)) {
-    params[CLASSIFIER_TENSORS.W1] = tf.variable(glorot(d, HEAD_HIDDEN, headSeed));
-    params[CLASSIFIER_TENSORS.b1] = tf.variable(tf.zeros([HEAD_HIDDEN]));
-    params[CLASSIFIER_TENSORS.W2] = tf.variable(glorot(HEAD_HIDDEN, outputSize, headSeed + 1));
-    params[CLASSIFIER_TENSORS.b2] = tf.variable(tf.zeros([outputSize]));
-  } else {
-    params[TASK_HEAD_TENSORS.W] = tf.variable(glorot(d, outputSize, headSeed));
-    params[TASK_HEAD_TENSORS.b] = tf.variable(tf.zeros([outputSize]));
-  }
+  for (const [name, t] of Object.entries(initTaskTensors(config, layers, outputSize)))
+    params[name] = tf.variable(tf.tensor(t.data, t.shape));
   return {
     config,
     layers,
     params,
     outputSize,
     zoneout: zoneoutRates(config.core, config.zoneout),
-    engine,
-  };
-}
-
-/** Model section of the checkpoint metadata (LAYOUT.md): pixel tasks are `kind: "classifier"`. */
-export function modelMeta(model: TaskModel): Record<string, unknown> {
-  const first = model.layers[0];
-  return {
-    kind: isPixelTask(model.config.task) ? 'classifier' : 'task',
-    task: model.config.task,
-    core: first.core,
-    mechanism: first.mechanism,
-    numLayers: model.layers.length,
-    inputSize: first.inputSize,
-    hiddenSize: first.hiddenSize,
-    downsize: first.downsize,
-    tMax: first.tMax,
-    fixedGateOffset: first.fixedGateOffset,
-    numClasses: model.outputSize,
-    zoneout: model.zoneout,
+    meta: taskModelMeta(config, layers, outputSize),
   };
 }
 
@@ -168,8 +97,6 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
   const [T, B] = xs.shape;
   const outputs: tf.Tensor3D[] = [];
   let input = xs;
-  const native = model.engine === 'native';
-  const kernel = sequenceKernel(model.engine);
   model.layers.forEach((cfg, l) => {
     const d = cfg.hiddenSize;
     const z = model.zoneout;
@@ -177,21 +104,14 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
       if (z === null || rate === 0) return undefined;
       if (!mode.training) return tf.fill([T, B, d], rate) as tf.Tensor3D;
       const seed = deriveSeed(model.config.seed, mode.step, l, purpose);
-      const draw = native ? nativeZoneoutMask : zoneoutMasks;
-      return maskRows(mode, 1, (shape) => draw(rate, shape, seed), [T, B, d]) as tf.Tensor3D;
+      const draw = (shape: number[]) => zoneoutMasks(rate, shape, seed);
+      return maskRows(mode, 1, draw, [T, B, d]) as tf.Tensor3D;
     };
     const extras = {
-      zoneoutC: cfg.core === 'lstm' && z ? mask(z.c, PURPOSE.zoneoutC) : undefined,
-      zoneoutH: z ? mask(z.h, PURPOSE.zoneoutH) : undefined,
+      zoneoutC: cfg.core === 'lstm' && z ? mask(z.c, MASK_PURPOSE.zoneoutC) : undefined,
+      zoneoutH: z ? mask(z.h, MASK_PURPOSE.zoneoutH) : undefined,
     };
-    input = runLayerWith(
-      kernel,
-      cfg,
-      layerParams(model, l),
-      input,
-      zeroState(cfg, B),
-      extras,
-    ).outputs;
+    input = runLayerReference(cfg, layerParams(model, l), input, zeroState(cfg, B), extras).outputs;
     outputs.push(input);
   });
   return outputs;
@@ -199,10 +119,6 @@ export function runLayers(model: TaskModel, xs: tf.Tensor3D, mode: Mode): tf.Ten
 
 const p2 = (model: TaskModel, name: string) => model.params[name] as unknown as tf.Tensor2D;
 
-/**
- * act(x W + b): with the native kernels one native op (GEMM gradients, native bias reduction);
- * otherwise the tfjs reference ops.
- */
 function dense(
   x: tf.Tensor2D,
   model: TaskModel,
@@ -210,75 +126,98 @@ function dense(
   b: string,
   activation: 'linear' | 'relu' = 'linear',
 ): tf.Tensor2D {
-  const bias = model.params[b] as unknown as tf.Tensor1D;
-  if (model.engine === 'native') return denseFused(x, p2(model, W), bias, activation);
-  const y = tf.add(tf.matMul(x, p2(model, W)), bias) as tf.Tensor2D;
-  return activation === 'relu' ? tf.relu(y) : y;
+  return ops.dense(x, p2(model, W), model.params[b] as unknown as tf.Tensor1D, activation);
 }
 
-/** Steps [start, T) of h; natively a view whose gradient is one copy (tf.slice's is a JS pad). */
-function stepsFrom(model: TaskModel, h: tf.Tensor3D, start: number): tf.Tensor3D {
+/** Steps [start, T) of h. */
+function stepsFrom(h: tf.Tensor3D, start: number): tf.Tensor3D {
   const [T, B, d] = h.shape;
-  if (model.engine === 'native') return sliceSteps(h, start, T - start);
   return h.slice([start, 0, 0], [T - start, B, d]);
 }
 
 /** Copy head: logits of the last 10 steps, [10·B, 10] in time-major order (row t·B + b). */
 export function copyLogits(model: TaskModel, h: tf.Tensor3D, targetStart: number): tf.Tensor2D {
-  const tail = stepsFrom(model, h, targetStart).reshape([-1, h.shape[2]]) as tf.Tensor2D;
+  const tail = stepsFrom(h, targetStart).reshape([-1, h.shape[2]]) as tf.Tensor2D;
   return dense(tail, model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b);
 }
 
-function lastStep(model: TaskModel, h: tf.Tensor3D): tf.Tensor2D {
+function lastStep(h: tf.Tensor3D): tf.Tensor2D {
   const [T, B, d] = h.shape;
-  return stepsFrom(model, h, T - 1).reshape([B, d]) as tf.Tensor2D;
+  return stepsFrom(h, T - 1).reshape([B, d]) as tf.Tensor2D;
 }
 
 /** Adding head: prediction from the last step, [B]. */
 export function addingPrediction(model: TaskModel, h: tf.Tensor3D): tf.Tensor1D {
-  return dense(lastStep(model, h), model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b).reshape([
+  return dense(lastStep(h), model, TASK_HEAD_TENSORS.W, TASK_HEAD_TENSORS.b).reshape([
     -1,
   ]) as tf.Tensor1D;
 }
 
 /** Classifier head: ReLU(h_T W1 + b1) (dropout 0.5 in training with zoneout) W2 + b2, [B, K]. */
 export function classifierLogits(model: TaskModel, h: tf.Tensor3D, mode: Mode): tf.Tensor2D {
-  let hidden = dense(
-    lastStep(model, h),
-    model,
-    CLASSIFIER_TENSORS.W1,
-    CLASSIFIER_TENSORS.b1,
-    'relu',
-  );
+  let hidden = dense(lastStep(h), model, CLASSIFIER_TENSORS.W1, CLASSIFIER_TENSORS.b1, 'relu');
   if (mode.training && model.zoneout !== null) {
-    const seed = deriveSeed(model.config.seed, mode.step, PURPOSE.dropout);
-    const mask = model.engine === 'native' ? nativeDropoutMask : dropoutMask;
-    const draw = (shape: number[]) => mask(HEAD_DROPOUT, shape, seed);
+    const seed = deriveSeed(model.config.seed, mode.step, MASK_PURPOSE.dropout);
+    const draw = (shape: number[]) => dropoutMask(HEAD_DROPOUT, shape, seed);
     hidden = tf.mul(hidden, maskRows(mode, 0, draw, hidden.shape));
   }
   return dense(hidden, model, CLASSIFIER_TENSORS.W2, CLASSIFIER_TENSORS.b2);
 }
 
+/** A batch's inputs as a [T, B, n] tensor. */
+export function batchInputs(batch: TaskBatch): tf.Tensor3D {
+  return tf.tensor3d(batch.inputs, [batch.steps, batch.batchSize, batch.inputSize]);
+}
+
 /**
- * Average effective forget gate F per unit of layer `l` over all steps and sequences of a batch
+ * Average effective forget gate F per unit of layer 0 over all steps and sequences of a batch
  * (paper Figure 4), recomputed from the layer's inputs and outputs (evaluation mode).
  */
-export function meanForgetPerUnit(model: TaskModel, xs: tf.Tensor3D, l = 0): Float32Array {
+export function meanForgetPerUnit(model: TaskModel, batch: TaskBatch): Float32Array {
   return tf.tidy(() => {
-    const outputs = runLayers(model, xs, { training: false });
-    const cfg = model.layers[l];
-    const input = l === 0 ? xs : outputs[l - 1];
-    const h = outputs[l];
+    const xs = batchInputs(batch);
+    const h = runLayers(model, xs, { training: false })[0];
+    const cfg = model.layers[0];
     const [T, B, d] = h.shape;
     const hPrev = tf.concat([tf.zeros([1, B, d]), h.slice([0, 0, 0], [T - 1, B, d])], 0);
-    const rows = tf.concat([input, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
-    const { W, b } = layerParams(model, l);
-    const pre =
-      model.engine === 'native'
-        ? denseFused(rows, W, b)
-        : (tf.add(tf.matMul(rows, W), b) as tf.Tensor2D);
+    const rows = tf.concat([xs, hPrev], 2).reshape([T * B, cfg.inputSize + d]) as tf.Tensor2D;
+    const { W, b } = layerParams(model, 0);
+    const pre = ops.dense(rows, W, b);
     return gate(cfg.mechanism, cfg.core, splitBlocks(pre, layerLayout(cfg)), cfg.downsize)
       .forget.mean(0)
       .dataSync() as Float32Array;
   });
+}
+
+/** Loss of one batch (and its predictions), for training and evaluation alike. */
+export function taskLoss(
+  model: TaskModel,
+  batch: TaskBatch,
+  mode: Mode,
+): { loss: tf.Scalar; correct?: tf.Scalar; count?: number } {
+  const outputs = runLayers(model, batchInputs(batch), mode);
+  const h = outputs[outputs.length - 1];
+  const task = model.config.task;
+  if (task === 'copy') {
+    const logits = copyLogits(model, h, batch.targetStart as number);
+    const targets = tf.tensor1d(batch.targets as Int32Array, 'int32');
+    return {
+      loss: ops.crossEntropy(logits, targets),
+      correct: tf.equal(tf.argMax(logits, 1), targets).sum() as tf.Scalar,
+      count: targets.size,
+    };
+  }
+  if (!isPixelTask(task)) {
+    const y = addingPrediction(model, h);
+    return {
+      loss: tf.losses.meanSquaredError(tf.tensor1d(batch.targets as Float32Array), y) as tf.Scalar,
+    };
+  }
+  const logits = classifierLogits(model, h, mode);
+  const labels = tf.tensor1d(batch.targets as Int32Array, 'int32');
+  return {
+    loss: ops.crossEntropy(logits, labels),
+    correct: tf.equal(tf.argMax(logits, 1), labels).sum() as tf.Scalar,
+    count: labels.size,
+  };
 }

@@ -1,27 +1,16 @@
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
-import { nativeAvailable, releaseTapes, softmaxCrossEntropy } from '@urgate/kernels';
+import { nativeAvailable } from '@urgate/kernels/native';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
+import { lmParamTensors } from '../lm/model.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { VariableTraining, variableTensors } from '../variable-training.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
 import { openTaskData, type TaskBatch, taskBatchRows } from './data.js';
-import {
-  addingPrediction,
-  classifierLogits,
-  copyLogits,
-  createTaskModel,
-  type Mode,
-  meanForgetPerUnit,
-  modelMeta,
-  runLayers,
-  type TaskModel,
-} from './model.js';
+import { createTaskTraining, type TaskTraining } from './training.js';
 
 /** Files of a run directory. */
 export const RUN_FILES = {
@@ -85,46 +74,9 @@ const RESUME_KEYS = [
   'tMax',
 ] as const;
 
-function batchInputs(batch: TaskBatch): tf.Tensor3D {
-  return tf.tensor3d(batch.inputs, [batch.steps, batch.batchSize, batch.inputSize]);
-}
-
-/** Loss of one batch (and its predictions), for training and evaluation alike. */
-export function taskLoss(
-  model: TaskModel,
-  batch: TaskBatch,
-  mode: Mode,
-): { loss: tf.Scalar; correct?: tf.Scalar; count?: number } {
-  const outputs = runLayers(model, batchInputs(batch), mode);
-  const h = outputs[outputs.length - 1];
-  const task = model.config.task;
-  if (task === 'copy') {
-    const logits = copyLogits(model, h, batch.targetStart as number);
-    const targets = tf.tensor1d(batch.targets as Int32Array, 'int32');
-    return {
-      loss: softmaxCrossEntropy(logits, targets),
-      correct: tf.equal(tf.argMax(logits, 1), targets).sum() as tf.Scalar,
-      count: targets.size,
-    };
-  }
-  if (!isPixelTask(task)) {
-    const y = addingPrediction(model, h);
-    return {
-      loss: tf.losses.meanSquaredError(tf.tensor1d(batch.targets as Float32Array), y) as tf.Scalar,
-    };
-  }
-  const logits = classifierLogits(model, h, mode);
-  const labels = tf.tensor1d(batch.targets as Int32Array, 'int32');
-  return {
-    loss: softmaxCrossEntropy(logits, labels),
-    correct: tf.equal(tf.argMax(logits, 1), labels).sum() as tf.Scalar,
-    count: labels.size,
-  };
-}
-
 /** Held-out loss (and accuracy); in a world of N ranks each scores its rows of every batch. */
 export async function evaluate(
-  model: TaskModel,
+  training: TaskTraining,
   batches: Iterable<TaskBatch>,
   world: Collective = SOLO,
 ): Promise<EvalMetrics> {
@@ -136,16 +88,12 @@ export async function evaluate(
     const { lo, hi } = shareOf(world.rank, world.size, whole.batchSize);
     if (lo === hi) continue; // more ranks than rows: this rank has none
     const batch = taskBatchRows(whole, lo, hi);
-    const r = tf.tidy(() => {
-      const out = taskLoss(model, batch, { training: false });
-      return [out.loss.dataSync()[0], out.correct?.dataSync()[0] ?? Number.NaN, out.count ?? 0];
-    });
-    releaseTapes();
-    lossSum += r[0] * batch.batchSize;
+    const r = training.score(batch);
+    lossSum += r.loss * batch.batchSize;
     weight += batch.batchSize;
-    if (r[2] > 0) {
-      correct += r[1];
-      count += r[2];
+    if (r.count > 0) {
+      correct += r.correct;
+      count += r.count;
     }
   }
   const sums = Float64Array.of(lossSum, weight, correct, count);
@@ -187,7 +135,7 @@ export async function trainTask(
 ): Promise<TaskRunResult> {
   if (!nativeAvailable)
     throw new Error(
-      'the trainer needs the native kernels: run `npm run build` (see packages/kernels/README.md)',
+      'the trainer needs the native kernels (its Adam runs over native arenas, whatever the engine): run `npm run build` (see packages/kernels/README.md)',
     );
   const { outDir } = options;
   const world = joinWorld();
@@ -204,29 +152,24 @@ export async function trainTask(
       ? Math.ceil(config.epochs * (data.stepsPerEpoch as number))
       : config.steps;
   const cfg = { ...config, steps };
-  const model = createTaskModel(cfg, data.inputSize, data.outputSize);
-  const forgetNow = () =>
-    tf.tidy(() => Array.from(meanForgetPerUnit(model, batchInputs(data.trainBatch(0)))));
+  const training = await createTaskTraining(cfg, data.inputSize, data.outputSize);
+  const forgetNow = () => Array.from(training.meanForgetPerUnit(data.trainBatch(0)));
   const before = forgetNow(); // the initialisation is a function of the seed: the same on resume
 
-  const training = new VariableTraining(model.params, cfg);
   const run = await runTrainingLoop(
     {
       label: `${cfg.task} ${cfg.mechanism}${cfg.core.toUpperCase()} seed ${cfg.seed}`,
       model: training.model,
-      modelMeta: modelMeta(model),
+      modelMeta: training.meta,
       gradients: (step) =>
         training.gradients(
-          () =>
-            taskLoss(model, taskBatchRows(data.trainBatch(step), rows.lo, rows.hi), {
-              training: true,
-              step,
-              ...(world.size > 1 ? { rows } : {}),
-            }).loss,
+          taskBatchRows(data.trainBatch(step), rows.lo, rows.hi),
+          step,
+          world.size > 1 ? rows : undefined,
         ),
       share: () => (rows.hi - rows.lo) / rows.total,
       async evaluate() {
-        const e = await evaluate(model, data.evalBatches(), world);
+        const e = await evaluate(training, data.evalBatches(), world);
         return {
           record: { kind: 'eval', ...e },
           show: { evalLoss: e.loss, ...(e.accuracy !== undefined ? { evalAcc: e.accuracy } : {}) },
@@ -260,14 +203,16 @@ export async function trainTask(
     worldSize: world.size,
   };
   if (run.stopped) {
-    tf.dispose(Object.values(model.params));
+    training.dispose();
     return result;
   }
   // Evaluations are collective: every rank runs them; rank 0 alone reads and writes files.
   const test =
-    !run.divergence && data.testBatches ? await evaluate(model, data.testBatches(), world) : null;
+    !run.divergence && data.testBatches
+      ? await evaluate(training, data.testBatches(), world)
+      : null;
   if (!writer) {
-    tf.dispose(Object.values(model.params));
+    training.dispose();
     return { ...result, test };
   }
   const records = readMetrics(run.metrics.path);
@@ -277,13 +222,13 @@ export async function trainTask(
   if (!run.divergence) {
     result.test = test;
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
-    await saveCheckpoint(join(outDir, RUN_FILES.model), variableTensors(model.params), {
-      model: modelMeta(model),
+    await saveCheckpoint(join(outDir, RUN_FILES.model), lmParamTensors(training.model), {
+      model: training.meta,
     });
   } else {
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before });
   }
   await writeJsonAtomic(join(outDir, RUN_FILES.result), result);
-  tf.dispose(Object.values(model.params));
+  training.dispose();
   return result;
 }

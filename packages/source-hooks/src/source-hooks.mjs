@@ -1,7 +1,7 @@
 // Module hooks that let Node 20 run this monorepo's TypeScript sources directly: `.ts` files are
 // transpiled with esbuild (types stripped, no type check) and a relative `./x.js` import from a
-// `.ts` file falls back to `./x.ts` (the NodeNext convention). Used only when @urgate/serve runs
-// from its sources (tests), so that worker threads and child processes need no prior build.
+// `.ts` file falls back to `./x.ts` (the NodeNext convention). Used only when the packages run
+// from their sources (tests, benchmarks), so that worker threads and child processes need no build.
 import { readFile } from 'node:fs/promises';
 import { transform } from 'esbuild';
 

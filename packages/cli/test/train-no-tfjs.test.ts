@@ -1,0 +1,26 @@
+// `urgate train copy` on the native engine trains the task model as one native object: its
+// process never loads tfjs or the tfjs cells (recorded by a module hook in a child process, as
+// for the language model). The reference engine does load them; both record their engine, and
+// they agree on the first loss.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nativeAvailable } from '@urgate/kernels/native';
+import { describe, expect, it } from 'vitest';
+import { expectNativeEngineWithoutTfjs } from './child-modules.js';
+
+describe.skipIf(!nativeAvailable)('urgate train <task> without tfjs', () => {
+  it('the native engine loads no tfjs and no tfjs cells; the reference engine does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'urgate-train-no-tfjs-'));
+    const stdout = expectNativeEngineWithoutTfjs(
+      dir,
+      (engine, out) => [
+        ...['train', 'copy', '--out', out, '--engine', engine, '--no-progress'],
+        ...['--length', '3', '--hidden-size', '6', '--batch-size', '4', '--steps', '3'],
+        ...['--eval-every', '3', '--eval-size', '1'],
+      ],
+      '/packages/kernels/src/task-model.ts',
+    );
+    expect(stdout.native).toContain('seed 0 (native engine)');
+  }, 120_000);
+});

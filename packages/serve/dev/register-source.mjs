@@ -1,4 +1,0 @@
-// `node --import ./dev/register-source.mjs --conditions=@urgate/source file.ts` runs TypeScript sources.
-import { register } from 'node:module';
-
-register('./source-hooks.mjs', import.meta.url);
