@@ -55,6 +55,22 @@ function readFloat32LE(bytes: Uint8Array): Float32Array {
 
 /** Encodes tensors and metadata as safetensors bytes. */
 export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint8Array {
+  const parts = checkpointParts(tensors, meta);
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The file as its parts, in order: the length and header, then each tensor's bytes — on a
+ * little-endian machine views of the tensors' own data, so that writing a model's state costs
+ * no second copy of it (at hidden 1024 the LM's training state is 200 MB).
+ */
+function checkpointParts(tensors: CheckpointTensors, meta: object): Uint8Array[] {
   if (meta === null || typeof meta !== 'object')
     throw new Error(`meta: expected an object, got ${JSON.stringify(meta)}`);
   if (tensors === null || typeof tensors !== 'object')
@@ -99,18 +115,17 @@ export function encodeCheckpoint(tensors: CheckpointTensors, meta: object): Uint
   const jsonBytes0 = new TextEncoder().encode(json);
   json += ' '.repeat((8 - (jsonBytes0.length % 8)) % 8);
   const jsonBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + jsonBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(jsonBytes.length), true);
-  out.set(jsonBytes, 8);
-  let at = 8 + jsonBytes.length;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  const head = new Uint8Array(8 + jsonBytes.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(jsonBytes.length), true);
+  head.set(jsonBytes, 8);
+  return [head, ...chunks];
 }
 
-/** Writes a checkpoint atomically (@urgate/files: a temporary name, then renamed). */
+/**
+ * Writes a checkpoint atomically (@urgate/files: a temporary name, then renamed), straight from
+ * the tensors' data: it must not change until the returned promise settles (the checksum is
+ * taken when the call starts).
+ */
 export async function saveCheckpoint(
   path: string,
   tensors: CheckpointTensors,
@@ -118,7 +133,7 @@ export async function saveCheckpoint(
 ): Promise<void> {
   if (typeof path !== 'string' || path === '')
     throw new Error(`path: expected a file path, got ${JSON.stringify(path)}`);
-  await writeFileAtomic(path, encodeCheckpoint(tensors, meta), 'checkpoint');
+  await writeFileAtomic(path, checkpointParts(tensors, meta), 'checkpoint');
 }
 
 const notedUnchecked = new Set<string>();

@@ -103,12 +103,13 @@ export class FileWriteError extends Error {
 }
 
 /**
- * Writes `data` to `path` atomically (parent directories created). `what` names the file in
+ * Writes `data` to `path` atomically (parent directories created); an array of parts is written
+ * one after another (a file too large to assemble in memory first). `what` names the file in
  * errors (`checkpoint`, `metrics`, …): a failure is a FileWriteError.
  */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | readonly Uint8Array[],
   what = 'file',
 ): Promise<void> {
   try {
@@ -120,7 +121,9 @@ export async function writeFileAtomic(
   try {
     const file = await open(tmp, 'w');
     try {
-      await file.writeFile(data);
+      // writeFile on an open handle writes at the current position: the parts follow each other.
+      for (const part of typeof data === 'string' || data instanceof Uint8Array ? [data] : data)
+        await file.writeFile(part);
       await file.sync();
     } finally {
       await file.close();

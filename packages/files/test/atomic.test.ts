@@ -39,12 +39,16 @@ describe('atomic writes', () => {
   it('write the whole content under the final name and leave no temporary file', async () => {
     const dir = scratch();
     await writeFileAtomic(join(dir, 'a', 'x.bin'), new Uint8Array([1, 2, 3]));
+    // parts, one of them a view into a larger buffer: their bytes one after another
+    const big = new Uint8Array([7, 8, 9, 10]);
+    await writeFileAtomic(join(dir, 'parts.bin'), [new Uint8Array([4, 5]), big.subarray(1, 3)]);
+    expect([...readFileSync(join(dir, 'parts.bin'))]).toEqual([4, 5, 8, 9]);
     writeFileAtomicSync(join(dir, 'y.txt'), 'hello');
     await writeJsonAtomic(join(dir, 'z.json'), { k: [1] });
     expect([...readFileSync(join(dir, 'a', 'x.bin'))]).toEqual([1, 2, 3]);
     expect(readFileSync(join(dir, 'y.txt'), 'utf8')).toBe('hello');
     expect(readFileSync(join(dir, 'z.json'), 'utf8')).toBe('{\n  "k": [\n    1\n  ]\n}\n');
-    expect(readdirSync(dir).sort()).toEqual(['a', 'y.txt', 'z.json']);
+    expect(readdirSync(dir).sort()).toEqual(['a', 'parts.bin', 'y.txt', 'z.json']);
   });
 
   it('a stream writer shows nothing under the final name until commit; abort removes it', async () => {

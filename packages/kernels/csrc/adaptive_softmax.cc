@@ -33,8 +33,7 @@ int HeadClass(const AdaptiveSoftmaxShape& s, int32_t target) {
 }
 
 double LogSumExp(const float* __restrict x, int n) {
-  float mx = x[0];
-  for (int j = 1; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  const float mx = RowMax(x, n);
   double sum = 0;
   for (int j = 0; j < n; ++j) sum += Exp(x[j] - mx);
   return mx + std::log(sum);
@@ -42,13 +41,9 @@ double LogSumExp(const float* __restrict x, int n) {
 
 // x[0..n) -> scale · softmax(x), in place; returns log-sum-exp(x).
 double ScaledSoftmax(float* __restrict x, int n, float scale) {
-  float mx = x[0];
-  for (int j = 1; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
-  double sum = 0;
-  for (int j = 0; j < n; ++j) {
-    x[j] = Exp(x[j] - mx);
-    sum += x[j];
-  }
+  const float mx = RowMax(x, n);
+  ExpShifted(x, n, mx);
+  const double sum = RowSumDouble(x, n);
   const auto k = static_cast<float>(scale / sum);
   for (int j = 0; j < n; ++j) x[j] *= k;
   return mx + std::log(sum);

@@ -36,4 +36,78 @@ inline float Tanh(float x) {
   return std::copysign((1.0f - e) / (1.0f + e), x);
 }
 
+// Row reductions of the softmax passes in explicit vector lanes (GCC/Clang vector extensions:
+// AVX2 registers in the x86-64-v3 clones, pairs of SSE2 or NEON registers otherwise). A single
+// running max or sum is a chain of dependent scalar operations that the compiler may not
+// reassociate, so it never vectorises (the profile of the LM step at the demo shape had the
+// softmax's scalar max and sum as 60% of its loop). Always inlined, so that they are compiled for
+// the caller's URGATE_VECTOR_LOOP clone.
+using Floats8 = float __attribute__((vector_size(32)));
+using Doubles4 = double __attribute__((vector_size(32)));
+using Floats4 = float __attribute__((vector_size(16)));
+
+// v = x[0, 8) (by reference: a 32-byte vector returned by value warns of the ABI without AVX)
+__attribute__((always_inline)) inline void Load8(const float* x, Floats8& v) { __builtin_memcpy(&v, x, sizeof v); }
+
+// max of x[0, n), n >= 1 (equal to the sequential max: a maximum does not depend on the order).
+__attribute__((always_inline)) inline float RowMax(const float* __restrict x, int n) {
+  float m = x[0];
+  int j = 0;
+  if (n >= 8) {
+    Floats8 lanes, v;
+    Load8(x, lanes);
+    for (j = 8; j + 8 <= n; j += 8) {
+      Load8(x + j, v);
+      lanes = v > lanes ? v : lanes;
+    }
+    for (int k = 0; k < 8; ++k) m = lanes[k] > m ? lanes[k] : m;
+  }
+  for (; j < n; ++j) m = x[j] > m ? x[j] : m;
+  return m;
+}
+
+// Σ x[0, n) in 32 float lanes (four independent vector sums hide the add latency).
+__attribute__((always_inline)) inline float RowSum(const float* __restrict x, int n) {
+  Floats8 a = {}, b = {}, c = {}, d = {}, v;
+  int j = 0;
+  for (; j + 32 <= n; j += 32) {
+    Load8(x + j, v);
+    a += v;
+    Load8(x + j + 8, v);
+    b += v;
+    Load8(x + j + 16, v);
+    c += v;
+    Load8(x + j + 24, v);
+    d += v;
+  }
+  const Floats8 lanes = (a + b) + (c + d);
+  float sum = 0;
+  for (; j < n; ++j) sum += x[j];
+  for (int k = 0; k < 8; ++k) sum += lanes[k];
+  return sum;
+}
+
+// Σ x[0, n) accumulated in double lanes (the adaptive softmax's sums).
+__attribute__((always_inline)) inline double RowSumDouble(const float* __restrict x, int n) {
+  Doubles4 a = {}, b = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    Floats4 lo, hi;
+    __builtin_memcpy(&lo, x + j, sizeof lo);
+    __builtin_memcpy(&hi, x + j + 4, sizeof hi);
+    a += __builtin_convertvector(lo, Doubles4);
+    b += __builtin_convertvector(hi, Doubles4);
+  }
+  const Doubles4 lanes = a + b;
+  double sum = 0;
+  for (; j < n; ++j) sum += x[j];
+  for (int k = 0; k < 4; ++k) sum += lanes[k];
+  return sum;
+}
+
+// x[j] = exp(x[j] - shift) in place (a loop without a reduction: it vectorises as it is).
+__attribute__((always_inline)) inline void ExpShifted(float* __restrict x, int n, float shift) {
+  for (int j = 0; j < n; ++j) x[j] = Exp(x[j] - shift);
+}
+
 }  // namespace urgate

@@ -58,29 +58,79 @@ inline uint32_t Mulberry(uint32_t state) {
   return t ^ (t >> 14);
 }
 
-// What the forward pass keeps for the backward pass.
-struct Activations {
-  std::vector<std::vector<float>> acts;  // acts[0]: embedded (dropped) inputs [N, E]; acts[l + 1]: layer l outputs
-  std::vector<Tape> tapes;
-  std::vector<float> mask_e, mask_o;  // dropout multipliers (empty without dropout)
-  std::vector<float> xhat, rstd;      // layer norm: normalised rows [N, d], 1 / sqrt(var + eps) [N]
-  std::vector<float> z;               // output layer input [N, d] (layer norm output)
-  const float* head = nullptr;        // output layer input: z or acts[L]
-};
+// The k-th draw of SeededRandom(seed) (seed given as InitialState(seed)), in [0, 1).
+inline double Draw(uint32_t init, size_t k) {
+  const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
+  const uint32_t hi27 = Mulberry(s1) >> 5;
+  const uint32_t lo26 = Mulberry(s1 + kGolden) >> 6;
+  return (hi27 * 67108864.0 + lo26) / 9007199254740992.0;
+}
 
-// Inverted-dropout multipliers of a [steps, batch, width] activation (the window's rows of the
-// whole batch's masks when the window is one rank's share).
-void DropoutMask(const LmShape& s, const LmDropout& dropout, double seed, int width, float keep, float* out) {
+// BernoulliMask and BernoulliMaskRows for any element type (float multipliers, byte flags).
+template <typename T>
+void FillMask(double rate, double seed, size_t n, T hit, T miss, T* out) {
+  const uint32_t init = InitialState(seed);
+  ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
+    for (size_t k = lo; k < hi; ++k) out[k] = Draw(init, k) < rate ? hit : miss;
+  });
+}
+
+template <typename T>
+void FillMaskRows(double rate, double seed, size_t steps, size_t batch, size_t width, size_t total, size_t offset,
+                  T hit, T miss, T* out) {
+  const uint32_t init = InitialState(seed);
+  ParallelFor(steps * batch, std::max<size_t>(1, (1 << 16) / std::max<size_t>(1, width)),
+              [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
+                for (size_t r = lo; r < hi; ++r) {
+                  const size_t global = ((r / batch) * total + offset + r % batch) * width;
+                  for (size_t e = 0; e < width; ++e) out[r * width + e] = Draw(init, global + e) < rate ? hit : miss;
+                }
+              });
+}
+
+// Which elements of a [steps, batch, width] activation inverted dropout keeps (1) and drops (0):
+// bytes, a quarter of the multipliers' floats (the window's rows of the whole batch's masks when
+// the window is one rank's share).
+void DropoutKept(const LmShape& s, const LmDropout& dropout, double seed, int width, std::vector<uint8_t>* kept) {
   const size_t n = Count(Count(s.steps, s.batch), width);
+  kept->resize(n);
   if (dropout.rows_total == 0)
-    BernoulliMask(dropout.rate, seed, n, 0.0f, keep, out);
+    FillMask<uint8_t>(dropout.rate, seed, n, 0, 1, kept->data());
   else
-    BernoulliMaskRows(dropout.rate, seed, s.steps, s.batch, width, dropout.rows_total, dropout.row_offset, 0.0f, keep,
-                      out);
+    FillMaskRows<uint8_t>(dropout.rate, seed, s.steps, s.batch, width, dropout.rows_total, dropout.row_offset, 0, 1,
+                          kept->data());
+}
+
+// x[k] *= kept[k] ? keep : 0 (the multiplier BernoulliMask gives, so the product is the same).
+URGATE_VECTOR_LOOP void ApplyKept(const uint8_t* __restrict kept, float keep, size_t n, float* __restrict x) {
+  for (size_t k = 0; k < n; ++k) x[k] *= kept[k] ? keep : 0.0f;
+}
+
+// z = γ x̂ + β with x̂ the rows of h normalised; x̂ and 1/σ are kept when asked (training).
+void LayerNormForward(size_t N, int d, const float* h_rows, const float* gamma, const float* beta, float* xhat_rows,
+                      float* rstd_rows, float* z_rows) {
+  ParallelFor(N, 64, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
+    for (size_t r = lo; r < hi; ++r) {
+      const float* __restrict h = h_rows + Count(r, d);
+      float* __restrict z = z_rows + Count(r, d);
+      double sum = 0;
+      for (int j = 0; j < d; ++j) sum += h[j];
+      const float mean = static_cast<float>(sum / d);
+      double sq = 0;
+      for (int j = 0; j < d; ++j) sq += static_cast<double>(h[j] - mean) * (h[j] - mean);
+      const float rstd = static_cast<float>(1.0 / std::sqrt(sq / d + kLnEpsilon));
+      if (rstd_rows) rstd_rows[r] = rstd;
+      for (int j = 0; j < d; ++j) {
+        const float xh = (h[j] - mean) * rstd;
+        if (xhat_rows) xhat_rows[Count(r, d) + j] = xh;
+        z[j] = xh * gamma[j] + beta[j];
+      }
+    }
+  });
 }
 
 void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const LmDropout& dropout,
-                Activations* a) {
+                LmWorkspace* a) {
   const int L = s.layers, E = s.embedding, d = s.hidden;
   const size_t N = Count(s.steps, s.batch);
   const bool lstm = s.core == Core::kLstm;
@@ -91,10 +141,11 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   x.resize(Count(N, E));
   for (size_t r = 0; r < N; ++r)
     std::memcpy(x.data() + Count(r, E), p.embedding + Count(batch.inputs[r], E), sizeof(float) * E);
+  a->kept_e.clear();
+  a->kept_o.clear();
   if (dropout.rate > 0) {
-    a->mask_e.resize(x.size());
-    DropoutMask(s, dropout, dropout.embedding_seed, E, keep, a->mask_e.data());
-    for (size_t k = 0; k < x.size(); ++k) x[k] *= a->mask_e[k];
+    DropoutKept(s, dropout, dropout.embedding_seed, E, &a->kept_e);
+    ApplyKept(a->kept_e.data(), keep, x.size(), x.data());
   }
   SequenceExtras extras;
   extras.reset = batch.reset;
@@ -107,33 +158,15 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   // No layer reads the top outputs again, so dropout applies in place.
   std::vector<float>& top = a->acts[L];
   if (dropout.rate > 0) {
-    a->mask_o.resize(top.size());
-    DropoutMask(s, dropout, dropout.output_seed, d, keep, a->mask_o.data());
-    for (size_t k = 0; k < top.size(); ++k) top[k] *= a->mask_o[k];
+    DropoutKept(s, dropout, dropout.output_seed, d, &a->kept_o);
+    ApplyKept(a->kept_o.data(), keep, top.size(), top.data());
   }
   a->head = top.data();
   if (!s.layer_norm) return;
   a->xhat.resize(top.size());
   a->rstd.resize(N);
   a->z.resize(top.size());
-  ParallelFor(N, 64, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
-    for (size_t r = lo; r < hi; ++r) {
-      const float* __restrict h = top.data() + Count(r, d);
-      float* __restrict xh = a->xhat.data() + Count(r, d);
-      float* __restrict z = a->z.data() + Count(r, d);
-      double sum = 0;
-      for (int j = 0; j < d; ++j) sum += h[j];
-      const float mean = static_cast<float>(sum / d);
-      double sq = 0;
-      for (int j = 0; j < d; ++j) sq += static_cast<double>(h[j] - mean) * (h[j] - mean);
-      const float rstd = static_cast<float>(1.0 / std::sqrt(sq / d + kLnEpsilon));
-      a->rstd[r] = rstd;
-      for (int j = 0; j < d; ++j) {
-        xh[j] = (h[j] - mean) * rstd;
-        z[j] = xh[j] * p.gamma[j] + p.beta[j];
-      }
-    }
-  });
+  LayerNormForward(N, d, top.data(), p.gamma, p.beta, a->xhat.data(), a->rstd.data(), a->z.data());
   a->head = a->z.data();
 }
 
@@ -149,12 +182,13 @@ void Logits(const LmShape& s, const LmParams& p, const float* head, size_t r0, i
 
 // Full softmax output layer + cross-entropy, forward and backward, chunk by chunk. Returns the summed nll.
 double FullSoftmaxTrain(const LmShape& s, const LmParams& p, const float* head_rows, const int32_t* targets,
-                        float* d_head, LmGrads* g) {
+                        float* d_head, std::vector<float>* logits_buffer, LmGrads* g) {
   const int V = s.vocab, d = s.hidden;
   const size_t N = Count(s.steps, s.batch);
   const int chunk = ChunkRows(s);
   const int workers = NumThreads();
-  std::vector<float> logits(Count(chunk, V));
+  std::vector<float>& logits = *logits_buffer;
+  logits.resize(Count(chunk, V));
   std::vector<double> loss_part(workers, 0.0);
   std::vector<float> db_part(Count(workers, V), 0.0f);
   const float inv_n = 1.0f / static_cast<float>(N);
@@ -169,13 +203,9 @@ double FullSoftmaxTrain(const LmShape& s, const LmParams& p, const float* head_r
         float* __restrict x = logits.data() + Count(r, V);
         const int y = targets[r0 + r];
         const float xy = x[y];
-        float mx = x[0];
-        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
-        float sum = 0;
-        for (int j = 0; j < V; ++j) {
-          x[j] = Exp(x[j] - mx);
-          sum += x[j];
-        }
+        const float mx = RowMax(x, V);
+        ExpShifted(x, V, mx);
+        const float sum = RowSum(x, V);
         const float scale = inv_n / sum;
         for (int j = 0; j < V; ++j) {
           x[j] *= scale;
@@ -227,35 +257,14 @@ double AdaptiveTrain(const LmShape& s, const LmParams& p, const float* head_rows
 
 }  // namespace
 
-namespace {
-
-// The k-th draw of SeededRandom(seed) (seed given as InitialState(seed)), in [0, 1).
-inline double Draw(uint32_t init, size_t k) {
-  const uint32_t s1 = init + static_cast<uint32_t>(2 * k + 1) * kGolden;
-  const uint32_t hi27 = Mulberry(s1) >> 5;
-  const uint32_t lo26 = Mulberry(s1 + kGolden) >> 6;
-  return (hi27 * 67108864.0 + lo26) / 9007199254740992.0;
-}
-
-}  // namespace
 
 void BernoulliMask(double rate, double seed, size_t n, float hit, float miss, float* out) {
-  const uint32_t init = InitialState(seed);
-  ParallelFor(n, 1 << 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
-    for (size_t k = lo; k < hi; ++k) out[k] = Draw(init, k) < rate ? hit : miss;
-  });
+  FillMask(rate, seed, n, hit, miss, out);
 }
 
 void BernoulliMaskRows(double rate, double seed, size_t steps, size_t batch, size_t width, size_t total,
                        size_t offset, float hit, float miss, float* out) {
-  const uint32_t init = InitialState(seed);
-  ParallelFor(steps * batch, std::max<size_t>(1, (1 << 16) / std::max<size_t>(1, width)),
-              [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
-                for (size_t r = lo; r < hi; ++r) {
-                  const size_t global = ((r / batch) * total + offset + r % batch) * width;
-                  for (size_t e = 0; e < width; ++e) out[r * width + e] = Draw(init, global + e) < rate ? hit : miss;
-                }
-              });
+  FillMaskRows(rate, seed, steps, batch, width, total, offset, hit, miss, out);
 }
 
 void ValidateLmShape(const LmShape& s) {
@@ -282,19 +291,21 @@ AdaptiveSoftmaxShape AdaptiveOf(const LmShape& s) {
 }
 
 double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, const LmDropout& dropout,
-                   LmGrads* g) {
+                   LmGrads* g, LmWorkspace* ws) {
   ValidateLmShape(s);
   const int L = s.layers, V = s.vocab, E = s.embedding, d = s.hidden;
   const size_t N = Count(s.steps, s.batch);
   const bool lstm = s.core == Core::kLstm;
-  Activations a;
+  LmWorkspace& a = *ws;
   RunForward(s, p, batch, dropout, &a);
 
   // Output layer and its loss, forward and backward: d_head [N, d] is the loss's gradient at the head.
   const int workers = NumThreads();
-  std::vector<float> d_head(Count(N, d));
-  const double loss = s.cutoffs.empty() ? FullSoftmaxTrain(s, p, a.head, batch.targets, d_head.data(), g)
-                                        : AdaptiveTrain(s, p, a.head, batch.targets, d_head.data(), g);
+  std::vector<float>& d_head = a.d_head;
+  d_head.resize(Count(N, d));  // every row is written by the output layer's backward
+  const double loss = s.cutoffs.empty()
+                          ? FullSoftmaxTrain(s, p, a.head, batch.targets, d_head.data(), &a.logits, g)
+                          : AdaptiveTrain(s, p, a.head, batch.targets, d_head.data(), g);
 
   // Layer norm backward, in place on d_head: dh = rstd (dz·γ - mean(dz·γ) - x̂ mean(dz·γ·x̂)).
   if (s.layer_norm) {
@@ -326,11 +337,12 @@ double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, co
         g->beta[j] += dgb_part[Count(w, 2 * d) + d + j];
       }
   }
-  if (!a.mask_o.empty())
-    for (size_t k = 0; k < d_head.size(); ++k) d_head[k] *= a.mask_o[k];
+  const auto keep = static_cast<float>(1.0 / (1.0 - dropout.rate));
+  if (!a.kept_o.empty()) ApplyKept(a.kept_o.data(), keep, d_head.size(), d_head.data());
 
   // The stack, top layer first; each layer's input gradient is the next one down's output gradient.
-  std::vector<float> d_in(Count(N, std::max(E, d)));
+  std::vector<float>& d_in = a.d_in;
+  d_in.resize(Count(N, std::max(E, d)));  // written by each layer's backward
   std::vector<float> dh0(Count(s.batch, d)), dc0(lstm ? Count(s.batch, d) : 0);
   for (int l = L - 1; l >= 0; --l) {
     BackwardPass().Run(&a.tapes[l], p.W[l], a.acts[l].data(), d_head.data(), nullptr, nullptr, d_in.data(),
@@ -340,8 +352,7 @@ double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, co
 
   // Embedding: dropout backward, then scatter-add the rows' gradients.
   float* __restrict dx = d_in.data();
-  if (!a.mask_e.empty())
-    for (size_t k = 0; k < Count(N, E); ++k) dx[k] *= a.mask_e[k];
+  if (!a.kept_e.empty()) ApplyKept(a.kept_e.data(), keep, Count(N, E), dx);
   if (!s.tied) std::fill(g->embedding, g->embedding + Count(V, E), 0.0f);
   for (size_t r = 0; r < N; ++r) {
     float* __restrict to = g->embedding + Count(batch.inputs[r], E);
@@ -353,29 +364,53 @@ double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, co
 
 void LmScore(const LmShape& s, const LmParams& p, const LmBatch& batch, double* nll) {
   ValidateLmShape(s);
-  const int V = s.vocab;
-  const size_t N = Count(s.steps, s.batch);
-  Activations a;
-  RunForward(s, p, batch, LmDropout{}, &a);
-  if (!s.cutoffs.empty()) {
-    AdaptiveSoftmaxParams ap = p.adaptive;
-    if (s.tied) ap.shortlist = p.embedding;
-    AdaptiveSoftmaxScore(AdaptiveOf(s), ap, a.head, batch.targets, N, nll);
-    return;
+  const int L = s.layers, V = s.vocab, E = s.embedding, d = s.hidden, B = s.batch, T = s.steps;
+  const bool lstm = s.core == Core::kLstm;
+  // Whole steps of the output layer's chunk of rows at a time, through every layer and the loss.
+  const int block = std::max(1, std::min(T, ChunkRows(s) / B));
+  const size_t rows_max = Count(block, B), width = std::max(E, d);
+  std::vector<float> in(Count(rows_max, width)), out(Count(rows_max, width));
+  std::vector<float> gates(Count(rows_max, ForwardPass(LayerAt(s, 0)).cols()));
+  std::vector<float> z(s.layer_norm ? Count(rows_max, d) : 0);
+  std::vector<float> logits(s.cutoffs.empty() ? Count(rows_max, V) : 0);
+  AdaptiveSoftmaxParams ap = p.adaptive;
+  if (s.tied) ap.shortlist = p.embedding;
+  // The state is carried in the final-state buffers.
+  for (int l = 0; l < L; ++l) {
+    std::memcpy(batch.h_final[l], batch.h0[l], sizeof(float) * Count(B, d));
+    if (lstm) std::memcpy(batch.c_final[l], batch.c0[l], sizeof(float) * Count(B, d));
   }
-  const int chunk = ChunkRows(s);
-  std::vector<float> logits(Count(chunk, V));
-  for (size_t r0 = 0; r0 < N; r0 += chunk) {
-    const int rows = static_cast<int>(std::min<size_t>(chunk, N - r0));
-    Logits(s, p, a.head, r0, rows, logits.data());
+  for (int t0 = 0; t0 < T; t0 += block) {
+    LmShape bs = s;
+    bs.steps = std::min(block, T - t0);
+    const size_t r0 = Count(t0, B), rows = Count(bs.steps, B);
+    for (size_t r = 0; r < rows; ++r)
+      std::memcpy(in.data() + Count(r, E), p.embedding + Count(batch.inputs[r0 + r], E), sizeof(float) * E);
+    SequenceExtras extras;
+    extras.reset = batch.reset ? batch.reset + r0 : nullptr;
+    for (int l = 0; l < L; ++l) {
+      float* c = lstm ? batch.c_final[l] : nullptr;
+      ForwardPass(LayerAt(bs, l))
+          .Infer(p.W[l], p.b[l], in.data(), batch.h_final[l], c, extras, gates.data(), out.data(), batch.h_final[l], c);
+      std::swap(in, out);
+    }
+    const float* head = in.data();
+    if (s.layer_norm) {
+      LayerNormForward(rows, d, head, p.gamma, p.beta, nullptr, nullptr, z.data());
+      head = z.data();
+    }
+    if (!s.cutoffs.empty()) {
+      AdaptiveSoftmaxScore(AdaptiveOf(s), ap, head, batch.targets + r0, rows, nll + r0);
+      continue;
+    }
+    Logits(s, p, head, 0, static_cast<int>(rows), logits.data());
     ParallelFor(rows, 16, [&](size_t lo, size_t hi, int) URGATE_VECTOR_LOOP {
       for (size_t r = lo; r < hi; ++r) {
-        const float* __restrict x = logits.data() + Count(r, V);
-        float mx = x[0];
-        for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
-        float sum = 0;
-        for (int j = 0; j < V; ++j) sum += Exp(x[j] - mx);
-        nll[r0 + r] = std::log(static_cast<double>(sum)) + mx - x[batch.targets[r0 + r]];
+        float* __restrict x = logits.data() + Count(r, V);
+        const float xy = x[batch.targets[r0 + r]];
+        const float mx = RowMax(x, V);
+        ExpShifted(x, V, mx);  // the row is not needed after its sum
+        nll[r0 + r] = std::log(static_cast<double>(RowSum(x, V))) + mx - xy;
       }
     });
   }

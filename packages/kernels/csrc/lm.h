@@ -19,6 +19,7 @@
 
 #include "adaptive_softmax.h"
 #include "layout.h"
+#include "rnn.h"
 
 namespace urgate {
 
@@ -89,12 +90,26 @@ struct LmBatch {
   std::vector<float*> c_final;     // [B, d] per layer (LSTM), written
 };
 
+// What a training step keeps between its forward and backward passes, and its scratch. The
+// caller owns it (LmModel keeps one across steps), so once the shapes repeat a step allocates
+// nothing: no page is faulted in and zeroed again, and the heap does not fragment.
+struct LmWorkspace {
+  std::vector<std::vector<float>> acts;  // acts[0]: embedded (dropped) inputs [N, E]; acts[l + 1]: layer l outputs
+  std::vector<Tape> tapes;
+  std::vector<uint8_t> kept_e, kept_o;   // dropout: 1 where an element is kept (empty without dropout)
+  std::vector<float> xhat, rstd, z;      // layer norm: normalised rows [N, d], 1 / sqrt(var + eps) [N], output
+  std::vector<float> d_head, d_in, logits;
+  const float* head = nullptr;           // output layer input: z or acts[L]
+};
+
 // Mean cross-entropy over the T·B rows; fills grads. Returns the loss.
 double LmTrainStep(const LmShape& shape, const LmParams& params, const LmBatch& batch, const LmDropout& dropout,
-                   LmGrads* grads);
+                   LmGrads* grads, LmWorkspace* workspace);
 
 // Forward only, no dropout: nll[r] = -log softmax(logits_r)[targets[r]]
-// (log-sum-exp accumulated in double; with cutoffs the adaptive softmax's exact nll).
+// (log-sum-exp accumulated in double; with cutoffs the adaptive softmax's exact nll). Keeps no
+// tape: the window runs through the whole model a few steps at a time, carrying only the state,
+// so its memory is a few [steps·B, max(4d, V)] blocks however long the window.
 void LmScore(const LmShape& shape, const LmParams& params, const LmBatch& batch, double* nll);
 
 // out[k] = hit if the k-th draw of SeededRandom(seed).next() is < rate, else miss.

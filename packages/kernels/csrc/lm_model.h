@@ -42,7 +42,7 @@ class LmModel {
 
   // Loss of one [steps, batch] window; every gradient of the arena is overwritten.
   double TrainStep(int batch, int steps, const LmBatch& window, const LmDropout& dropout);
-  // Per-row NLL of one window, no dropout.
+  // Per-row NLL of one window, no dropout; keeps no activations (LmScore).
   void Score(int batch, int steps, const LmBatch& window, double* nll);
   // Adam with global-norm clipping over the whole arena, tensor by tensor in
   // the table's order (so the norm sums as the per-tensor optimizer did).
@@ -60,6 +60,7 @@ class LmModel {
   std::shared_ptr<std::vector<float>> memory_;
   LmParams param_views_;
   LmGrads grad_views_;
+  LmWorkspace workspace_;  // the training step's activations, reused by every step
   int adam_steps_ = 0;
 };
 

@@ -9,6 +9,22 @@
 #include "simd.h"
 
 namespace urgate {
+
+// Where a forward pass puts each step's h_{t-1}, c_{t-1}, tanh(c) (LSTM) or s * h_{t-1} (GRU):
+// the tape's [T, B, d] arrays (stride B·d, kept for the backward pass), or one [B, d] block
+// reused by every step (stride 0: inference, nothing kept).
+struct StepStore {
+  float* h_prev = nullptr;
+  float* c_prev = nullptr;
+  float* tanh_c = nullptr;
+  float* sh = nullptr;
+  size_t stride = 0;
+  // A forward pass's inputs beside the pre-activations: [T, B] reset and [T, B, d] zoneout masks.
+  const float* reset = nullptr;
+  const float* zoneout_c = nullptr;
+  const float* zoneout_h = nullptr;
+};
+
 namespace {
 
 size_t Count(int a, int b, int c = 1) { return static_cast<size_t>(a) * b * c; }
@@ -135,12 +151,12 @@ void InputProjection(const LayerShape& s, const Layout& l, const float* W, const
 }
 
 void LstmForward(const LayerShape& s, const Layout& l, const float* W, const float* h0, const float* c0,
-                 float* outputs, float* h_final, float* c_final, Tape* tape) {
+                 float* gates, float* outputs, float* h_final, float* c_final, const StepStore& k) {
   const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
   const float* Wh = W + Count(s.input, cols);
-  const float* reset = OrNull(tape->reset);
-  const float* zc = OrNull(tape->zoneout_c);
-  const float* zh = OrNull(tape->zoneout_h);
+  const float* reset = k.reset;
+  const float* zc = k.zoneout_c;
+  const float* zh = k.zoneout_h;
   std::vector<float> c(c0, c0 + Count(B, d));
   std::vector<float> scratch(2 * d + GateScratchSize(l, d));
   float* F = scratch.data();
@@ -149,11 +165,12 @@ void LstmForward(const LayerShape& s, const Layout& l, const float* W, const flo
   const std::vector<float> zeros(d, 0.0f);
   for (int t = 0; t < T; ++t) {
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
-    float* hp = tape->h_prev.data() + Count(t, B, d);
-    float* cp = tape->c_prev.data() + Count(t, B, d);
+    float* hp = k.h_prev + k.stride * t;
+    float* cp = k.c_prev + k.stride * t;
+    float* tc = k.tanh_c + k.stride * t;
     ApplyReset(t == 0 ? h0 : outputs + Count(t - 1, B, d), reset_t, B, d, hp);
     ApplyReset(c.data(), reset_t, B, d, cp);
-    float* g = tape->gates.data() + Count(t, B, cols);
+    float* g = gates + Count(t, B, cols);
     Gemm(false, false, B, cols, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
     for (int b = 0; b < B; ++b) {
       float* row = g + Count(b, cols);
@@ -161,19 +178,19 @@ void LstmForward(const LayerShape& s, const Layout& l, const float* W, const flo
       EffectiveGates(s.core, s.family, l, d, s.downsize, row, F, I, gs);
       const size_t at = Count(t, B, d) + Count(b, d);
       LstmCellForward(d, F, I, row + l.u, row + l.o, hp + Count(b, d), cp + Count(b, d), MaskRow(zc, zeros, t, b, B, d),
-                      MaskRow(zh, zeros, t, b, B, d), tape->tanh_c.data() + at, outputs + at, c.data() + Count(b, d));
+                      MaskRow(zh, zeros, t, b, B, d), tc + Count(b, d), outputs + at, c.data() + Count(b, d));
     }
   }
   std::memcpy(h_final, outputs + Count(T - 1, B, d), sizeof(float) * Count(B, d));
   std::memcpy(c_final, c.data(), sizeof(float) * Count(B, d));
 }
 
-void GruForward(const LayerShape& s, const Layout& l, const float* W, const float* h0, float* outputs,
-                float* h_final, Tape* tape) {
+void GruForward(const LayerShape& s, const Layout& l, const float* W, const float* h0, float* gates, float* outputs,
+                float* h_final, const StepStore& k) {
   const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
   const float* Wh = W + Count(s.input, cols);
-  const float* reset = OrNull(tape->reset);
-  const float* zh = OrNull(tape->zoneout_h);
+  const float* reset = k.reset;
+  const float* zh = k.zoneout_h;
   const int tail = cols - (l.u + d);  // master blocks after u
   std::vector<float> scratch(2 * d + GateScratchSize(l, d));
   float* F = scratch.data();
@@ -182,10 +199,10 @@ void GruForward(const LayerShape& s, const Layout& l, const float* W, const floa
   const std::vector<float> zeros(d, 0.0f);
   for (int t = 0; t < T; ++t) {
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
-    float* hp = tape->h_prev.data() + Count(t, B, d);
-    float* sh = tape->sh.data() + Count(t, B, d);
+    float* hp = k.h_prev + k.stride * t;
+    float* sh = k.sh + k.stride * t;
     ApplyReset(t == 0 ? h0 : outputs + Count(t - 1, B, d), reset_t, B, d, hp);
-    float* g = tape->gates.data() + Count(t, B, cols);
+    float* g = gates + Count(t, B, cols);
     // Blocks before u read h_{t-1}; u reads s * h_{t-1}, so it gets its own gemm.
     Gemm(false, false, B, l.u, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
     if (tail > 0) Gemm(false, false, B, tail, d, 1.0f, hp, d, Wh + l.u + d, cols, 1.0f, g + l.u + d, cols);
@@ -306,9 +323,38 @@ void ForwardPass::Run(const float* W, const float* b, const float* xs, const flo
   CopyOrClear(&tape->reset, extras.reset, Count(T, B));
   CopyOrClear(&tape->zoneout_c, lstm ? extras.zoneout_c : nullptr, Count(T, B, d));
   CopyOrClear(&tape->zoneout_h, extras.zoneout_h, Count(T, B, d));
-  InputProjection(s, layout_, W, b, xs, tape->gates.data());
-  if (lstm) LstmForward(s, layout_, W, h0, c0, outputs, h_final, c_final, tape);
-  else GruForward(s, layout_, W, h0, outputs, h_final, tape);
+  StepStore keep;
+  keep.h_prev = tape->h_prev.data();
+  keep.c_prev = tape->c_prev.data();
+  keep.tanh_c = tape->tanh_c.data();
+  keep.sh = tape->sh.data();
+  keep.stride = Count(B, d);
+  keep.reset = OrNull(tape->reset);
+  keep.zoneout_c = OrNull(tape->zoneout_c);
+  keep.zoneout_h = OrNull(tape->zoneout_h);
+  Forward(W, b, xs, h0, c0, tape->gates.data(), outputs, h_final, c_final, keep);
+}
+
+void ForwardPass::Forward(const float* W, const float* b, const float* xs, const float* h0, const float* c0,
+                          float* gates, float* outputs, float* h_final, float* c_final, const StepStore& store) const {
+  InputProjection(shape_, layout_, W, b, xs, gates);
+  if (shape_.core == Core::kLstm) LstmForward(shape_, layout_, W, h0, c0, gates, outputs, h_final, c_final, store);
+  else GruForward(shape_, layout_, W, h0, gates, outputs, h_final, store);
+}
+
+void ForwardPass::Infer(const float* W, const float* b, const float* xs, const float* h0, const float* c0,
+                        const SequenceExtras& extras, float* gates, float* outputs, float* h_final,
+                        float* c_final) const {
+  const size_t block = Count(shape_.batch, shape_.hidden);
+  std::vector<float> scratch(3 * block);
+  StepStore reuse;  // stride 0: every step overwrites the same [B, d] blocks
+  reuse.h_prev = scratch.data();
+  reuse.c_prev = reuse.sh = scratch.data() + block;
+  reuse.tanh_c = scratch.data() + 2 * block;
+  reuse.reset = extras.reset;
+  reuse.zoneout_c = extras.zoneout_c;
+  reuse.zoneout_h = extras.zoneout_h;
+  Forward(W, b, xs, h0, c0, gates, outputs, h_final, c_final, reuse);
 }
 
 void BackwardPass::Run(Tape* tape, const float* W, const float* xs, const float* d_outputs, const float* d_h_final,

@@ -56,14 +56,24 @@ struct Tape {
   size_t Bytes() const;
 };
 
+struct StepStore;
+
 class ForwardPass {
  public:
   explicit ForwardPass(const LayerShape& shape);  // validates the shape
   // c0 and c_final are ignored (may be null) for the GRU.
   void Run(const float* W, const float* b, const float* xs, const float* h0, const float* c0,
            const SequenceExtras& extras, float* outputs, float* h_final, float* c_final, Tape* tape) const;
+  // The same outputs and final state, keeping nothing for a backward pass: `gates` [T, B, cols]
+  // is the caller's workspace, the per-step states live in three [B, d] blocks. h_final and
+  // c_final may be h0 and c0 (a state carried in place).
+  void Infer(const float* W, const float* b, const float* xs, const float* h0, const float* c0,
+             const SequenceExtras& extras, float* gates, float* outputs, float* h_final, float* c_final) const;
+  int cols() const { return layout_.cols; }
 
  private:
+  void Forward(const float* W, const float* b, const float* xs, const float* h0, const float* c0, float* gates,
+               float* outputs, float* h_final, float* c_final, const StepStore& store) const;
   LayerShape shape_;
   Layout layout_;
 };

@@ -17,13 +17,9 @@ double SoftmaxCrossEntropy(const float* logits, const int32_t* targets, int N, i
     for (size_t r = lo; r < hi; ++r) {
       const float* __restrict x = logits + r * V;
       float* __restrict g = d_logits + r * V;
-      float mx = x[0];
-      for (int j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
-      float sum = 0;
-      for (int j = 0; j < V; ++j) {
-        g[j] = Exp(x[j] - mx);
-        sum += g[j];
-      }
+      const float mx = RowMax(x, V);
+      for (int j = 0; j < V; ++j) g[j] = Exp(x[j] - mx);
+      const float sum = RowSum(g, V);
       const float scale = inv_n / sum;
       for (int j = 0; j < V; ++j) g[j] *= scale;
       const int y = targets[r];

@@ -51,7 +51,11 @@ const M_PREFIX = 'optimizer.m.';
 const V_PREFIX = 'optimizer.v.';
 const CARRY_PREFIX = 'carry.';
 
-/** Writes the state atomically (temporary file + rename): a failed write leaves the old file. */
+/**
+ * Writes the state atomically (temporary file + rename): a failed write leaves the old file.
+ * The arenas are written from where they are (no copy of the model's state in between): the
+ * caller takes no step until the promise settles.
+ */
 export async function saveTrainingState(path: string, snapshot: TrainingSnapshot): Promise<void> {
   if (!Number.isInteger(snapshot?.training?.step) || snapshot.training.step < 0)
     throw new Error(
@@ -59,16 +63,16 @@ export async function saveTrainingState(path: string, snapshot: TrainingSnapshot
     );
   const { arenas } = snapshot;
   const tensors: CheckpointTensors = {};
-  const copy = (name: string, shape: number[], kind: 'params' | 'm' | 'v') => ({
+  const view = (name: string, shape: number[], kind: 'params' | 'm' | 'v') => ({
     shape: [...shape],
-    data: arenaView(arenas, name, kind).slice(),
+    data: arenaView(arenas, name, kind),
   });
   for (const [name, t] of Object.entries(snapshot.constants ?? {}))
     tensors[name] = { shape: [...t.shape], data: t.data.slice() };
-  for (const { name, shape } of arenas.tensors) tensors[name] = copy(name, shape, 'params');
+  for (const { name, shape } of arenas.tensors) tensors[name] = view(name, shape, 'params');
   for (const { name, shape } of arenas.tensors) {
-    tensors[M_PREFIX + name] = copy(name, shape, 'm');
-    tensors[V_PREFIX + name] = copy(name, shape, 'v');
+    tensors[M_PREFIX + name] = view(name, shape, 'm');
+    tensors[V_PREFIX + name] = view(name, shape, 'v');
   }
   const names = arenas.tensors.map((t) => t.name);
   for (const [name, t] of Object.entries(snapshot.carried ?? {})) tensors[CARRY_PREFIX + name] = t;

@@ -181,6 +181,30 @@ describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine
     },
   );
 
+  it.each([
+    ['2-layer UR-LSTM, full softmax', { numLayers: 2 }],
+    ['UR-GRU, layer norm', { core: 'gru', layerNorm: true }],
+  ] as [string, Partial<LmArchitecture>][])(
+    'scoring a window of several blocks (%s, V = 20000, 34 steps x 8 rows): NLL and state equal the reference',
+    async (_, extra) => {
+      // The native score runs 256 rows (32 steps) at a time at this vocabulary, carrying only the
+      // state between blocks; article starts fall in both blocks.
+      const arch: LmArchitecture = { ...base, vocabSize: 20000, ...extra };
+      const native = await createLanguageModel(arch, 6, 'native');
+      const reference = await createLanguageModel(arch, 6, 'reference');
+      const w = window(arch.vocabSize, 34, 8, 23);
+      w.resets[33 * 8 + 3] = 1;
+      const ref = reference.score(w, warmState(arch, 8, 29));
+      const fused = native.score(w, warmState(arch, 8, 29));
+      expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
+      fused.state.forEach((s, l) => {
+        expect(worst(s.h, ref.state[l].h), `layer ${l} h`).toBeLessThanOrEqual(1);
+        if (s.c)
+          expect(worst(s.c, ref.state[l].c as Float32Array), `layer ${l} c`).toBeLessThanOrEqual(1);
+      });
+    },
+  );
+
   it('Adam over the arena: both engines take the same step from the same gradients', async () => {
     const arch = { ...base, tiedEmbeddings: false, embeddingSize: 4, layerNorm: true };
     const native = await createLanguageModel(arch, 2, 'native');

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { loadCheckpoint } from '@urgate/contract';
-import { nativeAvailable } from '@urgate/kernels/native';
 import { restoreTokenizer, type SerializedTokenizer, type Tokenizer } from '@urgate/wikitext';
 import type { Engine } from '../engine.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
@@ -21,12 +20,10 @@ export interface LoadedLm {
 
 /**
  * A language model from a checkpoint (model file or training state); one-line errors. The engine
- * defaults to native where the addon is built, else the reference.
+ * is native unless the caller asks for the reference, as in the trainer: never a silent fallback
+ * (without the addon, native fails naming the build step).
  */
-export async function loadLmCheckpoint(
-  path: string,
-  engine: Engine = nativeAvailable ? 'native' : 'reference',
-): Promise<LoadedLm> {
+export async function loadLmCheckpoint(path: string, engine: Engine = 'native'): Promise<LoadedLm> {
   if (!existsSync(path)) throw new Error(`checkpoint ${path} does not exist`);
   const { tensors, meta } = await loadCheckpoint(path);
   const model = await createLanguageModel(lmArchitectureFromMeta(meta.model, path), 0, engine);

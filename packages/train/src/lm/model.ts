@@ -199,11 +199,14 @@ export function assignLmParams(
   }
 }
 
-/** Parameter values as checkpoint tensors (copies, so the file never aliases the arena). */
+/**
+ * Parameter values as checkpoint tensors: views of the parameter arena (saveCheckpoint writes
+ * them from there; no step may run until it is done).
+ */
 export function lmParamTensors(model: ModelArenas): CheckpointTensors {
   const out: CheckpointTensors = {};
   for (const t of model.tensors)
-    out[t.name] = { shape: [...t.shape], data: arenaView(model, t.name).slice() };
+    out[t.name] = { shape: [...t.shape], data: arenaView(model, t.name) };
   return out;
 }
 
