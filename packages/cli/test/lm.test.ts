@@ -195,6 +195,7 @@ describe('urgate lm prepare: SentencePiece', () => {
         ['--spm-model', join(root, 'absent.model')],
         /SentencePiece model file .*absent\.model does not exist/,
       ],
+      [['--unk-below', '0'], /--unk-below shapes the embedded corpus; a --data-dir corpus is read/],
     ] as const) {
       const r = await run(['prepare', '--data-dir', data, '--cache', join(root, 'flags'), ...args]);
       expect(r.code).toBe(1);

@@ -70,13 +70,16 @@ function referenceNll(tokens: number[], resets?: number[]): number {
   return nll;
 }
 
-function referenceGreedy(prompt: number[], n: number): number[] {
+/** `bias`: [token, bias] added to the logits before each argmax. */
+function referenceGreedy(prompt: number[], n: number, bias: [number, number][] = []): number[] {
   let state = zeroRef(1);
   let logits: tf.Tensor2D | null = null;
   const out: number[] = [];
   for (const t of prompt) ({ logits, state } = referenceStep(ckpt, [t], state));
   for (let k = 0; k < n; k++) {
-    const next = (logits as tf.Tensor2D).argMax(1).dataSync()[0];
+    const row = Float32Array.from((logits as tf.Tensor2D).dataSync());
+    for (const [token, b] of bias) row[token] += b;
+    const next = row.indexOf(Math.max(...row));
     out.push(next);
     ({ logits, state } = referenceStep(ckpt, [next], state));
   }
@@ -137,6 +140,24 @@ describe('generate', () => {
   it('greedy decoding (temperature 0) follows the argmax of the reference', async () => {
     const [out] = await generate(step, [[3, 1, 4]], { maxTokens: 6, temperature: 0 });
     expect(out).toEqual(referenceGreedy([3, 1, 4], 6));
+  });
+
+  it('logitBias shifts the logits every row samples from: a banned token never comes', async () => {
+    const [first] = referenceGreedy([3, 1, 4], 1);
+    const bias: [number, number][] = [
+      [first, Number.NEGATIVE_INFINITY],
+      [(first + 1) % m.vocabSize, 0.5],
+    ];
+    const [out] = await generate(step, [[3, 1, 4]], {
+      maxTokens: 8,
+      temperature: 0,
+      logitBias: bias,
+    });
+    expect(out).toEqual(referenceGreedy([3, 1, 4], 8, bias));
+    expect(out).not.toContain(first);
+    await expect(generate(step, [[3]], { maxTokens: 1, logitBias: [[99, 1]] })).rejects.toThrow(
+      /logitBias/,
+    );
   });
 
   it('top-k 1 and a tiny top-p reduce sampling to greedy decoding', async () => {

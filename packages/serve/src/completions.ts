@@ -143,7 +143,7 @@ function refuseUnsupported(body: CompletionBody, n: number): void {
  * `logit_bias` as [token, bias] pairs added to the logits a row samples from. `<unk>` is never
  * sampled unless the request names it here (with any bias, 0 included).
  */
-function readLogitBias(
+export function readLogitBias(
   bias: Record<string, number> | null | undefined,
   vocabSize: number,
   unkId: number | null,

@@ -2,6 +2,7 @@
 // batching. Loads onnxruntime (in worker threads), fastify, prom-client and @urgate/wikitext's
 // tokenizers — never tfjs, @urgate/cells or the native kernels.
 
+export { readLogitBias } from './completions.js';
 export type { SequenceEvent, SequenceSpec, WorkerConfig } from './protocol.js';
 export {
   type ModelMetadata,

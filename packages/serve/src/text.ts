@@ -198,9 +198,16 @@ export class Detokenizer {
   }
 }
 
-/** The readable text of a whole token stream (as `Detokenizer` gives it piece by piece). */
-export function detokenize(tokenizer: Tokenizer | null, ids: readonly number[]): string {
-  const d = new Detokenizer(tokenizer);
+/**
+ * The readable text of a token stream (as `Detokenizer` gives it piece by piece); `context`: the
+ * tokens before it (a prompt), read but not rendered.
+ */
+export function detokenize(
+  tokenizer: Tokenizer | null,
+  ids: readonly number[],
+  context: readonly number[] = [],
+): string {
+  const d = new Detokenizer(tokenizer, context);
   return ids.map((t) => d.push(t)).join('') + d.flush();
 }
 

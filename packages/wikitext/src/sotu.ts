@@ -135,15 +135,24 @@ export async function writeSotuCorpus(
  * prepare` and of the demo.
  */
 export async function prepareCorpusOrSotu(
-  options: Omit<PrepareCorpusOptions, 'dataDir'> & { dataDir?: string },
+  options: Omit<PrepareCorpusOptions, 'dataDir'> & {
+    dataDir?: string;
+    /** The embedded corpus' `unkBelow` (writeSotuCorpus); refused with a dataDir. */
+    unkBelow?: number;
+  },
 ): Promise<PreparedCorpus> {
+  const { unkBelow, ...prepare } = options;
   let dataDir = options.dataDir;
+  if (dataDir !== undefined && unkBelow !== undefined)
+    throw new Error(
+      '--unk-below shapes the embedded corpus; a --data-dir corpus is read as it is: pass one of them',
+    );
   if (dataDir === undefined) {
     dataDir = join(resolve(options.cacheDir), '..', 'sotu');
-    const s = (await writeSotuCorpus(dataDir)).speeches;
+    const s = (await writeSotuCorpus(dataDir, { unkBelow })).speeches;
     options.onLog?.(
       `embedded corpus (State of the Union addresses) in ${dataDir}: train ${s.train.firstYear}-${s.train.lastYear}, valid ${s.valid.firstYear}-${s.valid.lastYear}, test ${s.test.firstYear}-${s.test.lastYear}`,
     );
   }
-  return prepareCorpus({ ...options, dataDir });
+  return prepareCorpus({ ...prepare, dataDir });
 }

@@ -107,6 +107,21 @@ describe('embedded State of the Union corpus', () => {
     expect(rare).toEqual([]);
   });
 
+  it('unkBelow 0 keeps every word: the same text with the words <unk> stood for', async () => {
+    const raw = await tempDir();
+    await writeSotuCorpus(raw, { unkBelow: 0 });
+    for (const split of ['train', 'valid', 'test']) {
+      const kept = (await readFile(join(raw, `wiki.${split}.tokens`), 'utf8')).split(' ');
+      const unked = (await readFile(join(dir, `wiki.${split}.tokens`), 'utf8')).split(' ');
+      expect(kept).not.toContain('<unk>');
+      expect(kept).toHaveLength(unked.length);
+      expect(kept.filter((w, k) => w !== unked[k]).length).toBe(
+        unked.filter((w) => w === '<unk>').length,
+      );
+    }
+    await removeDir(raw);
+  });
+
   it('is deterministic', async () => {
     const again = await tempDir();
     await writeSotuCorpus(again);

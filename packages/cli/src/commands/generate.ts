@@ -44,9 +44,10 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<Gene
         `${options.onnx} is a ${model.metadata.graph} graph; generate needs a language model's step graph (<name>.step.onnx)`,
       );
     const { tokenizer, reason } = await serve.modelTokenizer(model.metadata.tokenizer);
+    const vocabSize = model.metadata.model.vocabSize as number;
     let prompt: number[];
     if (options.tokens) {
-      serve.checkTokens(options.tokens, model.metadata.model.vocabSize as number, '--tokens');
+      serve.checkTokens(options.tokens, vocabSize, '--tokens');
       prompt = options.tokens;
     } else {
       if (!tokenizer) throw new Error(`--prompt cannot be encoded: ${reason}; use --tokens`);
@@ -59,8 +60,14 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<Gene
       topP: options.topP,
       seed: options.seed,
       stopToken: options.stopAtEos && tokenizer ? tokenizer.eosId : undefined,
+      // As the server samples and renders: never `<unk>`, text in the corpus' own spelling.
+      logitBias: serve.readLogitBias(null, vocabSize, tokenizer?.unkId ?? null),
     });
-    return { text: tokenizer ? tokenizer.decode(tokens) : null, tokens, promptTokens: prompt };
+    return {
+      text: tokenizer ? serve.detokenize(tokenizer, tokens, prompt) : null,
+      tokens,
+      promptTokens: prompt,
+    };
   } finally {
     await model.close();
   }
@@ -83,7 +90,7 @@ export function generateCommand(io: CliIO = processIO): Command {
     .option('--json', 'print {text, tokens, promptTokens} as JSON')
     .addHelpText(
       'after',
-      '\nPrints the continuation (not the prompt).\nExample:\n  urgate generate --onnx exported/urlstm.step.onnx --prompt "The president said" --max-tokens 40 --temperature 0.8 --top-p 0.95 --seed 1',
+      '\nPrints the continuation (not the prompt), rendered as `urgate serve` renders it (WikiText spacing undone); <unk> is never sampled.\nExample:\n  urgate generate --onnx exported/urlstm.step.onnx --prompt "The president said" --max-tokens 40 --temperature 0.8 --top-p 0.95 --seed 1',
     )
     .action(
       reportErrors('generate', io, async (options: GenerateCommandOptions) => {

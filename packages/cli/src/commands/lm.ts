@@ -5,6 +5,7 @@ import {
   cutoffList,
   defaultRunDir,
   integer,
+  nonNegativeInteger,
   positiveInteger,
   positiveNumber,
   processIO,
@@ -26,6 +27,8 @@ interface LmPrepareFlags {
   /** Use this SentencePiece model (copied into the cache). */
   spmModel?: string;
   minCount?: number;
+  /** Embedded corpus: words seen fewer times in its train split are `<unk>` in its text (default 3). */
+  unkBelow?: number;
   /** Replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file. */
   lenientUtf8?: boolean;
   /** The cache directory to write. */
@@ -133,6 +136,11 @@ function prepareCommand(io: CliIO): Command {
       positiveInteger,
     )
     .option(
+      '--unk-below <n>',
+      'embedded corpus: words seen fewer than n times in its train split are <unk> in its text (default 3, as WikiText-103; 0 keeps every word, as -raw)',
+      nonNegativeInteger,
+    )
+    .option(
       '--lenient-utf8',
       'replace invalid UTF-8 with U+FFFD (counted per split) instead of refusing the file',
     )
@@ -148,6 +156,7 @@ function prepareCommand(io: CliIO): Command {
           dataDir: flags.dataDir,
           cacheDir,
           tokenizer: tokenizerSpec(flags),
+          unkBelow: flags.unkBelow,
           lenientUtf8: flags.lenientUtf8,
           onLog: (l) => io.err(`${l}\n`),
         });

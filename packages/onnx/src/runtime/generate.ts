@@ -10,6 +10,8 @@ export interface GenerateOptions extends Partial<SamplingOptions> {
   seed?: number;
   /** A row stops after sampling this token (e.g. `<eos>`); it is included in the row's output. */
   stopToken?: number;
+  /** [token, bias] added to the logits every row samples from (-Infinity: never sampled). */
+  logitBias?: readonly [number, number][];
 }
 
 function checkOptions(
@@ -40,6 +42,8 @@ function checkOptions(
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${topP}`);
   if (opts.stopToken !== undefined)
     checkToken(model, opts.stopToken, () => 'stopToken', 'generate');
+  for (const [token] of opts.logitBias ?? [])
+    checkToken(model, token, () => 'logitBias', 'generate');
   return { temperature, topK, topP };
 }
 
@@ -72,6 +76,8 @@ export async function generate(
       tokens,
       active.map((b) => states[b]),
     );
+    for (const [token, bias] of opts.logitBias ?? [])
+      for (let i = 0; i < active.length; i++) logits[i * V + token] += bias;
     const sampled = await sampler.sample(
       logits,
       V,
