@@ -24,7 +24,8 @@ stop() {
   rm -rf "$DIR"
 }
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+# (written as a string: under FORCE_COLOR, as in nx-run tests, console.log colours a number)
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(s.address().port+'\n');s.close()})"; }
 
 start() {
   for tool in munged slurmctld slurmd srun; do
