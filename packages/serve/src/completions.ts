@@ -140,13 +140,14 @@ function refuseUnsupported(body: CompletionBody, n: number): void {
 }
 
 /**
- * `logit_bias` as [token, bias] pairs added to the logits a row samples from. `<unk>` is never
- * sampled unless the request names it here (with any bias, 0 included).
+ * `logit_bias` as [token, bias] pairs added to the logits a row samples from. An unknown word
+ * (the tokenizer's `unknownIds`) is never sampled unless the request names it here (with any
+ * bias, 0 included).
  */
 export function readLogitBias(
   bias: Record<string, number> | null | undefined,
   vocabSize: number,
-  unkId: number | null,
+  unknownIds: readonly number[],
 ): [number, number][] {
   const pairs = Object.entries(bias ?? {}).map(([key, value]): [number, number] => {
     const token = /^(0|[1-9][0-9]*)$/.test(key) ? Number(key) : -1;
@@ -157,8 +158,8 @@ export function readLogitBias(
       );
     return [token, value];
   });
-  if (unkId !== null && !pairs.some(([t]) => t === unkId))
-    pairs.push([unkId, Number.NEGATIVE_INFINITY]);
+  for (const unknown of unknownIds)
+    if (!pairs.some(([t]) => t === unknown)) pairs.push([unknown, Number.NEGATIVE_INFINITY]);
   return pairs;
 }
 
@@ -516,7 +517,11 @@ export function sequences(ctx: CompletionsContext, request: SequencesRequest): J
       'n',
     );
   const seed = seed32(request.seed ?? randomInt(0x100000000));
-  const logitBias = readLogitBias(request.logitBias, ctx.vocabSize, ctx.tokenizer?.unkId ?? null);
+  const logitBias = readLogitBias(
+    request.logitBias,
+    ctx.vocabSize,
+    ctx.tokenizer?.unknownIds ?? [],
+  );
   // The sequence graph gives each prompt token's log-probability, not the whole distribution:
   // top alternatives at prompt positions need the prompt read by the step graph.
   const promptPath = ctx.hasSequenceGraph && !(echo && (logprobs ?? 0) > 0) ? 'sequence' : 'step';

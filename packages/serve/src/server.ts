@@ -148,7 +148,13 @@ function checkGatesGraph(
 /** Public description of the tokenizer (not its vocabulary or model bytes). */
 function tokenizerInfo(tokenizer: Tokenizer | null, reason: string | null) {
   if (!tokenizer) return { available: false, reason };
-  return { available: true, ...tokenizer.identity, eosId: tokenizer.eosId, unkId: tokenizer.unkId };
+  return {
+    available: true,
+    ...tokenizer.identity,
+    eosId: tokenizer.eosId,
+    unkId: tokenizer.unkId,
+    unknownIds: tokenizer.unknownIds,
+  };
 }
 
 function positive(name: string, value: number, min = 1): number {

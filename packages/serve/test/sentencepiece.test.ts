@@ -69,7 +69,8 @@ describe.skipIf(noSpm !== null)(
         prompt: 'the president said',
         max_tokens: 10,
         seed: 4,
-        logit_bias: { [tok.unkId]: 0 }, // <unk> may be sampled, as generate() samples it
+        // the unknown pieces may be sampled, as generate() samples them
+        logit_bias: Object.fromEntries(tok.unknownIds.map((id) => [id, 0])),
       });
       const prompt = [tok.eosId, ...tok.encodeLine('the president said')];
       expect(g.usage.prompt_tokens).toBe(prompt.length);
@@ -90,6 +91,32 @@ describe.skipIf(noSpm !== null)(
       expect(sum).toBeCloseTo(-expected.nll, 4);
       await step.close();
       await sequence.close();
+    });
+
+    it("never samples WikiText's <unk> piece, a user-defined piece apart from SentencePiece's own unknown, unless logit_bias names it", async () => {
+      const tok = model.tokenizer;
+      const wikiUnk = tok.unknownIds.find((id) => id !== tok.unkId);
+      expect(wikiUnk).toBeDefined();
+      expect(tok.encodeLine('<unk>')).toContain(wikiUnk);
+      const pieces = async (logitBias: object): Promise<string[]> => {
+        const response = await fetch(`${server.url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'tiny',
+            prompt: 'the',
+            max_tokens: 300,
+            temperature: 2,
+            seed: 5,
+            logprobs: 0,
+            logit_bias: logitBias,
+          }),
+        });
+        return ((await response.json()) as Json).choices[0].logprobs.tokens;
+      };
+      expect((await pieces({})).filter((p) => p.includes('<unk>'))).toEqual([]);
+      // 300 draws at temperature 2 over 60 pieces: named, it comes up
+      expect((await pieces({ [String(wikiUnk)]: 0 })).some((p) => p.includes('<unk>'))).toBe(true);
     });
   },
 );

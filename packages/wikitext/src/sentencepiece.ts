@@ -216,6 +216,7 @@ const PROBE = 'The quick brown fox jumps over the lazy dog.';
 export class SentencePieceTokenizer implements Tokenizer {
   readonly identity: TokenizerIdentity;
   readonly unkId: number;
+  readonly unknownIds: readonly number[];
 
   constructor(
     /** Where the model came from (a path, or a description for models given as bytes). */
@@ -229,6 +230,8 @@ export class SentencePieceTokenizer implements Tokenizer {
   ) {
     this.identity = { kind: 'sentencepiece', checksum, vocabSize: pieces.length };
     this.unkId = Math.max(0, pieces.indexOf(SPM_UNK_PIECE));
+    const wikiUnk = pieces.indexOf('<unk>');
+    this.unknownIds = wikiUnk < 0 ? [this.unkId] : [this.unkId, wikiUnk];
   }
 
   get vocabSize(): number {

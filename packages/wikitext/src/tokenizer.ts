@@ -12,6 +12,12 @@ export interface Tokenizer {
   readonly vocabSize: number;
   readonly eosId: number;
   readonly unkId: number;
+  /**
+   * Every id that stands for an unknown word, which a sampler must not produce unless asked: the
+   * tokenizer's own unknown id and, for SentencePiece, WikiText's `<unk>` (a piece of its own, so
+   * that a text's `<unk>` stays a word).
+   */
+  readonly unknownIds: readonly number[];
   encodeLine(line: string): number[];
   /**
    * Text of a sequence of ids, each end-of-line id as "\n": words joined by spaces (word

@@ -53,6 +53,7 @@ export async function loadWordVocab(path: string): Promise<string[]> {
 export class WordTokenizer implements Tokenizer {
   readonly identity: TokenizerIdentity;
   readonly unkId = 0;
+  readonly unknownIds = [0];
   readonly eosId = 1;
   private readonly ids: Map<string, number>;
 

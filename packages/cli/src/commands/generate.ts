@@ -61,7 +61,7 @@ export async function runGenerate(options: GenerateCommandOptions): Promise<Gene
       seed: options.seed,
       stopToken: options.stopAtEos && tokenizer ? tokenizer.eosId : undefined,
       // As the server samples and renders: never `<unk>`, text in the corpus' own spelling.
-      logitBias: serve.readLogitBias(null, vocabSize, tokenizer?.unkId ?? null),
+      logitBias: serve.readLogitBias(null, vocabSize, tokenizer?.unknownIds ?? []),
     });
     return {
       text: tokenizer ? serve.detokenize(tokenizer, tokens, prompt) : null,
