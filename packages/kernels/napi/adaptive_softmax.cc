@@ -13,19 +13,6 @@ namespace {
 
 size_t Size(const urgate::AdaptiveSoftmaxShape& s, int i) { return static_cast<size_t>(s.end(i) - s.begin(i)); }
 
-const int32_t* Targets(const Napi::Value& v, size_t rows, int vocab) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    Type(v.Env(), "targets", "an Int32Array", v);
-  auto a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() != rows)
-    Range(v.Env(), "targets: expected " + std::to_string(rows) + " ids, got " + std::to_string(a.ElementLength()));
-  for (size_t r = 0; r < rows; ++r)
-    if (a[r] < 0 || a[r] >= vocab)
-      Range(v.Env(), "targets[" + std::to_string(r) + "]: expected an id in [0, " + std::to_string(vocab) +
-                         "), got " + std::to_string(a[r]));
-  return a.Data();
-}
-
 // spec {vocabSize, inputSize, rows, cutoffs, tailDiv, tied}
 urgate::AdaptiveSoftmaxShape ParseShape(const Napi::Value& v, size_t* rows) {
   if (!v.IsObject()) Type(v.Env(), "spec", "an object {vocabSize, inputSize, rows, cutoffs, tailDiv, tied}", v);
@@ -58,7 +45,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   const auto s = ParseShape(info[0], &N);
   const auto p = Params(s, info[1]);
   const float* x = Floats(info[2], "x", N * s.input);
-  const int32_t* targets = Targets(info[3], N, s.vocab);
+  const int32_t* targets = Ids(info[3], "targets", N, s.vocab, "an id");
   if (!info[4].IsNumber()) Type(env, "scale", "a number", info[4]);
   Napi::Object result = Napi::Object::New(env);
   auto dx = Napi::Float32Array::New(env, N * s.input);
@@ -83,7 +70,7 @@ Napi::Value Score(const Napi::CallbackInfo& info) {
   const auto s = ParseShape(info[0], &N);
   const auto p = Params(s, info[1]);
   const float* x = Floats(info[2], "x", N * s.input);
-  const int32_t* targets = Targets(info[3], N, s.vocab);
+  const int32_t* targets = Ids(info[3], "targets", N, s.vocab, "an id");
   auto nll = Napi::Float64Array::New(info.Env(), N);
   urgate::AdaptiveSoftmaxScore(s, p, x, targets, N, nll.Data());
   return nll;

@@ -15,6 +15,7 @@
 #include "../csrc/rnn.h"
 #include "../csrc/simd.h"
 #include "../csrc/softmax_xent.h"
+#include "adam_options.h"
 #include "args.h"
 #include "lm_model.h"
 #include "model.h"
@@ -29,17 +30,14 @@ namespace {
 using urgate::Core;
 using urgate_napi::Floats;
 using urgate_napi::Guarded;
+using urgate_napi::IdArray;
+using urgate_napi::Ids;
 using urgate_napi::Int;
+using urgate_napi::Number;
+using urgate_napi::ReadAdamOptions;
 using urgate_napi::Type;
 
 const napi_type_tag kTapeTag = {0x75726761746574ULL, 0x7461706531ULL};
-
-double Number(const Napi::Object& o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) Type(o.Env(), std::string("options.") + key, "a number", v);
-  return v.As<Napi::Number>().DoubleValue();
-}
 
 urgate::LayerShape ParseSpec(const Napi::Value& v) {
   Napi::Env env = v.Env();
@@ -174,19 +172,12 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
   if (!info[2].IsNumber()) Type(env, "numClasses", "a positive integer", info[2]);
   const int V = info[2].As<Napi::Number>().Int32Value();
   if (V <= 0) throw Napi::RangeError::New(env, "numClasses: expected a positive integer");
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    Type(env, "targets", "an Int32Array", info[1]);
-  auto targets = info[1].As<Napi::Int32Array>();
-  const size_t rows = targets.ElementLength();
+  const size_t rows = IdArray(info[1], "targets").ElementLength();
   if (rows == 0) throw Napi::RangeError::New(env, "targets: expected at least one row");
   const float* logits = Floats(info[0], "logits", rows * V);
-  for (size_t r = 0; r < rows; ++r) {
-    if (targets[r] < 0 || targets[r] >= V)
-      throw Napi::RangeError::New(env, "targets[" + std::to_string(r) + "]: expected a class in [0, " +
-                                           std::to_string(V) + "), got " + std::to_string(targets[r]));
-  }
+  const int32_t* targets = Ids(info[1], "targets", rows, V, "a class");
   auto d_logits = Napi::Float32Array::New(env, rows * V);
-  const double loss = urgate::SoftmaxCrossEntropy(logits, targets.Data(), static_cast<int>(rows), V, d_logits.Data());
+  const double loss = urgate::SoftmaxCrossEntropy(logits, targets, static_cast<int>(rows), V, d_logits.Data());
   Napi::Object result = Napi::Object::New(env);
   result.Set("loss", loss);
   result.Set("dLogits", d_logits);
@@ -208,12 +199,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
                                            std::to_string(info[k].As<Napi::Array>().Length()));
   if (!info[4].IsObject()) Type(env, "options", "an object", info[4]);
   auto o = info[4].As<Napi::Object>();
-  urgate::AdamOptions opt;
-  opt.lr = static_cast<float>(Number(o, "lr", opt.lr));
-  opt.beta1 = static_cast<float>(Number(o, "beta1", opt.beta1));
-  opt.beta2 = static_cast<float>(Number(o, "beta2", opt.beta2));
-  opt.eps = static_cast<float>(Number(o, "eps", opt.eps));
-  opt.clip_norm = static_cast<float>(Number(o, "clipNorm", 0));
+  urgate::AdamOptions opt = ReadAdamOptions(o);
   const double step = Number(o, "step", 1);
   if (!(step >= 1) || step != static_cast<double>(static_cast<int>(step)))
     throw Napi::RangeError::New(env, "options.step: expected an integer >= 1");

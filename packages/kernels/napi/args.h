@@ -1,5 +1,5 @@
-// The argument checks shared by the N-API bindings (addon.cc, model.cc,
-// rmc.cc). One definition of each, so every binding refuses bad input the same
+// The argument checks shared by the N-API bindings (addon.cc, model.cc, lm_model.cc,
+// rmc.cc, adaptive_softmax.cc). One definition of each, so every binding refuses bad input the same
 // way: a wrong type is a TypeError "name: expected X, got Y", a wrong size or
 // value a RangeError, each naming the argument, before any kernel runs.
 #pragma once
@@ -68,6 +68,36 @@ inline int Int(const Napi::Object& o, const char* key, int fallback = -1) {
   if (!(d >= 0 && d < 2147483648.0) || d != static_cast<double>(static_cast<int>(d)))
     Range(o.Env(), std::string("spec.") + key + ": expected a non-negative integer, got " + std::to_string(d));
   return static_cast<int>(d);
+}
+
+// The number field `key` of an options object; `fallback` when absent.
+inline double Number(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) Type(o.Env(), std::string("options.") + key, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// An Int32Array argument (token ids, targets, classes), of any length.
+inline Napi::Int32Array IdArray(const Napi::Value& v, const std::string& name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    Type(v.Env(), name, "an Int32Array", v);
+  return v.As<Napi::Int32Array>();
+}
+
+// An Int32Array of exactly `expected` ids, each in [0, count): a kernel indexes
+// rows with them, so one out of range would read past its table. `noun` names
+// one id in the error ("a token id", "a class").
+inline const int32_t* Ids(const Napi::Value& v, const std::string& name, size_t expected, int count,
+                          const char* noun) {
+  auto a = IdArray(v, name);
+  if (a.ElementLength() != expected)
+    Range(v.Env(), name + ": expected " + std::to_string(expected) + " ids, got " + std::to_string(a.ElementLength()));
+  for (size_t r = 0; r < expected; ++r)
+    if (a[r] < 0 || a[r] >= count)
+      Range(v.Env(), name + "[" + std::to_string(r) + "]: expected " + noun + " in [0, " + std::to_string(count) +
+                         "), got " + std::to_string(a[r]));
+  return a.Data();
 }
 
 // The string field `key` of a spec object (names such as a mechanism).

@@ -13,6 +13,7 @@
 
 #include "../csrc/lm_model.h"
 #include "../csrc/rnn.h"
+#include "adam_options.h"
 #include "adaptive_softmax.h"
 #include "args.h"
 #include "lm_model.h"
@@ -26,23 +27,12 @@ constexpr size_t kMaxExternalBytes = size_t{1} << 32;
 using urgate::Core;
 using urgate_napi::Absent;
 using urgate_napi::Floats;
+using urgate_napi::Ids;
 using urgate_napi::Int;
+using urgate_napi::Number;
 using urgate_napi::Range;
+using urgate_napi::ReadAdamOptions;
 using urgate_napi::Type;
-
-const int32_t* Ids(const Napi::Value& v, const std::string& name, size_t expected, int vocab) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    Type(v.Env(), name, "an Int32Array", v);
-  auto a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() != expected)
-    Range(v.Env(), name + ": expected " + std::to_string(expected) + " token ids, got " +
-                       std::to_string(a.ElementLength()));
-  for (size_t r = 0; r < expected; ++r)
-    if (a[r] < 0 || a[r] >= vocab)
-      Range(v.Env(), name + "[" + std::to_string(r) + "]: expected a token id in [0, " + std::to_string(vocab) +
-                         "), got " + std::to_string(a[r]));
-  return a.Data();
-}
 
 std::vector<const float*> FloatList(const Napi::Value& v, const std::string& name, int count, size_t each) {
   if (!v.IsArray() || v.As<Napi::Array>().Length() != static_cast<uint32_t>(count))
@@ -98,8 +88,8 @@ urgate::LmBatch ParseWindow(const urgate::LmShape& s, const Napi::Value& v, Napi
   const size_t N = static_cast<size_t>(s.steps) * s.batch, state = static_cast<size_t>(s.batch) * s.hidden;
   const bool lstm = s.core == Core::kLstm;
   urgate::LmBatch b;
-  b.inputs = Ids(o.Get("inputs"), "window.inputs", N, s.vocab);
-  b.targets = Ids(o.Get("targets"), "window.targets", N, s.vocab);
+  b.inputs = Ids(o.Get("inputs"), "window.inputs", N, s.vocab, "a token id");
+  b.targets = Ids(o.Get("targets"), "window.targets", N, s.vocab, "a token id");
   b.reset = Floats(o.Get("reset"), "window.reset", N, true);
   b.h0 = FloatList(o.Get("h0"), "window.h0", s.layers, state);
   if (lstm) b.c0 = FloatList(o.Get("c0"), "window.c0", s.layers, state);
@@ -118,13 +108,6 @@ urgate::LmBatch ParseWindow(const urgate::LmShape& s, const Napi::Value& v, Napi
   result.Set("h", h);
   if (lstm) result.Set("c", c);
   return b;
-}
-
-double Number(const Napi::Object& o, const char* key, double fallback) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) Type(o.Env(), std::string("options.") + key, "a number", v);
-  return v.As<Napi::Number>().DoubleValue();
 }
 
 class LmModelWrap : public Napi::ObjectWrap<LmModelWrap> {
@@ -252,13 +235,7 @@ class LmModelWrap : public Napi::ObjectWrap<LmModelWrap> {
       Napi::Env env = info.Env();
       if (!info[0].IsObject()) Type(env, "options", "an object {lr, beta1?, beta2?, eps?, clipNorm?}", info[0]);
       auto o = info[0].As<Napi::Object>();
-      urgate::AdamOptions opt;
-      opt.lr = static_cast<float>(Number(o, "lr", opt.lr));
-      opt.beta1 = static_cast<float>(Number(o, "beta1", opt.beta1));
-      opt.beta2 = static_cast<float>(Number(o, "beta2", opt.beta2));
-      opt.eps = static_cast<float>(Number(o, "eps", opt.eps));
-      opt.clip_norm = static_cast<float>(Number(o, "clipNorm", 0));
-      return Napi::Number::New(env, model_->AdamUpdate(opt));
+      return Napi::Number::New(env, model_->AdamUpdate(ReadAdamOptions(o)));
     });
   }
 
