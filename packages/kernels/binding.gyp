@@ -7,6 +7,7 @@
         "csrc/gates.cc",
         "csrc/rnn.cc",
         "csrc/blas.cc",
+        "csrc/parallel.cc",
         "csrc/softmax_xent.cc",
         "csrc/adam.cc",
         "csrc/rmc.cc",

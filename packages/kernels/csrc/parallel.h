@@ -1,16 +1,23 @@
-// A minimal parallel-for over [0, n) on NumThreads() std::threads, for the
-// row-parallel kernels (softmax cross-entropy, Adam). Small ranges run inline.
+// A minimal parallel-for over [0, n) on NumThreads() threads, for the row-parallel kernels
+// (softmax cross-entropy, Adam, masks, layer norm). Small ranges run inline.
 #pragma once
 
 #include <algorithm>
-#include <thread>
-#include <vector>
+#include <functional>
 
 #include "blas.h"
 
 namespace urgate {
 
-// fn(begin, end, worker) over contiguous chunks; worker in [0, workers).
+// Runs task(w) for w in [0, workers): 0 on the calling thread, the others on threads started once
+// and kept (a training step calls ParallelFor a few dozen times; starting and joining threads on
+// every call cost more than the work of the small ones). One call at a time: a second caller
+// (another JS thread's) waits for the first; a task that calls ParallelFor itself runs that call's
+// chunks one after another on its own thread (the same chunks, so the same result).
+void RunOnWorkers(int workers, const std::function<void(int)>& task);
+
+// fn(begin, end, worker) over contiguous chunks; worker in [0, workers). The chunks depend only on
+// n, min_chunk and NumThreads(), so per-worker partial sums add up the same way on every call.
 template <typename Fn>
 int ParallelFor(size_t n, size_t min_chunk, Fn fn) {
   const size_t max_workers = static_cast<size_t>(NumThreads());
@@ -19,14 +26,11 @@ int ParallelFor(size_t n, size_t min_chunk, Fn fn) {
     fn(size_t{0}, n, 0);
     return 1;
   }
-  std::vector<std::thread> threads;
   const size_t chunk = (n + workers - 1) / workers;
-  for (size_t w = 1; w < workers; ++w) {
+  RunOnWorkers(static_cast<int>(workers), [&](int w) {
     const size_t lo = std::min(n, w * chunk), hi = std::min(n, lo + chunk);
-    threads.emplace_back([=] { fn(lo, hi, static_cast<int>(w)); });
-  }
-  fn(size_t{0}, std::min(n, chunk), 0);
-  for (auto& t : threads) t.join();
+    fn(lo, hi, w);
+  });
   return static_cast<int>(workers);
 }
 
