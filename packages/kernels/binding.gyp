@@ -8,6 +8,7 @@
         "csrc/rnn.cc",
         "csrc/blas.cc",
         "csrc/parallel.cc",
+        "csrc/packed_gemm.cc",
         "csrc/softmax_xent.cc",
         "csrc/adam.cc",
         "csrc/rmc.cc",

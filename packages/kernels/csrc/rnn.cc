@@ -6,6 +6,7 @@
 #include "blas.h"
 #include "fast_math.h"
 #include "gates.h"
+#include "packed_gemm.h"
 #include "simd.h"
 
 namespace urgate {
@@ -153,7 +154,7 @@ void InputProjection(const LayerShape& s, const Layout& l, const float* W, const
 void LstmForward(const LayerShape& s, const Layout& l, const float* W, const float* h0, const float* c0,
                  float* gates, float* outputs, float* h_final, float* c_final, const StepStore& k) {
   const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
-  const float* Wh = W + Count(s.input, cols);
+  const PackedWeight Wh(false, d, cols, W + Count(s.input, cols), cols);
   const float* reset = k.reset;
   const float* zc = k.zoneout_c;
   const float* zh = k.zoneout_h;
@@ -171,7 +172,7 @@ void LstmForward(const LayerShape& s, const Layout& l, const float* W, const flo
     ApplyReset(t == 0 ? h0 : outputs + Count(t - 1, B, d), reset_t, B, d, hp);
     ApplyReset(c.data(), reset_t, B, d, cp);
     float* g = gates + Count(t, B, cols);
-    Gemm(false, false, B, cols, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
+    Wh.MultiplyAdd(B, hp, d, g, cols);
     for (int b = 0; b < B; ++b) {
       float* row = g + Count(b, cols);
       ActivateGates(s.core, s.family, l, d, row);
@@ -192,6 +193,8 @@ void GruForward(const LayerShape& s, const Layout& l, const float* W, const floa
   const float* reset = k.reset;
   const float* zh = k.zoneout_h;
   const int tail = cols - (l.u + d);  // master blocks after u
+  const PackedWeight before_u(false, d, l.u, Wh, cols), u_block(false, d, d, Wh + l.u, cols),
+      after_u(false, d, tail, Wh + l.u + d, cols);
   std::vector<float> scratch(2 * d + GateScratchSize(l, d));
   float* F = scratch.data();
   float* I = F + d;
@@ -204,10 +207,10 @@ void GruForward(const LayerShape& s, const Layout& l, const float* W, const floa
     ApplyReset(t == 0 ? h0 : outputs + Count(t - 1, B, d), reset_t, B, d, hp);
     float* g = gates + Count(t, B, cols);
     // Blocks before u read h_{t-1}; u reads s * h_{t-1}, so it gets its own gemm.
-    Gemm(false, false, B, l.u, d, 1.0f, hp, d, Wh, cols, 1.0f, g, cols);
-    if (tail > 0) Gemm(false, false, B, tail, d, 1.0f, hp, d, Wh + l.u + d, cols, 1.0f, g + l.u + d, cols);
+    before_u.MultiplyAdd(B, hp, d, g, cols);
+    if (tail > 0) after_u.MultiplyAdd(B, hp, d, g + l.u + d, cols);
     for (int b = 0; b < B; ++b) GruResetGateForward(d, g + Count(b, cols) + l.s, hp + Count(b, d), sh + Count(b, d));
-    Gemm(false, false, B, d, d, 1.0f, sh, d, Wh + l.u, cols, 1.0f, g + l.u, cols);
+    u_block.MultiplyAdd(B, sh, d, g + l.u, cols);
     for (int b = 0; b < B; ++b) {
       float* row = g + Count(b, cols);
       ActivateGates(s.core, s.family, l, d, row);
@@ -223,7 +226,7 @@ void LstmBackward(Tape* tape, const float* W, const float* d_out, float* dh, flo
   const LayerShape& s = tape->shape;
   const Layout& l = tape->layout;
   const int B = s.batch, d = s.hidden, cols = l.cols, T = s.steps;
-  const float* Wh = W + Count(s.input, cols);
+  const PackedWeight WhT(true, cols, d, W + Count(s.input, cols), cols);
   const float* reset = OrNull(tape->reset);
   const float* zc = OrNull(tape->zoneout_c);
   const float* zh = OrNull(tape->zoneout_h);
@@ -248,7 +251,7 @@ void LstmBackward(Tape* tape, const float* W, const float* d_out, float* dh, flo
                        dc + Count(b, d), dh_prev.data() + Count(b, d), dF, dI);
       GatesBackward(s.core, s.family, l, d, s.downsize, row, dF, dI, gs);
     }
-    Gemm(false, true, B, d, cols, 1.0f, g, cols, Wh, cols, 1.0f, dh_prev.data(), d);
+    WhT.MultiplyAdd(B, g, cols, dh_prev.data(), d);
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
     ScaleRowsByKeep(dh_prev.data(), reset_t, B, d);
     ScaleRowsByKeep(dc, reset_t, B, d);
@@ -264,6 +267,8 @@ void GruBackward(Tape* tape, const float* W, const float* d_out, float* dh) {
   const float* reset = OrNull(tape->reset);
   const float* zh = OrNull(tape->zoneout_h);
   const int tail = cols - (l.u + d);
+  const PackedWeight before_uT(true, l.u, d, Wh, cols), u_blockT(true, d, d, Wh + l.u, cols),
+      after_uT(true, tail, d, Wh + l.u + d, cols);
   std::vector<float> scratch(4 * d + GateScratchSize(l, d));
   float* F = scratch.data();
   float* I = F + d;
@@ -284,12 +289,13 @@ void GruBackward(Tape* tape, const float* W, const float* d_out, float* dh) {
       GatesBackward(s.core, s.family, l, d, s.downsize, row, dF, dI, gs);
     }
     // a_u = ... + (s * h) Wh_u: back to s and h.
-    Gemm(false, true, B, d, d, 1.0f, g + l.u, cols, Wh + l.u, cols, 0.0f, d_sh.data(), d);
+    std::fill(d_sh.begin(), d_sh.end(), 0.0f);
+    u_blockT.MultiplyAdd(B, g + l.u, cols, d_sh.data(), d);
     for (int b = 0; b < B; ++b)
       GruResetGateBackward(d, g + Count(b, cols) + l.s, hp + Count(b, d), d_sh.data() + Count(b, d),
                            dh_prev.data() + Count(b, d));
-    Gemm(false, true, B, d, l.u, 1.0f, g, cols, Wh, cols, 1.0f, dh_prev.data(), d);
-    if (tail > 0) Gemm(false, true, B, d, tail, 1.0f, g + l.u + d, cols, Wh + l.u + d, cols, 1.0f, dh_prev.data(), d);
+    before_uT.MultiplyAdd(B, g, cols, dh_prev.data(), d);
+    if (tail > 0) after_uT.MultiplyAdd(B, g + l.u + d, cols, dh_prev.data(), d);
     ScaleRowsByKeep(dh_prev.data(), reset ? reset + Count(t, B) : nullptr, B, d);
     std::memcpy(dh, dh_prev.data(), sizeof(float) * Count(B, d));
   }

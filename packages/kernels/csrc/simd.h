@@ -17,8 +17,13 @@
 
 #if defined(__x86_64__) && defined(__linux__) && !defined(URGATE_BASELINE_ONLY)
 #define URGATE_VECTOR_LOOP __attribute__((noinline, target_clones("arch=x86-64-v3", "default")))
+// The hand-tiled GEMM of packed_gemm.cc: an x86-64-v4 (AVX-512) clone, run only on CPUs that have
+// it (AvxFiveTwelve()); elsewhere its caller uses OpenBLAS.
+#define URGATE_AVX512_LOOP __attribute__((noinline, target_clones("arch=x86-64-v4", "default")))
+#define URGATE_HAS_AVX512_LOOP 1
 #else
 #define URGATE_VECTOR_LOOP __attribute__((noinline))
+#define URGATE_HAS_AVX512_LOOP 0
 #endif
 
 namespace urgate {
@@ -35,6 +40,18 @@ inline const char* VectorPath() {
   return "arm64 (neon)";
 #else
   return "portable";
+#endif
+}
+
+// Whether this CPU runs the URGATE_AVX512_LOOP clones (x86-64-v4: AVX-512 F, BW, CD, DQ, VL).
+inline bool AvxFiveTwelve() {
+#if URGATE_HAS_AVX512_LOOP
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+#else
+  return false;
 #endif
 }
 

@@ -1,7 +1,8 @@
 // runLayerFused (native forward + BPTT) against @urgate/cells'
 // runLayerReference differentiated by tfjs autodiff, for every core ×
 // mechanism, with and without zoneout masks and reset rows, on shapes that
-// are not multiples of the vector width.
+// are not multiples of the vector width; and at the sizes where the recurrent
+// products run csrc/packed_gemm.cc's tiles whole and in part (AVX-512 CPUs).
 //
 // Tolerance: every element satisfies |native - reference| <= ATOL + RTOL·|reference|
 // with RTOL = 1e-4 and ATOL = 1e-5 (values and gradients are O(1)).
@@ -22,9 +23,13 @@ import { closeness, Lcg } from './helpers.js';
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;
-const T = 7;
-const B = 3;
-const n = 5;
+/** Steps, batch, input size; the hidden size is the config's. */
+interface Sizes {
+  T: number;
+  B: number;
+  n: number;
+}
+const SMALL: Sizes = { T: 7, B: 3, n: 5 };
 const d = 20;
 
 type Run = typeof runLayerReference;
@@ -35,7 +40,9 @@ function evaluate(
   cfg: LayerConfig,
   seed: number,
   withExtras: boolean,
+  { T, B, n }: Sizes = SMALL,
 ): Record<string, Float32Array> {
+  const d = cfg.hiddenSize;
   return tf.tidy(() => {
     const rng = new Lcg(seed);
     const params = initLayerParams(cfg, seed);
@@ -92,7 +99,7 @@ describe.skipIf(!nativeAvailable)(
           const cfg: LayerConfig = {
             core,
             mechanism,
-            inputSize: n,
+            inputSize: SMALL.n,
             hiddenSize: d,
             downsize: 4,
             fixedGateOffset,
@@ -107,6 +114,29 @@ describe.skipIf(!nativeAvailable)(
           });
         }
       }
+    }
+  },
+);
+
+// 9 rows: one whole tile of 8 and a padded one; d = 300: the forward product's k runs past one
+// 256-deep pass, the backward's op(B) has 300 columns (six whole 48-column panels and a part).
+describe.skipIf(!nativeAvailable)(
+  `runLayerFused vs runLayerReference, B=9, d=300${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`,
+  () => {
+    // the LSTM's one product per step, and the GRU's three blocks (before u, u, the masters after)
+    for (const [core, mechanism] of [
+      ['lstm', 'UR-'],
+      ['gru', 'OM-'],
+    ] as [Core, Mechanism][]) {
+      const cfg: LayerConfig = { core, mechanism, inputSize: 5, hiddenSize: 300, downsize: 4 };
+      it(`${core} ${mechanism}`, () => {
+        const sizes: Sizes = { T: 2, B: 9, n: 5 };
+        const expected = evaluate(runLayerReference, cfg, 5, true, sizes);
+        const actual = evaluate(runLayerFused, cfg, 5, true, sizes);
+        for (const key of Object.keys(expected)) {
+          expect(closeness(actual[key], expected[key], RTOL, ATOL), key).toBeLessThanOrEqual(1);
+        }
+      });
     }
   },
 );

@@ -1,7 +1,8 @@
 // The addon is portable across CPUs of its architecture: built for the x86-64
-// baseline, with AVX2/FMA only inside the x86-64-v3 clones that the loader
-// picks on CPUs that have them (csrc/simd.h). Checked on the built binary's
-// disassembly, and against the CPU's own flags in /proc/cpuinfo.
+// baseline, with AVX2/FMA only inside the x86-64-v3 clones and AVX-512 only inside
+// the x86-64-v4 clones that the loader picks on CPUs that have them (csrc/simd.h).
+// Checked on the built binary's disassembly, and against the CPU's own flags in
+// /proc/cpuinfo.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { arch } from 'node:os';
@@ -35,14 +36,21 @@ function avxUseByFunction(): Map<string, number> {
 describe.skipIf(!nativeAvailable || !x64 || !objdump)(
   `x86-64 portable build${nativeAvailable ? '' : ` (skipped: ${nativeLoadError})`}`,
   () => {
-    it('runs AVX/FMA instructions only inside the x86-64-v3 clones', () => {
+    it('runs AVX/FMA/AVX-512 instructions only inside the x86-64-v3 and x86-64-v4 clones', () => {
       const uses = avxUseByFunction();
-      const outside = [...uses.keys()].filter((fn) => !fn.endsWith('.arch_x86_64_v3'));
+      const isClone = (fn: string) =>
+        fn.endsWith('.arch_x86_64_v3') || fn.endsWith('.arch_x86_64_v4');
+      const outside = [...uses.keys()].filter((fn) => !isClone(fn));
       expect(outside).toEqual([]);
       const clones = [...uses.keys()].filter((fn) => fn.endsWith('.arch_x86_64_v3'));
-      if (baselineOnly) expect(clones).toEqual([]);
-      // the gate activations, the cell loops, softmax cross-entropy and Adam at least
-      else expect(clones.length).toBeGreaterThanOrEqual(20);
+      const avx512 = [...uses.keys()].filter((fn) => fn.endsWith('.arch_x86_64_v4'));
+      if (baselineOnly) expect([...clones, ...avx512]).toEqual([]);
+      else {
+        // the gate activations, the cell loops, softmax cross-entropy and Adam at least
+        expect(clones.length).toBeGreaterThanOrEqual(20);
+        // the packed recurrent products (csrc/packed_gemm.cc)
+        expect(avx512.some((fn) => fn.includes('PanelProducts'))).toBe(true);
+      }
     });
 
     it('reports the path this CPU takes', () => {
