@@ -66,6 +66,38 @@ __attribute__((always_inline)) inline float RowMax(const float* __restrict x, in
   return m;
 }
 
+// x[0, n) += b[0, n), returning the max of the new row (the output layer's bias, added in the
+// softmax's first pass over a row instead of copied under every row before the logits' GEMM).
+__attribute__((always_inline)) inline float AddRowMax(float* __restrict x, const float* __restrict b, int n) {
+  float m;
+  int j;
+  if (n >= 8) {
+    Floats8 lanes, v, w;
+    Load8(x, lanes);
+    Load8(b, w);
+    lanes += w;
+    __builtin_memcpy(x, &lanes, sizeof lanes);
+    for (j = 8; j + 8 <= n; j += 8) {
+      Load8(x + j, v);
+      Load8(b + j, w);
+      v += w;
+      __builtin_memcpy(x + j, &v, sizeof v);
+      lanes = v > lanes ? v : lanes;
+    }
+    m = lanes[0];
+    for (int k = 1; k < 8; ++k) m = lanes[k] > m ? lanes[k] : m;
+  } else {
+    x[0] += b[0];
+    m = x[0];
+    j = 1;
+  }
+  for (; j < n; ++j) {
+    x[j] += b[j];
+    m = x[j] > m ? x[j] : m;
+  }
+  return m;
+}
+
 // Σ x[0, n) in 32 float lanes (four independent vector sums hide the add latency).
 __attribute__((always_inline)) inline float RowSum(const float* __restrict x, int n) {
   Floats8 a = {}, b = {}, c = {}, d = {}, v;
