@@ -6,12 +6,13 @@ UR-LSTM written with torch ops (the way one writes a custom cell in PyTorch).
 Thread settings come from the caller (torch.set_num_threads via --threads,
 OPENBLAS_NUM_THREADS via the environment). Prints one JSON object.
 Usage: torch_ref.py --threads N --shapes '[{"B":64,"n":8,"H":256,"T":100}]' --iters 3
+(with packages/bench/python on PYTHONPATH, as @urgate/bench's runTorchReference runs it)
 """
 import argparse
 import json
-import time
 
 import torch
+from urgate_bench import step_times_ms
 
 
 class URLSTM(torch.nn.Module):
@@ -44,13 +45,7 @@ def time_iteration(model, run, R, iters):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
+    times = sorted(step_times_ms(step, iters))
     return times[len(times) // 2]
 
 

@@ -9,13 +9,14 @@ after a warm-up (load on a shared machine only ever slows an iteration). Thread 
 (torch.set_num_threads via --threads, OPENBLAS_NUM_THREADS via the environment).
 Prints one JSON object.
 Usage: torch_rmc.py --threads N --shapes '[{"n":64,"N":4,"h":128,"H":4,"B":32,"T":50,"iters":3}]'
+(with packages/bench/python on PYTHONPATH, as @urgate/bench's runTorchReference runs it)
 """
 import argparse
 import json
-import time
 
 import torch
 from torch import nn
+from urgate_bench import step_times_ms
 
 
 class RMC(nn.Module):
@@ -75,13 +76,7 @@ def time_iteration(model, xs, m0, R, iters):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    step()  # warm-up
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return min(times)
+    return min(step_times_ms(step, iters))
 
 
 def main():
