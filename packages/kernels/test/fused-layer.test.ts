@@ -15,10 +15,11 @@ import {
   zoneoutMasks,
 } from '@urgate/cells';
 import { type Core, type LayerConfig, MECHANISMS, type Mechanism } from '@urgate/contract';
+import { closeness } from '@urgate/test-support';
 import { describe, expect, it } from 'vitest';
 import { runLayerFused } from '../src/fused-layer.js';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
-import { closeness, Lcg } from './helpers.js';
+import { Lcg } from './helpers.js';
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;

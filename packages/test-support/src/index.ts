@@ -1,2 +1,3 @@
+export * from './closeness.js';
 export * from './lm-model.js';
 export * from './onnx-checker.js';

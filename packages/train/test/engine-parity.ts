@@ -1,6 +1,7 @@
 // What the engine parity tests compare: a model's loss and every parameter's gradient on the
 // native engine against the reference engine (pure tfjs with autodiff).
 import * as tf from '@tensorflow/tfjs';
+import { closeness } from '@urgate/test-support';
 import { expect } from 'vitest';
 
 export interface LossAndGrads {
@@ -26,14 +27,8 @@ export function lossAndGrads(
 }
 
 /** Worst |a - ref| / (1e-5 + 1e-4 |ref|): <= 1 passes. */
-function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let w = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = Math.abs(actual[i] - ref[i]) / (1e-5 + 1e-4 * Math.abs(ref[i]));
-    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
-  }
-  return w;
-}
+const worst = (actual: ArrayLike<number>, ref: ArrayLike<number>) =>
+  closeness(actual, ref, 1e-4, 1e-5);
 
 /** Loss and every gradient within 1e-5 + 1e-4·|ref|; no reference gradient is trivially zero. */
 export function expectEnginesAgree(native: LossAndGrads, ref: LossAndGrads): void {

@@ -5,6 +5,7 @@
 import { nativeDropoutMask } from '@urgate/kernels';
 import type { LmWindow } from '@urgate/kernels/native';
 import { nativeAvailable } from '@urgate/kernels/native';
+import { closeness } from '@urgate/test-support';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine.js';
 import {
@@ -22,16 +23,8 @@ import { deriveSeed } from '../src/seeds.js';
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 
-/** Worst |a - ref| / (ATOL + RTOL |ref|): <= 1 passes. */
-function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(actual.length).toBe(ref.length);
-  let w = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = Math.abs(actual[i] - ref[i]) / (ATOL + RTOL * Math.abs(ref[i]));
-    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
-  }
-  return w;
-}
+const worst = (actual: ArrayLike<number>, ref: ArrayLike<number>) =>
+  closeness(actual, ref, RTOL, ATOL);
 
 /** Park–Miller stream for reproducible token ids and states. */
 function lcg(seed: number) {
