@@ -9,10 +9,9 @@ Usage: torch_ref.py --threads N --shapes '[{"B":64,"n":8,"H":256,"T":100}]' --it
 (with packages/bench/python on PYTHONPATH, as @urgate/bench's runTorchReference runs it)
 """
 import argparse
-import json
 
 import torch
-from urgate_bench import step_times_ms
+from urgate_bench import print_results, reference_args, step_times_ms
 
 
 class URLSTM(torch.nn.Module):
@@ -51,15 +50,10 @@ def time_iteration(model, run, R, iters):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave the default)")
-    p.add_argument("--shapes", required=True)
     p.add_argument("--iters", type=int, default=3)
-    a = p.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a, shapes = reference_args(p)
     results = []
-    for s in json.loads(a.shapes):
+    for s in shapes:
         B, n, H, T = s["B"], s["n"], s["H"], s["T"]
         xs = torch.randn(T, B, n)
         R = torch.randn(T, B, H)
@@ -73,7 +67,7 @@ def main():
         row["nn.GRU"] = time_iteration(gru, lambda: gru(xs, h0)[0], R, iters)
         row["UR-LSTM step-by-step"] = time_iteration(ur, lambda: ur(xs, h0[0], h0[0]), R, iters)
         results.append(row)
-    print(json.dumps({"torch": torch.__version__, "results": results}))
+    print_results(results)
 
 
 if __name__ == "__main__":
