@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adaptiveClusters, adaptiveTailHidden } from '@urgate/contract';
-import { closeness } from '@urgate/test-support';
+import { closeness } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import {
   type NativeAdaptiveParams,

@@ -1,6 +1,6 @@
 // Fused softmax cross-entropy against a float64 computation in plain JS.
 import * as tf from '@tensorflow/tfjs';
-import { closeness } from '@urgate/test-support';
+import { closeness } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
 import { softmaxCrossEntropy } from '../src/softmax-xent.js';

@@ -8,13 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GateStyle, RmcConfig, RmcMechanism } from '@urgate/contract';
 import { nativeAvailable, nativeLoadError } from '@urgate/kernels';
-import { closeness } from '@urgate/test-support';
+import { parityRatio } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { initialMemory, initRmcParams, runRmc, runRmcReference } from '../src/index.js';
 import { lcg } from './reference64.js';
 
-const RTOL = 1e-4;
-const ATOL = 1e-5;
 const T = 4;
 const B = 3;
 
@@ -100,7 +98,7 @@ describe.skipIf(!nativeAvailable)(
           const reference = evaluate(runRmcReference, cfg, 11 + numBlocks);
           expect(Object.keys(native)).toEqual(Object.keys(reference));
           const worst = Object.fromEntries(
-            Object.keys(reference).map((k) => [k, closeness(native[k], reference[k], RTOL, ATOL)]),
+            Object.keys(reference).map((k) => [k, parityRatio(native[k], reference[k])]),
           );
           const failing = Object.entries(worst).filter(([, w]) => !(w <= 1));
           expect(failing).toEqual([]);

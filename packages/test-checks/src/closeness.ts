@@ -19,3 +19,14 @@ export function closeness(
   }
   return worst;
 }
+
+/**
+ * The parity every native kernel and model meets against its float32 tfjs reference:
+ * |native - reference| <= 1e-5 + 1e-4·|reference| (values and gradients are O(1)).
+ */
+export const NATIVE_PARITY = { rtol: 1e-4, atol: 1e-5 } as const;
+
+/** closeness at NATIVE_PARITY: at most 1 passes. */
+export function parityRatio(native: ArrayLike<number>, reference: ArrayLike<number>): number {
+  return closeness(native, reference, NATIVE_PARITY.rtol, NATIVE_PARITY.atol);
+}
