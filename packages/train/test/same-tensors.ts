@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadCheckpoint } from '@urgate/contract';
 import { expect } from 'vitest';
 
-export async function expectSameTensors(path: string, expectedPath: string): Promise<void> {
+async function expectSameTensors(path: string, expectedPath: string): Promise<void> {
   const got = (await loadCheckpoint(path)).tensors;
   const want = (await loadCheckpoint(expectedPath)).tensors;
   expect(Object.keys(got).sort(), path).toEqual(Object.keys(want).sort());
