@@ -29,7 +29,7 @@ import type {
 
 const port = parentPort;
 if (!port) throw new Error('@urgate/serve worker must run in a worker thread');
-const post = (m: WorkerMessage) => port.postMessage(m);
+const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const config = workerData as WorkerConfig;
 
 interface Row {
@@ -256,8 +256,11 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
     return out;
   }
 
-  /** One step-graph call advancing every sequence done prefilling; returns its batch size. */
-  async function decode(events: SequenceEvent[]): Promise<number> {
+  /**
+   * One step-graph call advancing every sequence done prefilling; returns its batch size. Samples
+   * without log-probabilities go into `tokens` as (id, token) pairs, the rest into `events`.
+   */
+  async function decode(events: SequenceEvent[], tokens: number[]): Promise<number> {
     const batch = [...rows.values()].filter((r) => toPrefill(r) === 0);
     if (batch.length === 0) return 0;
     const inputs = batch.map((r) =>
@@ -308,14 +311,11 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
         return;
       }
       const token = samples[b];
-      const lp = spec.logprobs === null ? null : tokenLogprobs(rowLogits, token, spec.logprobs);
-      events.push({
-        kind: 'token',
-        id: spec.id,
-        token,
-        logprob: lp?.logprob ?? null,
-        top: lp?.top ?? null,
-      });
+      if (spec.logprobs === null) tokens.push(spec.id, token);
+      else {
+        const lp = tokenLogprobs(rowLogits, token, spec.logprobs);
+        events.push({ kind: 'token', id: spec.id, token, logprob: lp.logprob, top: lp.top });
+      }
       row.last = token;
       if (++row.generated >= spec.maxTokens || spec.stopTokens.includes(token)) done(row, events);
     });
@@ -329,9 +329,13 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
       const events: SequenceEvent[] = [];
       for (const row of rows.values()) if (row.cancelled) leave(row, events, 'cancelled');
       const prefilled = sequence ? await prefill(sequence, events) : 0;
-      const batch = await decode(events);
-      if (events.length > 0 || batch > 0 || prefilled > 0)
-        post({ type: 'events', batch, prefilled, events });
+      const tokensAt = events.length;
+      const sampled: number[] = [];
+      const batch = await decode(events, sampled);
+      if (events.length > 0 || batch > 0 || prefilled > 0) {
+        const tokens = Int32Array.from(sampled);
+        post({ type: 'events', batch, prefilled, events, tokens, tokensAt }, [tokens.buffer]);
+      }
     }
   }
 
@@ -367,6 +371,8 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
         batch: 0,
         prefilled: 0,
         events: [{ kind: 'done', id: spec.id, reason: 'length' }],
+        tokens: new Int32Array(0),
+        tokensAt: 1,
       });
       return;
     }
