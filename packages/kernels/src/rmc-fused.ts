@@ -2,6 +2,7 @@
 // tfjs op whose forward and backward passes are the native kernels
 // (csrc/rmc.cc). @urgate/rmc's runRmc calls it when the addon is built.
 import * as tf from '@tensorflow/tfjs';
+import type { GateStyle, RmcMechanism } from '@urgate/contract';
 import { type NativeAddon, type NativeTape, requireNative } from './native.js';
 import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
@@ -16,8 +17,8 @@ export interface RmcKernelShape {
   numBlocks: number;
   /** Linear layers of the shared attention MLP (rmc's attentionMlpLayers). */
   mlpLayers: number;
-  gateStyle: 'unit' | 'memory' | 'none';
-  mechanism: '-' | 'C-' | 'OM-' | 'U-' | 'UR-';
+  gateStyle: GateStyle;
+  mechanism: RmcMechanism;
   /** Master downsize C ('OM-'; ignored otherwise). */
   downsize: number;
 }
