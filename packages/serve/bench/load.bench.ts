@@ -10,7 +10,7 @@
 //          URGATE_BENCH_TOKENS (256), URGATE_BENCH_REQUESTS (at least this many per level, 16;
 //          at concurrency c each client sends max(2, ceil(REQUESTS / c)) one after another),
 //          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1),
-//          URGATE_BENCH_STREAM_INTERVAL (the server's streamInterval, ms, 20)
+//          URGATE_BENCH_STREAM_INTERVAL (the server's streamInterval, ms, 0)
 //
 // The random-weights model (UR-LSTM, word vocabulary w2..wV) is built with @urgate/cells here, so
 // this process holds tfjs; the server process does not load it.
@@ -24,7 +24,7 @@ const REQUESTS = benchSize('REQUESTS', 16);
 const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
 const WORKERS = benchSize('WORKERS', 1);
 const THREADS = benchSize('THREADS', 1);
-const STREAM_INTERVAL = benchSize('STREAM_INTERVAL', 20);
+const STREAM_INTERVAL = benchSize('STREAM_INTERVAL', 0);
 const CONCURRENCY = benchList('CONCURRENCY', [1, 8, 64, 256]);
 
 interface Stats {

@@ -63,9 +63,9 @@ export interface ServerOptions {
   /** Rows × steps of one sequence-graph call (short prompts padded to the longest): how long decoding pauses for prefill (default 512). */
   prefillTokens?: number;
   /**
-   * Milliseconds a stream's events may be held to leave together in one socket write (default 20;
-   * 0: each event is written when it is made). The first event after a quiet spell, the first
-   * token included, is written at once.
+   * Milliseconds a stream's events may be held to leave together in one socket write (default 0:
+   * each event is written when it is made). The first event after a quiet spell, the first token
+   * included, is written at once.
    */
   streamInterval?: number;
   /** Milliseconds a completion may take from arrival to last token, else 504 (default 300000). */
@@ -108,12 +108,6 @@ export interface RunningServer {
  * length in steps of the gates graph, so a short queue keeps the wait short.
  */
 const GATE_QUEUE = 4;
-
-/**
- * Default `streamInterval`: 20 ms is below what a reader sees (the page paints every 100 ms) and at
- * 64 streams of the demo's model cuts the socket writes about tenfold (README, "Holding under load").
- */
-const STREAM_INTERVAL = 20;
 
 /** `<name>.<graph>.onnx` next to `<name>.step.onnx`, when it exists. */
 function siblingGraph(modelPath: string, graph: 'sequence' | 'gates'): string | null {
@@ -187,7 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxSequences: maxBatch,
     requestTimeout: positive('requestTimeout', options.requestTimeout ?? 300_000),
     maxQueueWait: positive('maxQueueWait', options.maxQueueWait ?? 30_000, 0),
-    streamInterval: positive('streamInterval', options.streamInterval ?? STREAM_INTERVAL, 0),
+    streamInterval: positive('streamInterval', options.streamInterval ?? 0, 0),
   };
   const bodyTimeout = positive('bodyTimeout', options.bodyTimeout ?? 30_000);
   const drainTimeout = positive('drainTimeout', options.drainTimeout ?? 30_000, 0);

@@ -146,7 +146,7 @@ export function serveCommand(io: CliIO = processIO): Command {
     )
     .option(
       '--stream-interval <ms>',
-      'milliseconds a stream may hold its events to send them in one socket write; the first after a quiet spell (the first token) goes at once (default 20; 0: each event at once)',
+      'milliseconds a stream may hold its events to send them in one socket write; the first after a quiet spell (the first token) goes at once (default 0: each event at once)',
       nonNegativeInteger,
     )
     .option(
