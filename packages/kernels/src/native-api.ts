@@ -9,6 +9,7 @@ export {
   type ModelArenas,
   ParamArenas,
 } from './arena.js';
+export { type L2eModelBatch, NativeL2eModel } from './l2e-model.js';
 export {
   type LmDropout,
   type LmLayerState,
