@@ -3,14 +3,14 @@
 // written by that code: the training state and metrics of a run stopped after 8 of 30 steps, and
 // the files of the same run uninterrupted. Resumed here, the run must write the same metrics
 // (losses, gradient norms, validation) and the same final parameters and Adam moments.
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeAvailable } from '@urgate/kernels/native';
 import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 import { type LmConfigInput, resolveLmConfig } from '../src/lm/config.js';
 import { LM_FILES, trainLm } from '../src/lm/trainer.js';
-import { expectSameTensors } from './same-tensors.js';
+import { expectResumedAsWhole } from './pre-change-fixtures.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pre-native-lm');
 const SENTENCE = 'the cat sat on the mat . the dog ran to the cat .';
@@ -56,23 +56,9 @@ describe.skipIf(!nativeAvailable)('resume of a run written before the native LM 
       const cacheDir = await corpus(dir);
       const out = join(dir, 'resumed');
       mkdirSync(out, { recursive: true });
-      copyFileSync(join(fixture, 'step8.checkpoint.safetensors'), join(out, LM_FILES.checkpoint));
-      copyFileSync(join(fixture, 'step8.metrics.jsonl'), join(out, LM_FILES.metrics));
-      const r = await trainLm(resolveLmConfig(input), {
-        cacheDir,
-        outDir: out,
-        resume: true,
-        progress: null,
-      });
-      expect(readFileSync(join(out, LM_FILES.metrics), 'utf8')).toBe(
-        readFileSync(join(fixture, 'whole.metrics.jsonl'), 'utf8'),
+      const { result: r, whole } = await expectResumedAsWhole(fixture, 'step8', out, LM_FILES, () =>
+        trainLm(resolveLmConfig(input), { cacheDir, outDir: out, resume: true, progress: null }),
       );
-      for (const [file, expected] of [
-        [LM_FILES.model, 'whole.model.safetensors'],
-        [LM_FILES.checkpoint, 'whole.checkpoint.safetensors'],
-      ])
-        await expectSameTensors(join(out, file), join(fixture, expected));
-      const whole = JSON.parse(readFileSync(join(fixture, 'whole.result.json'), 'utf8'));
       expect(r.valid).toEqual(whole.valid);
       expect(r.test).toEqual(whole.test);
       expect(r.config.engine).toBe('native');

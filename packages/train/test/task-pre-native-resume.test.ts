@@ -3,14 +3,14 @@
 // fixtures were written by that code: the training state and metrics of a run stopped after 4 of
 // 10 steps, and the files of the same run uninterrupted. Resumed here, the run must write the same
 // metrics (losses, gradient norms, evaluations) and the same final parameters and Adam moments.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeAvailable } from '@urgate/kernels/native';
 import { describe, expect, it } from 'vitest';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
 import { RUN_FILES, trainTask } from '../src/tasks/trainer.js';
-import { expectSameTensors } from './same-tensors.js';
+import { expectResumedAsWhole } from './pre-change-fixtures.js';
 import { tinyDataset } from './tiny-dataset.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pre-native-task');
@@ -49,27 +49,20 @@ describe.skipIf(!nativeAvailable)(
         const fixture = join(FIXTURES, name);
         const out = join(mkdtempSync(join(tmpdir(), `urgate-pre-native-${name}-`)), 'run');
         mkdirSync(out);
-        copyFileSync(
-          join(fixture, 'step4.checkpoint.safetensors'),
-          join(out, RUN_FILES.checkpoint),
+        const { result: r, whole } = await expectResumedAsWhole(
+          fixture,
+          'step4',
+          out,
+          RUN_FILES,
+          () =>
+            trainTask(resolveTaskRunConfig(input), {
+              outDir: out,
+              resume: true,
+              progress: null,
+              dataset: tinyDataset,
+            }),
         );
-        copyFileSync(join(fixture, 'step4.metrics.jsonl'), join(out, RUN_FILES.metrics));
-        const r = await trainTask(resolveTaskRunConfig(input), {
-          outDir: out,
-          resume: true,
-          progress: null,
-          dataset: tinyDataset,
-        });
         expect(r.config.engine).toBe('native');
-        expect(readFileSync(join(out, RUN_FILES.metrics), 'utf8')).toBe(
-          readFileSync(join(fixture, 'whole.metrics.jsonl'), 'utf8'),
-        );
-        for (const [file, expected] of [
-          [RUN_FILES.model, 'whole.model.safetensors'],
-          [RUN_FILES.checkpoint, 'whole.checkpoint.safetensors'],
-        ])
-          await expectSameTensors(join(out, file), join(fixture, expected));
-        const whole = JSON.parse(readFileSync(join(fixture, 'whole.result.json'), 'utf8'));
         expect({ final: r.final, best: r.best, test: r.test }).toEqual({
           final: whole.final,
           best: whole.best,
