@@ -4,6 +4,7 @@
 // on every start), and the checkpoint's `model` section.
 import {
   type CheckpointTensors,
+  glorotUniform,
   initLayerValues,
   initRmcValues,
   L2E_TENSORS,
@@ -17,7 +18,6 @@ import {
   resolveRmcConfig,
   stackLayerConfigs,
 } from '@urgate/contract';
-import { SeededRandom } from '@urgate/random';
 import { deriveSeed } from '../seeds.js';
 import type { L2eRunConfig } from './config.js';
 
@@ -43,12 +43,6 @@ export function l2eArchitecture(config: L2eRunConfig, vocabSize: number): L2eArc
   return { vocabSize, layers, rmc: null };
 }
 
-function glorot(fanIn: number, fanOut: number, seed: number): Float32Array {
-  const rng = new SeededRandom(seed);
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  return Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
-}
-
 /**
  * The initial tensors: `params` in the table's order (l2eTensorShapes), `constants` those of
  * l2eConstantShapes. Layer l from seed + l, the RMC from the seed, the head Glorot-uniform from
@@ -68,7 +62,7 @@ export function initL2eTensors(
   const V = arch.vocabSize;
   values[L2E_TENSORS.outputW] = {
     shape: [width, V],
-    data: glorot(width, V, deriveSeed(config.seed, PURPOSE.output)),
+    data: glorotUniform(width, V, deriveSeed(config.seed, PURPOSE.output)),
   };
   values[L2E_TENSORS.outputB] = { shape: [V], data: new Float32Array(V) };
   const pick = (table: { name: string }[]) =>
