@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
-import { nativeAvailable } from '@urgate/kernels/native';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { RunOutcome } from '../divergence.js';
 import { lmParamTensors } from '../lm/model.js';
@@ -142,10 +141,6 @@ export async function trainL2e(
   config: L2eRunConfig,
   options: TrainL2eOptions,
 ): Promise<L2eRunResult> {
-  if (!nativeAvailable)
-    throw new Error(
-      'the trainer needs the native kernels (its Adam runs over native arenas, whatever the engine): run `npm run build` (see packages/kernels/README.md)',
-    );
   const data = openL2eData(config);
   const vocabSize = data.alphabet.vocabulary.length;
   const modelMeta = l2eModelMeta(config, l2eArchitecture(config, vocabSize));
