@@ -144,7 +144,7 @@ export async function trainL2e(
   const data = openL2eData(config);
   const vocabSize = data.alphabet.vocabulary.length;
   const modelMeta = l2eModelMeta(config, l2eArchitecture(config, vocabSize));
-  const model = await createL2eTraining(config, vocabSize);
+  const training = await createL2eTraining(config, vocabSize);
   // Data parallel: this rank trains programs [lo, hi) of every global batch (--batch-size).
   const world = joinWorld();
   if (config.batchSize < world.size)
@@ -157,8 +157,8 @@ export async function trainL2e(
   const run = await runTrainingLoop(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
-      model: model.model,
-      constants: model.constants,
+      model: training.model,
+      constants: training.constants,
       modelMeta,
       gradients(step) {
         trained = step + 1;
@@ -166,18 +166,18 @@ export async function trainL2e(
         const batch = batchShare(world, data.alphabet, whole) as L2eBatch;
         // The loss is a mean over target characters: a rank's weighs its characters' share.
         share = batch.targets.length / whole.targets.length;
-        return model.gradients(batch);
+        return training.gradients(batch);
       },
       share: () => share,
       saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
       restoreData: (state) =>
         data.curriculum.restore(state.position.curriculum as L2eCurriculumState),
       async evaluate() {
-        const test = await evaluateL2e(model, data.testBatches(), shared);
+        const test = await evaluateL2e(training, data.testBatches(), shared);
         let validation: L2eEvaluation | null = null;
         let advanced = false;
         if (data.curriculum.advances) {
-          validation = await evaluateL2e(model, [data.validationBatch(trained)], shared);
+          validation = await evaluateL2e(training, [data.validationBatch(trained)], shared);
           advanced = data.curriculum.observe(validation);
         }
         const level = data.curriculum.level();
@@ -220,7 +220,7 @@ export async function trainL2e(
     worldSize: world.size,
   };
   if (run.stopped || world.rank !== 0) {
-    model.dispose();
+    training.dispose();
     return result;
   }
   const evals = readMetrics(run.metrics.path).filter((r) => r.kind === 'eval');
@@ -231,10 +231,10 @@ export async function trainL2e(
   if (!run.divergence)
     await saveCheckpoint(
       join(options.outDir, L2E_FILES.model),
-      { ...lmParamTensors(model.model), ...model.constants },
+      { ...lmParamTensors(training.model), ...training.constants },
       { model: modelMeta, training: { config } },
     );
   await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);
-  model.dispose();
+  training.dispose();
   return result;
 }
