@@ -20,7 +20,14 @@ import { fileURLToPath } from 'node:url';
  * the export against cells' reference), as long as no cycle forms.
  */
 export const LAYERS = [
-  ['@urgate/files', '@urgate/random', '@urgate/mpi', '@urgate/source-hooks', '@urgate/bench'],
+  [
+    '@urgate/files',
+    '@urgate/random',
+    '@urgate/mpi',
+    '@urgate/source-hooks',
+    '@urgate/bench',
+    '@urgate/test-checks',
+  ],
   ['@urgate/contract', '@urgate/wikitext', '@urgate/tasks', '@urgate/learning-to-execute'],
   ['@urgate/cells', '@urgate/onnx'],
   ['@urgate/test-support'],

@@ -5,6 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A size of the benchmark: URGATE_BENCH_<NAME> when set, else `fallback`. */
 export function benchSize(name: string, fallback: number): number {
@@ -80,6 +82,12 @@ const TORCH_SETTINGS = [
 export const TORCH_SETTINGS_NOTE =
   'best of (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=2) and default threads';
 
+/** PYTHONPATH with python/ (urgate_bench.py, what the PyTorch references share) first. */
+function pythonPath(): string {
+  const own = fileURLToPath(new URL('../python', import.meta.url));
+  return [own, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
+}
+
 /**
  * Runs `python3 <script> --threads <n> ...args` under each thread setting and returns the JSON
  * each successful run printed; a failed run is reported on stderr and left out.
@@ -91,7 +99,7 @@ export function runTorchReference<R>(
   const results: { label: string; result: R }[] = [];
   for (const s of TORCH_SETTINGS) {
     const r = spawnSync(PYTHON, [script, '--threads', s.threads, ...args], {
-      env: { ...process.env, ...s.env },
+      env: { ...process.env, ...s.env, PYTHONPATH: pythonPath() },
       encoding: 'utf8',
     });
     if (r.status !== 0) {

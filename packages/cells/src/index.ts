@@ -14,7 +14,12 @@ export {
 } from './gate.js';
 export { initLayerParams } from './init.js';
 export { type GatedCellArgs, GatedGRUCell, GatedLSTMCell } from './layers.js';
-export { runLayerReference, runLayerWith, type SequenceKernel } from './sequence.js';
+export {
+  runLayerReference,
+  runLayerWith,
+  type SequenceKernel,
+  type SequenceRunner,
+} from './sequence.js';
 export * from './stack.js';
 export { zeroState, zoneoutMasks } from './state.js';
 export { layerStep } from './step.js';

@@ -4,22 +4,23 @@ import { prepareParams, stepPrepared } from './step.js';
 import type { LayerParams, SequenceExtras, SequenceResult, State } from './types.js';
 import { checkSequence } from './validate.js';
 
-export type SequenceKernel = (
-  cfg: ResolvedLayerConfig,
+/**
+ * One gated layer over a whole sequence: runLayerReference here and @urgate/kernels'
+ * runLayerFused take the same arguments and compute the same thing.
+ */
+export type SequenceRunner<Config = LayerConfig> = (
+  cfg: Config,
   params: LayerParams,
   xs: tf.Tensor3D,
   state0: State,
   extras?: SequenceExtras,
 ) => SequenceResult;
 
+/** The same call on a config already resolved and checked (runLayerWith's kernel). */
+export type SequenceKernel = SequenceRunner<ResolvedLayerConfig>;
+
 /** The pure-tfjs recurrence over T steps: the ground truth every kernel is tested against. */
-export function runLayerReference(
-  cfg: LayerConfig,
-  params: LayerParams,
-  xs: tf.Tensor3D,
-  state0: State,
-  extras?: SequenceExtras,
-): SequenceResult {
+export const runLayerReference: SequenceRunner = (cfg, params, xs, state0, extras) => {
   const r = resolveLayerConfig(cfg);
   checkSequence(r, params, xs, state0, extras);
   const [outputs, h, c] = tf.tidy(() => {
@@ -47,7 +48,7 @@ export function runLayerReference(
     return kept;
   }) as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D | undefined];
   return { outputs, state: c === undefined ? { h } : { h, c } };
-}
+};
 
 /**
  * Runs a layer over a sequence with `kernel` (e.g. @urgate/kernels' sequenceKernel(engine)), or

@@ -61,25 +61,20 @@ describe('runLayerReference over a sequence', () => {
     });
 
     it(`${core}: zoneout masks of ones keep the state, of zeros equal no zoneout`, () => {
-      const ones = tf.ones([5, 2, 6]) as tf.Tensor3D;
-      const zeros = tf.zeros([5, 2, 6]) as tf.Tensor3D;
-      const keepAll = runLayerReference(
-        cfg,
-        params,
-        xs,
-        state0,
-        core === 'lstm' ? { zoneoutH: ones, zoneoutC: ones } : { zoneoutH: ones },
-      );
+      // The same mask on h and (LSTM) c at every step.
+      const withZoneout = (mask: tf.Tensor3D) =>
+        runLayerReference(
+          cfg,
+          params,
+          xs,
+          state0,
+          core === 'lstm' ? { zoneoutH: mask, zoneoutC: mask } : { zoneoutH: mask },
+        );
+      const keepAll = withZoneout(tf.ones([5, 2, 6]) as tf.Tensor3D);
       close(keepAll.state.h, state0.h);
       if (core === 'lstm') close(keepAll.state.c as tf.Tensor, state0.c as tf.Tensor);
       close(keepAll.outputs, tf.stack(Array(5).fill(state0.h)));
-      const none = runLayerReference(
-        cfg,
-        params,
-        xs,
-        state0,
-        core === 'lstm' ? { zoneoutH: zeros, zoneoutC: zeros } : { zoneoutH: zeros },
-      );
+      const none = withZoneout(tf.zeros([5, 2, 6]) as tf.Tensor3D);
       close(none.outputs, runLayerReference(cfg, params, xs, state0).outputs);
     });
   }

@@ -3,10 +3,12 @@
 // l2e task's own (grammar, task type, nesting, curriculum, the RMC's size).
 import type { Command } from 'commander';
 import {
+  downsizeOption,
   finiteNumber,
   nonNegativeInteger,
   positiveInteger,
   positiveNumber,
+  tMaxOption,
 } from './commands/common.js';
 
 /** Drops the options not given, so that the trainers' defaults apply. */
@@ -93,16 +95,8 @@ function addTrainingOptions(cmd: Command): Command {
       'save the training state every n steps (default 500)',
       positiveInteger,
     )
-    .option(
-      '--downsize <C>',
-      'OM-/UM-: master gates are hidden/C wide (default 16)',
-      positiveInteger,
-    )
-    .option(
-      '--t-max <T>',
-      'C-: chrono initialisation horizon Tmax (default the hidden size)',
-      positiveNumber,
-    )
+    .addOption(downsizeOption())
+    .addOption(tMaxOption())
     .option(
       '--engine <engine>',
       'native (default): the model as one native object (C++ kernels, no tfjs); reference: the pure-tfjs model with autodiff (slow; for checking; needs no native addon); recorded in the config and result.json',

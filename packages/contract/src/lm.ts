@@ -1,3 +1,5 @@
+import type { ResolvedLayerConfig } from './config.js';
+import { stackLayerConfigs } from './init.js';
 import { layerLayout } from './layout.js';
 import type { Core, Mechanism } from './mechanisms.js';
 import {
@@ -36,6 +38,19 @@ export interface LmArchitecture {
   adaptiveSoftmax?: AdaptiveSoftmax;
 }
 
+/** The recurrent layers of a language model: layer 0 reads the embedding, layer l the layer below. */
+export function lmLayerConfigs(arch: LmArchitecture): ResolvedLayerConfig[] {
+  return stackLayerConfigs({
+    core: arch.core,
+    mechanism: arch.mechanism,
+    inputSize: arch.embeddingSize,
+    hiddenSize: arch.hiddenSize,
+    numLayers: arch.numLayers,
+    ...(arch.downsize !== undefined ? { downsize: arch.downsize } : {}),
+    ...(arch.tMax !== undefined ? { tMax: arch.tMax } : {}),
+  });
+}
+
 /** One named tensor of a model and its row-major shape. */
 export interface TensorShape {
   name: string;
@@ -53,19 +68,11 @@ export interface TensorShape {
 export function lmTensorShapes(arch: LmArchitecture): TensorShape[] {
   const { vocabSize: V, embeddingSize: E, hiddenSize: d } = arch;
   const shapes: TensorShape[] = [{ name: LM_TENSORS.embedding, shape: [V, E] }];
-  for (let l = 0; l < arch.numLayers; l++) {
-    const inputSize = l === 0 ? E : d;
-    const { cols } = layerLayout({
-      core: arch.core,
-      mechanism: arch.mechanism,
-      inputSize,
-      hiddenSize: d,
-      ...(arch.downsize !== undefined ? { downsize: arch.downsize } : {}),
-      ...(arch.tMax !== undefined ? { tMax: arch.tMax } : {}),
-    });
-    shapes.push({ name: layerTensorName(l, 'W'), shape: [inputSize + d, cols] });
+  lmLayerConfigs(arch).forEach((layer, l) => {
+    const { cols } = layerLayout(layer);
+    shapes.push({ name: layerTensorName(l, 'W'), shape: [layer.inputSize + d, cols] });
     shapes.push({ name: layerTensorName(l, 'b'), shape: [cols] });
-  }
+  });
   if (arch.layerNorm) {
     shapes.push({ name: LM_TENSORS.normGamma, shape: [d] });
     shapes.push({ name: LM_TENSORS.normBeta, shape: [d] });

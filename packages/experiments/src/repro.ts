@@ -27,25 +27,36 @@ export interface Reproduction {
 /** Command-line flags written as one line. */
 const flags = (line: string): string[] => line.split(' ');
 
-/** The copy and adding tasks' size (smoke: a tenth of the length, a tiny model, 40 steps). */
-const synthetic = (scale: ReproScale, length: number) =>
-  scale === 'smoke'
-    ? flags(
-        `--length ${length / 10} --hidden-size 32 --batch-size 8 --steps 40 --eval-every 20 --eval-size 1 --checkpoint-every 20`,
-      )
-    : flags(
-        `--length ${length} --hidden-size 128 --batch-size 32 --steps 3000 --eval-every 200 --eval-size 4 --checkpoint-every 500`,
-      );
+/**
+ * A copy or adding task sweep: the task and its axes (`line`) at length `length` (smoke: a tenth
+ * of the length, a tiny model, 40 steps).
+ */
+const syntheticSweep = (line: string, length: number) => (scale: ReproScale) => ({
+  args: [
+    ...flags(line),
+    ...(scale === 'smoke'
+      ? flags(
+          `--length ${length / 10} --hidden-size 32 --batch-size 8 --steps 40 --eval-every 20 --eval-size 1 --checkpoint-every 20`,
+        )
+      : flags(
+          `--length ${length} --hidden-size 128 --batch-size 32 --steps 3000 --eval-every 200 --eval-size 4 --checkpoint-every 500`,
+        )),
+  ],
+});
 
-/** The pixel tasks' size. */
-const pixel = (scale: ReproScale, steps: number) =>
-  scale === 'smoke'
-    ? flags(
-        '--hidden-size 8 --batch-size 10 --steps 6 --eval-every 3 --eval-size 20 --checkpoint-every 3',
-      )
-    : flags(
-        `--hidden-size 64 --batch-size 50 --steps ${steps} --eval-every 250 --eval-size 1000 --checkpoint-every 250`,
-      );
+/** A pixel task sweep: the task and its axes (`line`), `steps` steps. */
+const pixelSweep = (line: string, steps: number) => (scale: ReproScale) => ({
+  args: [
+    ...flags(line),
+    ...(scale === 'smoke'
+      ? flags(
+          '--hidden-size 8 --batch-size 10 --steps 6 --eval-every 3 --eval-size 20 --checkpoint-every 3',
+        )
+      : flags(
+          `--hidden-size 64 --batch-size 50 --steps ${steps} --eval-every 250 --eval-size 1000 --checkpoint-every 250`,
+        )),
+  ],
+});
 
 /** The reproductions, by name (packages/experiments/README.md describes each). */
 export const REPRODUCTIONS: readonly Reproduction[] = [
@@ -53,48 +64,32 @@ export const REPRODUCTIONS: readonly Reproduction[] = [
     name: 'copy',
     title: 'copy task N=100 (paper 3.1, Fig. 3): - vs UR- LSTM, hidden 128, 3000 steps; ~15-20 min',
     seeds: 3,
-    sweep: (scale) => ({
-      args: [...flags('copy --mechanisms -,UR- --lrs 2e-3'), ...synthetic(scale, 100)],
-    }),
+    sweep: syntheticSweep('copy --mechanisms -,UR- --lrs 2e-3', 100),
   },
   {
     name: 'copy-all',
     title: 'copy task N=100, all nine mechanisms (paper Fig. 3, Table 2); ~1.5 h',
     seeds: 3,
-    sweep: (scale) => ({
-      args: [
-        ...flags('copy --mechanisms -,C-,U-,R-,UR-,O-,OM-,UM-,OR- --lrs 2e-3'),
-        ...synthetic(scale, 100),
-      ],
-    }),
+    sweep: syntheticSweep('copy --mechanisms -,C-,U-,R-,UR-,O-,OM-,UM-,OR- --lrs 2e-3', 100),
   },
   {
     name: 'adding',
     title: 'adding task T=200 (paper 3.1, Fig. 3): -, C-, U-, R-, UR-, OR- LSTMs, 3000 steps; ~1 h',
     seeds: 3,
-    sweep: (scale) => ({
-      args: [
-        ...flags('adding --mechanisms -,C-,U-,R-,UR-,OR- --lrs 1e-3'),
-        ...synthetic(scale, 200),
-      ],
-    }),
+    sweep: syntheticSweep('adding --mechanisms -,C-,U-,R-,UR-,OR- --lrs 1e-3', 200),
   },
   {
     name: 'fmnist',
     title: 'sequential Fashion-MNIST (paper 3.2): - vs UR- LSTM, hidden 64, 2000 steps, one seed',
     seeds: 1,
-    sweep: (scale) => ({
-      args: [...flags('sfmnist --mechanisms -,UR- --lrs 1e-3'), ...pixel(scale, 2000)],
-    }),
+    sweep: pixelSweep('sfmnist --mechanisms -,UR- --lrs 1e-3', 2000),
   },
   {
     name: 'pixel',
     title:
       'permuted Fashion-MNIST (paper 3.2, Table 3): - vs UR- LSTM, hidden 64, 3000 steps; ~33 min with 2 jobs',
     seeds: 3,
-    sweep: (scale) => ({
-      args: [...flags('pfmnist --mechanisms -,UR- --lrs 1e-3'), ...pixel(scale, 3000)],
-    }),
+    sweep: pixelSweep('pfmnist --mechanisms -,UR- --lrs 1e-3', 3000),
   },
   {
     name: 'l2e',

@@ -13,7 +13,7 @@ import {
   timeMs,
   torchAvailable,
 } from '@urgate/bench';
-import { initLayerParams, runLayerReference, zeroState } from '@urgate/cells';
+import { initLayerParams, runLayerReference, type SequenceRunner, zeroState } from '@urgate/cells';
 import { type Core, type LayerConfig, layerLayout, type Mechanism } from '@urgate/contract';
 import {
   FusedAdam,
@@ -51,7 +51,7 @@ const CONFIGS: { core: Core; mechanism: Mechanism }[] = [
  * Adam with clipping.
  */
 function trainingStep(
-  run: typeof runLayerReference,
+  run: SequenceRunner,
   cfg: LayerConfig,
   shape: Shape,
   seed: number,

@@ -6,12 +6,12 @@ UR-LSTM written with torch ops (the way one writes a custom cell in PyTorch).
 Thread settings come from the caller (torch.set_num_threads via --threads,
 OPENBLAS_NUM_THREADS via the environment). Prints one JSON object.
 Usage: torch_ref.py --threads N --shapes '[{"B":64,"n":8,"H":256,"T":100}]' --iters 3
+(with packages/bench/python on PYTHONPATH, as @urgate/bench's runTorchReference runs it)
 """
 import argparse
-import json
-import time
 
 import torch
+from urgate_bench import print_results, reference_args, step_times_ms
 
 
 class URLSTM(torch.nn.Module):
@@ -44,27 +44,16 @@ def time_iteration(model, run, R, iters):
         loss.backward()
         opt.step()
 
-    step()  # warm-up
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
+    times = sorted(step_times_ms(step, iters))
     return times[len(times) // 2]
 
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave the default)")
-    p.add_argument("--shapes", required=True)
     p.add_argument("--iters", type=int, default=3)
-    a = p.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a, shapes = reference_args(p)
     results = []
-    for s in json.loads(a.shapes):
+    for s in shapes:
         B, n, H, T = s["B"], s["n"], s["H"], s["T"]
         xs = torch.randn(T, B, n)
         R = torch.randn(T, B, H)
@@ -78,7 +67,7 @@ def main():
         row["nn.GRU"] = time_iteration(gru, lambda: gru(xs, h0)[0], R, iters)
         row["UR-LSTM step-by-step"] = time_iteration(ur, lambda: ur(xs, h0[0], h0[0]), R, iters)
         results.append(row)
-    print(json.dumps({"torch": torch.__version__, "results": results}))
+    print_results(results)
 
 
 if __name__ == "__main__":

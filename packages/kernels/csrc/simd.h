@@ -11,7 +11,7 @@
 //
 // noinline either way: the restrict-qualified parameters that let the compiler
 // vectorise a loop only count while the function stays a function.
-// -DURGATE_BASELINE_ONLY builds the baseline alone (scripts/build-baseline.sh),
+// -DURGATE_BASELINE_ONLY builds the baseline alone (scripts/portable-build.sh baseline),
 // which is the code a CPU without AVX2 runs.
 #pragma once
 

@@ -2,8 +2,8 @@
 // whose forward and backward passes are the native kernels (csrc/rnn.cc).
 
 import * as tf from '@tensorflow/tfjs';
-import type { LayerParams, SequenceExtras, SequenceResult, State } from '@urgate/cells';
-import { type LayerConfig, layerLayout, resolveLayerConfig } from '@urgate/contract';
+import type { SequenceRunner } from '@urgate/cells';
+import { layerLayout, resolveLayerConfig } from '@urgate/contract';
 import { type NativeLayerShape, requireNative } from './native.js';
 import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
@@ -14,13 +14,7 @@ import { expectShape, floats, rows } from './tensors.js';
  * per step, the pointwise gate math fused, and BPTT in one call as the op's
  * gradient (for xs, W, b, bOffset, h0 and c0).
  */
-export function runLayerFused(
-  cfg: LayerConfig,
-  params: LayerParams,
-  xs: tf.Tensor3D,
-  state0: State,
-  extras?: SequenceExtras,
-): SequenceResult {
+export const runLayerFused: SequenceRunner = (cfg, params, xs, state0, extras) => {
   const addon = requireNative('runLayerFused');
   const r = resolveLayerConfig(cfg);
   const { cols } = layerLayout(r);
@@ -107,4 +101,4 @@ export function runLayerFused(
     const c = rows(packed, T, 1).reshape([B, d]) as tf.Tensor2D;
     return { outputs, state: { h, c } };
   });
-}
+};

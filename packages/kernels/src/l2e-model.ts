@@ -15,7 +15,7 @@ import {
 } from '@urgate/contract';
 import type { NativeAddon } from './native.js';
 import { type RmcAddon, rmcKernelShape } from './rmc-native.js';
-import { NativeStackModel, type SoftmaxPass } from './stack-model.js';
+import { NativeStackModel } from './stack-model.js';
 
 /** One minibatch of programs, time-major (row t·B + b), as @urgate/train's l2e batches give it. */
 export interface L2eModelBatch {
@@ -28,6 +28,14 @@ export interface L2eModelBatch {
   targetRows: Int32Array;
   /** The target character ids, in targetRows' order. */
   targets: Int32Array;
+}
+
+/** The head's pass over the target rows: mean loss (float32, as the tfjs scalar), logits, backward. */
+interface HeadPass {
+  loss: number;
+  logits: Float32Array;
+  /** Writes output.W's and output.b's gradients; returns dLoss/d(rows) [N, width]. */
+  backward: () => Float32Array;
 }
 
 /** The core's forward pass: outputs [T, B, width], then backward (into the arena) or release. */
@@ -85,7 +93,7 @@ export class NativeL2eModel extends NativeStackModel {
     return { loss: head.loss, logits: head.logits };
   }
 
-  private forward(batch: L2eModelBatch): { core: CorePass; head: SoftmaxPass } {
+  private forward(batch: L2eModelBatch): { core: CorePass; head: HeadPass } {
     const [T, B, V] = [batch.steps, batch.batchSize, this.arch.vocabSize];
     if (batch.vocabSize !== V)
       throw new RangeError(`batch.vocabSize: expected ${V} (the model's), got ${batch.vocabSize}`);
@@ -99,10 +107,11 @@ export class NativeL2eModel extends NativeStackModel {
     batch.targetRows.forEach((row, k) => {
       rows.set(core.outputs.subarray(row * width, (row + 1) * width), k * width);
     });
-    const head = this.softmaxDense(rows, batch.targetRows.length, batch.targets, {
-      W: L2E_TENSORS.outputW,
-      b: L2E_TENSORS.outputB,
-    });
+    const N = batch.targetRows.length;
+    const names = { W: L2E_TENSORS.outputW, b: L2E_TENSORS.outputB };
+    const out = this.dense(names, rows, N, width, V, false);
+    const { loss, dLogits } = this.addon.softmaxCrossEntropy(out.y, batch.targets, V);
+    const head = { loss: Math.fround(loss), logits: out.y, backward: () => out.backward(dLogits) };
     return { core, head };
   }
 

@@ -2,7 +2,7 @@
 // moments in four arenas laid out by @urgate/contract's lmTensorShapes, a train step that fills the
 // gradient arena, per-token scoring, and Adam with global-norm clipping over the arena. No tfjs:
 // the recurrent state is plain Float32Arrays, and the arenas are views of the object's memory.
-import { type LmArchitecture, lmTensorShapes, resolveLayerConfig } from '@urgate/contract';
+import { type LmArchitecture, lmLayerConfigs, lmTensorShapes } from '@urgate/contract';
 import { type AdamOptions, type ArenaTensor, arenaLayout, type ModelArenas } from './arena.js';
 import { type NativeLmObject, type NativeLmWindow, requireNative } from './native.js';
 
@@ -36,14 +36,7 @@ export interface LmDropout {
 
 /** Master-gate downsize of an architecture (the layer default when unset). */
 export function lmDownsize(arch: LmArchitecture): number {
-  return resolveLayerConfig({
-    core: arch.core,
-    mechanism: arch.mechanism,
-    inputSize: arch.embeddingSize,
-    hiddenSize: arch.hiddenSize,
-    ...(arch.downsize !== undefined ? { downsize: arch.downsize } : {}),
-    ...(arch.tMax !== undefined ? { tMax: arch.tMax } : {}),
-  }).downsize;
+  return lmLayerConfigs(arch)[0].downsize;
 }
 
 export class NativeLm implements ModelArenas {

@@ -1,7 +1,7 @@
 // The Relational Memory Core's native kernels (csrc/rmc.cc, napi/rmc.cc) without tfjs: the
 // kernel's shape in @urgate/rmc's vocabulary, taken from the contract's resolved config, and the
 // functions the addon adds. The tfjs op (rmc-fused.ts) and the native l2e model both call them.
-import type { ResolvedRmcConfig } from '@urgate/contract';
+import type { GateStyle, ResolvedRmcConfig, RmcMechanism } from '@urgate/contract';
 import type { NativeTape } from './native.js';
 
 /** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
@@ -14,8 +14,8 @@ export interface RmcKernelShape {
   numBlocks: number;
   /** Linear layers of the shared attention MLP (rmc's attentionMlpLayers). */
   mlpLayers: number;
-  gateStyle: 'unit' | 'memory' | 'none';
-  mechanism: '-' | 'C-' | 'OM-' | 'U-' | 'UR-';
+  gateStyle: GateStyle;
+  mechanism: RmcMechanism;
   /** Master downsize C ('OM-'; ignored otherwise). */
   downsize: number;
 }

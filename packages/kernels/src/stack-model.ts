@@ -1,7 +1,7 @@
 // What the native model objects over stacked gated layers share (the task models, the l2e
 // encoder-decoder): their arenas (ParamArenas, laid out from a contract table), the layer stack
-// run forward and back through the addon's layer kernels on views of the parameter arena, and a
-// dense layer with a softmax cross-entropy on top. No tfjs.
+// run forward and back through the addon's layer kernels on views of the parameter arena, and
+// the heads' dense layers. No tfjs.
 import { layerTensorName, type ResolvedLayerConfig, type TensorShape } from '@urgate/contract';
 import { type ArenaKind, arenaView, ParamArenas } from './arena.js';
 import { type NativeAddon, type NativeTape, requireNative } from './native.js';
@@ -17,15 +17,6 @@ export interface LayerPass {
 export interface StackMasks {
   zoneoutC: (Float32Array | null)[];
   zoneoutH: (Float32Array | null)[];
-}
-
-/** A dense + softmax cross-entropy pass over rows: mean loss, logits, and its backward pass. */
-export interface SoftmaxPass {
-  /** Rounded to float32, as the tfjs scalar of the reference is. */
-  loss: number;
-  logits: Float32Array;
-  /** Writes the dense layer's dW, db into the gradient arena; returns dLoss/dx [rows, d]. */
-  backward: () => Float32Array;
 }
 
 export class NativeStackModel extends ParamArenas {
@@ -103,26 +94,28 @@ export class NativeStackModel extends ParamArenas {
     for (const pass of passes) this.addon.releaseTape(pass.tape);
   }
 
-  /** Mean cross-entropy of softmax(x W + b) [rows, K] against targets; W, b by tensor name. */
-  protected softmaxDense(
+  /**
+   * A dense layer over `rows` rows of `x` ([rows, inSize] -> [rows, outSize], ReLU when `relu`),
+   * W and b by tensor name: its output, and its backward, which writes the gradients of its W and
+   * b and returns dx.
+   */
+  protected dense(
+    names: { W: string; b: string },
     x: Float32Array,
     rows: number,
-    targets: Int32Array,
-    tensors: { W: string; b: string },
-  ): SoftmaxPass {
-    const W = this.view(tensors.W);
-    const b = this.view(tensors.b);
-    const K = b.length;
-    const d = W.length / K;
-    const logits = this.addon.denseForward(x, W, b, rows, d, K, false);
-    const { loss, dLogits } = this.addon.softmaxCrossEntropy(logits, targets, K);
+    inSize: number,
+    outSize: number,
+    relu: boolean,
+  ): { y: Float32Array; backward: (dy: Float32Array) => Float32Array } {
+    const a = this.addon;
+    const W = this.view(names.W);
+    const y = a.denseForward(x, W, this.view(names.b), rows, inSize, outSize, relu);
     return {
-      loss: Math.fround(loss),
-      logits,
-      backward: () => {
-        const g = this.addon.denseBackward(x, W, logits, dLogits, rows, d, K, false);
-        this.view(tensors.W, 'grads').set(g.dW);
-        this.view(tensors.b, 'grads').set(g.db);
+      y,
+      backward: (dy) => {
+        const g = a.denseBackward(x, W, y, dy, rows, inSize, outSize, relu);
+        this.view(names.W, 'grads').set(g.dW);
+        this.view(names.b, 'grads').set(g.db);
         return g.dx;
       },
     };

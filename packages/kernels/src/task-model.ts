@@ -119,12 +119,28 @@ export class NativeTaskModel extends NativeStackModel {
     return { layers, head: this.head(batch, outputs, masks.dropout) };
   }
 
+  /** Softmax cross-entropy of `logits` [rows, K] against class ids; `backward` takes dLogits. */
+  private classification(
+    logits: Float32Array,
+    targets: Int32Array,
+    rows: number,
+    backward: (dLogits: Float32Array) => Float32Array,
+  ): HeadPass {
+    const K = this.arch.outputSize;
+    const { loss, dLogits } = this.addon.softmaxCrossEntropy(logits, targets, K);
+    return {
+      loss: Math.fround(loss),
+      correct: countCorrect(logits, targets, K),
+      count: rows,
+      backward: () => backward(dLogits),
+    };
+  }
+
   private head(batch: TaskModelBatch, h: Float32Array, dropout: Float32Array | null): HeadPass {
     const T = batch.steps;
     const B = batch.batchSize;
     const d = this.arch.layers[this.arch.layers.length - 1].hiddenSize;
     const K = this.arch.outputSize;
-    const a = this.addon;
     const dOutputs = (from: number, dx: Float32Array) => {
       const out = new Float32Array(T * B * d);
       out.set(dx, from * B * d);
@@ -134,18 +150,14 @@ export class NativeTaskModel extends NativeStackModel {
     if (this.arch.head === 'copy') {
       const start = batch.targetStart as number;
       const rows = (T - start) * B;
-      const targets = batch.targets as Int32Array;
-      const pass = this.softmaxDense(h.subarray(start * B * d), rows, targets, TASK_HEAD_TENSORS);
-      return {
-        loss: pass.loss,
-        correct: countCorrect(pass.logits, targets, K),
-        count: rows,
-        backward: () => dOutputs(start, pass.backward()),
-      };
+      const out = this.dense(TASK_HEAD_TENSORS, h.subarray(start * B * d), rows, d, K, false);
+      return this.classification(out.y, batch.targets as Int32Array, rows, (dLogits) =>
+        dOutputs(start, out.backward(dLogits)),
+      );
     }
     if (this.arch.head === 'regression') {
-      const W = this.view(TASK_HEAD_TENSORS.W);
-      const y = a.denseForward(last, W, this.view(TASK_HEAD_TENSORS.b), B, d, 1, false);
+      const out = this.dense(TASK_HEAD_TENSORS, last, B, d, 1, false);
+      const y = out.y;
       const t = batch.targets as Float32Array;
       // tf.losses.meanSquaredError: float32 squares summed, divided by B
       let sum = 0;
@@ -160,36 +172,19 @@ export class NativeTaskModel extends NativeStackModel {
           const dy = Float32Array.from(y, (v, i) =>
             Math.fround(scale * Math.fround(Math.fround(v - t[i]) * 2)),
           );
-          const g = a.denseBackward(last, W, y, dy, B, d, 1, false);
-          this.view(TASK_HEAD_TENSORS.W, 'grads').set(g.dW);
-          this.view(TASK_HEAD_TENSORS.b, 'grads').set(g.db);
-          return dOutputs(T - 1, g.dx);
+          return dOutputs(T - 1, out.backward(dy));
         },
       };
     }
     const H = this.arch.headHidden;
-    const W1 = this.view(CLASSIFIER_TENSORS.W1);
-    const W2 = this.view(CLASSIFIER_TENSORS.W2);
-    const hidden = a.denseForward(last, W1, this.view(CLASSIFIER_TENSORS.b1), B, d, H, true);
-    const dropped = dropout === null ? hidden : hidden.map((v, i) => Math.fround(v * dropout[i]));
-    const logits = a.denseForward(dropped, W2, this.view(CLASSIFIER_TENSORS.b2), B, H, K, false);
-    const labels = batch.targets as Int32Array;
-    const { loss, dLogits } = a.softmaxCrossEntropy(logits, labels, K);
-    return {
-      loss: Math.fround(loss),
-      correct: countCorrect(logits, labels, K),
-      count: B,
-      backward: () => {
-        const g2 = a.denseBackward(dropped, W2, logits, dLogits, B, H, K, false);
-        this.view(CLASSIFIER_TENSORS.W2, 'grads').set(g2.dW);
-        this.view(CLASSIFIER_TENSORS.b2, 'grads').set(g2.db);
-        const dHidden = dropout === null ? g2.dx : g2.dx.map((v, i) => Math.fround(v * dropout[i]));
-        const g1 = a.denseBackward(last, W1, hidden, dHidden, B, d, H, true);
-        this.view(CLASSIFIER_TENSORS.W1, 'grads').set(g1.dW);
-        this.view(CLASSIFIER_TENSORS.b1, 'grads').set(g1.db);
-        return dOutputs(T - 1, g1.dx);
-      },
-    };
+    const { W1, b1, W2, b2 } = CLASSIFIER_TENSORS;
+    const hidden = this.dense({ W: W1, b: b1 }, last, B, d, H, true);
+    const masked = (x: Float32Array) =>
+      dropout === null ? x : x.map((v, i) => Math.fround(v * dropout[i]));
+    const logits = this.dense({ W: W2, b: b2 }, masked(hidden.y), B, H, K, false);
+    return this.classification(logits.y, batch.targets as Int32Array, B, (dLogits) =>
+      dOutputs(T - 1, hidden.backward(masked(logits.backward(dLogits)))),
+    );
   }
 }
 

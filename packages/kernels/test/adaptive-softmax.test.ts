@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adaptiveClusters, adaptiveTailHidden } from '@urgate/contract';
+import { closeness } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import {
   type NativeAdaptiveParams,
@@ -14,7 +15,7 @@ import {
   nativeLoadError,
   requireNative,
 } from '../src/native.js';
-import { closeness, Lcg } from './helpers.js';
+import { Lcg } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch_adaptive_softmax.py');

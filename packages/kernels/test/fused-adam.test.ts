@@ -1,9 +1,10 @@
 // FusedAdam against a hand-written float64 Adam with global-norm clipping.
 import * as tf from '@tensorflow/tfjs';
+import { closeness } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { FusedAdam } from '../src/fused-adam.js';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
-import { closeness, Lcg } from './helpers.js';
+import { Lcg } from './helpers.js';
 
 interface Slot {
   p: number[];

@@ -3,8 +3,8 @@
 // mechanism, with and without zoneout masks and reset rows, on shapes that
 // are not multiples of the vector width.
 //
-// Tolerance: every element satisfies |native - reference| <= ATOL + RTOL·|reference|
-// with RTOL = 1e-4 and ATOL = 1e-5 (values and gradients are O(1)).
+// Tolerance: every element within @urgate/test-checks' NATIVE_PARITY,
+// |native - reference| <= 1e-5 + 1e-4·|reference| (values and gradients are O(1)).
 
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -15,13 +15,12 @@ import {
   zoneoutMasks,
 } from '@urgate/cells';
 import { type Core, type LayerConfig, MECHANISMS, type Mechanism } from '@urgate/contract';
+import { parityRatio } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { runLayerFused } from '../src/fused-layer.js';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
-import { closeness, Lcg } from './helpers.js';
+import { Lcg } from './helpers.js';
 
-const RTOL = 1e-4;
-const ATOL = 1e-5;
 const T = 7;
 const B = 3;
 const n = 5;
@@ -102,7 +101,7 @@ describe.skipIf(!nativeAvailable)(
             const expected = evaluate(runLayerReference, cfg, seed, withExtras);
             const actual = evaluate(runLayerFused, cfg, seed, withExtras);
             for (const key of Object.keys(expected)) {
-              expect(closeness(actual[key], expected[key], RTOL, ATOL), key).toBeLessThanOrEqual(1);
+              expect(parityRatio(actual[key], expected[key]), key).toBeLessThanOrEqual(1);
             }
           });
         }

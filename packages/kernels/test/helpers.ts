@@ -35,25 +35,3 @@ export function columns(
   if (core === 'lstm') return 4 * d + masters;
   return (refine ? 4 * d : 3 * d) + masters;
 }
-
-/**
- * numpy-style allclose: every |actual - expected| <= atol + rtol * |expected|.
- * Returns the worst violation ratio (<= 1 passes) for a readable failure.
- */
-export function closeness(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  rtol: number,
-  atol: number,
-): number {
-  if (actual.length !== expected.length)
-    throw new Error(`length ${actual.length} vs ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const bound = atol + rtol * Math.abs(expected[i]);
-    const diff = Math.abs(actual[i] - expected[i]);
-    if (!(diff <= bound))
-      worst = Math.max(worst, Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff / bound);
-  }
-  return worst;
-}

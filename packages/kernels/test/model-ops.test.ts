@@ -1,10 +1,11 @@
 // The model-level native ops against tfjs: the dense layer (value and gradients, linear and
 // relu), step slices, and the argument checks of the whole-model LM calls.
 import * as tf from '@tensorflow/tfjs';
+import { closeness } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { denseFused, sliceSteps } from '../src/model-ops.js';
 import { type NativeAddon, type NativeLmShape, native, nativeLoadError } from '../src/native.js';
-import { closeness, Lcg } from './helpers.js';
+import { Lcg } from './helpers.js';
 
 describe.skipIf(native === undefined)(
   `model-level ops${native ? '' : ` (skipped: ${nativeLoadError})`}`,

@@ -1,9 +1,10 @@
 // Fused softmax cross-entropy against a float64 computation in plain JS.
 import * as tf from '@tensorflow/tfjs';
+import { closeness } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { nativeAvailable, nativeLoadError } from '../src/native.js';
 import { softmaxCrossEntropy } from '../src/softmax-xent.js';
-import { closeness, Lcg } from './helpers.js';
+import { Lcg } from './helpers.js';
 
 /** mean -log softmax(x)[y] and its gradient, in float64. */
 function reference(

@@ -10,13 +10,8 @@
 
 import type { Random } from '@urgate/random';
 
-export type DeepMindCurriculumKind = 'baseline' | 'naive' | 'mix' | 'combine';
-export const DEEPMIND_CURRICULA: readonly DeepMindCurriculumKind[] = [
-  'baseline',
-  'naive',
-  'mix',
-  'combine',
-];
+export const DEEPMIND_CURRICULA = ['baseline', 'naive', 'mix', 'combine'] as const;
+export type DeepMindCurriculumKind = (typeof DEEPMIND_CURRICULA)[number];
 
 export interface DeepMindCurriculumOptions {
   kind: DeepMindCurriculumKind;

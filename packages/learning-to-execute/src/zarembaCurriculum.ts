@@ -12,13 +12,8 @@
 import type { Random } from '@urgate/random';
 import { checkZarembaNesting, ZAREMBA_MAX_LENGTH, type ZarembaHardness } from './zaremba.js';
 
-export type ZarembaCurriculumKind = 'baseline' | 'naive' | 'mix' | 'combined';
-export const ZAREMBA_CURRICULA: readonly ZarembaCurriculumKind[] = [
-  'baseline',
-  'naive',
-  'mix',
-  'combined',
-];
+export const ZAREMBA_CURRICULA = ['baseline', 'naive', 'mix', 'combined'] as const;
+export type ZarembaCurriculumKind = (typeof ZAREMBA_CURRICULA)[number];
 
 export class ZarembaCurriculum {
   readonly kind: ZarembaCurriculumKind;

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeCheckpoint } from '@urgate/contract';
+import { rejectsInOneLine } from '@urgate/test-checks';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint, writeTritonRepository } from '../src/index.js';
@@ -21,17 +22,6 @@ const m: TinyLm = {
   fixedGateOffset: false,
   zoneout: null,
 };
-
-/** Expects a rejection whose message is one line and matches `pattern`. */
-async function oneLine(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const err = await promise.then(
-    () => null,
-    (e: Error) => e,
-  );
-  expect(err, 'expected an error').toBeInstanceOf(Error);
-  expect((err as Error).message).not.toContain('\n');
-  expect((err as Error).message).toMatch(pattern);
-}
 
 let dir: string;
 let good: string;
@@ -58,8 +48,8 @@ async function broken(name: string, edit: (c: Checkpoint) => void): Promise<stri
 /** Export into a fresh directory, expect the error, and check that nothing was written. */
 async function rejectsWithoutFiles(ckpt: string, pattern: RegExp): Promise<void> {
   const out = join(dir, `out-${readdirSync(dir).length}`);
-  await oneLine(exportCheckpoint(ckpt, out), pattern);
-  await oneLine(writeTritonRepository(ckpt, out, { name: 'm' }), pattern);
+  await rejectsInOneLine(exportCheckpoint(ckpt, out), pattern);
+  await rejectsInOneLine(writeTritonRepository(ckpt, out, { name: 'm' }), pattern);
   expect(() => readdirSync(out)).toThrow(/ENOENT/);
 }
 
@@ -121,27 +111,27 @@ describe('bad ONNX files', () => {
   it('a non-ONNX file is refused in one line', async () => {
     const path = join(dir, 'notes.onnx');
     writeFileSync(path, 'this is not a model');
-    await oneLine(openModel(path), /notes\.onnx is not a readable ONNX model/);
+    await rejectsInOneLine(openModel(path), /notes\.onnx is not a readable ONNX model/);
   });
 
   it('a truncated ONNX file is refused in one line', async () => {
     const path = join(dir, 'truncated.onnx');
     const bytes = readFileSync(sequence.path);
     writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    await oneLine(
+    await rejectsInOneLine(
       openModel(path),
       /truncated\.onnx is not a readable ONNX model \(truncated or not ONNX/,
     );
   });
 
   it('a missing file is refused in one line', async () => {
-    await oneLine(openModel(join(dir, 'absent.onnx')), /cannot read .*absent\.onnx/);
+    await rejectsInOneLine(openModel(join(dir, 'absent.onnx')), /cannot read .*absent\.onnx/);
   });
 
   it('an unavailable execution provider is refused in one line', async () => {
     const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
     if (cuda?.bundled) return; // a CUDA build: nothing to refuse
-    await oneLine(
+    await rejectsInOneLine(
       openModel(sequence.path, { provider: 'cuda' }),
       /provider "cuda" is not available in the installed onnxruntime-node/,
     );
@@ -150,30 +140,33 @@ describe('bad ONNX files', () => {
 
 describe('bad inputs', () => {
   it('tokens outside the vocabulary are refused before any inference', async () => {
-    await oneLine(
+    await rejectsInOneLine(
       scoreTokens(sequence, [1, 2, 9, 3]),
       /scoreTokens: token 9 at position 2 is outside the vocabulary \[0, 9\)/,
     );
-    await oneLine(scoreTokens(sequence, [1, -1]), /token -1 at position 1/);
-    await oneLine(
+    await rejectsInOneLine(scoreTokens(sequence, [1, -1]), /token -1 at position 1/);
+    await rejectsInOneLine(
       generate(step, [[1], [4, 2.5]], { maxTokens: 2 }),
       /generate: token 2\.5 at prompt 1 position 1 is outside/,
     );
   });
 
   it('a graph of the wrong kind is refused', async () => {
-    await oneLine(
+    await rejectsInOneLine(
       scoreTokens(step, [1, 2]),
       /scoreTokens: .*good\.step\.onnx is a lm-step graph, expected lm-sequence/,
     );
-    await oneLine(
+    await rejectsInOneLine(
       generate(sequence, [[1]], { maxTokens: 1 }),
       /generate: .* is a lm-sequence graph, expected lm-step/,
     );
   });
 
   it('bad sampling options are refused', async () => {
-    await oneLine(generate(step, [[1]], { maxTokens: 2, topP: 0 }), /topP must be in \(0, 1\]/);
-    await oneLine(generate(step, [[]], { maxTokens: 2 }), /prompt 0 is empty/);
+    await rejectsInOneLine(
+      generate(step, [[1]], { maxTokens: 2, topP: 0 }),
+      /topP must be in \(0, 1\]/,
+    );
+    await rejectsInOneLine(generate(step, [[]], { maxTokens: 2 }), /prompt 0 is empty/);
   });
 });

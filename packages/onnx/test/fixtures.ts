@@ -40,46 +40,50 @@ function random(
   };
 }
 
-/** Layer parameters from cells' initialiser, with the biases perturbed so that no gate sits at its init. */
-function layerTensors(
+/**
+ * The layers of a stack whose first layer reads `first.inputSize` features (layer l from seed + l):
+ * parameters from cells' initialiser, with the biases perturbed so that no gate sits at its init.
+ */
+function stackTensors(
   tensors: Tensors,
   rng: SeededRandom,
-  cfg: Parameters<typeof initLayerParams>[0],
-  l: number,
+  first: Parameters<typeof initLayerParams>[0],
+  numLayers: number,
   seed: number,
 ): void {
-  const p = initLayerParams(cfg, seed + l);
-  const W = p.W.dataSync() as Float32Array;
-  const b = (p.b.dataSync() as Float32Array).map((v) => v + rng.uniform(-0.5, 0.5));
-  tensors[`layers.${l}.W`] = { shape: p.W.shape, data: W.map((v) => 3 * v) };
-  tensors[`layers.${l}.b`] = { shape: p.b.shape, data: b };
-  if (p.bOffset)
-    tensors[`layers.${l}.bOffset`] = {
-      shape: p.bOffset.shape,
-      data: p.bOffset.dataSync() as Float32Array,
-    };
+  for (let l = 0; l < numLayers; l++) {
+    const inputSize = l === 0 ? first.inputSize : first.hiddenSize;
+    const p = initLayerParams({ ...first, inputSize }, seed + l);
+    const W = p.W.dataSync() as Float32Array;
+    const b = (p.b.dataSync() as Float32Array).map((v) => v + rng.uniform(-0.5, 0.5));
+    tensors[`layers.${l}.W`] = { shape: p.W.shape, data: W.map((v) => 3 * v) };
+    tensors[`layers.${l}.b`] = { shape: p.b.shape, data: b };
+    if (p.bOffset)
+      tensors[`layers.${l}.bOffset`] = {
+        shape: p.bOffset.shape,
+        data: p.bOffset.dataSync() as Float32Array,
+      };
+  }
 }
 
 export function lmCheckpoint(m: TinyLm, seed: number): Checkpoint {
   const rng = new SeededRandom(seed);
   const { vocabSize: V, embeddingSize: E, hiddenSize: d } = m;
   const tensors: Tensors = { embedding: random(rng, [V, E]) };
-  for (let l = 0; l < m.numLayers; l++) {
-    layerTensors(
-      tensors,
-      rng,
-      {
-        core: m.core,
-        mechanism: m.mechanism,
-        inputSize: l === 0 ? E : d,
-        hiddenSize: d,
-        downsize: m.downsize,
-        fixedGateOffset: m.fixedGateOffset,
-      },
-      l,
-      seed,
-    );
-  }
+  stackTensors(
+    tensors,
+    rng,
+    {
+      core: m.core,
+      mechanism: m.mechanism,
+      inputSize: E,
+      hiddenSize: d,
+      downsize: m.downsize,
+      fixedGateOffset: m.fixedGateOffset,
+    },
+    m.numLayers,
+    seed,
+  );
   if (m.layerNorm) {
     tensors['norm.gamma'] = random(rng, [d], 0.5, 1);
     tensors['norm.beta'] = random(rng, [d], 0.5);
@@ -100,21 +104,19 @@ export function classifierCheckpoint(m: TinyClassifier, seed: number): Checkpoin
   const rng = new SeededRandom(seed);
   const d = m.hiddenSize;
   const tensors: Tensors = {};
-  for (let l = 0; l < m.numLayers; l++) {
-    layerTensors(
-      tensors,
-      rng,
-      {
-        core: m.core,
-        mechanism: m.mechanism,
-        inputSize: l === 0 ? m.inputSize : d,
-        hiddenSize: d,
-        downsize: m.downsize,
-      },
-      l,
-      seed,
-    );
-  }
+  stackTensors(
+    tensors,
+    rng,
+    {
+      core: m.core,
+      mechanism: m.mechanism,
+      inputSize: m.inputSize,
+      hiddenSize: d,
+      downsize: m.downsize,
+    },
+    m.numLayers,
+    seed,
+  );
   tensors['head.W1'] = random(rng, [d, 256], 0.3);
   tensors['head.b1'] = random(rng, [256], 0.3);
   tensors['head.W2'] = random(rng, [256, m.numClasses], 0.3);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CORES, type Core, MECHANISMS, type Mechanism } from '@urgate/contract';
 import { SeededRandom } from '@urgate/random';
+import { onnxCheck, onnxCheckerMissing } from '@urgate/test-checks';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import {
   type TinyLm,
   writeCheckpoint,
 } from './fixtures.js';
-import { expectClose, onnxCheck, onnxCheckerMissing, tempDir } from './helpers.js';
+import { expectClose, tempDir } from './helpers.js';
 import {
   type RefState,
   referenceClassifier,

@@ -1,13 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { onnxCheckerMissing, PYTHON, rejectsInOneLine } from '@urgate/test-checks';
 import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { exportCheckpoint } from '../src/index.js';
 import { openModel } from '../src/runtime/index.js';
 import { INITIALIZERS_SHA256_KEY, verifyInitializers } from '../src/runtime/integrity.js';
 import { lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
-import { onnxCheckerMissing, PYTHON, tempDir } from './helpers.js';
+import { tempDir } from './helpers.js';
 
 const { ModelProto } = onnxProto.onnx;
 
@@ -24,17 +25,6 @@ const m: TinyLm = {
   fixedGateOffset: false,
   zoneout: null,
 };
-
-async function rejection(promise: Promise<unknown>): Promise<string> {
-  const err = await promise.then(
-    () => null,
-    (e: Error) => e,
-  );
-  expect(err, 'expected an error').toBeInstanceOf(Error);
-  const message = (err as Error).message;
-  expect(message).not.toContain('\n');
-  return message;
-}
 
 /** Initializer `name`'s raw data in an encoded model. */
 function rawData(model: Uint8Array, name: string): Buffer {
@@ -110,7 +100,7 @@ describe('ONNX initializer checksum', () => {
     const path = edited('flipped', (b) => {
       b[at] ^= 0x01;
     });
-    const message = await rejection(openModel(path));
+    const message = await rejectsInOneLine(openModel(path));
     expect(message).toBe(
       `${path}: the initializers do not match the sha256 in its metadata (${INITIALIZERS_SHA256_KEY}): the file is corrupt or was changed after export`,
     );
@@ -120,7 +110,7 @@ describe('ONNX initializer checksum', () => {
     const name = weightName();
     const at = rawOffset(name) + 4 * 3;
     const path = edited('nan', (b) => b.writeFloatLE(Number.NaN, at));
-    expect(await rejection(openModel(path))).toBe(
+    expect(await rejectsInOneLine(openModel(path))).toBe(
       `${path}: initializer ${name} holds NaN at element 3: refusing non-finite weights`,
     );
   });
@@ -158,7 +148,7 @@ describe('ONNX initializer checksum', () => {
     c.tensors['output.W'].data[2] = Number.NaN;
     const ckpt = join(dir, 'nan.safetensors');
     await writeCheckpoint(ckpt, c);
-    const message = await rejection(exportCheckpoint(ckpt, join(dir, 'nan-out')));
+    const message = await rejectsInOneLine(exportCheckpoint(ckpt, join(dir, 'nan-out')));
     // The checkpoint loader (@urgate/contract) refuses it before any graph is built.
     expect(message).toBe(
       `${ckpt}: tensor output.W holds a non-finite value (NaN at element 2); refusing to load it`,

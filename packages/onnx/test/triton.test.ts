@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SeededRandom } from '@urgate/random';
+import { onnxCheck, onnxCheckerMissing } from '@urgate/test-checks';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportCheckpoint, writeTritonRepository } from '../src/index.js';
 import { openModel, type UrgateModel } from '../src/runtime/index.js';
 import { classifierCheckpoint, lmCheckpoint, type TinyLm, writeCheckpoint } from './fixtures.js';
-import { expectClose, onnxCheck, onnxCheckerMissing, tempDir } from './helpers.js';
+import { expectClose, tempDir } from './helpers.js';
 
 const m: TinyLm = {
   core: 'lstm',

@@ -9,13 +9,11 @@ after a warm-up (load on a shared machine only ever slows an iteration). Thread 
 (torch.set_num_threads via --threads, OPENBLAS_NUM_THREADS via the environment).
 Prints one JSON object.
 Usage: torch_rmc.py --threads N --shapes '[{"n":64,"N":4,"h":128,"H":4,"B":32,"T":50,"iters":3}]'
+(with packages/bench/python on PYTHONPATH, as @urgate/bench's runTorchReference runs it)
 """
-import argparse
-import json
-import time
-
 import torch
 from torch import nn
+from urgate_bench import print_results, reference_args, step_times_ms
 
 
 class RMC(nn.Module):
@@ -75,25 +73,13 @@ def time_iteration(model, xs, m0, R, iters):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    step()  # warm-up
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return min(times)
+    return min(step_times_ms(step, iters))
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave the default)")
-    p.add_argument("--shapes", required=True)
-    a = p.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    _, shapes = reference_args()
     results = []
-    for s in json.loads(a.shapes):
+    for s in shapes:
         n, N, h, H, B, T = s["n"], s["N"], s["h"], s["H"], s["B"], s["T"]
         model = RMC(n, N, h, H, mechanism=s.get("mechanism", "UR-"))
         xs = torch.randn(T, B, n)
@@ -101,7 +87,7 @@ def main():
         R = torch.randn(T, B, N * h * H)
         ms = time_iteration(model, xs, m0, R, s.get("iters", 2))
         results.append({"shape": s, "torch_threads": torch.get_num_threads(), "ms": ms})
-    print(json.dumps({"torch": torch.__version__, "results": results}))
+    print_results(results)
 
 
 if __name__ == "__main__":

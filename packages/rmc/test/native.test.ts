@@ -8,12 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GateStyle, RmcConfig, RmcMechanism } from '@urgate/contract';
 import { nativeAvailable, nativeLoadError } from '@urgate/kernels';
+import { parityRatio } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { initialMemory, initRmcParams, runRmc, runRmcReference } from '../src/index.js';
 import { lcg } from './reference64.js';
 
-const RTOL = 1e-4;
-const ATOL = 1e-5;
 const T = 4;
 const B = 3;
 
@@ -28,18 +27,6 @@ const COMBOS: [RmcMechanism, GateStyle][] = [
   ['C-', 'memory'],
   ['-', 'none'],
 ];
-
-/** Worst |a - e| / (ATOL + RTOL·|e|) over all elements (<= 1 passes). */
-function closeness(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const diff = Math.abs(actual[i] - expected[i]);
-    const ratio = diff / (ATOL + RTOL * Math.abs(expected[i]));
-    worst = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : Math.max(worst, ratio);
-  }
-  return worst;
-}
 
 /** Outputs, final memory and the gradients of <P, outputs> + <Q, memory> w.r.t. everything. */
 function evaluate(
@@ -111,7 +98,7 @@ describe.skipIf(!nativeAvailable)(
           const reference = evaluate(runRmcReference, cfg, 11 + numBlocks);
           expect(Object.keys(native)).toEqual(Object.keys(reference));
           const worst = Object.fromEntries(
-            Object.keys(reference).map((k) => [k, closeness(native[k], reference[k])]),
+            Object.keys(reference).map((k) => [k, parityRatio(native[k], reference[k])]),
           );
           const failing = Object.entries(worst).filter(([, w]) => !(w <= 1));
           expect(failing).toEqual([]);

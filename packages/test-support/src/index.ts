@@ -1,2 +1,1 @@
 export * from './lm-model.js';
-export * from './onnx-checker.js';

@@ -6,8 +6,8 @@
 // (reduceGradientArrays) -> Adam over the arena with clip 0.1. Run `flock /tmp/urgate-bench.lock npm run bench:data-parallel -w @urgate/train`;
 // this process launches the two configurations (itself under mpirun for the ranks).
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { machine } from '@urgate/bench';
 import { nativeAvailable, setNativeThreads } from '@urgate/kernels/native';
 import { mpirun, shareOf, world } from '@urgate/mpi';
 import {
@@ -122,15 +122,15 @@ async function main() {
     if (world().rank === 0) process.stdout.write(`${JSON.stringify(results)}\n`);
     return;
   }
-  const self = fileURLToPath(import.meta.url);
-  const load = () => loadavg()[0].toFixed(2);
-  console.log(`load average before: ${load()} (2 cores); UR-LSTM, 1 layer, tied, dropout 0.1`);
+  // This file again, from its sources as this process runs it (process.execArgv: the hooks).
+  const self = [...process.execArgv, fileURLToPath(import.meta.url)];
+  console.log(`before: ${machine()}; UR-LSTM, 1 layer, tied, dropout 0.1`);
   const single: Measured[] = JSON.parse(
-    execFileSync(process.execPath, [self, 'measure', '2'], { encoding: 'utf8' }),
+    execFileSync(process.execPath, [...self, 'measure', '2'], { encoding: 'utf8' }),
   );
   const ranks = await mpirun({
     np: 2,
-    command: [process.execPath, self, 'measure', '1'],
+    command: [process.execPath, ...self, 'measure', '1'],
     deadlineMs: 600_000,
   });
   if (ranks.code !== 0) throw new Error(`mpirun failed: ${ranks.err}`);
@@ -146,7 +146,7 @@ async function main() {
       `| ${s.name} (${s.V}, ${s.H}, ${s.B}, ${s.T}) | ${a.tokensPerSecond.toFixed(0)} | ${b.tokensPerSecond.toFixed(0)} | ${(b.tokensPerSecond / a.tokensPerSecond).toFixed(2)} | ${b.allreduceMsPerStep.toFixed(1)} | ${(b.allreduceBytesPerStep / 1e6).toFixed(1)} | ${((100 * b.allreduceMsPerStep) / b.msPerStep).toFixed(0)}% |`,
     );
   });
-  console.log(`load average after: ${load()}`);
+  console.log(`after: ${machine()}`);
 }
 
 await main();

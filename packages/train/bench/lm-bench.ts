@@ -13,7 +13,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   measureSgemmGflops,
@@ -165,7 +164,7 @@ async function urgateScoring(s: Shape): Promise<number> {
 
 function torchTokensPerSecond(s: Shape): Record<string, number> | null {
   const python = '/usr/bin/python3';
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'torch_lm.py');
+  const script = fileURLToPath(new URL('./torch_lm.py', import.meta.url));
   if (!existsSync(python)) return null;
   const best: Record<string, number> = {};
   for (const [threads, env] of [

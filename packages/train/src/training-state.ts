@@ -1,5 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { type CheckpointTensors, decodeCheckpoint, saveCheckpoint } from '@urgate/contract';
+import {
+  type CheckpointMeta,
+  type CheckpointTensors,
+  decodeCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '@urgate/contract';
 import { arenaView, type ModelArenas } from '@urgate/kernels/native';
 
 /**
@@ -83,18 +88,18 @@ export async function saveTrainingState(path: string, snapshot: TrainingSnapshot
 }
 
 export async function loadTrainingState(path: string): Promise<LoadedTrainingState> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new Error(`${path}: cannot read checkpoint: ${(err as Error).message}`);
-  }
-  return decodeTrainingState(bytes, path);
+  return trainingStateOf(await loadCheckpoint(path), path);
 }
 
 /** A training state from a checkpoint's bytes (`path` names it in errors). */
 export function decodeTrainingState(bytes: Uint8Array, path: string): LoadedTrainingState {
-  const { tensors, meta } = decodeCheckpoint(bytes, path);
+  return trainingStateOf(decodeCheckpoint(bytes, path), path);
+}
+
+function trainingStateOf(
+  { tensors, meta }: { tensors: CheckpointTensors; meta: CheckpointMeta },
+  path: string,
+): LoadedTrainingState {
   const training = meta.training as TrainingProgress | undefined;
   if (!training || !Number.isInteger(training.step))
     throw new Error(`checkpoint ${path}: no training section with a step (not a training state)`);

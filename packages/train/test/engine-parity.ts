@@ -1,6 +1,7 @@
 // What the engine parity tests compare: a model's loss and every parameter's gradient on the
 // native engine against the reference engine (pure tfjs with autodiff).
 import * as tf from '@tensorflow/tfjs';
+import { parityRatio } from '@urgate/test-checks';
 import { expect } from 'vitest';
 
 export interface LossAndGrads {
@@ -25,24 +26,14 @@ export function lossAndGrads(
   return out;
 }
 
-/** Worst |a - ref| / (1e-5 + 1e-4 |ref|): <= 1 passes. */
-function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let w = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = Math.abs(actual[i] - ref[i]) / (1e-5 + 1e-4 * Math.abs(ref[i]));
-    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
-  }
-  return w;
-}
-
 /** Loss and every gradient within 1e-5 + 1e-4·|ref|; no reference gradient is trivially zero. */
 export function expectEnginesAgree(native: LossAndGrads, ref: LossAndGrads): void {
-  expect(worst([native.loss], [ref.loss])).toBeLessThanOrEqual(1);
+  expect(parityRatio([native.loss], [ref.loss])).toBeLessThanOrEqual(1);
   expect(Object.keys(native.grads)).toEqual(Object.keys(ref.grads));
   for (const [name, g] of Object.entries(ref.grads)) {
     expect(Math.max(...g.map(Math.abs)), `${name} gradient is not trivially zero`).toBeGreaterThan(
       0,
     );
-    expect(worst(native.grads[name], g), name).toBeLessThanOrEqual(1);
+    expect(parityRatio(native.grads[name], g), name).toBeLessThanOrEqual(1);
   }
 }

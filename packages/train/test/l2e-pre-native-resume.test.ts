@@ -4,14 +4,14 @@
 // metrics of a run stopped after 4 of 10 steps, and the files of the same run uninterrupted.
 // Resumed here, the run must write the same metrics (losses, gradient norms, evaluations) and
 // the same final parameters, Adam moments and RMC gate offsets.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeAvailable } from '@urgate/kernels/native';
 import { describe, expect, it } from 'vitest';
 import { type L2eRunInput, resolveL2eRunConfig } from '../src/l2e/config.js';
 import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
-import { expectResumedAsWhole } from './pre-change-fixtures.js';
+import { expectFixtureRun, resumeFromFixture } from './same-tensors.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pre-native-l2e');
 const every = { steps: 10, evalEvery: 3, checkpointEvery: 4, length: 2, nesting: 2, evalSize: 1 };
@@ -57,15 +57,14 @@ describe.skipIf(!nativeAvailable)(
       async (name, input) => {
         const fixture = join(FIXTURES, name);
         const out = join(mkdtempSync(join(tmpdir(), `urgate-pre-native-l2e-${name}-`)), 'run');
-        mkdirSync(out);
-        const { result: r, whole } = await expectResumedAsWhole(
-          fixture,
-          'step4',
-          out,
-          L2E_FILES,
-          () => trainL2e(resolveL2eRunConfig(input), { outDir: out, resume: true, progress: null }),
-        );
+        resumeFromFixture(fixture, 4, out, L2E_FILES);
+        const r = await trainL2e(resolveL2eRunConfig(input), {
+          outDir: out,
+          resume: true,
+          progress: null,
+        });
         expect(r.config.engine).toBe('native');
+        const whole = await expectFixtureRun(fixture, out, L2E_FILES);
         expect({ final: r.final, best: r.best, level: r.level }).toEqual({
           final: whole.final,
           best: whole.best,

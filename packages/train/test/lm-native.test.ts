@@ -5,6 +5,7 @@
 import { nativeDropoutMask } from '@urgate/kernels';
 import type { LmWindow } from '@urgate/kernels/native';
 import { nativeAvailable } from '@urgate/kernels/native';
+import { parityRatio } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine.js';
 import {
@@ -18,20 +19,6 @@ import {
 } from '../src/lm/model.js';
 import { dropoutMask } from '../src/masks.js';
 import { deriveSeed } from '../src/seeds.js';
-
-const RTOL = 1e-4;
-const ATOL = 1e-5;
-
-/** Worst |a - ref| / (ATOL + RTOL |ref|): <= 1 passes. */
-function worst(actual: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(actual.length).toBe(ref.length);
-  let w = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const r = Math.abs(actual[i] - ref[i]) / (ATOL + RTOL * Math.abs(ref[i]));
-    w = Math.max(w, Number.isNaN(r) ? Infinity : r);
-  }
-  return w;
-}
 
 /** Park–Miller stream for reproducible token ids and states. */
 function lcg(seed: number) {
@@ -137,16 +124,16 @@ describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine
   it.each(cases)('%s: loss, every gradient and the next state agree', async (_, arch, dropout) => {
     const ref = await run(arch, dropout, 'reference');
     const fused = await run(arch, dropout, 'native');
-    expect(worst([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
+    expect(parityRatio([fused.loss], [ref.loss])).toBeLessThanOrEqual(1);
     for (const [name, g] of Object.entries(ref.grads)) {
       expect(
         Math.max(...g.map(Math.abs)),
         `${name} gradient is not trivially zero`,
       ).toBeGreaterThan(1e-6);
-      expect(worst(fused.grads[name], g), name).toBeLessThanOrEqual(1);
+      expect(parityRatio(fused.grads[name], g), name).toBeLessThanOrEqual(1);
     }
     fused.state.forEach((s, k) => {
-      expect(worst(s, ref.state[k]), `state ${k}`).toBeLessThanOrEqual(1);
+      expect(parityRatio(s, ref.state[k]), `state ${k}`).toBeLessThanOrEqual(1);
     });
   });
 
@@ -176,8 +163,8 @@ describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine
       const w = window(arch.vocabSize, 7, 1, 17);
       const ref = reference.score(w, reference.zeroState(1));
       const fused = native.score(w, native.zeroState(1));
-      expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
-      expect(worst(fused.state[1].h, ref.state[1].h)).toBeLessThanOrEqual(1);
+      expect(parityRatio(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
+      expect(parityRatio(fused.state[1].h, ref.state[1].h)).toBeLessThanOrEqual(1);
     },
   );
 
@@ -196,11 +183,14 @@ describe.skipIf(!nativeAvailable)('native LM object vs the tfjs reference engine
       w.resets[33 * 8 + 3] = 1;
       const ref = reference.score(w, warmState(arch, 8, 29));
       const fused = native.score(w, warmState(arch, 8, 29));
-      expect(worst(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
+      expect(parityRatio(fused.nll, ref.nll)).toBeLessThanOrEqual(1);
       fused.state.forEach((s, l) => {
-        expect(worst(s.h, ref.state[l].h), `layer ${l} h`).toBeLessThanOrEqual(1);
+        expect(parityRatio(s.h, ref.state[l].h), `layer ${l} h`).toBeLessThanOrEqual(1);
         if (s.c)
-          expect(worst(s.c, ref.state[l].c as Float32Array), `layer ${l} c`).toBeLessThanOrEqual(1);
+          expect(
+            parityRatio(s.c, ref.state[l].c as Float32Array),
+            `layer ${l} c`,
+          ).toBeLessThanOrEqual(1);
       });
     },
   );

@@ -10,7 +10,7 @@ import { prepareCorpus } from '@urgate/wikitext';
 import { describe, expect, it } from 'vitest';
 import { type LmConfigInput, resolveLmConfig } from '../src/lm/config.js';
 import { LM_FILES, trainLm } from '../src/lm/trainer.js';
-import { expectResumedAsWhole } from './pre-change-fixtures.js';
+import { expectFixtureRun, resumeFromFixture } from './same-tensors.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pre-native-lm');
 const SENTENCE = 'the cat sat on the mat . the dog ran to the cat .';
@@ -55,10 +55,14 @@ describe.skipIf(!nativeAvailable)('resume of a run written before the native LM 
       const fixture = join(FIXTURES, name);
       const cacheDir = await corpus(dir);
       const out = join(dir, 'resumed');
-      mkdirSync(out, { recursive: true });
-      const { result: r, whole } = await expectResumedAsWhole(fixture, 'step8', out, LM_FILES, () =>
-        trainLm(resolveLmConfig(input), { cacheDir, outDir: out, resume: true, progress: null }),
-      );
+      resumeFromFixture(fixture, 8, out, LM_FILES);
+      const r = await trainLm(resolveLmConfig(input), {
+        cacheDir,
+        outDir: out,
+        resume: true,
+        progress: null,
+      });
+      const whole = await expectFixtureRun(fixture, out, LM_FILES);
       expect(r.valid).toEqual(whole.valid);
       expect(r.test).toEqual(whole.test);
       expect(r.config.engine).toBe('native');

@@ -178,36 +178,17 @@ describe.skipIf(!nativeAvailable)('language model', () => {
     const B = 2;
     const inputs = Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     tf.tidy(() => {
-      const warm = lmForward(
-        arch,
-        params,
-        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
-        zero(B),
-        null,
-      ).state;
+      // The window over `inputs` from `state`, without dropout.
+      const forward = (state: Parameters<typeof lmForward>[3], resets = new Uint8Array(T * B)) =>
+        lmForward(arch, params, { steps: T, batch: B, inputs, resets }, state, null);
+      const logits = (...window: Parameters<typeof forward>) =>
+        forward(...window).logits.arraySync() as number[][];
+      const warm = forward(zero(B)).state;
       const resets = new Uint8Array(T * B);
       resets[0 * B + 1] = 1; // row 1 restarts at t = 0
-      const a = lmForward(
-        arch,
-        params,
-        { steps: T, batch: B, inputs, resets },
-        warm,
-        null,
-      ).logits.arraySync() as number[][];
-      const b = lmForward(
-        arch,
-        params,
-        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
-        zero(B),
-        null,
-      ).logits.arraySync() as number[][];
-      const c = lmForward(
-        arch,
-        params,
-        { steps: T, batch: B, inputs, resets: new Uint8Array(T * B) },
-        warm,
-        null,
-      ).logits.arraySync() as number[][];
+      const a = logits(warm, resets);
+      const b = logits(zero(B));
+      const c = logits(warm);
       for (let t = 0; t < T; t++) {
         a[t * B + 1].forEach((v, k) => {
           expect(v).toBeCloseTo(b[t * B + 1][k], 5);

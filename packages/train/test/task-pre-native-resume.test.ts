@@ -3,14 +3,14 @@
 // fixtures were written by that code: the training state and metrics of a run stopped after 4 of
 // 10 steps, and the files of the same run uninterrupted. Resumed here, the run must write the same
 // metrics (losses, gradient norms, evaluations) and the same final parameters and Adam moments.
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeAvailable } from '@urgate/kernels/native';
 import { describe, expect, it } from 'vitest';
 import { resolveTaskRunConfig, type TaskRunInput } from '../src/tasks/config.js';
 import { RUN_FILES, trainTask } from '../src/tasks/trainer.js';
-import { expectResumedAsWhole } from './pre-change-fixtures.js';
+import { expectFixtureRun, resumeFromFixture } from './same-tensors.js';
 import { tinyDataset } from './tiny-dataset.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pre-native-task');
@@ -48,21 +48,15 @@ describe.skipIf(!nativeAvailable)(
       async (name, input) => {
         const fixture = join(FIXTURES, name);
         const out = join(mkdtempSync(join(tmpdir(), `urgate-pre-native-${name}-`)), 'run');
-        mkdirSync(out);
-        const { result: r, whole } = await expectResumedAsWhole(
-          fixture,
-          'step4',
-          out,
-          RUN_FILES,
-          () =>
-            trainTask(resolveTaskRunConfig(input), {
-              outDir: out,
-              resume: true,
-              progress: null,
-              dataset: tinyDataset,
-            }),
-        );
+        resumeFromFixture(fixture, 4, out, RUN_FILES);
+        const r = await trainTask(resolveTaskRunConfig(input), {
+          outDir: out,
+          resume: true,
+          progress: null,
+          dataset: tinyDataset,
+        });
         expect(r.config.engine).toBe('native');
+        const whole = await expectFixtureRun(fixture, out, RUN_FILES);
         expect({ final: r.final, best: r.best, test: r.test }).toEqual({
           final: whole.final,
           best: whole.best,

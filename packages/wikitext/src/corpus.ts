@@ -3,8 +3,7 @@ import { join, resolve } from 'node:path';
 import { sweepStaleTemps, writeFileAtomic } from '@urgate/files';
 import {
   identifySources,
-  type MismatchPolicy,
-  type PrepareProgress,
+  type PrepareSplitOptions,
   prepareSplit,
   type SourceFileIdentity,
   type SplitManifest,
@@ -36,17 +35,16 @@ export type TokenizerSpec =
       maxSentenceLength?: number;
     };
 
-export interface PrepareCorpusOptions {
+/** What every split's preparation takes from the corpus' (prepareSplit's options, documented there). */
+export interface PrepareCorpusOptions
+  extends Pick<
+    PrepareSplitOptions,
+    'cacheDir' | 'onTokenizerMismatch' | 'lenientUtf8' | 'onLog' | 'onProgress'
+  > {
   /** Directory with wiki.*.tokens, wiki.*.raw or Hugging Face parquet shards. */
   dataDir: string;
-  cacheDir: string;
   tokenizer: TokenizerSpec;
   splits?: readonly SplitName[];
-  onTokenizerMismatch?: MismatchPolicy;
-  /** Replace invalid UTF-8 with U+FFFD (counted in each split's manifest) instead of refusing it. */
-  lenientUtf8?: boolean;
-  onLog?: (message: string) => void;
-  onProgress?: (progress: PrepareProgress) => void;
 }
 
 export interface PreparedCorpus {

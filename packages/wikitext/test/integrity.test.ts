@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rejectsInOneLine } from '@urgate/test-checks';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,17 +21,6 @@ beforeAll(async () => {
 });
 afterAll(() => removeDir(root));
 
-/** Expects a rejection with a one-line message matching `pattern`. */
-async function oneLine(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  const err = await promise.then(
-    () => null,
-    (e: Error) => e,
-  );
-  expect(err, 'expected an error').toBeInstanceOf(Error);
-  expect((err as Error).message).not.toContain('\n');
-  expect((err as Error).message).toMatch(pattern);
-}
-
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('strict text input', () => {
@@ -44,13 +34,13 @@ describe('strict text input', () => {
       Buffer.from(' z\nlast\n'),
     ]);
     await writeFile(path, bytes);
-    await oneLine(
+    await rejectsInOneLine(
       collect(readLines(path)),
       new RegExp(`^${literal(path)} line 3, byte offset 12: invalid UTF-8`),
     );
     // The same in a final line without a newline, found after the last full chunk.
     await writeFile(path, Buffer.concat([Buffer.from('ok\nno'), Buffer.from([0xc3])]));
-    await oneLine(collect(readLines(path)), /line 2, byte offset 5: invalid UTF-8/);
+    await rejectsInOneLine(collect(readLines(path)), /line 2, byte offset 5: invalid UTF-8/);
   });
 
   it('finds the line and offset of a bad byte past the first 1 MiB chunk', async () => {
@@ -58,7 +48,7 @@ describe('strict text input', () => {
     const line = `${'ü'.repeat(1000)}\n`; // 2001 bytes
     const good = Buffer.from(line.repeat(700)); // 1.4 MB: the bad byte is in the second chunk
     await writeFile(path, Buffer.concat([good, Buffer.from('ab'), Buffer.from([0xff, 0x0a])]));
-    await oneLine(
+    await rejectsInOneLine(
       collect(readLines(path)),
       new RegExp(`line 701, byte offset ${good.length + 2}: invalid UTF-8`),
     );
@@ -72,14 +62,14 @@ describe('strict text input', () => {
     const nul = ls.indexOf(0);
     const line = 1 + ls.subarray(0, nul).filter((b) => b === 10).length;
     const cacheDir = join(data, 'cache');
-    await oneLine(
+    await rejectsInOneLine(
       prepareCorpus({ dataDir: data, cacheDir, tokenizer: { kind: 'word' } }),
       new RegExp(
         `wiki\\.train\\.tokens line ${line}, byte offset ${nul}: NUL byte: binary data, not text`,
       ),
     );
     // Lenient UTF-8 does not make binary data text.
-    await oneLine(
+    await rejectsInOneLine(
       prepareCorpus({ dataDir: data, cacheDir, tokenizer: { kind: 'word' }, lenientUtf8: true }),
       /NUL byte: binary data/,
     );
@@ -103,7 +93,7 @@ describe('strict text input', () => {
     );
     const cacheDir = join(data, 'cache');
     const tokenizer = { kind: 'word' } as const;
-    await oneLine(
+    await rejectsInOneLine(
       prepareCorpus({ dataDir: data, cacheDir, tokenizer }),
       /wiki\.valid\.tokens line 2, byte offset 15: invalid UTF-8/,
     );
@@ -115,7 +105,7 @@ describe('strict text input', () => {
       ' a \uFFFD( b \uFFFD ',
     ]);
     // A strict prepare does not reuse the lenient cache: it rebuilds, and refuses the bytes.
-    await oneLine(prepareCorpus({ dataDir: data, cacheDir, tokenizer }), /invalid UTF-8/);
+    await rejectsInOneLine(prepareCorpus({ dataDir: data, cacheDir, tokenizer }), /invalid UTF-8/);
   });
 
   it('counts invalid sequences exactly as TextDecoder replaces them', () => {
@@ -146,33 +136,26 @@ describe('parquet errors', () => {
     const rows = Array.from({ length: 10 }, (_, i) => Buffer.from(` row ${i} \n`));
     rows[6] = Buffer.concat([Buffer.from(' bad '), Buffer.from([0xfe]), Buffer.from('\n')]);
     const path = join(dir, 'test-00000-of-00001.parquet');
-    parquetWriteFile({
-      filename: path,
-      columnData: [{ name: 'text', data: rows, type: 'BYTE_ARRAY' }],
-      rowGroupSize: 4,
-    });
-    await oneLine(
-      collect(readSplitLines(dir, 'test')),
+    // One text column in row groups of 4 rows, and reading it back as the test split.
+    const write = (data: (Buffer | string | null)[], type: 'BYTE_ARRAY' | 'STRING') =>
+      parquetWriteFile({
+        filename: path,
+        columnData: [{ name: 'text', data, type }],
+        rowGroupSize: 4,
+      });
+    const read = () => collect(readSplitLines(dir, 'test'));
+    write(rows, 'BYTE_ARRAY');
+    await rejectsInOneLine(
+      read(),
       new RegExp(`^parquet file ${literal(path)}, row 6, byte offset 5 of its text: invalid UTF-8`),
     );
     rows[6] = Buffer.from(' nul \0 \n');
-    parquetWriteFile({
-      filename: path,
-      columnData: [{ name: 'text', data: rows, type: 'BYTE_ARRAY' }],
-      rowGroupSize: 4,
-    });
-    await oneLine(collect(readSplitLines(dir, 'test')), /, row 6, byte offset 5 .*: NUL byte/);
-    parquetWriteFile({
-      filename: path,
-      columnData: [{ name: 'text', data: ['a', 'b', 'c', 'd', 'e', null, 'g'], type: 'STRING' }],
-      rowGroupSize: 4,
-    });
-    await oneLine(collect(readSplitLines(dir, 'test')), /, row 5: "text" value is not a string/);
+    write(rows, 'BYTE_ARRAY');
+    await rejectsInOneLine(read(), /, row 6, byte offset 5 .*: NUL byte/);
+    write(['a', 'b', 'c', 'd', 'e', null, 'g'], 'STRING');
+    await rejectsInOneLine(read(), /, row 5: "text" value is not a string/);
     await writeFile(path, 'PAR1 this is not a parquet file');
-    await oneLine(
-      collect(readSplitLines(dir, 'test')),
-      new RegExp(`^parquet file ${literal(path)}: `),
-    );
+    await rejectsInOneLine(read(), new RegExp(`^parquet file ${literal(path)}: `));
   });
 });
 
@@ -194,7 +177,7 @@ describe('cache checksums', () => {
     const words = manifest.counts.words;
     manifest.counts.words = Math.floor(words / 2);
     await writeFile(mpath, JSON.stringify(manifest, null, 2));
-    await oneLine(
+    await rejectsInOneLine(
       loadPreparedSplit(cacheDir, 'train'),
       new RegExp(`^${literal(mpath)} was edited or is corrupt`),
     );
@@ -211,7 +194,7 @@ describe('cache checksums', () => {
       const bytes = await readFile(path);
       bytes[bytes.length - 4] ^= 0x01;
       await writeFile(path, bytes);
-      await oneLine(
+      await rejectsInOneLine(
         loadPreparedSplit(cacheDir, 'train'),
         new RegExp(`^${literal(path)} does not match the sha256 recorded in .*train\\.json`),
       );
@@ -230,7 +213,7 @@ describe('cache checksums', () => {
     const manifest = JSON.parse(await readFile(mpath, 'utf8'));
     manifest.version = 1;
     await writeFile(mpath, JSON.stringify(manifest));
-    await oneLine(
+    await rejectsInOneLine(
       loadPreparedSplit(cacheDir, 'train'),
       new RegExp(`^${literal(mpath)} is a version 1 cache manifest, expected version 2`),
     );

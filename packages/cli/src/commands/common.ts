@@ -1,7 +1,7 @@
 // What the export / eval / generate / serve commands share: output streams, the one-line error
 // report, and option parsers.
 import { join } from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 export interface CliIO {
   out(text: string): void;
@@ -73,6 +73,23 @@ export function positiveNumber(value: string): number {
   if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
+
+// The layer settings of the mechanisms that have them (LAYOUT.md, contract's config.ts), one
+// definition for every command that builds a layer.
+
+/** OM-/UM-: the master gates' downsize C. */
+export const downsizeOption = () =>
+  new Option(
+    '--downsize <C>',
+    "OM-/UM-: master gates are hidden/C wide, at least 2 (default 16; the paper's LMs use 32)",
+  ).argParser(positiveInteger);
+
+/** C-: the chrono initialisation's horizon Tmax. */
+export const tMaxOption = () =>
+  new Option(
+    '--t-max <T>',
+    'C-: chrono initialisation horizon Tmax (default the hidden size)',
+  ).argParser(positiveNumber);
 
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { DistributionSummary } from '@urgate/cells';
 import { type Core, MECHANISMS, type Mechanism } from '@urgate/contract';
 import { Command, Option } from 'commander';
-import { integer, nonNegativeNumber, positiveInteger } from './common.js';
+import { downsizeOption, integer, nonNegativeNumber, positiveInteger } from './common.js';
 
 // tfjs and the plotting stack load only when the command runs, so that `urgate --help` and
 // other commands (a server must start without tfjs) do not pay for them.
@@ -157,11 +157,7 @@ export function gatesCommand(
     )
     .addOption(new Option('--core <core>', 'recurrent core').choices(CORE_CHOICES).default('lstm'))
     .option('--hidden-size <n>', 'hidden size d', positiveInteger, 256)
-    .option(
-      '--downsize <C>',
-      'OM-/UM-: master gates are hidden/C wide, at least 2 (default 16)',
-      positiveInteger,
-    )
+    .addOption(downsizeOption())
     .option('--seed <n>', 'initialisation seed', integer, 0)
     .option(
       '--input-scale <s>',

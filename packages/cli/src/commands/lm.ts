@@ -4,6 +4,7 @@ import {
   type CliIO,
   cutoffList,
   defaultRunDir,
+  downsizeOption,
   integer,
   nonNegativeInteger,
   positiveInteger,
@@ -11,6 +12,7 @@ import {
   processIO,
   rate,
   reportErrors,
+  tMaxOption,
 } from './common.js';
 
 // @urgate/train/lm (the language model on the native kernels, without tfjs) and @urgate/wikitext
@@ -216,12 +218,8 @@ function addLmTrainOptions(cmd: Command): Command {
     .option('--steps <n>', 'optimizer steps budget', positiveInteger)
     .option('--eval-every <n>', 'validation every n steps', positiveInteger, 500)
     .option('--checkpoint-every <n>', 'training state every n steps', positiveInteger, 200)
-    .option(
-      '--downsize <C>',
-      'OM-/UM-: master gates hidden/C wide (default 16; paper LM 32)',
-      positiveInteger,
-    )
-    .option('--t-max <T>', 'C-: chrono horizon Tmax (default the hidden size)', positiveNumber)
+    .addOption(downsizeOption())
+    .addOption(tMaxOption())
     .option('--seed <n>', 'random seed', integer, 1)
     .addOption(
       new Option(

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { positiveInteger, processIO, reportErrors } from './common.js';
 
 interface ReproFlags {
@@ -11,6 +11,25 @@ interface ReproFlags {
 
 /** How the reproduction's child processes start `urgate`: this command line's node and script. */
 const urgateCommand = (): string[] => [process.execPath, ...process.execArgv, process.argv[1]];
+
+const docsOption = () =>
+  new Option('--docs <dir>', 'where results are published (default packages/experiments/docs)');
+
+/** `repro list` and `repro report`: read the published results under --docs, print what they say. */
+function docsCommand(
+  name: string,
+  description: string,
+  run: (docs: string | undefined) => Promise<string>,
+): Command {
+  return new Command(name)
+    .description(description)
+    .addOption(docsOption())
+    .action(
+      reportErrors(`repro ${name}`, processIO, async (flags: { docs?: string }) => {
+        process.stdout.write(`${await run(flags.docs)}\n`);
+      }),
+    );
+}
 
 function runOrResume(resume: boolean): Command {
   return new Command(resume ? 'resume' : 'run')
@@ -32,7 +51,7 @@ function runOrResume(resume: boolean): Command {
       '--out <dir>',
       'sweep directory (default runs/repro-<name>, runs/repro-<name>-smoke with --smoke)',
     )
-    .option('--docs <dir>', 'where results are published (default packages/experiments/docs)')
+    .addOption(docsOption())
     .option(
       '--jobs <n>',
       'runs trained at the same time, each in its own process',
@@ -72,28 +91,20 @@ export function reproCommand(): Command {
       "The paper's reproductions at small scale: list them, run or resume one (a sweep of `urgate train` / `urgate train lm` runs), write the report",
     )
     .addCommand(
-      new Command('list')
-        .description('The reproductions, whether their results are published, and what each runs')
-        .option('--docs <dir>', 'where results are published (default packages/experiments/docs)')
-        .action(
-          reportErrors('repro list', processIO, async (flags: { docs?: string }) => {
-            const { listReproductions } = await import('@urgate/experiments');
-            process.stdout.write(`${listReproductions(flags.docs).join('\n')}\n`);
-          }),
-        ),
+      docsCommand(
+        'list',
+        'The reproductions, whether their results are published, and what each runs',
+        async (docs) => (await import('@urgate/experiments')).listReproductions(docs).join('\n'),
+      ),
     )
     .addCommand(runOrResume(false))
     .addCommand(runOrResume(true))
     .addCommand(
-      new Command('report')
-        .description("Rewrite REPRODUCTION.md (each claim's verdict) from the published results")
-        .option('--docs <dir>', 'where results are published (default packages/experiments/docs)')
-        .action(
-          reportErrors('repro report', processIO, async (flags: { docs?: string }) => {
-            const { writeReproductionReport } = await import('@urgate/experiments');
-            process.stdout.write(`${await writeReproductionReport(flags.docs)}\n`);
-          }),
-        ),
+      docsCommand(
+        'report',
+        "Rewrite REPRODUCTION.md (each claim's verdict) from the published results",
+        async (docs) => (await import('@urgate/experiments')).writeReproductionReport(docs),
+      ),
     )
     .addHelpText(
       'after',

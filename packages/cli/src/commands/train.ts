@@ -67,15 +67,24 @@ function l2eSummary(r: import('@urgate/train').L2eRunResult, out: string): strin
   ].join('\n');
 }
 
-/** Trains one l2e run (the `urgate train l2e` action after its settings are resolved). */
-async function trainL2eRun(
-  config: import('@urgate/train').L2eRunConfig,
-  flags: { out?: string; resume?: boolean; progress: boolean; json?: boolean },
+interface RunFlags {
+  resume?: boolean;
+  progress: boolean;
+  json?: boolean;
+}
+
+/** Runs a trainer into `out` and prints its result (JSON with --json, else `describe`'s summary). */
+async function trainAndReport<Config, Result>(
+  train: (
+    config: Config,
+    options: { outDir: string; resume: boolean; progress: NodeJS.WriteStream | null },
+  ) => Promise<Result>,
+  config: Config,
+  out: string,
+  flags: RunFlags,
+  describe: (result: Result, out: string) => string,
 ): Promise<void> {
-  const { trainL2e } = await import('@urgate/train/l2e');
-  // The one default of every training run, the l2e task named with its grammar and program task.
-  const out = flags.out ?? defaultRunDir(`l2e-${config.grammar}-${config.programTask}`, config);
-  const result = await trainL2e(config, {
+  const result = await train(config, {
     outDir: out,
     resume: flags.resume === true,
     progress: flags.progress ? process.stderr : null,
@@ -83,10 +92,20 @@ async function trainL2eRun(
   // Under an MPI launcher every rank ran the same job: rank 0 alone reports it.
   if ((await import('@urgate/mpi')).world().rank === 0)
     process.stdout.write(
-      `${flags.json ? JSON.stringify(result, null, 2) : l2eSummary(result, out)}\n`,
+      `${flags.json ? JSON.stringify(result, null, 2) : describe(result, out)}\n`,
     );
 }
 
+/** Trains one l2e run (the `urgate train l2e` action after its settings are resolved). */
+async function trainL2eRun(
+  config: import('@urgate/train').L2eRunConfig,
+  flags: RunFlags & { out?: string },
+): Promise<void> {
+  const { trainL2e } = await import('@urgate/train/l2e');
+  // The one default of every training run, the l2e task named with its grammar and program task.
+  const out = flags.out ?? defaultRunDir(`l2e-${config.grammar}-${config.programTask}`, config);
+  await trainAndReport(trainL2e, config, out, flags, l2eSummary);
+}
 export function trainCommand(): Command {
   const cmd = new Command('train')
     .description(
@@ -160,16 +179,7 @@ export function trainCommand(): Command {
           } as import('@urgate/train').TaskRunInput);
         }
         const out = flags.out ?? defaultRunDir(config.task, config);
-        const result = await trainTask(config, {
-          outDir: out,
-          resume: flags.resume === true,
-          progress: flags.progress ? process.stderr : null,
-        });
-        // Under an MPI launcher every rank ran the same job: rank 0 alone reports it.
-        if ((await import('@urgate/mpi')).world().rank === 0)
-          process.stdout.write(
-            `${flags.json ? JSON.stringify(result, null, 2) : summary(result, out)}\n`,
-          );
+        await trainAndReport(trainTask, config, out, flags, summary);
       }),
     );
 }

@@ -3,7 +3,7 @@ import type { L2eSpec } from '../spec.js';
 import { GraphBuilder, GraphScope, valueInfo } from './builder.js';
 import { type CellState, cellStep, type LayerInitializers } from './layer.js';
 import type { GraphProto } from './proto.js';
-import { stackInitializers } from './recurrence.js';
+import { scanSteps, stackInitializers } from './recurrence.js';
 import { type RmcInitializers, rmcInitializers, rmcInputTerms, rmcStep } from './rmc.js';
 
 const NO_ZONEOUT = { c: 0, h: 0 };
@@ -22,52 +22,15 @@ function scanProjected(
   hold: string | null,
   tag: string,
 ): { state: CellState; outputs: string } {
-  const s = g.scope;
-  const d = w.layer.hiddenSize;
-  const body = new GraphBuilder(s);
-  const hIn = s.name(`${tag}_h_prev`);
-  const cIn = state.c ? s.name(`${tag}_c_prev`) : null;
-  const xpIn = s.name(`${tag}_xp_t`);
-  const holdIn = hold ? s.name(`${tag}_hold_t`) : null;
-  const stepped = cellStep(body, w, xpIn, { h: hIn, c: cIn }, NO_ZONEOUT);
-  // prev + m·(new − prev): the new state while m = 1, the previous one after the row's end.
-  const held = (prev: string, next: string) =>
-    holdIn ? body.add(prev, body.mul(holdIn, body.sub(next, prev))) : next;
-  const next: CellState = {
-    h: held(hIn, stepped.h),
-    c: cIn && stepped.c ? held(cIn, stepped.c) : null,
-  };
-  const y = body.op1('Identity', [next.h], {}, `${tag}_y_t`);
-  const graph = {
-    name: `${tag}_step`,
-    node: body.nodes,
-    input: [
-      valueInfo(hIn, 'float', ['batch', d]),
-      ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : []),
-      valueInfo(xpIn, 'float', ['batch', w.cols]),
-      ...(holdIn ? [valueInfo(holdIn, 'float', ['batch', 1])] : []),
-    ],
-    output: [
-      valueInfo(next.h, 'float', ['batch', d]),
-      ...(next.c ? [valueInfo(next.c, 'float', ['batch', d])] : []),
-      valueInfo(y, 'float', ['batch', d]),
-    ],
-  };
-  const outNames = [
-    s.name(`${tag}_h_final`),
-    ...(state.c ? [s.name(`${tag}_c_final`)] : []),
-    s.name(`${tag}_outputs`),
-  ];
-  g.opInto(
-    outNames,
-    'Scan',
-    [state.h, ...(state.c ? [state.c] : []), xp, ...(hold ? [hold] : [])],
-    { body: { graph }, num_scan_inputs: hold ? 2 : 1 },
-  );
-  return {
-    state: { h: outNames[0], c: state.c ? outNames[1] : null },
-    outputs: outNames[outNames.length - 1],
-  };
+  return scanSteps(g, w, xp, state, hold ? { kind: 'hold', values: hold } : null, tag, {
+    step: (body, h, c, xpT, holdT) => {
+      const stepped = cellStep(body, w, xpT, { h, c }, NO_ZONEOUT);
+      // prev + m·(new − prev): the new state while m = 1, the previous one after the row's end.
+      const held = (prev: string, next: string) =>
+        holdT ? body.add(prev, body.mul(holdT, body.sub(next, prev))) : next;
+      return { h: held(h, stepped.h), c: c && stepped.c ? held(c, stepped.c) : null };
+    },
+  });
 }
 
 /**

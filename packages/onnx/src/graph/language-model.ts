@@ -139,17 +139,13 @@ function logits(g: GraphBuilder, head: Head, h: string, output?: string): string
 }
 
 /** Splits `[L, B, d]` (or `[B, L, d]`) into per-layer `[B, d]`. */
-export function layerStates(
-  g: GraphBuilder,
-  stacked: string,
-  layers: number,
-  axis: number,
-): string[] {
+function layerStates(g: GraphBuilder, stacked: string, layers: number, axis: number): string[] {
   return Array.from({ length: layers }, (_, l) =>
     g.op1('Gather', [stacked, g.scope.int64s([l], true)], { axis }),
   );
 }
 
+/** Stacks per-layer values along `axis` into `output`. */
 export function stackStates(
   g: GraphBuilder,
   perLayer: string[],
@@ -160,6 +156,47 @@ export function stackStates(
   g.opInto([output], 'Concat', expanded, { axis });
 }
 
+/**
+ * The recurrent state every language-model graph carries: inputs h_in (and c_in, LSTM) and
+ * outputs h_out (and c_out), each the layers' states stacked along `axis` (0: [L, batch, d],
+ * 1: [batch, L, d]). `layers()` splits the inputs into each layer's state, `finish` stacks the
+ * layers' final states into the outputs.
+ */
+export function lmStateIO(g: GraphBuilder, spec: LanguageModelSpec, axis: 0 | 1) {
+  const scope = g.scope;
+  const L = spec.layers.length;
+  const d = spec.hiddenSize;
+  const dims = axis === 0 ? [L, 'batch', d] : ['batch', L, d];
+  const hIn = scope.reserve('h_in');
+  const cIn = lstm(spec) ? scope.reserve('c_in') : null;
+  const hOut = scope.reserve('h_out');
+  const cOut = cIn ? scope.reserve('c_out') : null;
+  return {
+    inputs: [valueInfo(hIn, 'float', dims), ...(cIn ? [valueInfo(cIn, 'float', dims)] : [])],
+    outputs: [valueInfo(hOut, 'float', dims), ...(cOut ? [valueInfo(cOut, 'float', dims)] : [])],
+    layers(): CellState[] {
+      const hs = layerStates(g, hIn, L, axis);
+      const cs = cIn ? layerStates(g, cIn, L, axis) : [];
+      return hs.map((h, l) => ({ h, c: cIn ? cs[l] : null }));
+    },
+    finish(states: CellState[]): void {
+      stackStates(
+        g,
+        states.map((s) => s.h),
+        axis,
+        hOut,
+      );
+      if (cOut)
+        stackStates(
+          g,
+          states.map((s) => s.c as string),
+          axis,
+          cOut,
+        );
+    },
+  };
+}
+
 /** (tokens [B], state) -> (logits [B, V], new state): one generation step. */
 export function languageModelStepGraph(
   spec: LanguageModelSpec,
@@ -167,42 +204,26 @@ export function languageModelStepGraph(
 ): GraphProto {
   const scope = new GraphScope();
   const g = new GraphBuilder(scope);
-  const L = spec.layers.length;
-  const d = spec.hiddenSize;
-  const hasC = lstm(spec);
-  const axis = opts.stateLayout === 'layer-major' ? 0 : 1;
-  const stateDims = opts.stateLayout === 'layer-major' ? [L, 'batch', d] : ['batch', L, d];
   const tokens = scope.reserve('tokens');
   const reset = opts.resetInput ? scope.reserve('reset') : null;
-  const hIn = scope.reserve('h_in');
-  const cIn = hasC ? scope.reserve('c_in') : null;
-  const out = {
-    logits: scope.reserve('logits'),
-    h: scope.reserve('h_out'),
-    c: hasC ? scope.reserve('c_out') : null,
-  };
+  const state = lmStateIO(g, spec, opts.stateLayout === 'layer-major' ? 0 : 1);
+  const logitsOut = scope.reserve('logits');
 
   const head = headInitializers(scope, spec);
   const weights = stackInitializers(scope, spec.layers);
   const keep = reset ? g.oneMinus(reset, 'keep') : null;
-  const hs = layerStates(g, hIn, L, axis);
-  const cs = cIn ? layerStates(g, cIn, L, axis) : [];
+  const states = state.layers();
   let x = g.op1('Gather', [head.embedding, tokens], { axis: 0 }, 'x');
-  const hOut: string[] = [];
-  const cOut: string[] = [];
-  weights.forEach((w, l) => {
-    const prev: CellState = keep
-      ? { h: g.mul(hs[l], keep), c: cIn ? g.mul(cs[l], keep) : null }
-      : { h: hs[l], c: cIn ? cs[l] : null };
+  const next = weights.map((w, l) => {
+    const s = states[l];
+    const prev: CellState = keep ? { h: g.mul(s.h, keep), c: s.c ? g.mul(s.c, keep) : null } : s;
     const xp = g.op1('Gemm', [x, w.Wx, w.bias], {}, `layer${l}_xp`);
-    const next = cellStep(g, w, xp, prev, spec.zoneout);
-    hOut.push(next.h);
-    if (next.c) cOut.push(next.c);
-    x = next.h;
+    const stepped = cellStep(g, w, xp, prev, spec.zoneout);
+    x = stepped.h;
+    return stepped;
   });
-  logits(g, head, x, out.logits);
-  stackStates(g, hOut, axis, out.h);
-  if (out.c) stackStates(g, cOut, axis, out.c);
+  logits(g, head, x, logitsOut);
+  state.finish(next);
 
   return {
     name: 'urgate_lm_step',
@@ -211,14 +232,9 @@ export function languageModelStepGraph(
     input: [
       valueInfo(tokens, 'int64', ['batch']),
       ...(reset ? [valueInfo(reset, 'float', ['batch', 1])] : []),
-      valueInfo(hIn, 'float', stateDims),
-      ...(cIn ? [valueInfo(cIn, 'float', stateDims)] : []),
+      ...state.inputs,
     ],
-    output: [
-      valueInfo(out.logits, 'float', ['batch', spec.vocabSize]),
-      valueInfo(out.h, 'float', stateDims),
-      ...(out.c ? [valueInfo(out.c, 'float', stateDims)] : []),
-    ],
+    output: [valueInfo(logitsOut, 'float', ['batch', spec.vocabSize]), ...state.outputs],
   };
 }
 
@@ -229,34 +245,22 @@ export function languageModelStepGraph(
 export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto {
   const scope = new GraphScope();
   const g = new GraphBuilder(scope);
-  const L = spec.layers.length;
   const d = spec.hiddenSize;
-  const hasC = lstm(spec);
-  const stateDims = [L, 'batch', d];
   const tokens = scope.reserve('tokens');
   const targets = scope.reserve('targets');
   const reset = scope.reserve('reset');
-  const hIn = scope.reserve('h_in');
-  const cIn = hasC ? scope.reserve('c_in') : null;
-  const out = {
-    nll: scope.reserve('nll'),
-    h: scope.reserve('h_out'),
-    c: hasC ? scope.reserve('c_out') : null,
-  };
+  const state = lmStateIO(g, spec, 0);
+  const nllOut = scope.reserve('nll');
 
   const head = headInitializers(scope, spec);
   const weights = stackInitializers(scope, spec.layers);
   const keep = g.op1('Unsqueeze', [g.oneMinus(reset), scope.int64s([2])], {}, 'keep');
-  const hs = layerStates(g, hIn, L, 0);
-  const cs = cIn ? layerStates(g, cIn, L, 0) : [];
+  const states = state.layers();
   let xs = g.op1('Gather', [head.embedding, tokens], { axis: 0 }, 'xs');
-  const hOut: string[] = [];
-  const cOut: string[] = [];
-  weights.forEach((w, l) => {
-    const r = scanLayer(g, w, xs, { h: hs[l], c: cIn ? cs[l] : null }, keep, spec.zoneout, l);
-    hOut.push(r.state.h);
-    if (r.state.c) cOut.push(r.state.c);
+  const finals = weights.map((w, l) => {
+    const r = scanLayer(g, w, xs, states[l], keep, spec.zoneout, l);
     xs = r.outputs;
+    return r.state;
   });
   // Score all steps at once: [T·B, d] rows through the output layer; nll = logsumexp(logits) - logit[target]
   // (cheaper than materialising a full log-softmax of [T·B, V]); the adaptive softmax gives
@@ -268,9 +272,8 @@ export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto 
   const nll = head.adaptive
     ? g.op1('Neg', [picked])
     : g.sub(g.op1('ReduceLogSumExp', [rowLogits], { axes: [1], keepdims: 1 }), picked);
-  g.opInto([out.nll], 'Reshape', [nll, g.op1('Shape', [targets])]);
-  stackStates(g, hOut, 0, out.h);
-  if (out.c) stackStates(g, cOut, 0, out.c);
+  g.opInto([nllOut], 'Reshape', [nll, g.op1('Shape', [targets])]);
+  state.finish(finals);
 
   return {
     name: 'urgate_lm_sequence',
@@ -280,13 +283,8 @@ export function languageModelSequenceGraph(spec: LanguageModelSpec): GraphProto 
       valueInfo(tokens, 'int64', ['time', 'batch']),
       valueInfo(targets, 'int64', ['time', 'batch']),
       valueInfo(reset, 'float', ['time', 'batch']),
-      valueInfo(hIn, 'float', stateDims),
-      ...(cIn ? [valueInfo(cIn, 'float', stateDims)] : []),
+      ...state.inputs,
     ],
-    output: [
-      valueInfo(out.nll, 'float', ['time', 'batch']),
-      valueInfo(out.h, 'float', stateDims),
-      ...(out.c ? [valueInfo(out.c, 'float', stateDims)] : []),
-    ],
+    output: [valueInfo(nllOut, 'float', ['time', 'batch']), ...state.outputs],
   };
 }

@@ -23,7 +23,6 @@ export function scanLayer(
   withForget = false,
 ): { state: CellState; outputs: string; forget: string | null } {
   const s = g.scope;
-  const d = w.layer.hiddenSize;
   // The projection of all T·B rows as one Gemm with bias, the op the step graph uses: ONNX
   // Runtime fuses the step graph's 2-D MatMul + Add into a Gemm, which rounds differently from a
   // 3-D MatMul then Add once the input spans several K blocks (d = 1024). With the same op a row's
@@ -41,28 +40,72 @@ export function scanLayer(
     `layer${index}_xp`,
   );
 
+  return scanSteps(g, w, xp, state, keep ? { kind: 'keep', values: keep } : null, `layer${index}`, {
+    withForget,
+    // keep zeroes the state rows before the steps that start a new sequence.
+    step: (body, h, c, xpT, keepT) =>
+      cellStep(
+        body,
+        w,
+        xpT,
+        keepT ? { h: body.mul(h, keepT), c: c ? body.mul(c, keepT) : null } : { h, c },
+        zo,
+      ),
+  });
+}
+
+/** A per-row mask `[T, B, 1]` scanned beside the projection, named by what it does. */
+export interface StepMask {
+  kind: string;
+  values: string;
+}
+
+/**
+ * The Scan of one layer's recurrent steps over `xp` (the input projection of all steps,
+ * `[T, B, cols]`) from `state`, with an optional per-row `mask`: `step` builds one step's body
+ * from the carried h (and c), the step's projection and mask. Returns the final state, the
+ * outputs `[T, B, d]` and, with `withForget`, the step's effective forget gate of every step.
+ * Node names start with `tag`.
+ */
+export function scanSteps(
+  g: GraphBuilder,
+  w: LayerInitializers,
+  xp: string,
+  state: CellState,
+  mask: StepMask | null,
+  tag: string,
+  options: {
+    withForget?: boolean;
+    step: (
+      body: GraphBuilder,
+      h: string,
+      c: string | null,
+      xpT: string,
+      maskT: string | null,
+    ) => CellState & { forget?: string };
+  },
+): { state: CellState; outputs: string; forget: string | null } {
+  const s = g.scope;
+  const d = w.layer.hiddenSize;
   const body = new GraphBuilder(s);
-  const hIn = s.name(`layer${index}_h_prev`);
-  const cIn = state.c ? s.name(`layer${index}_c_prev`) : null;
-  const xpIn = s.name(`layer${index}_xp_t`);
-  const keepIn = keep ? s.name(`layer${index}_keep_t`) : null;
-  const prev: CellState = keepIn
-    ? { h: body.mul(hIn, keepIn), c: cIn ? body.mul(cIn, keepIn) : null }
-    : { h: hIn, c: cIn };
-  const next = cellStep(body, w, xpIn, prev, zo);
-  const y = body.op1('Identity', [next.h], {}, `layer${index}_y_t`);
-  const f = withForget ? body.op1('Identity', [next.forget], {}, `layer${index}_forget_t`) : null;
-  const stateInfos = [
-    valueInfo(hIn, 'float', ['batch', d]),
-    ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : []),
-  ];
+  const hIn = s.name(`${tag}_h_prev`);
+  const cIn = state.c ? s.name(`${tag}_c_prev`) : null;
+  const xpIn = s.name(`${tag}_xp_t`);
+  const maskIn = mask ? s.name(`${tag}_${mask.kind}_t`) : null;
+  const next = options.step(body, hIn, cIn, xpIn, maskIn);
+  const y = body.op1('Identity', [next.h], {}, `${tag}_y_t`);
+  const f =
+    options.withForget && next.forget
+      ? body.op1('Identity', [next.forget], {}, `${tag}_forget_t`)
+      : null;
   const graph = {
-    name: `layer${index}_step`,
+    name: `${tag}_step`,
     node: body.nodes,
     input: [
-      ...stateInfos,
+      valueInfo(hIn, 'float', ['batch', d]),
+      ...(cIn ? [valueInfo(cIn, 'float', ['batch', d])] : []),
       valueInfo(xpIn, 'float', ['batch', w.cols]),
-      ...(keepIn ? [valueInfo(keepIn, 'float', ['batch', 1])] : []),
+      ...(maskIn ? [valueInfo(maskIn, 'float', ['batch', 1])] : []),
     ],
     output: [
       valueInfo(next.h, 'float', ['batch', d]),
@@ -72,19 +115,16 @@ export function scanLayer(
     ],
   };
   const outNames = [
-    s.name(`layer${index}_h_final`),
-    ...(state.c ? [s.name(`layer${index}_c_final`)] : []),
-    s.name(`layer${index}_outputs`),
-    ...(f ? [s.name(`layer${index}_forget`)] : []),
+    s.name(`${tag}_h_final`),
+    ...(state.c ? [s.name(`${tag}_c_final`)] : []),
+    s.name(`${tag}_outputs`),
+    ...(f ? [s.name(`${tag}_forget`)] : []),
   ];
   g.opInto(
     outNames,
     'Scan',
-    [state.h, ...(state.c ? [state.c] : []), xp, ...(keep ? [keep] : [])],
-    {
-      body: { graph },
-      num_scan_inputs: keep ? 2 : 1,
-    },
+    [state.h, ...(state.c ? [state.c] : []), xp, ...(mask ? [mask.values] : [])],
+    { body: { graph }, num_scan_inputs: mask ? 2 : 1 },
   );
   const stateCount = state.c ? 2 : 1;
   return {

@@ -11,10 +11,10 @@ import {
   LM_TENSORS,
   type LmArchitecture,
   layerTensorName,
+  lmLayerConfigs,
   lmTensorShapes,
   parseCore,
   parseMechanism,
-  stackLayerConfigs,
 } from '@urgate/contract';
 import {
   type AdamOptions,
@@ -54,25 +54,13 @@ export interface LanguageModel extends ModelArenas {
 const EMBEDDING_INIT = 0.1;
 export const LM_SEED_PURPOSE = { embeddingDropout: 1, outputDropout: 2, output: 3 } as const;
 
-function stackConfig(arch: LmArchitecture) {
-  return {
-    core: arch.core,
-    mechanism: arch.mechanism,
-    inputSize: arch.embeddingSize,
-    hiddenSize: arch.hiddenSize,
-    numLayers: arch.numLayers,
-    ...(arch.downsize !== undefined ? { downsize: arch.downsize } : {}),
-    ...(arch.tMax !== undefined ? { tMax: arch.tMax } : {}),
-  };
-}
-
 function checkArchitecture(arch: LmArchitecture): void {
   if (arch.tiedEmbeddings && arch.embeddingSize !== arch.hiddenSize)
     throw new Error(
       `embeddingSize: tied embeddings need embeddingSize = hiddenSize (${arch.hiddenSize}), got ${arch.embeddingSize}`,
     );
   checkLmFits(arch, null);
-  stackLayerConfigs(stackConfig(arch)); // one-line errors naming a bad layer setting
+  lmLayerConfigs(arch); // one-line errors naming a bad layer setting
 }
 
 /**
@@ -103,7 +91,7 @@ function initLmParams(model: LanguageModel, seed: number): void {
   const { arch } = model;
   const view = (name: string) => arenaView(model, name);
   uniform(view(LM_TENSORS.embedding), EMBEDDING_INIT, deriveSeed(seed, 0));
-  stackLayerConfigs(stackConfig(arch)).forEach((cfg, l) => {
+  lmLayerConfigs(arch).forEach((cfg, l) => {
     const values = initLayerValues(cfg, seed + l);
     view(layerTensorName(l, 'W')).set(values.W);
     view(layerTensorName(l, 'b')).set(values.b);
@@ -125,7 +113,7 @@ function initLmParams(model: LanguageModel, seed: number): void {
 
 /** LAYOUT.md `model` section of the checkpoint metadata. */
 export function lmModelMeta(arch: LmArchitecture): Record<string, unknown> {
-  const first = stackLayerConfigs(stackConfig(arch))[0];
+  const first = lmLayerConfigs(arch)[0];
   const { downsize: _d, tMax: _t, ...rest } = arch;
   return {
     kind: 'lm',

@@ -4,15 +4,17 @@
 // (parameters, gradients, Adam m and v: exactly 16 bytes per parameter) and the activations a
 // step keeps for its backward pass (lmTrainingBytes, the trainer's own estimate), and beside the
 // peak of a process that only starts the command (`lm train --help`: Node.js and the modules).
+// It runs the built command (this package's bin: `npm run build` first).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machine } from '@urgate/bench';
 import { lmTensorShapes } from '@urgate/contract';
 import { type LmArchitecture, lmTrainingBytes } from '@urgate/train/lm';
 
-const bin = fileURLToPath(new URL('../../../cli/dist/bin.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/urgate.mjs', import.meta.url));
 const work = join(tmpdir(), 'urgate-lm-memory-bench');
 const cache = join(work, 'cache');
 const MB = 2 ** 20;
@@ -31,17 +33,7 @@ function peakRss(args: string[]): number {
 if (!existsSync(join(cache, 'tokenizer.json')))
   execFileSync(
     process.execPath,
-    [
-      bin,
-      'lm',
-      'prepare',
-      '--tokenizer',
-      'sentencepiece',
-      '--vocab-size',
-      '8000',
-      '--cache',
-      cache,
-    ],
+    [bin, 'lm', 'prepare', '--tokenizer', 'sentencepiece', '--vocab-size', '8000', '--out', cache],
     { stdio: 'inherit' },
   );
 const [B, T, H, V] = [32, 128, 1024, 8000];
@@ -65,7 +57,7 @@ const train = peakRss([
 ]);
 const sum = arenas + activations;
 console.log(
-  `urgate lm train, UR-LSTM H=${H} V=${V} B=${B} T=${T}, 3 steps + validation and test scoring (load average ${loadavg()[0].toFixed(1)}):`,
+  `urgate lm train, UR-LSTM H=${H} V=${V} B=${B} T=${T}, 3 steps + validation and test scoring; ${machine()}:`,
 );
 console.log(
   `  arithmetic: arenas ${(arenas / MB).toFixed(0)} MB (${parameters} parameters x 4 arenas x 4 bytes) + activations ${(activations / MB).toFixed(0)} MB = ${(sum / MB).toFixed(0)} MB`,

@@ -1,0 +1,3 @@
+export * from './closeness.js';
+export * from './onnx-checker.js';
+export * from './rejections.js';
