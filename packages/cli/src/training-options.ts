@@ -99,7 +99,7 @@ function addTrainingOptions(cmd: Command): Command {
     .addOption(tMaxOption())
     .option(
       '--engine <engine>',
-      'native (default): the C++ kernels; reference: the pure-tfjs cells with autodiff (slow; for checking); recorded in the config and result.json',
+      'native (default): the model as one native object (C++ kernels, no tfjs); reference: the pure-tfjs model with autodiff (slow; for checking; needs no native addon); recorded in the config and result.json',
     );
 }
 

@@ -1,6 +1,6 @@
-// `urgate train copy` on the native engine trains the task model as one native object: its
-// process never loads tfjs or the tfjs cells (recorded by a module hook in a child process, as
-// for the language model). The reference engine does load them; both record their engine, and
+// `urgate train copy` and `urgate train l2e` on the native engine train the task and l2e models as
+// one native object each: their processes never load tfjs or the tfjs cells (recorded by a module
+// hook in a child process, as for the language model). The reference engine does load them; both record their engine, and
 // they agree on the first loss.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,4 +23,25 @@ describe.skipIf(!nativeAvailable)('urgate train <task> without tfjs', () => {
     );
     expect(stdout.native).toContain('seed 0 (native engine)');
   }, 120_000);
+
+  it.each([
+    ['LSTM', ['--core', 'lstm', '--hidden-size', '6', '--layers', '2']],
+    ['RMC', ['--core', 'rmc', '--mem-slots', '2', '--head-size', '3', '--num-heads', '2']],
+  ])(
+    'urgate train l2e (%s core): the native engine loads no tfjs; the reference engine does',
+    (_, core) => {
+      const dir = mkdtempSync(join(tmpdir(), 'urgate-train-l2e-no-tfjs-'));
+      const stdout = expectNativeEngineWithoutTfjs(
+        dir,
+        (engine, out) => [
+          ...['train', 'l2e', '--out', out, '--engine', engine, '--no-progress', ...core],
+          ...['--length', '2', '--nesting', '1', '--batch-size', '3', '--steps', '2'],
+          ...['--eval-every', '2', '--eval-size', '1'],
+        ],
+        '/packages/kernels/src/l2e-model.ts',
+      );
+      expect(stdout.native).toContain('(native engine)');
+    },
+    120_000,
+  );
 });

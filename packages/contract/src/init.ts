@@ -99,6 +99,13 @@ export function initLayerValues(cfg: LayerConfig, seed: number): LayerValues {
   return { rows, cols: layout.cols, W, b, ...(r.fixedGateOffset ? { bOffset: offset } : {}) };
 }
 
+/** A [fanIn, fanOut] weight drawn Glorot-uniform from its own seed (the trainers' dense heads). */
+export function glorotUniform(fanIn: number, fanOut: number, seed: number): Float32Array {
+  const rng = new SeededRandom(seed);
+  const limit = Math.sqrt(6 / (fanIn + fanOut));
+  return Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
+}
+
 /** The layers of a stack: layer l > 0 reads layer l-1's h (its inputSize is hiddenSize). */
 export function stackLayerConfigs(cfg: LayerConfig & { numLayers: number }): ResolvedLayerConfig[] {
   if (!Number.isInteger(cfg?.numLayers) || cfg.numLayers <= 0)

@@ -1,5 +1,7 @@
-import { type LayerConfig, resolveLayerConfig } from './config.js';
+import { type LayerConfig, type ResolvedLayerConfig, resolveLayerConfig } from './config.js';
+import type { TensorShape } from './lm.js';
 import { hasMasterGates, hasRefineGate } from './mechanisms.js';
+import { layerTensorName } from './names.js';
 
 export type BlockName = 'f' | 'i' | 'r' | 'u' | 'o' | 's' | 'mf' | 'mi';
 export interface Block {
@@ -38,4 +40,15 @@ export function parameterCount(cfg: LayerConfig): number {
   const r = resolveLayerConfig(cfg);
   const { cols } = layerLayout(r);
   return (r.inputSize + r.hiddenSize + 1) * cols;
+}
+
+/** A stack's tensors in their one order: per layer W [inputSize + hiddenSize, cols], b [cols]. */
+export function stackTensorShapes(layers: readonly ResolvedLayerConfig[]): TensorShape[] {
+  return layers.flatMap((cfg, l) => {
+    const { cols } = layerLayout(cfg);
+    return [
+      { name: layerTensorName(l, 'W'), shape: [cfg.inputSize + cfg.hiddenSize, cols] },
+      { name: layerTensorName(l, 'b'), shape: [cols] },
+    ];
+  });
 }

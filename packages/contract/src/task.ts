@@ -1,9 +1,9 @@
 // The task models' tensors (the copy/adding/pixel benchmarks): stacked gated layers and a head,
 // in the one order the optimizer, the checkpoint and the native arena share.
 import type { ResolvedLayerConfig } from './config.js';
-import { layerLayout } from './layout.js';
+import { stackTensorShapes } from './layout.js';
 import type { TensorShape } from './lm.js';
-import { CLASSIFIER_TENSORS, layerTensorName, TASK_HEAD_TENSORS } from './names.js';
+import { CLASSIFIER_TENSORS, TASK_HEAD_TENSORS } from './names.js';
 
 /** copy: a softmax per target step; regression (adding, forgetting); classifier (pixel tasks). */
 export type TaskHead = 'copy' | 'regression' | 'classifier';
@@ -22,12 +22,7 @@ export interface TaskArchitecture {
  * b2 [K].
  */
 export function taskTensorShapes(arch: TaskArchitecture): TensorShape[] {
-  const table: TensorShape[] = [];
-  arch.layers.forEach((cfg, l) => {
-    const { cols } = layerLayout(cfg);
-    table.push({ name: layerTensorName(l, 'W'), shape: [cfg.inputSize + cfg.hiddenSize, cols] });
-    table.push({ name: layerTensorName(l, 'b'), shape: [cols] });
-  });
+  const table = stackTensorShapes(arch.layers);
   const d = arch.layers[arch.layers.length - 1].hiddenSize;
   if (arch.head === 'classifier') {
     table.push({ name: CLASSIFIER_TENSORS.W1, shape: [d, arch.headHidden] });

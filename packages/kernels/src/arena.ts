@@ -3,7 +3,8 @@
 // checkpoints and a gradient allreduce see a model through this one shape, whoever computes it
 // (the native model objects, or a tfjs model whose gradients are copied in).
 import type { TensorShape } from '@urgate/contract';
-import { native } from './native.js';
+import { adamStepReference } from './adam-reference.js';
+import { requireNative } from './native.js';
 
 /** A tensor of the table at its place in every arena. */
 export interface ArenaTensor extends TensorShape {
@@ -22,6 +23,9 @@ export interface AdamOptions {
 }
 
 export type ArenaKind = 'params' | 'grads' | 'm' | 'v';
+
+/** Who runs Adam over the arenas: the addon (csrc/adam.h) or its TypeScript twin (no addon). */
+export type AdamImplementation = 'native' | 'reference';
 
 /** What the training loop needs of a model: its arenas and the optimizer step over them. */
 export interface ModelArenas {
@@ -71,9 +75,12 @@ export class ParamArenas implements ModelArenas {
   readonly grads: Float32Array;
   readonly m: Float32Array;
   readonly v: Float32Array;
+  readonly adam: AdamImplementation;
   adamSteps = 0;
 
-  constructor(table: readonly TensorShape[]) {
+  /** adam: 'native' (the default; its updates need the addon built) or 'reference' (no addon). */
+  constructor(table: readonly TensorShape[], adam: AdamImplementation = 'native') {
+    this.adam = adam;
     const { tensors, size } = arenaLayout(table);
     this.tensors = tensors;
     const memory = new ArrayBuffer(4 * 4 * size);
@@ -82,13 +89,12 @@ export class ParamArenas implements ModelArenas {
     );
   }
 
-  /** The native Adam (csrc/adam.h) over the tensors in the table's order, as the LM object does. */
+  /** Adam (csrc/adam.h, or its TypeScript twin) over the tensors in the table's order. */
   adamUpdate(options: AdamOptions): number {
-    if (native === undefined)
-      throw new Error('adamUpdate: the native kernels are not available; run `npm run build`');
     const views = (kind: ArenaKind) => this.tensors.map((t) => arenaView(this, t.name, kind));
     this.adamSteps += 1;
-    return native.adamStep(views('params'), views('grads'), views('m'), views('v'), {
+    const step = this.adam === 'native' ? requireNative('adamUpdate').adamStep : adamStepReference;
+    return step(views('params'), views('grads'), views('m'), views('v'), {
       ...options,
       step: this.adamSteps,
     });

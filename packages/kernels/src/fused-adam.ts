@@ -1,8 +1,10 @@
 // tf.Variables trained through flat arenas (arena.ts): the gradients are copied into the
-// gradient arena, Adam with global-norm clipping runs natively over the arena in one call, and
-// the new values are assigned to the variables, through tfjs's public API only.
+// gradient arena, Adam with global-norm clipping runs over the arena in one call (natively, or
+// its TypeScript twin where the addon is not to be used), and the new values are assigned to the
+// variables, through tfjs's public API only.
 import * as tf from '@tensorflow/tfjs';
 import {
+  type AdamImplementation,
   type AdamOptions,
   type ArenaKind,
   type ArenaTensor,
@@ -10,7 +12,6 @@ import {
   type ModelArenas,
   ParamArenas,
 } from './arena.js';
-import { requireNative } from './native.js';
 
 export type FusedAdamOptions = AdamOptions;
 
@@ -21,10 +22,14 @@ export class FusedAdam implements ModelArenas {
 
   /**
    * vars: an array (tensor names are the variables' names) or a map from checkpoint names, in the
-   * arenas' order. Their current values become the parameter arena.
+   * arenas' order. Their current values become the parameter arena. adam: who runs Adam
+   * ('native' needs the addon; 'reference', the TypeScript twin, does not).
    */
-  constructor(vars: tf.Variable[] | Record<string, tf.Variable>, opts: FusedAdamOptions) {
-    requireNative('FusedAdam');
+  constructor(
+    vars: tf.Variable[] | Record<string, tf.Variable>,
+    opts: FusedAdamOptions,
+    adam: AdamImplementation = 'native',
+  ) {
     const named = Array.isArray(vars)
       ? vars.map((v) => [v?.name, v] as const)
       : Object.entries(vars ?? {});
@@ -34,7 +39,10 @@ export class FusedAdam implements ModelArenas {
       throw new RangeError(`opts.lr: expected a positive number, got ${opts?.lr}`);
     this.options = opts;
     this.vars = named.map(([, v]) => v);
-    this.arenas = new ParamArenas(named.map(([name, v]) => ({ name, shape: [...v.shape] })));
+    this.arenas = new ParamArenas(
+      named.map(([name, v]) => ({ name, shape: [...v.shape] })),
+      adam,
+    );
     this.vars.forEach((v, k) => {
       this.view(k, 'params').set(v.dataSync() as Float32Array);
     });

@@ -14,10 +14,10 @@ export * from './native-api.js';
 export {
   type RmcFusedResult,
   type RmcKernelBlockWeights,
-  type RmcKernelShape,
   type RmcKernelWeights,
   runRmcFused,
 } from './rmc-fused.js';
+export { type RmcKernelShape, rmcKernelShape } from './rmc-native.js';
 export { sequenceKernel } from './sequence-kernel.js';
 export { softmaxCrossEntropy } from './softmax-xent.js';
 export { releaseTapes } from './tapes.js';

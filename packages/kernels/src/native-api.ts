@@ -1,6 +1,8 @@
 // @urgate/kernels/native: the native model objects and the parameter arenas without tfjs, for
 // processes that must not load it (the LM trainer).
+export { adamStepReference } from './adam-reference.js';
 export {
+  type AdamImplementation,
   type AdamOptions,
   type ArenaKind,
   type ArenaTensor,
@@ -9,6 +11,7 @@ export {
   type ModelArenas,
   ParamArenas,
 } from './arena.js';
+export { type L2eModelBatch, NativeL2eModel } from './l2e-model.js';
 export {
   type LmDropout,
   type LmLayerState,

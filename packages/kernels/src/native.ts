@@ -1,6 +1,7 @@
 // Loads the compiled addon (build/Release/urgate_kernels.node, made by
 // `npm run build:native`). Without it the package still loads: callers see
-// nativeAvailable = false and fall back to the tfjs reference.
+// nativeAvailable = false and fall back to the tfjs reference. URGATE_NO_NATIVE=1 in the
+// environment leaves a built addon unloaded, as on a machine where it is not built.
 import { createRequire } from 'node:module';
 
 export interface NativeLayerShape {
@@ -223,6 +224,11 @@ export interface NativeAddon {
 }
 
 function load(): { addon?: NativeAddon; error?: string } {
+  if (process.env.URGATE_NO_NATIVE === '1')
+    return {
+      error:
+        'not loaded (URGATE_NO_NATIVE=1); unset it, or build it with `npm run build:native -w @urgate/kernels`',
+    };
   const require = createRequire(import.meta.url);
   // src/ and dist/ both sit one level below the package root.
   const path = new URL('../build/Release/urgate_kernels.node', import.meta.url).pathname;

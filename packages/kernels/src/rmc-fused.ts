@@ -2,26 +2,15 @@
 // tfjs op whose forward and backward passes are the native kernels
 // (csrc/rmc.cc). @urgate/rmc's runRmc calls it when the addon is built.
 import * as tf from '@tensorflow/tfjs';
-import type { GateStyle, RmcMechanism } from '@urgate/contract';
-import { type NativeAddon, type NativeTape, requireNative } from './native.js';
+import { type NativeAddon, requireNative } from './native.js';
+import {
+  type RmcAddon,
+  type RmcKernelShape,
+  type RmcNativeShape,
+  rmcGateColumns,
+} from './rmc-native.js';
 import { trackTape, untrackTape } from './tapes.js';
 import { expectShape, floats, rows } from './tensors.js';
-
-/** Sizes and choices of one RMC, in @urgate/rmc's vocabulary (its resolved config). */
-export interface RmcKernelShape {
-  inputSize: number;
-  memSlots: number;
-  headSize: number;
-  numHeads: number;
-  keySize: number;
-  numBlocks: number;
-  /** Linear layers of the shared attention MLP (rmc's attentionMlpLayers). */
-  mlpLayers: number;
-  gateStyle: GateStyle;
-  mechanism: RmcMechanism;
-  /** Master downsize C ('OM-'; ignored otherwise). */
-  downsize: number;
-}
 
 /** One attention block's weights (rmc's blocks.<k>.*). D = memSize, F = numHeads·(2·keySize + headSize). */
 export interface RmcKernelBlockWeights {
@@ -55,41 +44,11 @@ export type RmcFusedResult = {
   memory: tf.Tensor3D;
 };
 
-/** The spec napi/rmc.cc takes: the kernel spec and the sequence sizes. */
-export interface RmcNativeShape extends RmcKernelShape {
-  batch: number;
-  steps: number;
-}
-
-/** What napi/rmc.cc adds to the addon (weights in csrc/rmc.h's flat order). */
-export interface RmcAddon {
-  rmcForward(
-    spec: RmcNativeShape,
-    weights: Float32Array[],
-    xs: Float32Array,
-    memory0: Float32Array,
-  ): { outputs: Float32Array; tape: NativeTape };
-  rmcReleaseTape(tape: NativeTape): void;
-  rmcBackward(
-    tape: NativeTape,
-    weights: Float32Array[],
-    xs: Float32Array,
-    dOutputs: Float32Array,
-  ): { dxs: Float32Array; dmemory0: Float32Array; grads: Float32Array[] };
-}
-
-/** Gate columns G: 2·g, plus 2·g/C masters for 'OM-' (g = memSize, 1 or 0 by gate style). */
-function gateColumns(spec: RmcKernelShape): number {
-  const D = spec.headSize * spec.numHeads;
-  const g = spec.gateStyle === 'unit' ? D : spec.gateStyle === 'memory' ? 1 : 0;
-  return 2 * g + (spec.mechanism === 'OM-' ? (2 * g) / spec.downsize : 0);
-}
-
 /** The weights in the kernel's flat order (csrc/rmc.h RmcParamSizes) with their names and shapes. */
 function flatWeights(spec: RmcKernelShape, w: RmcKernelWeights): [tf.Tensor, string, number[]][] {
   const D = spec.headSize * spec.numHeads;
   const F = spec.numHeads * (2 * spec.keySize + spec.headSize);
-  const G = gateColumns(spec);
+  const G = rmcGateColumns(spec);
   if (!Array.isArray(w.blocks) || w.blocks.length !== spec.numBlocks)
     throw new RangeError(`weights.blocks: expected ${spec.numBlocks} blocks (spec.numBlocks)`);
   if (!Array.isArray(w.mlp) || w.mlp.length !== spec.mlpLayers)

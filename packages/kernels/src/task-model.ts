@@ -10,9 +10,9 @@ import {
   type TaskArchitecture,
   taskTensorShapes,
 } from '@urgate/contract';
-import { arenaView, ParamArenas } from './arena.js';
 import { effectiveForget } from './forget-gate.js';
-import { type NativeAddon, type NativeTape, requireNative } from './native.js';
+import { requireNative } from './native.js';
+import { type LayerPass, NativeStackModel, type StackMasks } from './stack-model.js';
 
 /** One minibatch, time-major like @urgate/cells (@urgate/train's task batches). */
 export interface TaskModelBatch {
@@ -28,16 +28,8 @@ export interface TaskModelBatch {
 }
 
 /** Multipliers of one forward pass: per layer [T, B, d] zoneout keep-masks (null: none), the head's dropout [B, hidden]. */
-export interface TaskMasks {
-  zoneoutC: (Float32Array | null)[];
-  zoneoutH: (Float32Array | null)[];
+export interface TaskMasks extends StackMasks {
   dropout: Float32Array | null;
-}
-
-interface LayerPass {
-  xs: Float32Array;
-  outputs: Float32Array;
-  tape: NativeTape;
 }
 
 interface HeadPass {
@@ -49,38 +41,19 @@ interface HeadPass {
   backward: () => Float32Array;
 }
 
-export class NativeTaskModel extends ParamArenas {
+export class NativeTaskModel extends NativeStackModel {
   readonly arch: TaskArchitecture;
-  private readonly addon: NativeAddon;
 
   /** All four arenas zeroed: set the parameters (initialisation or a checkpoint) before training. */
   constructor(arch: TaskArchitecture) {
-    super(taskTensorShapes(arch));
-    this.addon = requireNative('NativeTaskModel');
+    super(taskTensorShapes(arch), 'NativeTaskModel');
     this.arch = arch;
-  }
-
-  private view(name: string, kind: 'params' | 'grads' = 'params'): Float32Array {
-    return arenaView(this, name, kind);
   }
 
   /** The loss of the batch; every gradient of the arena overwritten. */
   trainStep(batch: TaskModelBatch, masks: TaskMasks): number {
     const { layers, head } = this.forward(batch, masks);
-    let dOut = head.backward();
-    for (let l = layers.length - 1; l >= 0; l--) {
-      const g = this.addon.layerBackward(
-        layers[l].tape,
-        this.view(layerTensorName(l, 'W')),
-        layers[l].xs,
-        dOut,
-        null,
-        null,
-      );
-      this.view(layerTensorName(l, 'W'), 'grads').set(g.dW);
-      this.view(layerTensorName(l, 'b'), 'grads').set(g.db);
-      dOut = g.dxs;
-    }
+    this.stackBackward(layers, head.backward());
     return head.loss;
   }
 
@@ -90,7 +63,7 @@ export class NativeTaskModel extends ParamArenas {
     masks: TaskMasks,
   ): { loss: number; correct: number; count: number } {
     const { layers, head } = this.forward(batch, masks);
-    for (const pass of layers) this.addon.releaseTape(pass.tape);
+    this.releasePasses(layers);
     return { loss: head.loss, correct: head.correct, count: head.count };
   }
 
@@ -101,7 +74,7 @@ export class NativeTaskModel extends ParamArenas {
   meanForgetPerUnit(batch: TaskModelBatch, masks: TaskMasks): Float32Array {
     const cfg = this.arch.layers[0];
     const { layers } = this.forward(batch, masks, 1);
-    this.addon.releaseTape(layers[0].tape);
+    this.releasePasses(layers);
     const [T, B, n, d] = [batch.steps, batch.batchSize, cfg.inputSize, cfg.hiddenSize];
     const { cols } = layerLayout(cfg);
     // rows [x_t, h_{t-1}] (h_{-1} = 0), the layer's pre-activations, then F
@@ -133,64 +106,17 @@ export class NativeTaskModel extends ParamArenas {
     masks: TaskMasks,
     depth = this.arch.layers.length,
   ): { layers: LayerPass[]; head: HeadPass } {
-    const T = batch.steps;
-    const B = batch.batchSize;
-    const layers: LayerPass[] = [];
-    let xs = batch.inputs;
-    this.arch.layers.slice(0, depth).forEach((cfg, l) => {
-      const lstm = cfg.core === 'lstm';
-      const d = cfg.hiddenSize;
-      const f = this.addon.layerForward(
-        {
-          core: cfg.core,
-          mechanism: cfg.mechanism,
-          inputSize: cfg.inputSize,
-          hiddenSize: d,
-          downsize: cfg.downsize,
-          batch: B,
-          steps: T,
-        },
-        this.view(layerTensorName(l, 'W')),
-        this.view(layerTensorName(l, 'b')),
-        xs,
-        new Float32Array(B * d),
-        lstm ? new Float32Array(B * d) : null,
-        null,
-        lstm ? masks.zoneoutC[l] : null,
-        masks.zoneoutH[l],
-      );
-      layers.push({ xs, outputs: f.outputs, tape: f.tape });
-      xs = f.outputs;
-    });
+    const layers = this.stackForward(
+      this.arch.layers,
+      batch.inputs,
+      batch.batchSize,
+      batch.steps,
+      masks,
+      depth,
+    );
     if (depth < this.arch.layers.length) return { layers, head: NO_HEAD };
-    return { layers, head: this.head(batch, xs, masks.dropout) };
-  }
-
-  /**
-   * A dense layer of the head over `rows` rows of `x` ([rows, inSize] -> [rows, outSize], ReLU
-   * when `relu`): its output, and its backward, which writes the gradients of its W and b and
-   * returns dx.
-   */
-  private dense(
-    names: { W: string; b: string },
-    x: Float32Array,
-    rows: number,
-    inSize: number,
-    outSize: number,
-    relu: boolean,
-  ): { y: Float32Array; backward: (dy: Float32Array) => Float32Array } {
-    const a = this.addon;
-    const W = this.view(names.W);
-    const y = a.denseForward(x, W, this.view(names.b), rows, inSize, outSize, relu);
-    return {
-      y,
-      backward: (dy) => {
-        const g = a.denseBackward(x, W, y, dy, rows, inSize, outSize, relu);
-        this.view(names.W, 'grads').set(g.dW);
-        this.view(names.b, 'grads').set(g.db);
-        return g.dx;
-      },
-    };
+    const outputs = layers[layers.length - 1].outputs;
+    return { layers, head: this.head(batch, outputs, masks.dropout) };
   }
 
   /** Softmax cross-entropy of `logits` [rows, K] against class ids; `backward` takes dLogits. */

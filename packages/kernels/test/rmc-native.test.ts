@@ -6,13 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { type NativeAddon, native, nativeLoadError } from '../src/native.js';
-import {
-  type RmcAddon,
-  type RmcKernelShape,
-  type RmcKernelWeights,
-  type RmcNativeShape,
-  runRmcFused,
-} from '../src/rmc-fused.js';
+import { type RmcKernelWeights, runRmcFused } from '../src/rmc-fused.js';
+import type { RmcAddon, RmcKernelShape, RmcNativeShape } from '../src/rmc-native.js';
 import { Lcg } from './helpers.js';
 
 const T = 3;

@@ -333,6 +333,36 @@ describe('BatchSampler', () => {
     expect(mixed.slice(0, 2)).toEqual([2, -1]);
     expect(mixed[2]).toBeGreaterThanOrEqual(0);
   });
+
+  it('a row drawn among others (four at a time, then the rest) takes the token it takes alone', async () => {
+    const sampler = await batchSampler();
+    const V = 500;
+    const B = 7; // one group of four, then three rows one by one
+    const random = seededUniform(5);
+    for (const temperature of [0.05, 1, 2]) {
+      for (let trial = 0; trial < 20; trial++) {
+        const logits = Float32Array.from({ length: B * V }, () => 8 * random() - 4);
+        // A peaked row: one token holds nearly all the mass.
+        logits[(trial % B) * V + trial] += 40;
+        // A uniform near 1 walks to the end of the row, where rounding may leave it short.
+        const near = trial % 3 === 0;
+        const rows = (seed: number) =>
+          Array.from({ length: B }, (_, b) => ({
+            options: { temperature, topK: 0, topP: 1 },
+            uniform: near ? () => 1 - 2 ** -40 : seededUniform(seed + b),
+          }));
+        const together = await sampler.sample(logits, V, rows(100 * trial));
+        const alone: number[] = [];
+        for (let b = 0; b < B; b++) {
+          const [token] = await sampler.sample(logits.subarray(b * V, (b + 1) * V), V, [
+            rows(100 * trial)[b],
+          ]);
+          alone.push(token);
+        }
+        expect(together).toEqual(alone);
+      }
+    }
+  });
 });
 
 describe('tokenLogprobs', () => {

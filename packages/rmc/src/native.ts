@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ResolvedRmcConfig } from '@urgate/contract';
-import { type RmcKernelWeights, runRmcFused } from '@urgate/kernels';
+import { type RmcKernelWeights, rmcKernelShape, runRmcFused } from '@urgate/kernels';
 import type { RmcParams, RmcSequenceResult } from './types.js';
 
 /** rmc's named parameters as the kernel's weights; call inside tf.tidy (the gate bias is a sum). */
@@ -45,21 +45,5 @@ export function runRmcNative(
   xs: tf.Tensor3D,
   memory0: tf.Tensor3D,
 ): RmcSequenceResult {
-  return runRmcFused(
-    {
-      inputSize: cfg.inputSize,
-      memSlots: cfg.memSlots,
-      headSize: cfg.headSize,
-      numHeads: cfg.numHeads,
-      keySize: cfg.keySize,
-      numBlocks: cfg.numBlocks,
-      mlpLayers: cfg.attentionMlpLayers,
-      gateStyle: cfg.gateStyle,
-      mechanism: cfg.mechanism,
-      downsize: cfg.downsize,
-    },
-    kernelWeights(cfg, params),
-    xs,
-    memory0,
-  );
+  return runRmcFused(rmcKernelShape(cfg), kernelWeights(cfg, params), xs, memory0);
 }

@@ -9,7 +9,8 @@
 //   sizes: URGATE_BENCH_VOCAB (8000), URGATE_BENCH_HIDDEN (256), URGATE_BENCH_LAYERS (2);
 //          URGATE_BENCH_TOKENS (256), URGATE_BENCH_REQUESTS (at least this many per level, 16;
 //          at concurrency c each client sends max(2, ceil(REQUESTS / c)) one after another),
-//          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1)
+//          URGATE_BENCH_WORKERS (1), URGATE_BENCH_THREADS (onnxruntime threads per worker, 1),
+//          URGATE_BENCH_STREAM_INTERVAL (the server's streamInterval, ms, 0)
 //
 // The random-weights model (UR-LSTM, word vocabulary w2..wV) is built with @urgate/cells here, so
 // this process holds tfjs; the server process does not load it.
@@ -23,6 +24,7 @@ const REQUESTS = benchSize('REQUESTS', 16);
 const rounds = (c: number) => Math.max(2, Math.ceil(REQUESTS / c));
 const WORKERS = benchSize('WORKERS', 1);
 const THREADS = benchSize('THREADS', 1);
+const STREAM_INTERVAL = benchSize('STREAM_INTERVAL', 0);
 const CONCURRENCY = benchList('CONCURRENCY', [1, 8, 64, 256]);
 
 interface Stats {
@@ -104,11 +106,12 @@ const promptFor = (n: number) => [
 ];
 let prompts = 0;
 const nextPrompt = () => promptFor(prompts++);
+const tokenizer = (direct.metadata.tokenizer as { kind?: string } | null)?.kind ?? 'none';
 console.log(
-  `UR-LSTM ${shape.numLayers} layer(s), V = ${shape.vocabSize}, d = ${shape.hiddenSize} (${process.env.URGATE_BENCH_MODEL ?? 'random weights'}); streamed completions of max_tokens ${TOKENS} after an 8-token prompt of its own, temperature 1; at least ${REQUESTS} requests per level`,
+  `UR-LSTM ${shape.numLayers} layer(s), V = ${shape.vocabSize} (${tokenizer} tokenizer), d = ${shape.hiddenSize}, ${shape.tiedEmbeddings ? 'tied' : 'untied'} embeddings (${process.env.URGATE_BENCH_MODEL ?? 'random weights'}); streamed completions of max_tokens ${TOKENS} after an 8-token prompt of its own, temperature 1; at least ${REQUESTS} requests per level`,
 );
 console.log(
-  `${machine()} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each`,
+  `${machine()} at start; server (child process): ${WORKERS} worker(s), ${THREADS} onnxruntime thread(s) each, streamInterval ${STREAM_INTERVAL} ms`,
 );
 console.log(header);
 
@@ -131,6 +134,7 @@ await direct.close();
 const server = await serverProcess(stepPath, {
   workers: WORKERS,
   intraOpThreads: THREADS,
+  streamInterval: STREAM_INTERVAL,
   maxBatch: 64,
   maxQueue: 256,
 });
@@ -190,3 +194,4 @@ try {
 } finally {
   await server.stop();
 }
+console.log(`${machine()} at the end`);

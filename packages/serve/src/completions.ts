@@ -13,6 +13,7 @@ import { OverloadError, type Scheduler, type Ticket } from './scheduler.js';
 import type { CacheHit, StateCache } from './state-cache.js';
 import { StateStore } from './state-store.js';
 import { stateApiError } from './states.js';
+import { StreamWriter } from './stream-writer.js';
 import { BadRequestError, checkTokens, Detokenizer, encodePrompt, StopMatcher } from './text.js';
 
 export interface CompletionsContext {
@@ -42,6 +43,8 @@ export interface CompletionLimits {
   requestTimeout: number;
   /** Milliseconds a request may wait for a batch row (0: no bound). */
   maxQueueWait: number;
+  /** Milliseconds a stream's events may be held to leave in one socket write (0: each at once). */
+  streamInterval: number;
 }
 
 /** The request fields the completions and chat endpoints share (OpenAI's names). */
@@ -861,9 +864,8 @@ class JobRun {
       'x-accel-buffering': 'no',
     });
     this.ctx.metrics.responses.inc({ status: '200' });
-    const send = (data: unknown) => {
-      if (!raw.destroyed) raw.write(`data: ${JSON.stringify(data)}\n\n`);
-    };
+    const out = new StreamWriter(raw, this.ctx.limits.streamInterval);
+    const send = (data: unknown) => out.write(`data: ${JSON.stringify(data)}\n\n`);
     const includeUsage = this.job.request.includeUsage;
     const started = new Set<Choice>();
     this.write = (c: Choice) => {
@@ -883,9 +885,9 @@ class JobRun {
       send(errorBody(f.status, f.message, f.details));
     } else {
       if (includeUsage) send(this.chunk([], { usage: this.usage() }));
-      if (!raw.destroyed) raw.write('data: [DONE]\n\n');
+      out.write('data: [DONE]\n\n');
     }
-    raw.end();
+    out.end();
     return reply;
   }
 }

@@ -95,5 +95,17 @@ export type WorkerMessage =
       graphsAgree: boolean | null;
     }
   | { type: 'failed'; message: string }
-  /** One scheduler iteration: `batch` rows in its step-graph call, `prefilled` prompt tokens read. */
-  | { type: 'events'; batch: number; prefilled: number; events: SequenceEvent[] };
+  /**
+   * One scheduler iteration: `batch` rows in its step-graph call, `prefilled` prompt tokens read.
+   * The samples without log-probabilities (most of them) come as `tokens`, (id, token) pairs,
+   * after `events[0, tokensAt)` and before the rest: one typed array crosses threads in one copy,
+   * where an object per token cost the worker more than sampling 64 rows.
+   */
+  | {
+      type: 'events';
+      batch: number;
+      prefilled: number;
+      events: SequenceEvent[];
+      tokens: Int32Array;
+      tokensAt: number;
+    };

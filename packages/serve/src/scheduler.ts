@@ -358,9 +358,9 @@ export class Scheduler {
       const seconds = slot.lastReport === null ? 0 : (now - slot.lastReport) / 1000;
       slot.lastReport = now;
       let sampled = 0;
-      for (const e of m.events) {
+      const deliver = (e: SequenceEvent) => {
         const p = this.placed.get(e.id);
-        if (!p || p.slot !== slot) continue;
+        if (!p || p.slot !== slot) return;
         if (e.kind === 'token') {
           sampled++;
           p.sampled++;
@@ -370,7 +370,12 @@ export class Scheduler {
           slot.active--;
           this.finish(p.submission, p.index, e);
         } else if (!p.submission.cancelled) p.submission.listener(p.index, e);
-      }
+      };
+      const { events, tokens, tokensAt } = m;
+      for (let i = 0; i < tokensAt; i++) deliver(events[i]);
+      for (let i = 0; i < tokens.length; i += 2)
+        deliver({ kind: 'token', id: tokens[i], token: tokens[i + 1], logprob: null, top: null });
+      for (let i = tokensAt; i < events.length; i++) deliver(events[i]);
       if (full && seconds > 0) {
         const decay = Math.exp(-seconds / RATE_MEMORY_S);
         slot.fullTokens = slot.fullTokens * decay + sampled;

@@ -62,6 +62,12 @@ export interface ServerOptions {
   prefillChunk?: number;
   /** Rows × steps of one sequence-graph call (short prompts padded to the longest): how long decoding pauses for prefill (default 512). */
   prefillTokens?: number;
+  /**
+   * Milliseconds a stream's events may be held to leave together in one socket write (default 0:
+   * each event is written when it is made). The first event after a quiet spell, the first token
+   * included, is written at once.
+   */
+  streamInterval?: number;
   /** Milliseconds a completion may take from arrival to last token, else 504 (default 300000). */
   requestTimeout?: number;
   /** Milliseconds to receive a request's headers and body, else 408 and the connection closes (default 30000). */
@@ -175,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxSequences: maxBatch,
     requestTimeout: positive('requestTimeout', options.requestTimeout ?? 300_000),
     maxQueueWait: positive('maxQueueWait', options.maxQueueWait ?? 30_000, 0),
+    streamInterval: positive('streamInterval', options.streamInterval ?? 0, 0),
   };
   const bodyTimeout = positive('bodyTimeout', options.bodyTimeout ?? 30_000);
   const drainTimeout = positive('drainTimeout', options.drainTimeout ?? 30_000, 0);

@@ -29,7 +29,7 @@ import type {
 
 const port = parentPort;
 if (!port) throw new Error('@urgate/serve worker must run in a worker thread');
-const post = (m: WorkerMessage) => port.postMessage(m);
+const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const config = workerData as WorkerConfig;
 
 interface Row {
@@ -42,6 +42,8 @@ interface Row {
   last: number;
   uniform: () => number;
   cancelled: boolean;
+  /** Its state was reached by a graph that does not agree with the step graph: never kept. */
+  unkept: boolean;
 }
 
 /** Tokens of the sequence (prompt, then samples) its state has read. */
@@ -54,29 +56,51 @@ function copyState(state: RowState): RowState {
   return { h: state.h.slice(), c: state.c?.slice() ?? null };
 }
 
-/** The sequence graph twice: `scoring` for prompts whose log-probabilities are asked for, `reading` for the rest. */
+/**
+ * The sequence graph twice: `reading` (opened at start) for prompts read without their
+ * log-probabilities, `scoring` (the whole graph, opened by the first prompt that asks for them:
+ * it holds a second copy of the weights, which most servers never use).
+ */
 interface SequenceGraphs {
-  scoring: UrgateModel;
   /** Opened with only the states as outputs: a prefill without the output layer over every token. */
   reading: UrgateModel;
+  scoring(): Promise<ScoringGraph>;
+}
+
+interface ScoringGraph {
+  model: UrgateModel;
+  /** Its states are the step graph's bit for bit (see graphsAgree): only then are they kept. */
+  agrees: boolean;
 }
 
 /**
- * Whether the sequence graph (both sessions of it) and the step graph reach the same state bits for
- * the same tokens (an export from before the two used one projection op may not): only then can a
+ * Whether a session of the sequence graph and the step graph reach the same state bits for the
+ * same tokens (an export from before the two used one projection op may not): only then can a
  * state prefilled by one be continued by the other and answer exactly as a cold run does.
  */
-async function graphsAgree(step: UrgateModel, sequence: SequenceGraphs): Promise<boolean> {
+async function graphsAgree(step: UrgateModel, sequence: UrgateModel): Promise<boolean> {
   const V = step.metadata.model.vocabSize as number;
   const tokens = Array.from({ length: 24 }, (_, i) => (i * 7919 + 13) % V);
   const stepped = zeroRowState(step);
   for (const t of tokens) await stepRows(step, [t], [stepped]);
-  const [scored] = (await prefillRows(sequence.scoring, [{ state: null, tokens, targets: tokens }]))
-    .states;
-  const [read] = await prefillStates(sequence.reading, [{ state: null, tokens }]);
+  const [state] = sequence.session.outputNames.includes('nll')
+    ? (await prefillRows(sequence, [{ state: null, tokens, targets: tokens }])).states
+    : await prefillStates(sequence, [{ state: null, tokens }]);
   const same = (a: Float32Array | null, b: Float32Array | null) =>
     a === null || b === null ? a === b : a.every((x, i) => Object.is(x, b[i]));
-  return [scored, read].every((s) => same(stepped.h, s.h) && same(stepped.c, s.c));
+  return same(stepped.h, state.h) && same(stepped.c, state.c);
+}
+
+/** The whole sequence graph, opened (and checked against the step graph) when first asked for. */
+function lazyScoring(path: string, step: UrgateModel): () => Promise<ScoringGraph> {
+  let opened: Promise<ScoringGraph> | null = null;
+  return () => {
+    opened ??= open(path).then(async (model) => ({
+      model,
+      agrees: await graphsAgree(step, model),
+    }));
+    return opened;
+  };
 }
 
 /** Prompt tokens this row still reads through the sequence graph (all but the last). */
@@ -121,7 +145,7 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
   /** The row's state as a `state` event, when its spec keeps states (`copy`: the row goes on). */
   const keep = (row: Row, events: SequenceEvent[], copy: boolean) => {
     const length = tokensRead(row);
-    if (!row.spec.keepStates || !row.state || length === 0) return;
+    if (!row.spec.keepStates || row.unkept || !row.state || length === 0) return;
     const state = copy ? copyState(row.state) : row.state;
     events.push({ kind: 'state', id: row.spec.id, length, state });
   };
@@ -189,10 +213,12 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
       };
     });
     try {
-      const scoring = batch[0].spec.promptLogprobs;
-      const r = scoring
-        ? await prefillRows(graphs.scoring, pieces)
-        : { states: await prefillStates(graphs.reading, pieces), nll: null };
+      let r: { states: RowState[]; nll: Float32Array[] | null };
+      if (batch[0].spec.promptLogprobs) {
+        const scoring = await graphs.scoring();
+        r = await prefillRows(scoring.model, pieces);
+        if (!scoring.agrees) for (const row of batch) row.unkept = true;
+      } else r = { states: await prefillStates(graphs.reading, pieces), nll: null };
       batch.forEach((row, i) => {
         if (r.nll)
           events.push({
@@ -230,8 +256,11 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
     return out;
   }
 
-  /** One step-graph call advancing every sequence done prefilling; returns its batch size. */
-  async function decode(events: SequenceEvent[]): Promise<number> {
+  /**
+   * One step-graph call advancing every sequence done prefilling; returns its batch size. Samples
+   * without log-probabilities go into `tokens` as (id, token) pairs, the rest into `events`.
+   */
+  async function decode(events: SequenceEvent[], tokens: number[]): Promise<number> {
     const batch = [...rows.values()].filter((r) => toPrefill(r) === 0);
     if (batch.length === 0) return 0;
     const inputs = batch.map((r) =>
@@ -282,14 +311,11 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
         return;
       }
       const token = samples[b];
-      const lp = spec.logprobs === null ? null : tokenLogprobs(rowLogits, token, spec.logprobs);
-      events.push({
-        kind: 'token',
-        id: spec.id,
-        token,
-        logprob: lp?.logprob ?? null,
-        top: lp?.top ?? null,
-      });
+      if (spec.logprobs === null) tokens.push(spec.id, token);
+      else {
+        const lp = tokenLogprobs(rowLogits, token, spec.logprobs);
+        events.push({ kind: 'token', id: spec.id, token, logprob: lp.logprob, top: lp.top });
+      }
       row.last = token;
       if (++row.generated >= spec.maxTokens || spec.stopTokens.includes(token)) done(row, events);
     });
@@ -303,9 +329,13 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
       const events: SequenceEvent[] = [];
       for (const row of rows.values()) if (row.cancelled) leave(row, events, 'cancelled');
       const prefilled = sequence ? await prefill(sequence, events) : 0;
-      const batch = await decode(events);
-      if (events.length > 0 || batch > 0 || prefilled > 0)
-        post({ type: 'events', batch, prefilled, events });
+      const tokensAt = events.length;
+      const sampled: number[] = [];
+      const batch = await decode(events, sampled);
+      if (events.length > 0 || batch > 0 || prefilled > 0) {
+        const tokens = Int32Array.from(sampled);
+        post({ type: 'events', batch, prefilled, events, tokens, tokensAt }, [tokens.buffer]);
+      }
     }
   }
 
@@ -333,6 +363,7 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
       last: 0,
       uniform: seededUniform(spec.seed),
       cancelled: false,
+      unkept: false,
     };
     if (scored(row)) {
       post({
@@ -340,6 +371,8 @@ function scheduler(step: UrgateModel, sequence: SequenceGraphs | null, sampler: 
         batch: 0,
         prefilled: 0,
         events: [{ kind: 'done', id: spec.id, reason: 'length' }],
+        tokens: new Int32Array(0),
+        tokensAt: 1,
       });
       return;
     }
@@ -352,16 +385,16 @@ try {
   const step = await open(config.stepPath);
   const sequence = config.sequencePath
     ? {
-        scoring: await open(config.sequencePath),
         reading: await open(config.sequencePath, STATE_OUTPUTS),
+        scoring: lazyScoring(config.sequencePath, step),
       }
     : null;
-  const agree = sequence ? await graphsAgree(step, sequence) : null;
+  const agree = sequence ? await graphsAgree(step, sequence.reading) : null;
   port.on('message', scheduler(step, sequence, await batchSampler()));
   post({
     type: 'ready',
     step: step.metadata,
-    sequence: sequence?.scoring.metadata ?? null,
+    sequence: sequence?.reading.metadata ?? null,
     graphsAgree: agree,
   });
 } catch (e) {

@@ -1,4 +1,4 @@
-// The worker's sampling takes shortcuts (a heap for the top-p nucleus, typed scratch arrays, a
+// The worker's sampling takes shortcuts (a quickselect for the top-p nucleus, typed scratch arrays, a
 // kept softmax buffer): each draw must be the one a plain implementation makes, token for token.
 import { type BatchSampler, batchSampler, sampleToken, seededUniform } from '@urgate/onnx/runtime';
 import { describe, expect, it } from 'vitest';
@@ -22,15 +22,19 @@ function reference(
       mass += weights[k];
       if (mass >= opts.topP * total) break;
     }
+    kept.sort((a, b) => a - b); // the nucleus is walked in vocabulary order
     candidates = kept.map((k) => candidates[k]);
     weights = kept.map((k) => weights[k]);
   }
   let u = uniform() * weights.reduce((a, b) => a + b, 0);
+  let last = -1;
   for (let k = 0; k < candidates.length; k++) {
+    if (weights[k] === 0) continue;
+    last = candidates[k];
     u -= weights[k];
-    if (u < 0) return candidates[k];
+    if (u < 0) return last;
   }
-  return candidates[candidates.length - 1];
+  return last;
 }
 
 describe('sampleToken', () => {

@@ -1,6 +1,7 @@
 export * from './data-parallel.js';
 export * from './divergence.js';
 export * from './l2e/index.js';
+export * from './l2e/model.js';
 export * from './lm/index.js';
 export * from './lm/reference.js';
 export * from './loop.js';

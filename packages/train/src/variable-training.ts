@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdam, releaseTapes } from '@urgate/kernels';
+import { FusedAdam } from '@urgate/kernels';
 
 /**
- * A model of tf.Variables on the training loop (the task and l2e models): the variables behind
- * arenas (FusedAdam), and each step's loss differentiated by tfjs with the gradients copied into
- * the gradient arena.
+ * A model of tf.Variables on the training loop (the task and l2e models' reference engine): the
+ * variables behind arenas (FusedAdam with the TypeScript Adam, so that the reference engine runs
+ * without the native addon), and each step's loss differentiated by tfjs with the gradients
+ * copied into the gradient arena.
  */
 export class VariableTraining {
   readonly model: FusedAdam;
@@ -12,7 +13,7 @@ export class VariableTraining {
 
   constructor(params: Record<string, tf.Variable>, options: { lr: number; clip: number }) {
     this.vars = Object.values(params);
-    this.model = new FusedAdam(params, { lr: options.lr, clipNorm: options.clip });
+    this.model = new FusedAdam(params, { lr: options.lr, clipNorm: options.clip }, 'reference');
   }
 
   /** The loss of `loss()` (run under tf.variableGrads); its gradients go to the arena. */
@@ -21,7 +22,6 @@ export class VariableTraining {
     const out = value.dataSync()[0];
     this.model.setGradients(this.vars.map((v) => grads[v.name]));
     tf.dispose([value, grads]);
-    releaseTapes(); // native forward passes whose gradient tfjs did not need
     return out;
   }
 }

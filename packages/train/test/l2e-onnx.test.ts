@@ -1,18 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { nativeAvailable } from '@urgate/kernels';
+import { nativeAvailable } from '@urgate/kernels/native';
 import { exportCheckpoint } from '@urgate/onnx';
 import { decodeL2e, openModel } from '@urgate/onnx/runtime';
 import { onnxCheck, onnxCheckerMissing } from '@urgate/test-checks';
 import { describe, expect, it } from 'vitest';
 import { resolveL2eRunConfig } from '../src/l2e/config.js';
 import { openL2eData } from '../src/l2e/data.js';
-import { createL2eModel, l2eLogits } from '../src/l2e/model.js';
 import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
-import { loadTrainingState } from '../src/training-state.js';
-import { assignTensors } from '../src/variable-training.js';
+import { createL2eTraining } from '../src/l2e/training.js';
+import { loadTrainingState, restoreArenas } from '../src/training-state.js';
 
 describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-decoder', () => {
   const rmcSize = { memSlots: 2, headSize: 3, numHeads: 2 };
@@ -38,10 +36,10 @@ describe.skipIf(!nativeAvailable)('trained l2e models export to an ONNX encoder-
       // Programs of different lengths in one batch: the graph holds each row's state at its end.
       const batch = openL2eData(config).testBatches()[0];
       expect(new Set(batch.programLengths).size).toBeGreaterThan(1);
-      const state = await loadTrainingState(join(out, L2E_FILES.checkpoint));
-      const model = createL2eModel(config, batch.vocabSize);
-      assignTensors(model.params, state.params, 'checkpoint');
-      const ours = tf.tidy(() => l2eLogits(model, batch).dataSync() as Float32Array);
+      const checkpoint = join(out, L2E_FILES.checkpoint);
+      const model = await createL2eTraining(config, batch.vocabSize);
+      restoreArenas(checkpoint, await loadTrainingState(checkpoint), model.model);
+      const ours = model.evaluate(batch).logits;
       // The training checkpoint exports as well as the final model (the RMC's fixed gate
       // offsets are saved beside its parameters).
       for (const file of [L2E_FILES.model, L2E_FILES.checkpoint]) {

@@ -1,9 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint } from '@urgate/contract';
-import { FusedAdam, nativeAvailable } from '@urgate/kernels';
+import { L2E_TENSORS, loadCheckpoint } from '@urgate/contract';
+import { arenaView, nativeAvailable } from '@urgate/kernels/native';
 import {
   DEEPMIND_VOCABULARY,
   DeepMindCurriculum,
@@ -12,8 +11,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type L2eRunInput, resolveL2eRunConfig } from '../src/l2e/config.js';
 import { type L2eBatch, l2eAlphabet, l2eBatch, openL2eData } from '../src/l2e/data.js';
-import { createL2eModel, l2eLoss, scoreLogits } from '../src/l2e/model.js';
+import { scoreLogits } from '../src/l2e/score.js';
 import { L2E_FILES, trainL2e } from '../src/l2e/trainer.js';
+import { createL2eTraining, type L2eTraining } from '../src/l2e/training.js';
 import { readMetrics } from '../src/metrics.js';
 
 const fresh = (name: string) => mkdtempSync(join(tmpdir(), `urgate-l2e-${name}-`));
@@ -168,34 +168,40 @@ async function weights(dir: string) {
 describe.skipIf(!nativeAvailable)('l2e model and trainer', () => {
   const config = resolveL2eRunConfig(tiny);
   const batch = openL2eData(config).trainBatch(0);
+  const training = (input: L2eRunInput, engine: 'native' | 'reference') =>
+    createL2eTraining(resolveL2eRunConfig({ ...input, engine }), V);
 
-  const lossAndLogits = (model: ReturnType<typeof createL2eModel>, b: L2eBatch) =>
-    tf.tidy(() => {
-      const out = l2eLoss(model, b);
-      return [out.loss.dataSync()[0], Array.from(out.logits.dataSync())] as const;
+  const lossAndLogits = (model: L2eTraining, b: L2eBatch) => {
+    const out = model.evaluate(b);
+    return [out.loss, Array.from(out.logits)] as const;
+  };
+
+  for (const engine of ['native', 'reference'] as const) {
+    it(`the loss ignores padding: what the padded positions hold changes nothing (${engine})`, async () => {
+      const model = await training(tiny, engine);
+      const noisy = { ...batch, stream: batch.stream.slice() };
+      const used = new Set<number>();
+      batch.samples.forEach((s, b) => {
+        for (let t = 0; t < s.program.length + s.target.length; t++)
+          used.add(t * batch.batchSize + b);
+      });
+      for (let r = 0; r < noisy.stream.length; r++) if (!used.has(r)) noisy.stream[r] = (r * 7) % V;
+      expect(noisy.stream).not.toEqual(batch.stream);
+      expect(lossAndLogits(model, noisy)).toEqual(lossAndLogits(model, batch));
+      model.dispose();
     });
 
-  it('the loss ignores padding: what the padded positions hold changes nothing', () => {
-    const model = createL2eModel(config, V);
-    const noisy = { ...batch, stream: batch.stream.slice() };
-    const used = new Set<number>();
-    batch.samples.forEach((s, b) => {
-      for (let t = 0; t < s.program.length + s.target.length; t++)
-        used.add(t * batch.batchSize + b);
+    it(`a zero decoder head gives loss log(vocabulary) exactly (${engine})`, async () => {
+      const model = await training(tiny, engine);
+      arenaView(model.model, L2E_TENSORS.outputW).fill(0);
+      model.model.paramsWritten?.();
+      const [loss] = lossAndLogits(model, batch);
+      expect(loss).toBeCloseTo(Math.log(V), 6);
+      model.dispose();
     });
-    for (let r = 0; r < noisy.stream.length; r++) if (!used.has(r)) noisy.stream[r] = (r * 7) % V;
-    expect(noisy.stream).not.toEqual(batch.stream);
-    expect(lossAndLogits(model, noisy)).toEqual(lossAndLogits(model, batch));
-  });
+  }
 
-  it('a zero decoder head gives loss log(vocabulary) exactly', () => {
-    const model = createL2eModel(config, V);
-    model.params['output.W'].assign(tf.zerosLike(model.params['output.W']));
-    const [loss] = lossAndLogits(model, batch);
-    expect(loss).toBeCloseTo(Math.log(V), 6);
-  });
-
-  it('a tiny model overfits a fixed tiny program set to 100% character and program accuracy', () => {
+  it('a tiny model overfits a fixed tiny program set to 100% character and program accuracy', async () => {
     const set = l2eBatch(deepmind, [
       { program: '3+5', target: '8' },
       { program: '9+9', target: '18' },
@@ -204,16 +210,17 @@ describe.skipIf(!nativeAvailable)('l2e model and trainer', () => {
       { program: '6+8', target: '14' },
       { program: '1+5', target: '6' },
     ]);
-    const model = createL2eModel(resolveL2eRunConfig({ ...tiny, hiddenSize: 32 }), V);
-    const vars = Object.values(model.params);
-    const adam = new FusedAdam(vars, { lr: 0.02, clipNorm: 1 });
+    const model = await training({ ...tiny, hiddenSize: 32 }, 'native');
     for (let step = 0; step < 150; step++) {
-      const { value, grads } = tf.variableGrads(() => l2eLoss(model, set).loss, vars);
-      adam.step(vars.map((v) => grads[v.name]));
-      tf.dispose([value, grads]);
+      model.gradients(set);
+      model.model.adamUpdate({ lr: 0.02, clipNorm: 1 });
     }
-    const logits = tf.tidy(() => l2eLoss(model, set).logits.dataSync() as Float32Array);
-    expect(scoreLogits(logits, set)).toEqual({ correct: 9, chars: 9, solved: 6, programs: 6 });
+    expect(scoreLogits(model.evaluate(set).logits, set)).toEqual({
+      correct: 9,
+      chars: 9,
+      solved: 6,
+      programs: 6,
+    });
   });
 
   for (const [label, input] of [

@@ -37,6 +37,8 @@ export interface ServeCommandOptions {
   stateCacheMb?: number;
   /** Directory of named states; none: the state API is off. */
   stateDir?: string;
+  /** Milliseconds a stream's events may be held for one socket write; 0: each at once. */
+  streamInterval?: number;
 }
 
 const ms = (seconds: number | undefined) =>
@@ -65,6 +67,7 @@ export async function runServe(options: ServeCommandOptions): Promise<RunningSer
     drainTimeout: ms(options.drainTimeout),
     stateCacheMb: options.stateCacheMb,
     stateDir: options.stateDir,
+    streamInterval: options.streamInterval,
   });
 }
 
@@ -140,6 +143,11 @@ export function serveCommand(io: CliIO = processIO): Command {
     .option(
       '--state-dir <dir>',
       'directory of named states: completions with save_state / from_state, GET and DELETE /v1/states (default: off)',
+    )
+    .option(
+      '--stream-interval <ms>',
+      'milliseconds a stream may hold its events to send them in one socket write; the first after a quiet spell (the first token) goes at once (default 0: each event at once)',
+      nonNegativeInteger,
     )
     .option(
       '--drain-timeout <s>',

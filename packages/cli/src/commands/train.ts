@@ -101,7 +101,7 @@ async function trainL2eRun(
   config: import('@urgate/train').L2eRunConfig,
   flags: RunFlags & { out?: string },
 ): Promise<void> {
-  const { trainL2e } = await import('@urgate/train');
+  const { trainL2e } = await import('@urgate/train/l2e');
   // The one default of every training run, the l2e task named with its grammar and program task.
   const out = flags.out ?? defaultRunDir(`l2e-${config.grammar}-${config.programTask}`, config);
   await trainAndReport(trainL2e, config, out, flags, l2eSummary);
@@ -140,10 +140,11 @@ export function trainCommand(): Command {
     )
     .action(
       reportErrors('train', processIO, async (task: string | undefined, flags: TrainFlags) => {
-        // The task trainer's entry loads no tfjs (its reference engine loads it when asked for).
+        // The task and l2e trainers' entries load no tfjs (their reference engines load it when
+        // asked for).
         const { resolveTaskRunConfig, trainTask } = await import('@urgate/train/tasks');
         const l2eConfig = async (input: import('@urgate/train').L2eRunInput) =>
-          (await import('@urgate/train')).resolveL2eRunConfig(input);
+          (await import('@urgate/train/l2e')).resolveL2eRunConfig(input);
         const chosen = {
           ...(flags.mechanism !== undefined ? { mechanism: flags.mechanism } : {}),
           ...(flags.lr !== undefined ? { lr: flags.lr } : {}),

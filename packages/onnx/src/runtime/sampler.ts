@@ -8,6 +8,10 @@ import { type SamplingOptions, sampleToken } from './sampling.js';
 
 const { onnx } = onnxProto;
 
+function atLeastDoubles(buffer: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {
+  return buffer.length >= n ? buffer : new Float64Array(Math.max(n, 2 * buffer.length));
+}
+
 /** (logits [B, V], inv_temperature [B, 1]) -> p [B, V] = softmax(logits / T). */
 function softmaxGraph(): Uint8Array {
   const tensor = (name: string, dims: (string | number)[]) => ({
@@ -59,9 +63,66 @@ function argmax(logits: Float32Array, offset: number, V: number): number {
 }
 
 /**
- * The first index where the running sum of the `V` probabilities from `offset` exceeds `uniform` ×
- * their total (the inverse cdf); the total is summed in order in a double, as the walk subtracts.
+ * Draws from F rows of probabilities at once: row i's token is the first index where the running
+ * sum of its V probabilities exceeds `uniforms[i]` × their total (the inverse cdf), the total
+ * summed in order in a double, as the walk subtracts. Each row's sums are the same additions in the
+ * same order as one row alone; four rows go through each loop together, so that the CPU works on
+ * four chains of dependent additions at a time instead of waiting on one (a row of V = 4000 is
+ * 4000 additions in a chain).
  */
+function drawRows(p: Float32Array, F: number, V: number, uniforms: Float64Array, out: Int32Array) {
+  let i = 0;
+  for (; i + 4 <= F; i += 4) {
+    const o0 = i * V;
+    const o1 = o0 + V;
+    const o2 = o1 + V;
+    const o3 = o2 + V;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    for (let v = 0; v < V; v++) {
+      t0 += p[o0 + v];
+      t1 += p[o1 + v];
+      t2 += p[o2 + v];
+      t3 += p[o3 + v];
+    }
+    let u0 = uniforms[i] * t0;
+    let u1 = uniforms[i + 1] * t1;
+    let u2 = uniforms[i + 2] * t2;
+    let u3 = uniforms[i + 3] * t3;
+    let r0 = -1;
+    let r1 = -1;
+    let r2 = -1;
+    let r3 = -1;
+    for (let v = 0; v < V; v++) {
+      if (r0 < 0) {
+        u0 -= p[o0 + v];
+        if (u0 < 0) r0 = v;
+      }
+      if (r1 < 0) {
+        u1 -= p[o1 + v];
+        if (u1 < 0) r1 = v;
+      }
+      if (r2 < 0) {
+        u2 -= p[o2 + v];
+        if (u2 < 0) r2 = v;
+      }
+      if (r3 < 0) {
+        u3 -= p[o3 + v];
+        if (u3 < 0) r3 = v;
+      }
+      if (r0 >= 0 && r1 >= 0 && r2 >= 0 && r3 >= 0) break;
+    }
+    out[i] = r0 >= 0 ? r0 : lastNonZero(p, o0, V);
+    out[i + 1] = r1 >= 0 ? r1 : lastNonZero(p, o1, V);
+    out[i + 2] = r2 >= 0 ? r2 : lastNonZero(p, o2, V);
+    out[i + 3] = r3 >= 0 ? r3 : lastNonZero(p, o3, V);
+  }
+  for (; i < F; i++) out[i] = draw(p, i * V, V, uniforms[i]);
+}
+
+/** `drawRows` for one row. */
 function draw(p: Float32Array, offset: number, V: number, uniform: number): number {
   let total = 0;
   for (let v = 0; v < V; v++) total += p[offset + v];
@@ -70,6 +131,11 @@ function draw(p: Float32Array, offset: number, V: number, uniform: number): numb
     u -= p[offset + v];
     if (u < 0) return v;
   }
+  return lastNonZero(p, offset, V);
+}
+
+/** Where rounding leaves the walk short of its uniform: the last token with any probability. */
+function lastNonZero(p: Float32Array, offset: number, V: number): number {
   let last = V - 1;
   while (last > 0 && p[offset + last] === 0) last--;
   return last;
@@ -92,6 +158,8 @@ export class BatchSampler {
   private picked = new Float32Array(0);
   private inv = new Float32Array(0);
   private p = new Float32Array(0);
+  private uniforms = new Float64Array(0);
+  private drawn = new Int32Array(0);
 
   private constructor(private readonly session: ort.InferenceSession) {}
 
@@ -138,8 +206,16 @@ export class BatchSampler {
       },
       { p: new ort.Tensor('float32', p, [F, V]) },
     );
+    this.uniforms = atLeastDoubles(this.uniforms, F);
+    this.drawn =
+      this.drawn.length >= F ? this.drawn : new Int32Array(Math.max(F, 2 * this.drawn.length));
+    // Drawn in row order, as each row's stream gives one uniform per token.
     full.forEach((b, i) => {
-      out[b] = draw(p, i * V, V, rows[b]?.uniform() as number);
+      this.uniforms[i] = rows[b]?.uniform() as number;
+    });
+    drawRows(p, F, V, this.uniforms, this.drawn);
+    full.forEach((b, i) => {
+      out[b] = this.drawn[i];
     });
     return out;
   }

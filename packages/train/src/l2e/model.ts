@@ -1,115 +1,39 @@
-// The encoder-decoder of program evaluation: one recurrent core (stacked LSTM/GRU layers
-// through the native kernels, or the RMC) reads one-hot characters, first the program, then
-// the decoder inputs; a linear head `output.W [d, V]`, `output.b [V]` maps its outputs at the
-// target positions to character logits.
-
+// The reference engine's l2e model: tf.Variables and tfjs ops with autodiff. One recurrent core
+// (cells' tfjs stacked LSTM/GRU layers, or the tfjs RMC) reads one-hot characters, first the
+// program, then the decoder inputs; a linear head `output.W [d, V]`, `output.b [V]` maps its
+// outputs at the target positions to character logits. The native engine is @urgate/kernels'
+// NativeL2eModel (native-training.ts); both start from params.ts's values.
 import * as tf from '@tensorflow/tfjs';
-import { initLayerParams, type LayerParams, runStack, zeroState } from '@urgate/cells';
-import {
-  L2E_TENSORS,
-  layerTensorName,
-  type ResolvedLayerConfig,
-  type RmcConfig,
-  type RmcMechanism,
-  resolveRmcConfig,
-  rmcParamLayout,
-  stackLayerConfigs,
-} from '@urgate/contract';
-import { SeededRandom } from '@urgate/random';
-import { initialMemory, initRmcParams, runRmc } from '@urgate/rmc';
-import { type EngineOps, engineOps } from '../engine-ops.js';
-import { deriveSeed } from '../seeds.js';
+import { type LayerParams, runStack, zeroState } from '@urgate/cells';
+import { L2E_TENSORS, type L2eArchitecture, l2eCoreWidth, layerTensorName } from '@urgate/contract';
+import { initialMemory, runRmcReference } from '@urgate/rmc';
+import { REFERENCE_OPS as ops } from '../reference-ops.js';
 import type { L2eRunConfig } from './config.js';
 import type { L2eBatch } from './data.js';
+import { initL2eTensors, l2eArchitecture, l2eRmcConfig } from './params.js';
 
 export interface L2eModel {
   config: L2eRunConfig;
-  vocabSize: number;
-  /** LSTM/GRU layers ([] for the RMC). */
-  layers: ResolvedLayerConfig[];
-  rmc: RmcConfig | null;
-  /** Trainable parameters by checkpoint name, in a fixed order (the optimizer's). */
+  arch: L2eArchitecture;
+  /** Trainable parameters by checkpoint name, in the table's order (the optimizer's). */
   params: Record<string, tf.Variable>;
   /** Untrained tensors (the RMC's gate offsets), re-created from the seed. */
   constants: Record<string, tf.Tensor>;
-  /** Width of the core's output: hidden size, or memSlots · memSize. */
-  outputWidth: number;
-  /** The ops of the run's engine (config.engine): native kernels or the tfjs reference. */
-  ops: EngineOps;
-}
-
-const PURPOSE = { output: 1 } as const;
-
-function glorot(fanIn: number, fanOut: number, seed: number): tf.Tensor2D {
-  const rng = new SeededRandom(seed);
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  const data = Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
-  return tf.tensor2d(data, [fanIn, fanOut]);
-}
-
-function l2eRmcConfig(config: L2eRunConfig, vocabSize: number): RmcConfig | null {
-  if (config.rmc === null) return null;
-  return {
-    inputSize: vocabSize,
-    ...config.rmc,
-    mechanism: config.mechanism as RmcMechanism,
-  };
 }
 
 export function createL2eModel(config: L2eRunConfig, vocabSize: number): L2eModel {
-  const ops = engineOps(config.engine);
-  const params: Record<string, tf.Variable> = {};
-  const constants: Record<string, tf.Tensor> = {};
-  const rmc = l2eRmcConfig(config, vocabSize);
-  let layers: ResolvedLayerConfig[] = [];
-  let outputWidth: number;
-  if (rmc) {
-    const resolved = resolveRmcConfig(rmc);
-    const init = initRmcParams(rmc, config.seed);
-    for (const spec of rmcParamLayout(resolved)) {
-      if (spec.trainable) params[spec.name] = tf.variable(init[spec.name]);
-      else constants[spec.name] = init[spec.name];
-    }
-    outputWidth = resolved.memSlots * resolved.memSize;
-  } else {
-    layers = stackLayerConfigs({
-      core: config.core as 'lstm' | 'gru',
-      mechanism: config.mechanism,
-      inputSize: vocabSize,
-      hiddenSize: config.hiddenSize,
-      numLayers: config.numLayers,
-    });
-    layers.forEach((cfg, l) => {
-      const p = initLayerParams(cfg, config.seed + l);
-      params[layerTensorName(l, 'W')] = tf.variable(p.W);
-      params[layerTensorName(l, 'b')] = tf.variable(p.b);
-    });
-    outputWidth = config.hiddenSize;
-  }
-  params[L2E_TENSORS.outputW] = tf.variable(
-    glorot(outputWidth, vocabSize, deriveSeed(config.seed, PURPOSE.output)),
-  );
-  params[L2E_TENSORS.outputB] = tf.variable(tf.zeros([vocabSize]));
-  return { config, vocabSize, layers, rmc, params, constants, outputWidth, ops };
-}
-
-/** LAYOUT.md `model` section of the checkpoint metadata (kind "l2e"). */
-export function l2eModelMeta(model: L2eModel): Record<string, unknown> {
-  const c = model.config;
-  const first = model.layers[0];
+  const arch = l2eArchitecture(config, vocabSize);
+  const init = initL2eTensors(config, arch);
+  const tensor = (t: { shape: number[]; data: Float32Array }) => tf.tensor(t.data, t.shape);
   return {
-    kind: 'l2e',
-    grammar: c.grammar,
-    core: c.core,
-    mechanism: c.mechanism,
-    vocabSize: model.vocabSize,
-    numLayers: c.numLayers,
-    hiddenSize: c.hiddenSize,
-    ...(first
-      ? { downsize: first.downsize, tMax: first.tMax, fixedGateOffset: first.fixedGateOffset }
-      : {}),
-    ...(model.rmc ? { rmc: resolveRmcConfig(model.rmc) } : {}),
-    zoneout: null,
+    config,
+    arch,
+    params: Object.fromEntries(
+      Object.entries(init.params).map(([name, t]) => [name, tf.variable(tensor(t))]),
+    ),
+    constants: Object.fromEntries(
+      Object.entries(init.constants).map(([name, t]) => [name, tensor(t)]),
+    ),
   };
 }
 
@@ -150,7 +74,7 @@ function gatherRows(x: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
 }
 
 function layerParams(model: L2eModel): LayerParams[] {
-  return model.layers.map((_, l) => ({
+  return model.arch.layers.map((_, l) => ({
     W: model.params[layerTensorName(l, 'W')] as unknown as tf.Tensor2D,
     b: model.params[layerTensorName(l, 'b')] as unknown as tf.Tensor1D,
   }));
@@ -160,36 +84,30 @@ function layerParams(model: L2eModel): LayerParams[] {
 function coreOutputs(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const xs = oneHotStream(batch);
   const B = batch.batchSize;
+  const { arch } = model;
   let outputs: tf.Tensor3D;
-  if (model.rmc) {
+  const rmc = l2eRmcConfig(model.config, arch.vocabSize);
+  if (rmc) {
     const head: string[] = Object.values(L2E_TENSORS);
     const core = Object.fromEntries(
       Object.entries(model.params).filter(([name]) => !head.includes(name)),
     );
-    outputs = runRmc(
-      model.rmc,
+    outputs = runRmcReference(
+      rmc,
       { ...core, ...model.constants },
       xs,
-      initialMemory(model.rmc, B),
-      model.ops.engine,
+      initialMemory(rmc, B),
     ).outputs;
   } else {
-    const c = model.config;
+    const first = arch.layers[0];
     outputs = runStack(
-      {
-        core: c.core as 'lstm' | 'gru',
-        mechanism: c.mechanism,
-        inputSize: model.vocabSize,
-        hiddenSize: c.hiddenSize,
-        numLayers: c.numLayers,
-      },
+      { ...first, numLayers: arch.layers.length },
       layerParams(model),
       xs,
-      model.layers.map((cfg) => zeroState(cfg, B)),
-      { kernel: model.ops.kernel },
+      arch.layers.map((cfg) => zeroState(cfg, B)),
     ).outputs;
   }
-  return outputs.reshape([batch.steps * B, model.outputWidth]) as tf.Tensor2D;
+  return outputs.reshape([batch.steps * B, l2eCoreWidth(arch)]) as tf.Tensor2D;
 }
 
 /** Logits [N, V] of the batch's N target characters (targetRows' order). Call inside a tidy. */
@@ -197,7 +115,7 @@ export function l2eLogits(model: L2eModel, batch: L2eBatch): tf.Tensor2D {
   const rows = gatherRows(coreOutputs(model, batch), batch.targetRows);
   const W = model.params[L2E_TENSORS.outputW] as unknown as tf.Tensor2D;
   const b = model.params[L2E_TENSORS.outputB] as unknown as tf.Tensor1D;
-  return model.ops.dense(rows, W, b);
+  return ops.dense(rows, W, b);
 }
 
 /** Mean cross-entropy over the target characters: padding and program positions carry none. */
@@ -206,36 +124,5 @@ export function l2eLoss(
   batch: L2eBatch,
 ): { loss: tf.Scalar; logits: tf.Tensor2D } {
   const logits = l2eLogits(model, batch);
-  return { loss: model.ops.crossEntropy(logits, tf.tensor1d(batch.targets, 'int32')), logits };
-}
-
-export interface L2eScore {
-  /** Target characters whose argmax is right, of `chars`. */
-  correct: number;
-  chars: number;
-  /** Programs with every target character right, of `programs`. */
-  solved: number;
-  programs: number;
-}
-
-/** Counts from target-row logits [N, V] (row-major), sample by sample (targetOffsets). */
-export function scoreLogits(
-  logits: Float32Array,
-  batch: Pick<L2eBatch, 'targets' | 'targetOffsets' | 'vocabSize'>,
-): L2eScore {
-  const V = batch.vocabSize;
-  const B = batch.targetOffsets.length - 1;
-  let correct = 0;
-  let solved = 0;
-  for (let b = 0; b < B; b++) {
-    let all = true;
-    for (let r = batch.targetOffsets[b]; r < batch.targetOffsets[b + 1]; r++) {
-      let best = 0;
-      for (let k = 1; k < V; k++) if (logits[r * V + k] > logits[r * V + best]) best = k;
-      if (best === batch.targets[r]) correct++;
-      else all = false;
-    }
-    if (all) solved++;
-  }
-  return { correct, chars: batch.targets.length, solved, programs: B };
+  return { loss: ops.crossEntropy(logits, tf.tensor1d(batch.targets, 'int32')), logits };
 }

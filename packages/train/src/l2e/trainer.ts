@@ -1,13 +1,11 @@
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
-import { nativeAvailable, releaseTapes } from '@urgate/kernels';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { RunOutcome } from '../divergence.js';
+import { lmParamTensors } from '../lm/model.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
-import { VariableTraining, variableTensors } from '../variable-training.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
 import {
   type L2eAlphabet,
@@ -16,7 +14,9 @@ import {
   l2eBatch,
   openL2eData,
 } from './data.js';
-import { createL2eModel, type L2eModel, l2eLoss, l2eModelMeta, scoreLogits } from './model.js';
+import { l2eArchitecture, l2eModelMeta } from './params.js';
+import { scoreLogits } from './score.js';
+import { createL2eTraining, type L2eTraining } from './training.js';
 
 /** Files of an l2e run directory (as the other trainers'). */
 export const L2E_FILES = {
@@ -91,7 +91,7 @@ function batchShare(world: Collective, alphabet: L2eAlphabet, batch: L2eBatch): 
  * of N ranks each scores its programs of every batch and the counts are summed over ranks.
  */
 export async function evaluateL2e(
-  model: L2eModel,
+  model: Pick<L2eTraining, 'evaluate'>,
   batches: L2eBatch[],
   share: { world: Collective; alphabet: L2eAlphabet } | null = null,
 ): Promise<L2eEvaluation> {
@@ -101,11 +101,7 @@ export async function evaluateL2e(
   for (const whole of batches) {
     const batch = share ? batchShare(world, share.alphabet, whole) : whole;
     if (batch === null) continue; // more ranks than programs: this rank has none
-    const [loss, logits] = tf.tidy(() => {
-      const out = l2eLoss(model, batch);
-      return [out.loss.dataSync()[0], out.logits.dataSync() as Float32Array] as const;
-    });
-    releaseTapes();
+    const { loss, logits } = model.evaluate(batch);
     const s = scoreLogits(logits, batch);
     nll += loss * s.chars;
     total.correct += s.correct;
@@ -145,12 +141,10 @@ export async function trainL2e(
   config: L2eRunConfig,
   options: TrainL2eOptions,
 ): Promise<L2eRunResult> {
-  if (!nativeAvailable)
-    throw new Error(
-      'the trainer needs the native kernels (its Adam runs over native arenas, whatever the engine): run `npm run build` (see packages/kernels/README.md)',
-    );
   const data = openL2eData(config);
-  const model = createL2eModel(config, data.alphabet.vocabulary.length);
+  const vocabSize = data.alphabet.vocabulary.length;
+  const modelMeta = l2eModelMeta(config, l2eArchitecture(config, vocabSize));
+  const training = await createL2eTraining(config, vocabSize);
   // Data parallel: this rank trains programs [lo, hi) of every global batch (--batch-size).
   const world = joinWorld();
   if (config.batchSize < world.size)
@@ -160,31 +154,30 @@ export async function trainL2e(
   const shared = { world, alphabet: data.alphabet };
   let trained = 0;
   let share = 1;
-  const training = new VariableTraining(model.params, config);
   const run = await runTrainingLoop(
     {
       label: `l2e ${config.grammar} ${config.programTask} ${l2eModelName(config)} seed ${config.seed}`,
       model: training.model,
-      constants: variableTensors(model.constants),
-      modelMeta: l2eModelMeta(model),
+      constants: training.constants,
+      modelMeta,
       gradients(step) {
         trained = step + 1;
         const whole = data.trainBatch(step);
         const batch = batchShare(world, data.alphabet, whole) as L2eBatch;
         // The loss is a mean over target characters: a rank's weighs its characters' share.
         share = batch.targets.length / whole.targets.length;
-        return training.gradients(() => l2eLoss(model, batch).loss);
+        return training.gradients(batch);
       },
       share: () => share,
       saveData: () => ({ position: { curriculum: data.curriculum.state() }, tensors: {} }),
       restoreData: (state) =>
         data.curriculum.restore(state.position.curriculum as L2eCurriculumState),
       async evaluate() {
-        const test = await evaluateL2e(model, data.testBatches(), shared);
+        const test = await evaluateL2e(training, data.testBatches(), shared);
         let validation: L2eEvaluation | null = null;
         let advanced = false;
         if (data.curriculum.advances) {
-          validation = await evaluateL2e(model, [data.validationBatch(trained)], shared);
+          validation = await evaluateL2e(training, [data.validationBatch(trained)], shared);
           advanced = data.curriculum.observe(validation);
         }
         const level = data.curriculum.level();
@@ -226,10 +219,8 @@ export async function trainL2e(
     msPerStep: run.stepsHere > 0 ? run.msHere / run.stepsHere : Number.NaN,
     worldSize: world.size,
   };
-  const release = () =>
-    tf.dispose([...Object.values(model.params), ...Object.values(model.constants)]);
   if (run.stopped || world.rank !== 0) {
-    release();
+    training.dispose();
     return result;
   }
   const evals = readMetrics(run.metrics.path).filter((r) => r.kind === 'eval');
@@ -240,19 +231,10 @@ export async function trainL2e(
   if (!run.divergence)
     await saveCheckpoint(
       join(options.outDir, L2E_FILES.model),
-      { ...variableTensors(model.params), ...constantTensors(model) },
-      { model: l2eModelMeta(model), training: { config } },
+      { ...lmParamTensors(training.model), ...training.constants },
+      { model: modelMeta, training: { config } },
     );
   await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);
-  release();
+  training.dispose();
   return result;
-}
-
-function constantTensors(model: L2eModel) {
-  return Object.fromEntries(
-    Object.entries(model.constants).map(([name, t]) => [
-      name,
-      { shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) },
-    ]),
-  );
 }

@@ -17,8 +17,8 @@ import {
   type ResolvedLayerConfig,
   TASK_HEAD_TENSORS,
 } from '@urgate/contract';
-import { engineOps } from '../engine-ops.js';
 import { dropoutMask } from '../masks.js';
+import { REFERENCE_OPS as ops } from '../reference-ops.js';
 import { deriveSeed } from '../seeds.js';
 import { HEAD_DROPOUT, isPixelTask, type TaskRunConfig, zoneoutRates } from './config.js';
 import type { TaskBatch } from './data.js';
@@ -40,8 +40,6 @@ export interface TaskModel {
   /** The checkpoint's `model` section. */
   meta: Record<string, unknown>;
 }
-
-const ops = engineOps('reference');
 
 export function createTaskModel(
   config: TaskRunConfig,

@@ -4,6 +4,7 @@
 import {
   type CheckpointTensors,
   CLASSIFIER_TENSORS,
+  glorotUniform,
   initLayerValues,
   layerLayout,
   layerTensorName,
@@ -14,7 +15,6 @@ import {
   type TaskHead,
   taskTensorShapes,
 } from '@urgate/contract';
-import { SeededRandom } from '@urgate/random';
 import { deriveSeed } from '../seeds.js';
 import { HEAD_HIDDEN, isPixelTask, type TaskRunConfig, zoneoutRates } from './config.js';
 
@@ -48,12 +48,6 @@ export function taskArchitecture(
   return { layers, head: taskHead(config), headHidden: HEAD_HIDDEN, outputSize };
 }
 
-function glorot(fanIn: number, fanOut: number, seed: number): Float32Array {
-  const rng = new SeededRandom(seed);
-  const limit = Math.sqrt(6 / (fanIn + fanOut));
-  return Float32Array.from({ length: fanIn * fanOut }, () => rng.uniform(-limit, limit));
-}
-
 /**
  * The initial tensors in the table's order (taskTensorShapes): layer l from seed + l (every gate
  * bias but the candidate's set to gateBias when given), the head Glorot-uniform from a derived
@@ -78,16 +72,19 @@ export function initTaskTensors(
   if (taskHead(config) === 'classifier') {
     values[CLASSIFIER_TENSORS.W1] = {
       shape: [d, HEAD_HIDDEN],
-      data: glorot(d, HEAD_HIDDEN, seed),
+      data: glorotUniform(d, HEAD_HIDDEN, seed),
     };
     values[CLASSIFIER_TENSORS.b1] = { shape: [HEAD_HIDDEN], data: new Float32Array(HEAD_HIDDEN) };
     values[CLASSIFIER_TENSORS.W2] = {
       shape: [HEAD_HIDDEN, outputSize],
-      data: glorot(HEAD_HIDDEN, outputSize, seed + 1),
+      data: glorotUniform(HEAD_HIDDEN, outputSize, seed + 1),
     };
     values[CLASSIFIER_TENSORS.b2] = { shape: [outputSize], data: new Float32Array(outputSize) };
   } else {
-    values[TASK_HEAD_TENSORS.W] = { shape: [d, outputSize], data: glorot(d, outputSize, seed) };
+    values[TASK_HEAD_TENSORS.W] = {
+      shape: [d, outputSize],
+      data: glorotUniform(d, outputSize, seed),
+    };
     values[TASK_HEAD_TENSORS.b] = { shape: [outputSize], data: new Float32Array(outputSize) };
   }
   const table = taskTensorShapes(taskArchitecture(config, layers, outputSize));

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
-import { nativeAvailable } from '@urgate/kernels/native';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
@@ -133,10 +132,6 @@ export async function trainTask(
   config: TaskRunConfig,
   options: TrainTaskOptions,
 ): Promise<TaskRunResult> {
-  if (!nativeAvailable)
-    throw new Error(
-      'the trainer needs the native kernels (its Adam runs over native arenas, whatever the engine): run `npm run build` (see packages/kernels/README.md)',
-    );
   const { outDir } = options;
   const world = joinWorld();
   const writer = world.rank === 0;
