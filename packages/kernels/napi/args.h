@@ -107,13 +107,13 @@ inline std::string String(const Napi::Object& o, const char* key) {
   return v.As<Napi::String>();
 }
 
-// Wraps a binding so that any C++ exception a kernel raises (allocation
-// failure, thread creation) becomes a JavaScript error instead of terminating
-// the process; the bindings' own TypeErrors and RangeErrors pass through.
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value Guarded(const Napi::CallbackInfo& info) {
+// Runs f() so that any C++ exception a kernel raises (allocation failure,
+// thread creation) becomes a JavaScript error instead of terminating the
+// process; the bindings' own TypeErrors and RangeErrors pass through.
+template <typename F>
+Napi::Value Guard(const Napi::CallbackInfo& info, F f) {
   try {
-    return F(info);
+    return f();
   } catch (const Napi::Error&) {
     throw;
   } catch (const std::bad_alloc&) {
@@ -121,6 +121,12 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), e.what());
   }
+}
+
+// A binding function wrapped in Guard.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  return Guard(info, [&] { return F(info); });
 }
 
 }  // namespace urgate_napi

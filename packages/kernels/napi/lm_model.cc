@@ -27,6 +27,7 @@ constexpr size_t kMaxExternalBytes = size_t{1} << 32;
 using urgate::Core;
 using urgate_napi::Absent;
 using urgate_napi::Floats;
+using urgate_napi::Guard;
 using urgate_napi::Ids;
 using urgate_napi::Int;
 using urgate_napi::Number;
@@ -246,20 +247,6 @@ class LmModelWrap : public Napi::ObjectWrap<LmModelWrap> {
     if (!(steps >= 0 && steps < 2147483648.0) || steps != static_cast<double>(static_cast<int>(steps)))
       Range(info.Env(), "adamSteps: expected a non-negative integer");
     model_->set_adam_steps(static_cast<int>(steps));
-  }
-
-  // As args.h's Guarded, for methods: kernel exceptions become JavaScript errors.
-  template <typename F>
-  static Napi::Value Guard(const Napi::CallbackInfo& info, F f) {
-    try {
-      return f();
-    } catch (const Napi::Error&) {
-      throw;
-    } catch (const std::bad_alloc&) {
-      throw Napi::RangeError::New(info.Env(), "out of memory for the requested sizes");
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), e.what());
-    }
   }
 
   std::unique_ptr<urgate::LmModel> model_;
