@@ -143,6 +143,27 @@ URGATE_VECTOR_LOOP void GruResetGateBackward(int d, float* __restrict s, const f
   }
 }
 
+// The per-row buffers of a layer's step loop: the effective forget and input gates F and I (and,
+// backward, their gradients dF and dI), the gate math's scratch gs, and a row of zeros for an
+// absent zoneout mask.
+struct RowScratch {
+  RowScratch(const Layout& l, int d, bool backward)
+      : buf((backward ? 4 : 2) * d + GateScratchSize(l, d)),
+        zeros(d, 0.0f),
+        F(buf.data()),
+        I(F + d),
+        dF(backward ? I + d : nullptr),
+        dI(backward ? I + 2 * d : nullptr),
+        gs(I + (backward ? 3 : 1) * d) {}
+  std::vector<float> buf;
+  const std::vector<float> zeros;
+  float* const F;
+  float* const I;
+  float* const dF;
+  float* const dI;
+  float* const gs;
+};
+
 // Pre-activations of all steps: gates[t, b, :] = b + xs[t, b, :] Wx in one sgemm.
 void InputProjection(const LayerShape& s, const Layout& l, const float* W, const float* bias, const float* xs,
                      float* gates) {
@@ -159,11 +180,9 @@ void LstmForward(const LayerShape& s, const Layout& l, const float* W, const flo
   const float* zc = k.zoneout_c;
   const float* zh = k.zoneout_h;
   std::vector<float> c(c0, c0 + Count(B, d));
-  std::vector<float> scratch(2 * d + GateScratchSize(l, d));
-  float* F = scratch.data();
-  float* I = F + d;
-  float* gs = I + d;
-  const std::vector<float> zeros(d, 0.0f);
+  RowScratch row_scratch(l, d, false);
+  float *F = row_scratch.F, *I = row_scratch.I, *gs = row_scratch.gs;
+  const std::vector<float>& zeros = row_scratch.zeros;
   for (int t = 0; t < T; ++t) {
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
     float* hp = k.h_prev + k.stride * t;
@@ -195,11 +214,9 @@ void GruForward(const LayerShape& s, const Layout& l, const float* W, const floa
   const int tail = cols - (l.u + d);  // master blocks after u
   const PackedWeight before_u(false, d, l.u, Wh, cols), u_block(false, d, d, Wh + l.u, cols),
       after_u(false, d, tail, Wh + l.u + d, cols);
-  std::vector<float> scratch(2 * d + GateScratchSize(l, d));
-  float* F = scratch.data();
-  float* I = F + d;
-  float* gs = I + d;
-  const std::vector<float> zeros(d, 0.0f);
+  RowScratch row_scratch(l, d, false);
+  float *F = row_scratch.F, *I = row_scratch.I, *gs = row_scratch.gs;
+  const std::vector<float>& zeros = row_scratch.zeros;
   for (int t = 0; t < T; ++t) {
     const float* reset_t = reset ? reset + Count(t, B) : nullptr;
     float* hp = k.h_prev + k.stride * t;
@@ -230,13 +247,9 @@ void LstmBackward(Tape* tape, const float* W, const float* d_out, float* dh, flo
   const float* reset = OrNull(tape->reset);
   const float* zc = OrNull(tape->zoneout_c);
   const float* zh = OrNull(tape->zoneout_h);
-  std::vector<float> scratch(4 * d + GateScratchSize(l, d));
-  float* F = scratch.data();
-  float* I = F + d;
-  float* dF = I + d;
-  float* dI = dF + d;
-  float* gs = dI + d;
-  const std::vector<float> zeros(d, 0.0f);
+  RowScratch row_scratch(l, d, true);
+  float *F = row_scratch.F, *I = row_scratch.I, *dF = row_scratch.dF, *dI = row_scratch.dI, *gs = row_scratch.gs;
+  const std::vector<float>& zeros = row_scratch.zeros;
   std::vector<float> dh_prev(Count(B, d));
   // dh, dc hold dL/dh_t, dL/dc_t arriving from later steps.
   for (int t = T - 1; t >= 0; --t) {
@@ -269,13 +282,9 @@ void GruBackward(Tape* tape, const float* W, const float* d_out, float* dh) {
   const int tail = cols - (l.u + d);
   const PackedWeight before_uT(true, l.u, d, Wh, cols), u_blockT(true, d, d, Wh + l.u, cols),
       after_uT(true, tail, d, Wh + l.u + d, cols);
-  std::vector<float> scratch(4 * d + GateScratchSize(l, d));
-  float* F = scratch.data();
-  float* I = F + d;
-  float* dF = I + d;
-  float* dI = dF + d;
-  float* gs = dI + d;
-  const std::vector<float> zeros(d, 0.0f);
+  RowScratch row_scratch(l, d, true);
+  float *F = row_scratch.F, *I = row_scratch.I, *dF = row_scratch.dF, *dI = row_scratch.dI, *gs = row_scratch.gs;
+  const std::vector<float>& zeros = row_scratch.zeros;
   std::vector<float> dh_prev(Count(B, d)), d_sh(Count(B, d));
   for (int t = T - 1; t >= 0; --t) {
     float* g = tape->gates.data() + Count(t, B, cols);
