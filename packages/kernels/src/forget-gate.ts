@@ -42,6 +42,12 @@ export function effectiveForget(
   const family = gateFamily(cfg.mechanism);
   const ordered = family === 'ordered' || family === 'orderedRefine' || family === 'cumaxMaster';
   const masters = family === 'cumaxMaster' || family === 'sigmoidMaster';
+  const refine = family === 'refine' || family === 'orderedRefine';
+  // the blocks' column offsets, looked up once per call rather than once per row
+  const fAt = offset('f');
+  const rAt = refine ? offset('r') : 0;
+  const mfAt = masters ? offset('mf') : 0;
+  const miAt = masters ? offset('mi') : 0;
   const m = masters ? d / cfg.downsize : 0;
   const F = new Float32Array(rows * d);
   const f = new Float64Array(d);
@@ -51,23 +57,23 @@ export function effectiveForget(
     const row = r * cols;
     const out = F.subarray(r * d, r * d + d);
     // the base forget gate: cumax for the ordered families (their masters are sigmoid-based f)
-    if (ordered && !masters) cumax(pre, row + offset('f'), d, f);
-    else for (let j = 0; j < d; j++) f[j] = sigmoid(pre[row + offset('f') + j]);
-    if (family === 'refine' || family === 'orderedRefine') {
-      const at = row + offset('r');
+    if (ordered && !masters) cumax(pre, row + fAt, d, f);
+    else for (let j = 0; j < d; j++) f[j] = sigmoid(pre[row + fAt + j]);
+    if (refine) {
+      const at = row + rAt;
       for (let j = 0; j < d; j++) {
         const g = sigmoid(pre[at + j]);
         out[j] = f[j] * (2 * g + (1 - 2 * g) * f[j]);
       }
     } else if (masters) {
       if (family === 'cumaxMaster') {
-        cumax(pre, row + offset('mf'), m, masterF);
-        cumax(pre, row + offset('mi'), m, masterI);
+        cumax(pre, row + mfAt, m, masterF);
+        cumax(pre, row + miAt, m, masterI);
         for (let k = 0; k < m; k++) masterI[k] = 1 - masterI[k];
       } else {
         for (let k = 0; k < m; k++) {
-          masterF[k] = sigmoid(pre[row + offset('mf') + k]);
-          masterI[k] = sigmoid(pre[row + offset('mi') + k]);
+          masterF[k] = sigmoid(pre[row + mfAt + k]);
+          masterI[k] = sigmoid(pre[row + miAt + k]);
         }
       }
       for (let j = 0; j < d; j++) {
