@@ -101,6 +101,10 @@ void DropoutKept(const LmShape& s, const LmDropout& dropout, double seed, int wi
                           kept->data());
 }
 
+// Inverted dropout's multiplier of a kept element, 1 / (1 - rate): the forward pass and the
+// backward pass must scale by the same float.
+inline float DropoutKeep(const LmDropout& dropout) { return static_cast<float>(1.0 / (1.0 - dropout.rate)); }
+
 // x[k] *= kept[k] ? keep : 0 (the multiplier BernoulliMask gives, so the product is the same).
 URGATE_VECTOR_LOOP void ApplyKept(const uint8_t* __restrict kept, float keep, size_t n, float* __restrict x) {
   for (size_t k = 0; k < n; ++k) x[k] *= kept[k] ? keep : 0.0f;
@@ -134,7 +138,7 @@ void RunForward(const LmShape& s, const LmParams& p, const LmBatch& batch, const
   const int L = s.layers, E = s.embedding, d = s.hidden;
   const size_t N = Count(s.steps, s.batch);
   const bool lstm = s.core == Core::kLstm;
-  const auto keep = static_cast<float>(1.0 / (1.0 - dropout.rate));  // inverted dropout's multiplier
+  const float keep = DropoutKeep(dropout);
   a->acts.resize(L + 1);
   a->tapes.resize(L);
   std::vector<float>& x = a->acts[0];
@@ -338,7 +342,7 @@ double LmTrainStep(const LmShape& s, const LmParams& p, const LmBatch& batch, co
         g->beta[j] += dgb_part[Count(w, 2 * d) + d + j];
       }
   }
-  const auto keep = static_cast<float>(1.0 / (1.0 - dropout.rate));
+  const float keep = DropoutKeep(dropout);
   if (!a.kept_o.empty()) ApplyKept(a.kept_o.data(), keep, d_head.size(), d_head.data());
 
   // The stack, top layer first; each layer's input gradient is the next one down's output gradient.
