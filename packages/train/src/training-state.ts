@@ -125,6 +125,17 @@ function trainingStateOf(
   return { model: meta.model, training: progress as TrainingProgress, params, optimizer, carried };
 }
 
+/**
+ * A model's parameter values as checkpoint tensors (the model file of every trainer): views of
+ * the parameter arena (saveCheckpoint writes them from there; no step may run until it is done).
+ */
+export function paramTensors(model: ModelArenas): CheckpointTensors {
+  const out: CheckpointTensors = {};
+  for (const t of model.tensors)
+    out[t.name] = { shape: [...t.shape], data: arenaView(model, t.name) };
+  return out;
+}
+
 /** Puts a loaded state's parameters, Adam moments and step count into a model's arenas. */
 export function restoreArenas(path: string, saved: LoadedTrainingState, model: ModelArenas): void {
   for (const { name, shape } of model.tensors) {

@@ -30,7 +30,7 @@ function summary(r: import('@urgate/train').TaskRunResult, out: string): string 
   const m = (e: { loss: number; accuracy?: number } | null) =>
     e === null
       ? '–'
-      : `loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${(100 * e.accuracy).toFixed(2)}%` : ''}`;
+      : `loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${percent(e.accuracy)}` : ''}`;
   const c = r.config;
   return [
     `${c.task}: ${c.mechanism}${c.core.toUpperCase()} hidden ${c.hiddenSize} x${c.numLayers}, lr ${c.lr}, seed ${c.seed} (${c.engine} engine)`,

@@ -3,9 +3,9 @@ import { saveCheckpoint } from '@urgate/contract';
 import { writeJsonAtomic } from '@urgate/files';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { RunOutcome } from '../divergence.js';
-import { lmParamTensors } from '../lm/model.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
+import { paramTensors } from '../training-state.js';
 import { type L2eRunConfig, l2eModelName } from './config.js';
 import {
   type L2eAlphabet,
@@ -231,7 +231,7 @@ export async function trainL2e(
   if (!run.divergence)
     await saveCheckpoint(
       join(options.outDir, L2E_FILES.model),
-      { ...lmParamTensors(training.model), ...training.constants },
+      { ...paramTensors(training.model), ...training.constants },
       { model: modelMeta, training: { config } },
     );
   await writeJsonAtomic(join(options.outDir, L2E_FILES.result), result);

@@ -187,17 +187,6 @@ export function assignLmParams(
   }
 }
 
-/**
- * Parameter values as checkpoint tensors: views of the parameter arena (saveCheckpoint writes
- * them from there; no step may run until it is done).
- */
-export function lmParamTensors(model: ModelArenas): CheckpointTensors {
-  const out: CheckpointTensors = {};
-  for (const t of model.tensors)
-    out[t.name] = { shape: [...t.shape], data: arenaView(model, t.name) };
-  return out;
-}
-
 /** Dropout seeds of one training step (the reference engine draws the same masks). */
 export function lmDropout(
   rate: number,

@@ -5,6 +5,7 @@ import { type Collective, world as joinWorld, shareOf } from '@urgate/mpi';
 import { type PreparedSplit, serializeTokenizer, trainBatches } from '@urgate/wikitext';
 import type { RunOutcome } from '../divergence.js';
 import { type DataState, LOOP_FILES, runTrainingLoop } from '../loop.js';
+import { paramTensors } from '../training-state.js';
 import { checkFrequencySorted } from './adaptive-softmax.js';
 import type { LmConfig } from './config.js';
 import { cacheTokenizer, loadLmSplit } from './data.js';
@@ -16,7 +17,6 @@ import {
   type LmState,
   lmDropout,
   lmModelMeta,
-  lmParamTensors,
 } from './model.js';
 import { gatherStateRows, stateRows, windowRows } from './share.js';
 
@@ -281,7 +281,7 @@ export async function trainLm(config: LmConfig, options: TrainLmOptions): Promis
       run.metrics.write({ step: run.step, kind: 'test', wordPerplexity, nllPerToken });
     }
     if (writer)
-      await saveCheckpoint(join(options.outDir, LM_FILES.model), lmParamTensors(model), {
+      await saveCheckpoint(join(options.outDir, LM_FILES.model), paramTensors(model), {
         model: lmModelMeta(arch),
         tokenizer: serializeTokenizer(tokenizer),
         training: { step: run.step, config, cacheDir, tokenizer: tokenizer.identity },

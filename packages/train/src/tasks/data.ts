@@ -46,20 +46,31 @@ export interface TaskData {
 export function taskBatchRows(batch: TaskBatch, lo: number, hi: number): TaskBatch {
   if (lo === 0 && hi === batch.batchSize) return batch;
   const B = batch.batchSize;
-  const n = hi - lo;
-  const columns = <A extends Float32Array | Int32Array>(a: A, width: number): A => {
-    const steps = a.length / (B * width);
-    const out = new (a.constructor as new (length: number) => A)(steps * n * width);
-    for (let t = 0; t < steps; t++)
-      out.set(a.subarray((t * B + lo) * width, (t * B + hi) * width), t * n * width);
-    return out;
-  };
   return {
     ...batch,
-    batchSize: n,
-    inputs: columns(batch.inputs, batch.inputSize),
-    targets: columns(batch.targets, 1),
+    batchSize: hi - lo,
+    inputs: batchRows(batch.inputs, B, batch.inputSize, lo, hi),
+    targets: batchRows(batch.targets, B, 1, lo, hi),
   };
+}
+
+/**
+ * Rows [lo, hi) of every step of a step-major array [steps, B, width] (steps = length / (B *
+ * width); one step: a plain [B, width] array): a data-parallel rank's share of a global batch.
+ */
+export function batchRows<A extends Float32Array | Int32Array>(
+  a: A,
+  B: number,
+  width: number,
+  lo: number,
+  hi: number,
+): A {
+  const n = hi - lo;
+  const steps = a.length / (B * width);
+  const out = new (a.constructor as new (length: number) => A)(steps * n * width);
+  for (let t = 0; t < steps; t++)
+    out.set(a.subarray((t * B + lo) * width, (t * B + hi) * width), t * n * width);
+  return out;
 }
 
 const EVAL_SEED_PURPOSE = 0x5eed;

@@ -4,7 +4,7 @@ import type { ResolvedLayerConfig } from '@urgate/contract';
 import { arenaView, bernoulliMask, NativeTaskModel, type TaskMasks } from '@urgate/kernels/native';
 import { deriveSeed } from '../seeds.js';
 import { HEAD_DROPOUT, HEAD_HIDDEN, type TaskRunConfig, zoneoutRates } from './config.js';
-import type { TaskBatch } from './data.js';
+import { batchRows, type TaskBatch } from './data.js';
 import {
   initTaskTensors,
   MASK_PURPOSE,
@@ -13,26 +13,6 @@ import {
   taskModelMeta,
 } from './params.js';
 import type { TaskRows, TaskScore, TaskTraining } from './training.js';
-
-/** Rows [lo, hi) along `axis` of a row-major array of `shape` (whole when rows is absent). */
-function rowsOf(
-  values: Float32Array,
-  shape: number[],
-  axis: number,
-  rows?: TaskRows,
-): Float32Array {
-  if (!rows) return values;
-  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const keep = rows.hi - rows.lo;
-  const out = new Float32Array(outer * keep * inner);
-  for (let o = 0; o < outer; o++)
-    out.set(
-      values.subarray((o * rows.total + rows.lo) * inner, (o * rows.total + rows.hi) * inner),
-      o * keep * inner,
-    );
-  return out;
-}
 
 export class NativeTaskTraining implements TaskTraining {
   readonly engine = 'native';
@@ -62,14 +42,16 @@ export class NativeTaskTraining implements TaskTraining {
       if (training === null) return new Float32Array(T * B * d).fill(rate);
       const seed = deriveSeed(this.config.seed, training.step, l, purpose);
       const whole = bernoulliMask(rate, seed, T * total * d, 1, 0);
-      return rowsOf(whole, [T, total, d], 1, training.rows);
+      const rows = training.rows;
+      return rows ? batchRows(whole, total, d, rows.lo, rows.hi) : whole;
     };
     let dropout: Float32Array | null = null;
     if (training !== null && z !== null) {
       const seed = deriveSeed(this.config.seed, training.step, MASK_PURPOSE.dropout);
       const keep = Math.fround(1 / (1 - HEAD_DROPOUT));
       const whole = bernoulliMask(HEAD_DROPOUT, seed, total * HEAD_HIDDEN, 0, keep);
-      dropout = rowsOf(whole, [total, HEAD_HIDDEN], 0, training.rows);
+      const rows = training.rows;
+      dropout = rows ? batchRows(whole, total, HEAD_HIDDEN, rows.lo, rows.hi) : whole;
     }
     return {
       zoneoutC: this.layers.map((cfg, l) =>

@@ -4,9 +4,9 @@ import { writeJsonAtomic } from '@urgate/files';
 import { type Collective, world as joinWorld, SOLO, shareOf } from '@urgate/mpi';
 import type { ImageDataset } from '@urgate/tasks';
 import type { RunOutcome } from '../divergence.js';
-import { lmParamTensors } from '../lm/model.js';
 import { LOOP_FILES, runTrainingLoop } from '../loop.js';
 import { readMetrics } from '../metrics.js';
+import { paramTensors } from '../training-state.js';
 import { isPixelTask, type TaskRunConfig } from './config.js';
 import { openTaskData, type TaskBatch, taskBatchRows } from './data.js';
 import { createTaskTraining, type TaskTraining } from './training.js';
@@ -221,7 +221,7 @@ export async function trainTask(
   if (!run.divergence) {
     result.test = test;
     await writeJsonAtomic(join(outDir, RUN_FILES.forget), { layer: 0, before, after: forgetNow() });
-    await saveCheckpoint(join(outDir, RUN_FILES.model), lmParamTensors(training.model), {
+    await saveCheckpoint(join(outDir, RUN_FILES.model), paramTensors(training.model), {
       model: training.meta,
     });
   } else {
