@@ -16,9 +16,13 @@ function dims(model: UrgateModel): { L: number; d: number } {
   return { L: model.metadata.model.numLayers, d: model.metadata.model.hiddenSize };
 }
 
-/** A float buffer of at least `n` values, grown (doubling) only when too small. */
-export function atLeast(buffer: Float32Array<ArrayBuffer>, n: number): Float32Array<ArrayBuffer> {
-  return buffer.length >= n ? buffer : new Float32Array(Math.max(n, 2 * buffer.length));
+/** A reused buffer of at least `n` values, grown (doubling, same element type) only when too small. */
+export function atLeast<
+  T extends Float32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>,
+>(buffer: T, n: number): T {
+  if (buffer.length >= n) return buffer;
+  const Grown = buffer.constructor as new (length: number) => T;
+  return new Grown(Math.max(n, 2 * buffer.length));
 }
 
 /**

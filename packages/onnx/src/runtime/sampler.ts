@@ -8,10 +8,6 @@ import { type SamplingOptions, sampleToken } from './sampling.js';
 
 const { onnx } = onnxProto;
 
-function atLeastDoubles(buffer: Float64Array<ArrayBuffer>, n: number): Float64Array<ArrayBuffer> {
-  return buffer.length >= n ? buffer : new Float64Array(Math.max(n, 2 * buffer.length));
-}
-
 /** (logits [B, V], inv_temperature [B, 1]) -> p [B, V] = softmax(logits / T). */
 function softmaxGraph(): Uint8Array {
   const tensor = (name: string, dims: (string | number)[]) => ({
@@ -206,9 +202,8 @@ export class BatchSampler {
       },
       { p: new ort.Tensor('float32', p, [F, V]) },
     );
-    this.uniforms = atLeastDoubles(this.uniforms, F);
-    this.drawn =
-      this.drawn.length >= F ? this.drawn : new Int32Array(Math.max(F, 2 * this.drawn.length));
+    this.uniforms = atLeast(this.uniforms, F);
+    this.drawn = atLeast(this.drawn, F);
     // Drawn in row order, as each row's stream gives one uniform per token.
     full.forEach((b, i) => {
       this.uniforms[i] = rows[b]?.uniform() as number;
