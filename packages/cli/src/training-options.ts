@@ -166,6 +166,8 @@ export function l2eInput(
     gateBias: '--gate-bias',
     dataDir: '--data-dir',
     epochs: '--epochs',
+    downsize: '--downsize',
+    tMax: '--t-max',
   } as const;
   for (const [key, flag] of Object.entries(foreign))
     if (flags[key as keyof typeof foreign] !== undefined)

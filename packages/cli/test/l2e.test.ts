@@ -25,6 +25,9 @@ describe('urgate train l2e: bad settings are one line naming the flag, before an
       '--curriculum: expected one of baseline, naive, mix, combined, got "combine"',
     ],
     [['--zoneout'], '--zoneout: not an option of the l2e task'],
+    // The l2e model's layers take the mechanisms' default settings: a setting given is refused.
+    [['--mechanism', 'OM-', '--downsize', '8'], '--downsize: not an option of the l2e task'],
+    [['--mechanism', 'UR-', '--t-max', '50'], '--t-max: not an option of the l2e task'],
   ] as [string[], string][])
     it(args.join(' '), async () => {
       const out = mkdtempSync(join(tmpdir(), 'urgate-l2e-bad-'));

@@ -218,7 +218,7 @@ export class BatchSampler {
 
 let shared: Promise<BatchSampler> | null = null;
 
-/** One sampler per thread (its session holds no model, only the three operators). */
+/** One sampler per thread (its session holds no model, only its two operators, Mul and Softmax). */
 export function batchSampler(): Promise<BatchSampler> {
   shared ??= BatchSampler.create();
   return shared;
